@@ -1,0 +1,184 @@
+import type { StopCode } from '../core/codes.ts';
+
+/**
+ * The one interface for state that must be atomic or persistent. Every implementation (memory,
+ * SQLite, later Redis) passes the same contract suite in test/stores/contract.ts.
+ *
+ * All amounts are integers (money in nano-USD, see core/money.ts). All times are epoch ms and are
+ * passed in by the caller, so stores never read a clock of their own.
+ */
+export interface Store {
+  readonly kind: string;
+  readonly ledger: LedgerStore;
+  readonly rates: RateStore;
+  readonly kills: KillStore;
+  readonly runs: RunStore;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ledger: counters with limits, reserved before a call and settled after it.
+
+/**
+ * One line of a reservation: `amount` of dimension `dim` on account `key`. With a `limit`, the
+ * reservation succeeds only if used + reserved + amount <= limit. Without one the amount is only
+ * tracked. `code` is the stop code to report when this line is what does not fit.
+ */
+export interface Charge {
+  key: string;
+  dim: string;
+  amount: number;
+  limit?: number;
+  code: StopCode;
+}
+
+export interface ReserveRequest {
+  /** Caller-chosen unique id, used to settle or release. */
+  id: string;
+  charges: Charge[];
+  /** After this time the reservation is released by the store itself (a crashed caller). */
+  expiresAt: number;
+  now: number;
+}
+
+export interface ChargeRefusal {
+  key: string;
+  dim: string;
+  code: StopCode;
+  limit: number;
+  used: number;
+  reserved: number;
+  requested: number;
+}
+
+export type ReserveResult = { ok: true } | { ok: false; refusal: ChargeRefusal };
+
+/** Settled amount of each charge line, by index into the reservation's `charges`. */
+export interface SettleRequest {
+  id: string;
+  actual: number[];
+  now: number;
+}
+
+/** What each line's `used` was before and after settlement (alert thresholds are judged on it). */
+export interface SettledLine {
+  key: string;
+  dim: string;
+  before: number;
+  after: number;
+  limit?: number;
+}
+
+export type SettleResult = { ok: true; lines: SettledLine[] } | { ok: false; reason: 'unknown' | 'expired' };
+
+export interface Balance {
+  used: number;
+  reserved: number;
+}
+
+export interface LedgerStore {
+  /** All or nothing: either every charge is reserved, or none is and the first that does not fit is named. */
+  reserve(req: ReserveRequest): Promise<ReserveResult>;
+  /**
+   * Turn a reservation into actual usage and release the rest. If the reservation already expired
+   * its hold is gone; the actual usage is still recorded (spend that happened is never lost).
+   */
+  settle(req: SettleRequest): Promise<SettleResult>;
+  /** Drop a reservation without recording usage (the call never happened). */
+  release(id: string): Promise<void>;
+  /** Used and reserved amounts, after releasing expired reservations as of `now`. */
+  balances(lines: Array<{ key: string; dim: string }>, now: number): Promise<Balance[]>;
+  /**
+   * Consecutive-repeat tracker: records `fingerprint` under `key` and returns how many times in a
+   * row it has now been recorded (1 when it differs from the previous one).
+   */
+  trackRepeat(key: string, fingerprint: string): Promise<number>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rate limits: token buckets.
+
+/** A token bucket: holds up to `capacity`, refills `capacity` every `windowMs`. */
+export interface BucketSpec {
+  key: string;
+  capacity: number;
+  windowMs: number;
+  amount: number;
+  /** Stop code and scope to report when this bucket is empty. */
+  scope: string;
+}
+
+export type RateResult = { ok: true } | { ok: false; scope: string; key: string; retryAfterMs: number };
+
+export interface RateStore {
+  /** Take `amount` from every bucket, all or nothing. */
+  take(buckets: BucketSpec[], now: number): Promise<RateResult>;
+  /** Give back unused tokens (estimate minus actual), never above capacity. */
+  credit(buckets: BucketSpec[], now: number): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kill switches.
+
+/** `global`, `tenant:<id>`, `agent:<id>`, `run:<id>` (and later `provider:<id>`, `tool:<id>`). */
+export type KillScope = string;
+
+export interface KillInfo {
+  reason: string;
+  by: string;
+  at: number;
+}
+
+export type KillListener = (scope: KillScope, info: KillInfo | null) => void;
+
+export interface KillStore {
+  set(scope: KillScope, info: KillInfo): Promise<void>;
+  clear(scope: KillScope): Promise<void>;
+  list(): Promise<Map<KillScope, KillInfo>>;
+  /** Called on every change, including changes made by another process sharing the store. */
+  subscribe(listener: KillListener): () => void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runs.
+
+export type RunStatus = 'running' | 'stopped' | 'completed';
+
+export interface RunRecord {
+  id: string;
+  agent: string;
+  tenant: string;
+  parentId?: string;
+  /** Ids of every ancestor, nearest first; a sub-run's usage counts against each. */
+  ancestors: string[];
+  depth: number;
+  startedAt: number;
+  /** Absolute wall-time deadline (startedAt + maxDurationMs). */
+  deadline: number;
+  status: RunStatus;
+  stopCode?: StopCode;
+  stopReason?: string;
+  endedAt?: number;
+}
+
+export interface RunFilter {
+  agent?: string;
+  tenant?: string;
+  status?: RunStatus;
+  limit?: number;
+}
+
+export interface RunStore {
+  /** Insert if absent; returns the stored record and whether this call created it. */
+  create(run: RunRecord): Promise<{ created: boolean; run: RunRecord }>;
+  get(id: string): Promise<RunRecord | undefined>;
+  /** Mark a run ended. Only a running run changes; the first stop wins. */
+  end(id: string, status: Exclude<RunStatus, 'running'>, at: number, code?: StopCode, reason?: string): Promise<RunRecord | undefined>;
+  list(filter?: RunFilter): Promise<RunRecord[]>;
+}
+
+/** Ledger account and dimension names, shared by the runtime and every store. */
+export const accounts = {
+  run: (id: string) => `run:${id}`,
+  budget: (scope: string, period: string, window: string) => `budget:${scope}:${period}:${window}`,
+} as const;
