@@ -8,7 +8,11 @@ export type RetryHint = 'no' | 'yes' | 'maybe' | 'later' | 'after-approval';
 interface CodeInfo {
   readonly http: number;
   readonly retry: RetryHint;
-  /** The run cannot continue after this stop (its signal fires). */
+  /**
+   * The stop ends the run: its signal fires and work in flight is aborted (kills, wall time, loops).
+   * Limits that calls are refused against (steps, tokens, cost) refuse new calls without aborting
+   * the calls that were admitted within them.
+   */
   readonly terminal: boolean;
 }
 
@@ -17,7 +21,7 @@ export const STOP_CODES = {
   'auth.invalid': { http: 401, retry: 'no', terminal: false },
   'budget.exhausted': { http: 402, retry: 'no', terminal: false },
   'limit.cost': { http: 402, retry: 'no', terminal: false },
-  'limit.steps': { http: 403, retry: 'no', terminal: true },
+  'limit.steps': { http: 403, retry: 'no', terminal: false },
   'limit.tool_calls': { http: 403, retry: 'no', terminal: false },
   'limit.tokens': { http: 403, retry: 'no', terminal: false },
   'limit.duration': { http: 403, retry: 'no', terminal: true },

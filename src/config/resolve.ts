@@ -1,0 +1,257 @@
+import { fingerprint } from '../core/canonical-json.ts';
+import { isStopCode } from '../core/codes.ts';
+import type { ConfigProblem } from './problems.ts';
+import type {
+  AgentConfig,
+  BudgetConfig,
+  LimitsInput,
+  ModelConfig,
+  ParsedConfig,
+  ProviderConfig,
+  RateLimitsConfig,
+  RetrierConfig,
+} from './schema.ts';
+
+/** Every run limit, all set: a run is never unbounded. */
+export interface Limits {
+  maxSteps: number;
+  maxToolCalls: number;
+  /** A cap for every tool, and per-tool overrides. */
+  maxToolCallsPerTool: { default?: number; byTool: Record<string, number> };
+  maxInputTokens?: number;
+  maxOutputTokens?: number;
+  maxTotalTokens: number;
+  maxCostUsd: number;
+  maxDurationMs: number;
+  maxDepth: number;
+  maxOutputTokensPerCall: number;
+  maxIdenticalToolCalls: number;
+  maxConsecutiveErrors: number;
+  maxIdenticalOutputs: number;
+}
+
+/** Applied to every agent for any limit it does not set (DESIGN.md: default on for limits). */
+export const DEFAULT_LIMITS: Limits = {
+  maxSteps: 50,
+  maxToolCalls: 100,
+  maxToolCallsPerTool: { byTool: {} },
+  maxTotalTokens: 2_000_000,
+  maxCostUsd: 1,
+  maxDurationMs: 10 * 60_000,
+  maxDepth: 3,
+  maxOutputTokensPerCall: 4096,
+  maxIdenticalToolCalls: 3,
+  maxConsecutiveErrors: 3,
+  maxIdenticalOutputs: 3,
+};
+
+export interface ModelTimeouts {
+  totalMs: number;
+  firstTokenMs: number;
+  idleMs: number;
+}
+
+export interface Timeouts {
+  model: ModelTimeouts;
+  tool: { totalMs: number };
+}
+
+export const DEFAULT_TIMEOUTS: Timeouts = {
+  model: { totalMs: 120_000, firstTokenMs: 30_000, idleMs: 15_000 },
+  tool: { totalMs: 30_000 },
+};
+
+export const DEFAULT_RETRY: RetrierConfig[] = [
+  { errorEquals: ['upstream.error', 'timeout.first_token'], intervalMs: 500, backoffRate: 2, maxAttempts: 2, maxDelayMs: 8000, jitter: 'full' },
+];
+
+export interface RetryBudgetConfig {
+  ratio: number;
+  windowMs: number;
+  minRetries: number;
+}
+
+export interface ResolvedKey {
+  /** A stable, non-secret id for the key (used in scopes, logs and the audit log). */
+  id: string;
+  name: string;
+  secret: string;
+  budgets: BudgetConfig[];
+  rateLimits: RateLimitsConfig;
+}
+
+export interface ResolvedAgent {
+  name: string;
+  tenant: string;
+  keys: ResolvedKey[];
+  limits: Limits;
+  timeouts: Timeouts;
+  retry: RetrierConfig[];
+  budgets: BudgetConfig[];
+  rateLimits: RateLimitsConfig;
+  allow: { models: string[]; tools: string[] };
+  deny: { models: string[]; tools: string[] };
+  approve: { models: string[]; tools: string[] };
+  policyFiles: string[];
+  policyMode: 'enforce' | 'shadow';
+}
+
+export interface ResolvedTenant {
+  name: string;
+  budgets: BudgetConfig[];
+  rateLimits: RateLimitsConfig;
+}
+
+export interface ResolvedModel extends ModelConfig {
+  name: string;
+  fallbacks: string[];
+}
+
+export interface FmguardConfig {
+  store: NonNullable<ParsedConfig['store']>;
+  providers: Record<string, ProviderConfig>;
+  models: Record<string, ResolvedModel>;
+  toolServers: NonNullable<ParsedConfig['toolServers']>;
+  tenants: Record<string, ResolvedTenant>;
+  agents: Record<string, ResolvedAgent>;
+  /** Secret key → agent name and key id. */
+  keyIndex: Map<string, { agent: string; keyId: string }>;
+  defaults: {
+    limits: Limits;
+    timeouts: Timeouts;
+    retry: RetrierConfig[];
+    retryBudget: RetryBudgetConfig;
+    reservationTtlMs: number;
+    maxRetryAfterMs: number;
+  };
+  globalPolicyFiles: string[];
+  alarms: Array<Record<string, unknown>>;
+  audit: NonNullable<ParsedConfig['audit']>;
+  server: NonNullable<ParsedConfig['server']>;
+}
+
+function mergeLimits(base: Limits, over: LimitsInput | undefined): Limits {
+  if (!over) return base;
+  const { maxToolCallsPerTool, ...rest } = over;
+  const merged: Limits = { ...base };
+  for (const [key, value] of Object.entries(rest)) if (value !== undefined) (merged as unknown as Record<string, unknown>)[key] = value;
+  if (typeof maxToolCallsPerTool === 'number') merged.maxToolCallsPerTool = { default: maxToolCallsPerTool, byTool: {} };
+  else if (maxToolCallsPerTool) merged.maxToolCallsPerTool = { default: base.maxToolCallsPerTool.default, byTool: { ...base.maxToolCallsPerTool.byTool, ...maxToolCallsPerTool } };
+  return merged;
+}
+
+function mergeTimeouts(base: Timeouts, over: AgentConfig['timeouts']): Timeouts {
+  return {
+    model: { ...base.model, ...stripUndefined(over?.model ?? {}) },
+    tool: { ...base.tool, ...stripUndefined(over?.tool ?? {}) },
+  };
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function asList(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+/** Basic retrier checks; core/retry.ts repeats them when it compiles a policy. */
+function checkRetriers(retriers: RetrierConfig[], path: string, problems: ConfigProblem[]): void {
+  retriers.forEach((retrier, i) => {
+    retrier.errorEquals.forEach((code, j) => {
+      if (code === 'all') {
+        if (retrier.errorEquals.length !== 1 || i !== retriers.length - 1) {
+          problems.push({ path: `${path}[${i}].errorEquals[${j}]`, message: '"all" must be the only entry of the last retrier' });
+        }
+      } else if (!isStopCode(code) && !/^[a-z]+\.\*$/.test(code)) {
+        problems.push({ path: `${path}[${i}].errorEquals[${j}]`, message: `expected a stop code, "family.*" or "all", got "${code}"` });
+      }
+    });
+  });
+}
+
+/** Fill defaults, cross-check references, and index keys. Problems are collected, never thrown one by one. */
+export function resolveConfig(parsed: ParsedConfig, problems: ConfigProblem[]): FmguardConfig {
+  const defaults = {
+    limits: mergeLimits(DEFAULT_LIMITS, parsed.defaults?.limits),
+    timeouts: mergeTimeouts(DEFAULT_TIMEOUTS, parsed.defaults?.timeouts),
+    retry: parsed.defaults?.retry ?? DEFAULT_RETRY,
+    retryBudget: { ratio: 0.2, windowMs: 10_000, minRetries: 3, ...stripUndefined(parsed.defaults?.retryBudget ?? {}) },
+    reservationTtlMs: parsed.defaults?.reservationTtlMs ?? 10 * 60_000,
+    maxRetryAfterMs: parsed.defaults?.maxRetryAfterMs ?? 30_000,
+  };
+  checkRetriers(defaults.retry, 'defaults.retry', problems);
+
+  const providers = parsed.providers ?? {};
+  const models: Record<string, ResolvedModel> = {};
+  for (const [name, model] of Object.entries(parsed.models ?? {})) {
+    if (!providers[model.provider]) problems.push({ path: `models.${name}.provider`, message: `unknown provider "${model.provider}"` });
+    models[name] = { ...model, name, fallbacks: model.fallbacks ?? [] };
+  }
+  for (const model of Object.values(models)) {
+    model.fallbacks.forEach((fallback, i) => {
+      if (!models[fallback]) problems.push({ path: `models.${model.name}.fallbacks[${i}]`, message: `unknown model "${fallback}"` });
+    });
+  }
+
+  const tenants: Record<string, ResolvedTenant> = {};
+  for (const [name, tenant] of Object.entries(parsed.tenants ?? {})) {
+    tenants[name] = { name, budgets: tenant.budgets ?? [], rateLimits: tenant.rateLimits ?? {} };
+  }
+
+  const keyIndex = new Map<string, { agent: string; keyId: string }>();
+  const agents: Record<string, ResolvedAgent> = {};
+  for (const [name, agent] of Object.entries(parsed.agents ?? {})) {
+    if (!tenants[agent.tenant]) {
+      problems.push({ path: `agents.${name}.tenant`, message: `unknown tenant "${agent.tenant}" (declare it under tenants)` });
+    }
+    const keys: ResolvedKey[] = (agent.keys ?? []).map((entry, i) => {
+      const secret = typeof entry === 'string' ? entry : entry.key;
+      const id = `key_${fingerprint(secret).slice(0, 12)}`;
+      const previous = keyIndex.get(secret);
+      if (previous) problems.push({ path: `agents.${name}.keys[${i}]`, message: `key is already used by agent "${previous.agent}"` });
+      else keyIndex.set(secret, { agent: name, keyId: id });
+      return {
+        id,
+        name: typeof entry === 'string' ? `${name}#${i}` : (entry.name ?? `${name}#${i}`),
+        secret,
+        budgets: typeof entry === 'string' ? [] : (entry.budgets ?? []),
+        rateLimits: typeof entry === 'string' ? {} : (entry.rateLimits ?? {}),
+      };
+    });
+    const retry = agent.retry ?? defaults.retry;
+    if (agent.retry) checkRetriers(agent.retry, `agents.${name}.retry`, problems);
+    agents[name] = {
+      name,
+      tenant: agent.tenant,
+      keys,
+      limits: mergeLimits(defaults.limits, agent.limits),
+      timeouts: mergeTimeouts(defaults.timeouts, agent.timeouts),
+      retry,
+      budgets: agent.budgets ?? [],
+      rateLimits: agent.rateLimits ?? {},
+      allow: { models: agent.allow?.models ?? [], tools: agent.allow?.tools ?? [] },
+      deny: { models: agent.deny?.models ?? [], tools: agent.deny?.tools ?? [] },
+      approve: { models: agent.approve?.models ?? [], tools: agent.approve?.tools ?? [] },
+      policyFiles: asList(agent.policies),
+      policyMode: agent.policyMode ?? 'enforce',
+    };
+  }
+
+  const store = parsed.store ?? { kind: 'sqlite' as const, path: '.fmguard/state.db' };
+  return {
+    store,
+    providers,
+    models,
+    toolServers: parsed.toolServers ?? {},
+    tenants,
+    agents,
+    keyIndex,
+    defaults,
+    globalPolicyFiles: asList(parsed.policies?.global),
+    alarms: parsed.alarms ?? [],
+    audit: parsed.audit ?? {},
+    server: parsed.server ?? {},
+  };
+}

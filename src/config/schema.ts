@@ -1,0 +1,222 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+
+/**
+ * The one configuration schema (DESIGN.md "Configuration"). Files (YAML/JSON) and SDK objects are
+ * validated by it; every error names its path. Objects are strict, so a misspelt key is an error,
+ * not a silently ignored limit.
+ */
+
+const positiveInt = z.number({ error: 'expected a positive integer' }).int('expected a positive integer').positive('expected a positive integer');
+const nonNegativeInt = z.number({ error: 'expected a non-negative integer' }).int('expected a non-negative integer').min(0, 'expected a non-negative integer');
+const usd = z.number({ error: 'expected an amount in USD' }).finite().min(0, 'expected an amount in USD >= 0');
+const price = z.number({ error: 'expected a price in USD per million tokens' }).finite().min(0, 'expected a price in USD per million tokens >= 0');
+const fraction = z.number({ error: 'expected a fraction between 0 and 1' }).gt(0, 'expected a fraction between 0 and 1').max(1, 'expected a fraction between 0 and 1');
+
+/** Milliseconds as a number, or a string such as `500ms`, `30s`, `5m`, `2h`. */
+const duration = z.union([z.number(), z.string()], { error: 'expected a duration (milliseconds, or a string such as "30s")' }).transform((value, ctx) => {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms <= 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected a positive duration (milliseconds, or a string such as "30s")' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const name = z.string({ error: 'expected a name' }).min(1, 'expected a non-empty name');
+
+export const limitsSchema = z.strictObject({
+  maxSteps: positiveInt.optional(),
+  maxToolCalls: positiveInt.optional(),
+  maxToolCallsPerTool: z.union([positiveInt, z.record(z.string(), positiveInt)]).optional(),
+  maxInputTokens: positiveInt.optional(),
+  maxOutputTokens: positiveInt.optional(),
+  maxTotalTokens: positiveInt.optional(),
+  maxCostUsd: usd.optional(),
+  maxDurationMs: duration.optional(),
+  maxDepth: nonNegativeInt.optional(),
+  maxOutputTokensPerCall: positiveInt.optional(),
+  maxIdenticalToolCalls: positiveInt.optional(),
+  maxConsecutiveErrors: positiveInt.optional(),
+  maxIdenticalOutputs: positiveInt.optional(),
+});
+
+const modelTimeoutsSchema = z.strictObject({
+  totalMs: duration.optional(),
+  firstTokenMs: duration.optional(),
+  idleMs: duration.optional(),
+});
+
+const timeoutsSchema = z.strictObject({
+  model: modelTimeoutsSchema.optional(),
+  tool: z.strictObject({ totalMs: duration.optional() }).optional(),
+});
+
+/** Validated in depth by core/retry.ts (ordering, wildcard placement); the shape is checked here. */
+export const retrierSchema = z.strictObject({
+  errorEquals: z.array(z.string(), { error: 'expected a list of stop codes' }).min(1, 'expected at least one stop code'),
+  intervalMs: duration.optional(),
+  backoffRate: z.number({ error: 'expected a number >= 1' }).min(1, 'expected a number >= 1').optional(),
+  maxAttempts: nonNegativeInt.optional(),
+  maxDelayMs: duration.optional(),
+  jitter: z.enum(['full', 'none']).optional(),
+});
+
+const retryBudgetSchema = z.strictObject({
+  ratio: z.number({ error: 'expected a ratio >= 0' }).min(0).optional(),
+  windowMs: duration.optional(),
+  minRetries: nonNegativeInt.optional(),
+});
+
+export const budgetSchema = z.strictObject({
+  period: z.enum(['day', 'month'], { error: 'expected "day" or "month"' }),
+  maxCostUsd: usd,
+  alertAt: z.array(fraction).optional(),
+});
+
+const rateLimitsSchema = z.strictObject({
+  requestsPerMinute: positiveInt.optional(),
+  tokensPerMinute: positiveInt.optional(),
+});
+
+const accessListSchema = z.strictObject({
+  models: z.array(z.string()).optional(),
+  tools: z.array(z.string()).optional(),
+});
+
+const keySchema = z.union([
+  z.string({ error: 'expected an API key string' }).min(8, 'expected an API key of at least 8 characters'),
+  z.strictObject({
+    key: z.string({ error: 'expected an API key string' }).min(8, 'expected an API key of at least 8 characters'),
+    name: name.optional(),
+    budgets: z.array(budgetSchema).optional(),
+    rateLimits: rateLimitsSchema.optional(),
+  }),
+]);
+
+const agentSchema = z.strictObject({
+  tenant: name,
+  keys: z.array(keySchema).optional(),
+  limits: limitsSchema.optional(),
+  timeouts: timeoutsSchema.optional(),
+  retry: z.array(retrierSchema).optional(),
+  budgets: z.array(budgetSchema).optional(),
+  rateLimits: rateLimitsSchema.optional(),
+  allow: accessListSchema.optional(),
+  deny: accessListSchema.optional(),
+  approve: accessListSchema.optional(),
+  policies: z.union([z.string(), z.array(z.string())]).optional(),
+  policyMode: z.enum(['enforce', 'shadow']).optional(),
+});
+
+const tenantSchema = z.strictObject({
+  budgets: z.array(budgetSchema).optional(),
+  rateLimits: rateLimitsSchema.optional(),
+});
+
+const providerSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({
+      kind: z.literal('simulated'),
+      scenario: z.string().optional(),
+      seed: z.number().int().optional(),
+      tokensPerSecond: z.number().min(0).optional(),
+      firstTokenMs: z.number().min(0).optional(),
+      failRate: z.number().min(0).max(1).optional(),
+    }),
+    z.strictObject({
+      kind: z.literal('openai'),
+      baseUrl: z.url({ error: 'expected a URL' }),
+      apiKey: z.string().optional(),
+      headers: z.record(z.string(), z.string()).optional(),
+    }),
+    z.strictObject({
+      kind: z.literal('anthropic'),
+      baseUrl: z.url({ error: 'expected a URL' }).optional(),
+      apiKey: z.string().optional(),
+      version: z.string().optional(),
+    }),
+  ],
+  { error: 'expected a provider with kind "simulated", "openai" or "anthropic"' },
+);
+
+const modelSchema = z.strictObject({
+  provider: name,
+  /** The model name sent upstream, when it differs from the name agents use. */
+  upstreamModel: z.string().optional(),
+  inputPerMTok: price,
+  outputPerMTok: price,
+  cachedInputPerMTok: price.optional(),
+  maxOutputTokens: positiveInt.optional(),
+  fallbacks: z.array(name).optional(),
+  rateLimits: rateLimitsSchema.optional(),
+});
+
+const storeSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({ kind: z.literal('memory') }),
+    z.strictObject({ kind: z.literal('sqlite'), path: z.string().min(1) }),
+    z.strictObject({ kind: z.literal('redis'), url: z.string().min(1), prefix: z.string().optional() }),
+  ],
+  { error: 'expected a store with kind "memory", "sqlite" or "redis"' },
+);
+
+const toolServerSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({ kind: z.literal('builtin') }),
+    z.strictObject({ kind: z.literal('http'), url: z.url({ error: 'expected a URL' }), headers: z.record(z.string(), z.string()).optional() }),
+    z.strictObject({ kind: z.literal('stdio'), command: z.string().min(1), args: z.array(z.string()).optional(), env: z.record(z.string(), z.string()).optional() }),
+  ],
+  { error: 'expected a tool server with kind "builtin", "http" or "stdio"' },
+);
+
+const auditSchema = z.strictObject({
+  sink: z.enum(['sqlite', 'jsonl', 'postgres', 'none']).optional(),
+  path: z.string().optional(),
+  url: z.string().optional(),
+  redactFields: z.array(z.string()).optional(),
+});
+
+export const configSchema = z.strictObject({
+  store: storeSchema.optional(),
+  defaults: z
+    .strictObject({
+      limits: limitsSchema.optional(),
+      timeouts: timeoutsSchema.optional(),
+      retry: z.array(retrierSchema).optional(),
+      retryBudget: retryBudgetSchema.optional(),
+      reservationTtlMs: duration.optional(),
+      maxRetryAfterMs: duration.optional(),
+    })
+    .optional(),
+  providers: z.record(name, providerSchema).optional(),
+  models: z.record(name, modelSchema).optional(),
+  toolServers: z.record(name, toolServerSchema).optional(),
+  tenants: z.record(name, tenantSchema).optional(),
+  agents: z.record(name, agentSchema).optional(),
+  policies: z.strictObject({ global: z.union([z.string(), z.array(z.string())]).optional() }).optional(),
+  /** Alarm specs; validated in depth by the alarm module. */
+  alarms: z.array(z.record(z.string(), z.unknown())).optional(),
+  audit: auditSchema.optional(),
+  server: z
+    .strictObject({
+      host: z.string().optional(),
+      port: z.number().int().min(0).max(65535).optional(),
+      adminToken: z.string().optional(),
+      maxBodyBytes: positiveInt.optional(),
+    })
+    .optional(),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+export type LimitsInput = z.output<typeof limitsSchema>;
+export type RetrierConfig = z.output<typeof retrierSchema>;
+export type BudgetConfig = z.output<typeof budgetSchema>;
+export type ProviderConfig = z.output<typeof providerSchema>;
+export type ModelConfig = z.output<typeof modelSchema>;
+export type AgentConfig = z.output<typeof agentSchema>;
+export type RateLimitsConfig = z.output<typeof rateLimitsSchema>;

@@ -1,0 +1,355 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { systemClock, type Clock } from '../core/clock.ts';
+import { GuardError, guardError } from '../core/errors.ts';
+import { usdToNano } from '../core/money.ts';
+import { windowId } from '../core/periods.ts';
+import { RetryBudget } from '../core/retry-budget.ts';
+import { compileRetryPolicy, type RetryPolicy } from '../core/retry.ts';
+import { parseConfig } from '../config/load.ts';
+import type { FmguardConfig, ResolvedAgent } from '../config/resolve.ts';
+import type { ConfigInput } from '../config/schema.ts';
+import type { ModelProvider } from '../providers/provider.ts';
+import { createSimModel } from '../sim/sim-model.ts';
+import { createMemoryStore } from '../stores/memory/index.ts';
+import { createSqliteStore } from '../stores/sqlite/index.ts';
+import type { KillInfo, RunRecord, Store } from '../stores/store.ts';
+import type { BudgetLine, ChainLink } from './charges.ts';
+import type { Authorizer, BreakerGate, GuardContext } from './context.ts';
+import type { GuardEvent, GuardEventListener } from './events.ts';
+import { Run } from './run.ts';
+import { RunHandle } from './run-handle.ts';
+
+export interface CreateGuardOptions {
+  /** A resolved config, or a config object to validate (the same schema as the YAML file). */
+  config: FmguardConfig | ConfigInput;
+  /** Default: the store the config names (SQLite at `.fmguard/state.db` when it names none). */
+  store?: Store;
+  clock?: Clock;
+  /** Providers by config name; default: built from the config (simulated ones in process). */
+  providers?: Record<string, ModelProvider>;
+  /** The policy layer; without one every model and tool is allowed (limits still apply). */
+  authorizer?: Authorizer;
+  breakers?: BreakerGate;
+  /** Uniform [0,1) for retry jitter (tests pass a seeded one). */
+  random?: () => number;
+}
+
+export interface StartRunOptions {
+  /** The agent, by name; or give `key` to resolve it from an API key. */
+  agent?: string;
+  key?: string;
+  /** Resume this run (or create it with this id). */
+  id?: string;
+  /** Make this a sub-run: depth + 1, and its usage counts against the parent and every ancestor. */
+  parentId?: string;
+}
+
+function isResolved(config: FmguardConfig | ConfigInput): config is FmguardConfig {
+  return (config as FmguardConfig).keyIndex instanceof Map;
+}
+
+/** Build the store a config names. */
+export function openStore(config: FmguardConfig): Store {
+  switch (config.store.kind) {
+    case 'memory':
+      return createMemoryStore();
+    case 'sqlite':
+      mkdirSync(dirname(config.store.path), { recursive: true });
+      return createSqliteStore({ path: config.store.path });
+    default:
+      throw guardError('request.invalid', `store kind "${config.store.kind}" is not available in this build`);
+  }
+}
+
+function buildProviders(config: FmguardConfig, clock: Clock): Record<string, ModelProvider> {
+  const out: Record<string, ModelProvider> = {};
+  for (const [name, provider] of Object.entries(config.providers)) {
+    if (provider.kind === 'simulated') {
+      out[name] = createSimModel({
+        clock,
+        scenario: provider.scenario,
+        seed: provider.seed,
+        tokensPerSecond: provider.tokensPerSecond,
+        firstTokenLatencyMs: provider.firstTokenMs,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * The guard runtime: where every call is decided. The SDK, the gateway and the MCP gateway all call
+ * it; they translate, it decides.
+ */
+export class Guard {
+  readonly config: FmguardConfig;
+  readonly store: Store;
+  readonly clock: Clock;
+  private readonly providers: Record<string, ModelProvider>;
+  private readonly listeners = new Set<GuardEventListener>();
+  private readonly handles = new Map<string, RunHandle>();
+  private readonly kills = new Map<string, KillInfo>();
+  private readonly policies = new Map<string, RetryPolicy>();
+  private readonly unsubscribe: () => void;
+  private readonly ownsStore: boolean;
+  private readonly ready: Promise<void>;
+  private seq = 0;
+  private readonly idPrefix = randomUUID().slice(0, 8);
+  readonly ctx: GuardContext;
+
+  constructor(options: CreateGuardOptions) {
+    this.config = isResolved(options.config) ? options.config : parseConfig(options.config);
+    this.clock = options.clock ?? systemClock;
+    this.ownsStore = !options.store;
+    this.store = options.store ?? openStore(this.config);
+    this.providers = { ...buildProviders(this.config, this.clock), ...options.providers };
+    const random = options.random;
+    for (const agent of Object.values(this.config.agents)) {
+      this.policies.set(agent.name, compileRetryPolicy(agent.retry, { random, maxRetryAfterMs: this.config.defaults.maxRetryAfterMs }));
+    }
+    this.unsubscribe = this.store.kills.subscribe((scope, info) => this.onKillChange(scope, info));
+    this.ready = this.store.kills.list().then((all) => {
+      for (const [scope, info] of all) if (!this.kills.has(scope)) this.kills.set(scope, info);
+    });
+
+    const guard = this;
+    const retryBudget = new RetryBudget(this.config.defaults.retryBudget);
+    this.ctx = {
+      config: this.config,
+      store: this.store,
+      clock: this.clock,
+      retryBudget,
+      authorizer: options.authorizer,
+      breakers: options.breakers,
+      provider: (name) => {
+        const provider = guard.providers[name];
+        if (!provider) throw guardError('upstream.error', `provider "${name}" is not available in this build`, { provider: name });
+        return provider;
+      },
+      retryPolicy: (agent) => guard.policies.get(agent)!,
+      budgetsFor: (handle, now) => guard.budgetsFor(handle, now),
+      killedBy: (handle) => {
+        if (guard.kills.size === 0) return undefined;
+        for (const scope of handle.killScopes) {
+          const info = guard.kills.get(scope);
+          if (info) return { scope, reason: info.reason };
+        }
+        return undefined;
+      },
+      stopRun: (handle, error) => guard.stopRun(handle, error),
+      emit: (event) => guard.emit(event),
+      get listening() {
+        return guard.listeners.size > 0;
+      },
+      newId: (prefix) => `${prefix}_${guard.idPrefix}_${(guard.seq++).toString(36)}`,
+      startRun: (opts) => guard.startRun(opts),
+      endRun: (handle) => guard.endHandle(handle),
+    };
+  }
+
+  /** Subscribe to every decision; returns the unsubscribe function. */
+  on(listener: GuardEventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(event: GuardEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A listener's failure must never change a decision.
+      }
+    }
+  }
+
+  agentByName(name: string): ResolvedAgent | undefined {
+    return Object.hasOwn(this.config.agents, name) ? this.config.agents[name] : undefined;
+  }
+
+  /** Resolve an API key to its agent, or throw `auth.invalid`. */
+  principal(key: string | undefined): { agent: ResolvedAgent; keyId: string } {
+    const entry = key ? this.config.keyIndex.get(key) : undefined;
+    if (!entry) throw guardError('auth.invalid', key ? 'unknown API key' : 'missing API key');
+    return { agent: this.config.agents[entry.agent]!, keyId: entry.keyId };
+  }
+
+  /** Start a run, or resume one by id. Refuses with `auth.invalid` if the run belongs to another agent. */
+  async startRun(options: StartRunOptions): Promise<Run> {
+    await this.ready;
+    let agent: ResolvedAgent;
+    let keyId: string | undefined;
+    if (options.key !== undefined) ({ agent, keyId } = this.principal(options.key));
+    else {
+      const found = options.agent ? this.agentByName(options.agent) : undefined;
+      if (!found) throw guardError('auth.invalid', options.agent ? `unknown agent "${options.agent}"` : 'startRun needs an agent or a key');
+      agent = found;
+    }
+    if (options.id !== undefined && (typeof options.id !== 'string' || !/^[A-Za-z0-9._:-]{1,128}$/.test(options.id))) {
+      throw guardError('request.invalid', 'a run id is 1–128 characters of letters, digits, ".", "_", ":" or "-"', { param: 'run' });
+    }
+
+    const id = options.id ?? this.ctx.newId('run');
+    const cached = this.handles.get(id);
+    if (cached) {
+      if (cached.agent.name !== agent.name) throw guardError('auth.invalid', `run ${id} belongs to another agent`, { runId: id });
+      return new Run(this.ctx, cached);
+    }
+
+    const existing = options.id !== undefined ? await this.store.runs.get(id) : undefined;
+    let record: RunRecord;
+    if (existing) {
+      if (existing.agent !== agent.name) throw guardError('auth.invalid', `run ${id} belongs to another agent`, { runId: id });
+      record = existing;
+    } else {
+      record = await this.newRunRecord(id, agent, options.parentId);
+      const created = await this.store.runs.create(record);
+      if (!created.created && created.run.agent !== agent.name) throw guardError('auth.invalid', `run ${id} belongs to another agent`, { runId: id });
+      record = created.run;
+      if (created.created) this.emit({ type: 'run.started', at: record.startedAt, run: record });
+    }
+    return new Run(this.ctx, await this.attach(record, agent, keyId));
+  }
+
+  private async newRunRecord(id: string, agent: ResolvedAgent, parentId: string | undefined): Promise<RunRecord> {
+    const now = this.clock.now();
+    let deadline = now + agent.limits.maxDurationMs;
+    let ancestors: string[] = [];
+    let depth = 0;
+    if (parentId !== undefined) {
+      const parent = await this.store.runs.get(parentId);
+      if (!parent) throw guardError('request.invalid', `unknown parent run "${parentId}"`, { param: 'parent' });
+      if (parent.tenant !== agent.tenant) throw guardError('auth.invalid', `parent run ${parentId} belongs to another tenant`, { runId: parentId });
+      if (parent.status !== 'running') throw guardError(parent.stopCode ?? 'request.invalid', `parent run ${parentId} has ended`, { runId: parentId });
+      depth = parent.depth + 1;
+      ancestors = [parent.id, ...parent.ancestors];
+      // A sub-run never outlives its parent.
+      deadline = Math.min(deadline, parent.deadline);
+      const own = agent.limits.maxDepth;
+      if (depth > own) throw guardError('limit.depth', `sub-run depth ${depth} exceeds the limit of ${own}`, { limit: own, used: depth, runId: parentId });
+      for (const [i, ancestorId] of ancestors.entries()) {
+        const ancestor = i === 0 ? parent : await this.store.runs.get(ancestorId);
+        const limit = ancestor ? this.agentByName(ancestor.agent)?.limits.maxDepth : undefined;
+        if (ancestor && limit !== undefined && depth - ancestor.depth > limit) {
+          throw guardError('limit.depth', `sub-run depth ${depth - ancestor.depth} below run ${ancestorId} exceeds its limit of ${limit}`, { limit, used: depth - ancestor.depth, runId: ancestorId });
+        }
+      }
+    }
+    return { id, agent: agent.name, tenant: agent.tenant, parentId, ancestors, depth, startedAt: now, deadline, status: 'running' };
+  }
+
+  private async attach(record: RunRecord, agent: ResolvedAgent, keyId: string | undefined): Promise<RunHandle> {
+    const chain: ChainLink[] = [{ runId: record.id, limits: agent.limits }];
+    for (const ancestorId of record.ancestors) {
+      const ancestor = this.handles.get(ancestorId)?.record ?? (await this.store.runs.get(ancestorId));
+      const ancestorAgent = ancestor ? this.agentByName(ancestor.agent) : undefined;
+      if (ancestorAgent) chain.push({ runId: ancestorId, limits: ancestorAgent.limits });
+    }
+    const raced = this.handles.get(record.id);
+    if (raced) return raced;
+    const handle = new RunHandle(record, agent, keyId, chain);
+    if (!handle.stopped) {
+      this.handles.set(record.id, handle);
+      handle.armDeadline(this.clock, () => {
+        void this.stopRun(handle, guardError('limit.duration', `run ${record.id} reached its wall-time limit of ${agent.limits.maxDurationMs} ms`, {
+          limit: agent.limits.maxDurationMs,
+          runId: record.id,
+        }));
+      });
+    }
+    return handle;
+  }
+
+  private budgetsFor(handle: RunHandle, now: number): BudgetLine[] {
+    const agent = handle.agent;
+    const out: BudgetLine[] = [];
+    const add = (scope: string, budgets: ResolvedAgent['budgets'] | undefined) => {
+      for (const b of budgets ?? []) {
+        const window = windowId(b.period, now);
+        out.push({ scope, period: b.period, window, account: `budget:${scope}:${b.period}:${window}`, limitNano: usdToNano(b.maxCostUsd), alertAt: b.alertAt ?? [0.5, 0.8, 1] });
+      }
+    };
+    add(`tenant:${handle.record.tenant}`, this.config.tenants[handle.record.tenant]?.budgets);
+    add(`agent:${agent.name}`, agent.budgets);
+    if (handle.keyId) add(`key:${handle.keyId}`, agent.keys.find((k) => k.id === handle.keyId)?.budgets);
+    return out;
+  }
+
+  private async stopRun(handle: RunHandle, error: GuardError): Promise<void> {
+    if (!handle.markStopped(error)) return;
+    handle.disarm(this.clock);
+    this.handles.delete(handle.id);
+    const now = this.clock.now();
+    await this.store.runs.end(handle.id, 'stopped', now, error.code, error.message);
+    this.emit({ type: 'run.stopped', at: now, runId: handle.id, agent: handle.agent.name, tenant: handle.record.tenant, code: error.code, reason: error.message });
+  }
+
+  /** End a run normally; later calls on it are refused. */
+  async endRun(run: Run): Promise<void> {
+    await this.endHandle(run.handle);
+  }
+
+  private async endHandle(handle: RunHandle): Promise<void> {
+    if (handle.stopped) return;
+    handle.markStopped(guardError('request.invalid', 'the run has ended', { runId: handle.id }));
+    handle.disarm(this.clock);
+    this.handles.delete(handle.id);
+    await this.store.runs.end(handle.id, 'completed', this.clock.now());
+  }
+
+  /**
+   * Turn on a kill switch: `global`, `tenant:<id>`, `agent:<id>` or `run:<id>`. Work in flight under
+   * it is aborted at once, in this process and (through the store) in every process sharing it.
+   */
+  async kill(scope: string, reason = 'killed by an operator', by = 'operator'): Promise<void> {
+    if (!/^(global|(tenant|agent|run|provider|model|tool):.+)$/.test(scope)) {
+      throw guardError('request.invalid', `not a kill scope: "${scope}" (expected global, tenant:<id>, agent:<id> or run:<id>)`, { param: 'scope' });
+    }
+    const info = { reason, by, at: this.clock.now() };
+    this.onKillChange(scope, info);
+    await this.store.kills.set(scope, info);
+  }
+
+  async unkill(scope: string): Promise<void> {
+    this.onKillChange(scope, null);
+    await this.store.kills.clear(scope);
+  }
+
+  private onKillChange(scope: string, info: KillInfo | null): void {
+    const had = this.kills.get(scope);
+    if (info) this.kills.set(scope, info);
+    else this.kills.delete(scope);
+    if (!info) {
+      if (had) this.emit({ type: 'kill', at: this.clock.now(), scope, on: false });
+      return;
+    }
+    if (had && had.at === info.at) return;
+    this.emit({ type: 'kill', at: this.clock.now(), scope, on: true, reason: info.reason, by: info.by });
+    for (const handle of [...this.handles.values()]) {
+      if (handle.killScopes.includes(scope)) {
+        void this.stopRun(handle, guardError('kill.switch', `stopped by the kill switch on ${scope}: ${info.reason}`, { scope, runId: handle.id }));
+      }
+    }
+  }
+
+  /** Runs this process is currently guarding. */
+  get activeRuns(): number {
+    return this.handles.size;
+  }
+
+  async close(): Promise<void> {
+    this.unsubscribe();
+    for (const handle of this.handles.values()) handle.disarm(this.clock);
+    this.handles.clear();
+    if (this.ownsStore) await this.store.close();
+  }
+}
+
+/** Create the guard runtime for a config. */
+export function createGuard(options: CreateGuardOptions): Guard {
+  return new Guard(options);
+}
+
+export { GuardError };

@@ -1,0 +1,529 @@
+import type { ChatChunk, ChatRequest, ChatResponse, Usage } from '../core/chat.ts';
+import { requestedMaxTokens } from '../core/chat.ts';
+import { fingerprint } from '../core/canonical-json.ts';
+import { isStopCode, type StopCode } from '../core/codes.ts';
+import { GuardError, guardError } from '../core/errors.ts';
+import { mostRepeatedToolCall, outputKey } from '../core/loop-detect.ts';
+import { nanoToUsd } from '../core/money.ts';
+import { costNano, type Price } from '../core/pricing.ts';
+import { inputTokenUpperBound } from '../core/token-estimate.ts';
+import type { ResolvedModel } from '../config/resolve.ts';
+import { ProviderError } from '../providers/provider.ts';
+import type { BucketSpec, Charge } from '../stores/store.ts';
+import { admitCall } from './admission.ts';
+import { clampLines, clampOutput, modelActuals, modelCharges, type BudgetLine } from './charges.ts';
+import type { GuardContext } from './context.ts';
+import { rateBuckets } from './rate-buckets.ts';
+import { withRetries } from './retry-loop.ts';
+import type { RunHandle } from './run-handle.ts';
+import { abortPromise, AttemptTimers } from './stream-timeouts.ts';
+import { refusal, settleThresholds } from './outcomes.ts';
+
+export interface ModelCallOptions {
+  /** The caller's own cancellation; the run's signal always applies too. */
+  signal?: AbortSignal;
+  /** An exact input token count, when the caller has one; otherwise a safe upper bound is estimated. */
+  inputTokens?: number;
+}
+
+/** A guarded model call's outcome. */
+export interface ModelCallResult {
+  response: ChatResponse;
+  usage: Usage;
+  costUsd: number;
+  /** The output cap sent upstream after clamping. */
+  maxTokens: number;
+  attempts: number;
+  model: string;
+}
+
+export interface ModelStreamResult extends Omit<ModelCallResult, 'response'> {
+  content: string;
+}
+
+/** A stream whose first chunk has arrived; iterate it once. `result` settles when it ends. */
+export interface GuardedStream extends AsyncIterable<ChatChunk> {
+  readonly maxTokens: number;
+  readonly result: Promise<ModelStreamResult>;
+}
+
+interface Prepared {
+  model: ResolvedModel;
+  price: Price;
+  request: ChatRequest;
+  inputTokens: number;
+  maxTokens: number;
+  reservationId: string;
+  charges: Charge[];
+  budgets: BudgetLine[];
+  buckets: BucketSpec[];
+  reservedTokens: number;
+  startedAt: number;
+}
+
+const RESERVE_TRIES = 3;
+
+function isUsableMessages(messages: unknown): boolean {
+  return Array.isArray(messages) && messages.length > 0 && messages.every((m) => m !== null && typeof m === 'object' && typeof (m as { role?: unknown }).role === 'string');
+}
+
+/** Decision order steps 1–8: everything before the upstream call. Throws the refusal. */
+async function prepare(ctx: GuardContext, handle: RunHandle, request: ChatRequest, options: ModelCallOptions, streaming: boolean): Promise<Prepared> {
+  const model = ctx.config.models[request.model];
+  if (!model) throw guardError('request.invalid', `unknown model "${String(request.model)}"`, { param: 'model' });
+  if (!isUsableMessages(request.messages)) throw guardError('request.invalid', 'messages must be a non-empty array of messages with a role', { param: 'messages' });
+  const requested = requestedMaxTokens(request);
+  if (requested !== undefined && !(Number.isInteger(requested) && requested > 0)) {
+    throw guardError('request.invalid', 'max_tokens must be a positive integer', { param: 'max_tokens' });
+  }
+  const limits = handle.agent.limits;
+  const wantOutputTokens = Math.min(requested ?? limits.maxOutputTokensPerCall, limits.maxOutputTokensPerCall, model.maxOutputTokens ?? Infinity);
+
+  await admitCall(ctx, handle, 'invokeModel', model.name, () => ({
+    maxTokens: wantOutputTokens,
+    stream: streaming,
+    runSteps: handle.localSteps,
+    runCostMicroUsd: Math.round(handle.localCostNano / 1000),
+    runDepth: handle.record.depth,
+    hourUtc: new Date(ctx.clock.now()).getUTCHours(),
+  }));
+
+  // Loop detection over the conversation: the agent keeps asking for the same tool call.
+  const repeated = mostRepeatedToolCall(request.messages);
+  if (repeated && repeated.count > limits.maxIdenticalToolCalls) {
+    const error = guardError('loop.repeated_tool_call', `the conversation repeats the call to ${repeated.name} with the same arguments ${repeated.count} times`, {
+      limit: limits.maxIdenticalToolCalls,
+      used: repeated.count,
+      tool: repeated.name,
+      runId: handle.id,
+    });
+    await ctx.stopRun(handle, error);
+    throw error;
+  }
+
+  const inputTokens = options.inputTokens ?? inputTokenUpperBound(request);
+  const price: Price = model;
+  const now = ctx.clock.now();
+  const budgets = ctx.budgetsFor(handle, now);
+  const lines = clampLines(handle.chain, budgets);
+
+  for (let attempt = 1; ; attempt++) {
+    const balances = await ctx.store.ledger.balances(lines, now);
+    const clamp = clampOutput({ chain: handle.chain, budgets, balances, price, inputTokens, wantOutputTokens });
+    if (!clamp.ok) throw refusal(clamp.code, clamp, handle);
+    const maxTokens = clamp.maxTokens;
+    const reservedTokens = inputTokens + maxTokens;
+
+    const buckets = rateBuckets(ctx, handle, model, reservedTokens);
+    if (buckets.length > 0) {
+      const rate = await ctx.store.rates.take(buckets, now);
+      if (!rate.ok) {
+        throw guardError('rate.limited', `rate limit reached for ${rate.scope}`, { scope: rate.scope, retryAfterMs: rate.retryAfterMs });
+      }
+    }
+
+    const charges = modelCharges({ chain: handle.chain, budgets, step: true, inputTokens, outputTokens: maxTokens, costNano: clamp.costNano });
+    const reservationId = ctx.newId('res');
+    const reserved = await ctx.store.ledger.reserve({ id: reservationId, charges, expiresAt: now + ctx.config.defaults.reservationTtlMs, now });
+    if (reserved.ok) {
+      return { model, price, request, inputTokens, maxTokens, reservationId, charges, budgets, buckets, reservedTokens, startedAt: now };
+    }
+    if (buckets.length > 0) await ctx.store.rates.credit(buckets, now);
+    // Another call took the room between reading balances and reserving: clamp again.
+    const contended = reserved.refusal.code === 'limit.cost' || reserved.refusal.code === 'budget.exhausted' || reserved.refusal.code === 'limit.tokens';
+    if (!contended || attempt >= RESERVE_TRIES) {
+      const r = reserved.refusal;
+      throw refusal(r.code, { limit: r.limit, used: r.used + r.reserved, requested: r.requested, key: r.key, dim: r.dim }, handle);
+    }
+  }
+}
+
+/** The request as sent upstream: the model's upstream name, the clamped cap, usage asked for. */
+function upstreamRequest(prepared: Prepared, streaming: boolean): ChatRequest {
+  const { request, model, maxTokens } = prepared;
+  const out: ChatRequest = { ...request, model: model.upstreamModel ?? model.name, stream: streaming };
+  if (request.max_completion_tokens !== undefined) out.max_completion_tokens = maxTokens;
+  else out.max_tokens = maxTokens;
+  if (streaming) out.stream_options = { ...request.stream_options, include_usage: true };
+  else delete out.stream_options;
+  return out;
+}
+
+/** Map anything an attempt threw to a stop code (for retry matching and reporting). */
+export function codeOf(error: unknown): StopCode {
+  if (GuardError.isInstance(error)) return error.code;
+  if (error instanceof ProviderError) return 'upstream.error';
+  if (typeof error === 'object' && error !== null && isStopCode((error as { code?: unknown }).code)) return (error as { code: StopCode }).code;
+  return 'upstream.error';
+}
+
+export function toGuardError(error: unknown, resource: string): GuardError {
+  if (GuardError.isInstance(error)) return error;
+  if (error instanceof ProviderError) {
+    return guardError('upstream.error', `${resource}: upstream failed (${error.status}): ${error.message}`, { status: error.status, retryAfterMs: error.retryAfterMs }, error);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return guardError('upstream.error', `${resource}: ${message}`, {}, error);
+}
+
+function retryAfterOf(error: unknown): number | undefined {
+  if (error instanceof ProviderError) return error.retryAfterMs;
+  return GuardError.isInstance(error) ? error.details.retryAfterMs : undefined;
+}
+
+function callSignal(handle: RunHandle, options: ModelCallOptions): AbortSignal {
+  return options.signal ? AbortSignal.any([handle.signal, options.signal]) : handle.signal;
+}
+
+/**
+ * A controller for one attempt, aborted by any of `signals`. For streams it must outlive the retry
+ * loop (which unlinks its own signal when the attempt returns), so the call's signal is linked too.
+ */
+function attemptController(...signals: AbortSignal[]): { controller: AbortController; unlink: () => void } {
+  const controller = new AbortController();
+  const links: Array<() => void> = [];
+  for (const signal of signals) {
+    if (signal.aborted) {
+      controller.abort(signal.reason);
+      break;
+    }
+    const onAbort = () => controller.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    links.push(() => signal.removeEventListener('abort', onAbort));
+  }
+  return { controller, unlink: () => links.forEach((unlink) => unlink()) };
+}
+
+/** Usage when the upstream reported none: the input bound and what was counted of the output. */
+function fallbackUsage(prepared: Prepared, outputTokens: number): Usage {
+  return { inputTokens: prepared.inputTokens, outputTokens: Math.min(outputTokens, prepared.maxTokens) };
+}
+
+/** Steps 10–11 after a success: settle, credit rate tokens, events, no-progress detection. */
+async function finish(ctx: GuardContext, handle: RunHandle, prepared: Prepared, usage: Usage, attempts: number, outKey: string, streamed: boolean): Promise<number> {
+  const now = ctx.clock.now();
+  const cost = costNano(prepared.price, usage);
+  const settled = await ctx.store.ledger.settle({
+    id: prepared.reservationId,
+    actual: modelActuals(prepared.charges, { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, costNano: cost }),
+    now,
+  });
+  handle.localSteps++;
+  handle.localCostNano += cost;
+  await creditUnused(ctx, prepared, usage.inputTokens + usage.outputTokens, now);
+  if (settled.ok) settleThresholds(ctx, prepared.budgets, settled.lines, now);
+  if (ctx.listening) {
+    ctx.emit({
+      type: 'call.allowed',
+      at: now,
+      runId: handle.id,
+      agent: handle.agent.name,
+      tenant: handle.record.tenant,
+      keyId: handle.keyId,
+      action: 'invokeModel',
+      resource: prepared.model.name,
+      usage,
+      costUsd: nanoToUsd(cost),
+      latencyMs: now - prepared.startedAt,
+      attempts,
+      maxTokens: prepared.maxTokens,
+      streamed,
+    });
+  }
+  const repeats = await ctx.store.ledger.trackRepeat(`run:${handle.id}:output`, fingerprint(outKey));
+  const limit = handle.agent.limits.maxIdenticalOutputs;
+  if (repeats >= limit) {
+    const error = guardError('loop.no_progress', `the model returned the same output ${repeats} times in a row`, { limit, used: repeats, runId: handle.id });
+    await ctx.stopRun(handle, error);
+    throw error;
+  }
+  return cost;
+}
+
+async function creditUnused(ctx: GuardContext, prepared: Prepared, usedTokens: number, now: number): Promise<void> {
+  const unused = prepared.reservedTokens - usedTokens;
+  if (unused <= 0 || prepared.buckets.length === 0) return;
+  const tokenBuckets = prepared.buckets.filter((b) => b.key.endsWith(":tpm"));
+  if (tokenBuckets.length > 0) await ctx.store.rates.credit(tokenBuckets.map((b) => ({ ...b, amount: unused })), now);
+}
+
+/** After a failure: keep the step (it was taken), record any usage that happened, report. */
+async function fail(ctx: GuardContext, handle: RunHandle, prepared: Prepared, error: GuardError, attempts: number, usage: Usage | undefined): Promise<void> {
+  const now = ctx.clock.now();
+  const used = usage ?? { inputTokens: 0, outputTokens: 0 };
+  const cost = usage ? costNano(prepared.price, usage) : 0;
+  await ctx.store.ledger.settle({
+    id: prepared.reservationId,
+    actual: modelActuals(prepared.charges, { inputTokens: used.inputTokens, outputTokens: used.outputTokens, costNano: cost }),
+    now,
+  });
+  handle.localSteps++;
+  handle.localCostNano += cost;
+  await creditUnused(ctx, prepared, used.inputTokens + used.outputTokens, now);
+  if (ctx.listening) {
+    ctx.emit({
+      type: 'call.failed',
+      at: now,
+      runId: handle.id,
+      agent: handle.agent.name,
+      tenant: handle.record.tenant,
+      keyId: handle.keyId,
+      action: 'invokeModel',
+      resource: prepared.model.name,
+      code: error.code,
+      message: error.message,
+      usage,
+      costUsd: nanoToUsd(cost),
+      latencyMs: now - prepared.startedAt,
+      attempts,
+    });
+  }
+}
+
+function retryOptions(ctx: GuardContext, handle: RunHandle, prepared: Prepared, signal: AbortSignal) {
+  return {
+    policy: ctx.retryPolicy(handle.agent.name),
+    budget: ctx.retryBudget,
+    scope: `provider:${prepared.model.provider}`,
+    clock: ctx.clock,
+    signal,
+    deadline: handle.record.deadline,
+    codeOf,
+    retryAfterOf,
+    onRetry: ctx.listening
+      ? (info: { attempt: number; code: StopCode; delayMs: number }) =>
+          ctx.emit({
+            type: 'retry',
+            at: ctx.clock.now(),
+            runId: handle.id,
+            agent: handle.agent.name,
+            tenant: handle.record.tenant,
+            action: 'invokeModel',
+            resource: prepared.model.name,
+            attempt: info.attempt,
+            code: info.code,
+            delayMs: info.delayMs,
+          })
+      : undefined,
+  };
+}
+
+/** A guarded non-streaming model call (DESIGN.md decision order for one model call). */
+export async function callModel(ctx: GuardContext, handle: RunHandle, request: ChatRequest, options: ModelCallOptions = {}): Promise<ModelCallResult> {
+  const prepared = await guardedPrepare(ctx, handle, request, options, false);
+  const provider = ctx.provider(prepared.model.provider);
+  const body = upstreamRequest(prepared, false);
+  const signal = callSignal(handle, options);
+  const timeouts = handle.agent.timeouts.model;
+  let attempts = 0;
+  handle.active++;
+  try {
+    const response = await withRetries<ChatResponse>({
+      ...retryOptions(ctx, handle, prepared, signal),
+      attempt: async (n, attemptSignal) => {
+        attempts = n;
+        const { controller, unlink } = attemptController(attemptSignal);
+        const timers = new AttemptTimers(ctx.clock, controller, timeouts, { streaming: false, totalMs: timeouts.totalMs });
+        try {
+          return await provider.complete(body, { signal: controller.signal });
+        } catch (error) {
+          throw controller.signal.aborted ? controller.signal.reason : error;
+        } finally {
+          timers.clear();
+          unlink();
+        }
+      },
+    });
+    const choice = response.choices?.[0];
+    const usage = response.usage
+      ? { inputTokens: response.usage.prompt_tokens, outputTokens: response.usage.completion_tokens, cachedInputTokens: response.usage.prompt_tokens_details?.cached_tokens }
+      : fallbackUsage(prepared, Buffer.byteLength(choice?.message.content ?? '', 'utf8'));
+    const cost = await finish(ctx, handle, prepared, usage, attempts, outputKey(choice?.message.content, choice?.message.tool_calls), false);
+    return { response, usage, costUsd: nanoToUsd(cost), maxTokens: prepared.maxTokens, attempts, model: prepared.model.name };
+  } catch (error) {
+    const guard = toGuardError(error, prepared.model.name);
+    if (guard.code !== 'loop.no_progress') await fail(ctx, handle, prepared, guard, attempts, undefined);
+    throw guard;
+  } finally {
+    handle.active--;
+  }
+}
+
+/** Refusals before the call are reported as events, then thrown. */
+async function guardedPrepare(ctx: GuardContext, handle: RunHandle, request: ChatRequest, options: ModelCallOptions, streaming: boolean): Promise<Prepared> {
+  try {
+    return await prepare(ctx, handle, request, options, streaming);
+  } catch (error) {
+    const guard = toGuardError(error, String(request?.model));
+    if (ctx.listening) {
+      ctx.emit({
+        type: 'call.refused',
+        at: ctx.clock.now(),
+        runId: handle.id,
+        agent: handle.agent.name,
+        tenant: handle.record.tenant,
+        keyId: handle.keyId,
+        action: 'invokeModel',
+        resource: String(request?.model),
+        code: guard.code,
+        message: guard.message,
+        details: guard.details,
+      });
+    }
+    throw guard;
+  }
+}
+
+/** Output counted as it flows: the larger of chunks seen and a chars/4 estimate. */
+class OutputMeter {
+  chunks = 0;
+  bytes = 0;
+  content = '';
+  toolArgs = '';
+
+  add(chunk: ChatChunk): void {
+    for (const choice of chunk.choices ?? []) {
+      const delta = choice.delta ?? {};
+      let counted = false;
+      if (typeof delta.content === 'string' && delta.content.length > 0) {
+        this.content += delta.content;
+        this.bytes += Buffer.byteLength(delta.content, 'utf8');
+        counted = true;
+      }
+      for (const call of delta.tool_calls ?? []) {
+        const text = (call.function?.name ?? '') + (call.function?.arguments ?? '');
+        this.toolArgs += `${call.index}:${text}`;
+        this.bytes += Buffer.byteLength(text, 'utf8');
+        counted = true;
+      }
+      if (counted) this.chunks++;
+    }
+  }
+
+  get estimate(): number {
+    return Math.max(this.chunks, Math.ceil(this.bytes / 4));
+  }
+}
+
+/**
+ * A guarded streaming model call. Resolves once the first chunk has arrived (so a refusal or a
+ * first-token timeout is still an ordinary error), then streams the rest under the idle and total
+ * timeouts, cutting the stream when the run is stopped or the output exceeds what was reserved.
+ */
+export async function streamModel(ctx: GuardContext, handle: RunHandle, request: ChatRequest, options: ModelCallOptions = {}): Promise<GuardedStream> {
+  const prepared = await guardedPrepare(ctx, handle, request, options, true);
+  const provider = ctx.provider(prepared.model.provider);
+  const body = upstreamRequest(prepared, true);
+  const signal = callSignal(handle, options);
+  const timeouts = handle.agent.timeouts.model;
+  let attempts = 0;
+  let open: { iterator: AsyncIterator<ChatChunk>; controller: AbortController; timers: AttemptTimers; unlink: () => void; first: ChatChunk | undefined } | undefined;
+
+  handle.active++;
+  try {
+    open = await withRetries({
+      ...retryOptions(ctx, handle, prepared, signal),
+      attempt: async (n, attemptSignal) => {
+        attempts = n;
+        const { controller, unlink } = attemptController(attemptSignal, signal);
+        const timers = new AttemptTimers(ctx.clock, controller, timeouts, { streaming: true, totalMs: timeouts.totalMs });
+        const iterator = provider.stream(body, { signal: controller.signal })[Symbol.asyncIterator]();
+        const aborted = abortPromise(controller.signal);
+        try {
+          const first = await Promise.race([iterator.next(), aborted.promise]);
+          timers.chunk();
+          return { iterator, controller, timers, unlink, first: first.done ? undefined : first.value };
+        } catch (error) {
+          timers.clear();
+          unlink();
+          void iterator.return?.().catch(() => {});
+          throw controller.signal.aborted ? controller.signal.reason : error;
+        } finally {
+          aborted.dispose();
+        }
+      },
+    });
+  } catch (error) {
+    handle.active--;
+    const guard = toGuardError(error, prepared.model.name);
+    await fail(ctx, handle, prepared, guard, attempts, undefined);
+    throw guard;
+  }
+
+  const { iterator, controller, timers, unlink, first } = open;
+  const meter = new OutputMeter();
+  let resolveResult!: (r: ModelStreamResult) => void;
+  let rejectResult!: (e: unknown) => void;
+  const result = new Promise<ModelStreamResult>((resolve, reject) => {
+    resolveResult = resolve;
+    rejectResult = reject;
+  });
+  result.catch(() => {});
+  let iterated = false;
+
+  async function* chunks(): AsyncGenerator<ChatChunk> {
+    let usage: Usage | undefined;
+    let settled = false;
+    const aborted = abortPromise(controller.signal);
+    // Output that flowed was generated and is paid for: a cut stream settles what was counted.
+    const settleCut = async (reason: unknown) => {
+      settled = true;
+      const guard = toGuardError(reason, prepared.model.name);
+      const partial = usage ?? fallbackUsage(prepared, Math.max(meter.estimate, Math.min(meter.bytes, prepared.maxTokens)));
+      await fail(ctx, handle, prepared, guard, attempts, partial);
+      rejectResult(guard);
+      return guard;
+    };
+    try {
+      let next: ChatChunk | undefined = first;
+      while (next) {
+        if (next.usage) usage = { inputTokens: next.usage.prompt_tokens, outputTokens: next.usage.completion_tokens, cachedInputTokens: next.usage.prompt_tokens_details?.cached_tokens };
+        meter.add(next);
+        if (meter.estimate > prepared.maxTokens + 16) {
+          controller.abort(guardError('limit.tokens', `the stream exceeded the ${prepared.maxTokens} output tokens reserved for it`, { limit: prepared.maxTokens, used: meter.estimate }));
+          throw controller.signal.reason;
+        }
+        yield next;
+        const step = await Promise.race([iterator.next(), aborted.promise]);
+        if (step.done) break;
+        timers.chunk();
+        next = step.value;
+      }
+      settled = true;
+      timers.clear();
+      const final = usage ?? fallbackUsage(prepared, Math.max(meter.estimate, Math.min(meter.bytes, prepared.maxTokens)));
+      try {
+        const cost = await finish(ctx, handle, prepared, final, attempts, outputKey(meter.content, undefined) + meter.toolArgs, true);
+        resolveResult({ usage: final, costUsd: nanoToUsd(cost), maxTokens: prepared.maxTokens, attempts, model: prepared.model.name, content: meter.content });
+      } catch (error) {
+        rejectResult(error);
+        throw error;
+      }
+    } catch (error) {
+      if (settled) throw error;
+      throw await settleCut(controller.signal.aborted ? controller.signal.reason : error);
+    } finally {
+      aborted.dispose();
+      timers.clear();
+      unlink();
+      if (!settled) {
+        // The consumer stopped reading: stop the upstream too, and pay for what flowed.
+        controller.abort(guardError('request.invalid', 'the consumer closed the stream'));
+        await settleCut(controller.signal.reason);
+      }
+      void iterator.return?.().catch(() => {});
+      handle.active--;
+    }
+  }
+
+  const generator = chunks();
+  return {
+    maxTokens: prepared.maxTokens,
+    result,
+    [Symbol.asyncIterator]() {
+      if (iterated) throw new TypeError('a guarded stream can be iterated only once');
+      iterated = true;
+      return generator;
+    },
+  };
+}

@@ -1,0 +1,101 @@
+import { setMaxListeners } from 'node:events';
+import type { Clock } from '../core/clock.ts';
+import { GuardError, guardError } from '../core/errors.ts';
+import type { ResolvedAgent } from '../config/resolve.ts';
+import type { RunRecord } from '../stores/store.ts';
+import type { ChainLink } from './charges.ts';
+
+/**
+ * The in-process side of a run: its abort controller (fired when the run is stopped, killed or runs
+ * out of time) and what every call needs to know about it. One handle per run id per guard, shared
+ * by every concurrent call of that run.
+ */
+export class RunHandle {
+  readonly record: RunRecord;
+  readonly agent: ResolvedAgent;
+  readonly keyId: string | undefined;
+  /** This run and its ancestors, nearest first, each with its own agent's limits. */
+  readonly chain: readonly ChainLink[];
+  /** Kill-switch scopes that stop this run. */
+  readonly killScopes: readonly string[];
+  private readonly controller = new AbortController();
+  private deadlineTimer: unknown;
+  private stopError: GuardError | undefined;
+  /** Calls in flight, so `end()` can wait and kills can be reported. */
+  active = 0;
+  /** Steps and cost this process has seen settle (context for policies; the ledger is the truth). */
+  localSteps = 0;
+  localCostNano = 0;
+
+  constructor(record: RunRecord, agent: ResolvedAgent, keyId: string | undefined, chain: readonly ChainLink[]) {
+    this.record = record;
+    this.agent = agent;
+    this.keyId = keyId;
+    this.chain = chain;
+    // Every concurrent call of the run listens to this signal; hundreds at once is normal.
+    setMaxListeners(0, this.controller.signal);
+    this.killScopes = [
+      'global',
+      `tenant:${record.tenant}`,
+      `agent:${record.agent}`,
+      `run:${record.id}`,
+      ...record.ancestors.map((id) => `run:${id}`),
+    ];
+    if (record.status === 'stopped') {
+      this.markStopped(guardError(record.stopCode ?? 'kill.switch', record.stopReason ?? 'the run was stopped', { runId: record.id }));
+    } else if (record.status === 'completed') {
+      this.markStopped(guardError('request.invalid', 'the run has ended', { runId: record.id }));
+    }
+  }
+
+  get id(): string {
+    return this.record.id;
+  }
+
+  /** Fires when the run is stopped or killed; every guarded call aborts its work through it. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get stopped(): GuardError | undefined {
+    return this.stopError;
+  }
+
+  /** Arm the wall-time limit: at the deadline the run stops with `limit.duration`. */
+  armDeadline(clock: Clock, onDeadline: () => void): void {
+    const left = this.record.deadline - clock.now();
+    this.deadlineTimer = clock.setTimeout(onDeadline, Math.max(0, left));
+  }
+
+  disarm(clock: Clock): void {
+    if (this.deadlineTimer !== undefined) clock.clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+  }
+
+  /** Record the stop and abort in-flight work. The first stop wins. */
+  markStopped(error: GuardError): boolean {
+    if (this.stopError) return false;
+    this.stopError = error;
+    this.controller.abort(error);
+    return true;
+  }
+
+  /** Throw if the run can take no more calls. */
+  assertRunning(now: number): void {
+    if (this.stopError) throw this.stopError;
+    if (now >= this.record.deadline) {
+      throw guardError('limit.duration', `run ${this.id} reached its wall-time limit`, {
+        runId: this.id,
+        limit: this.agent.limits.maxDurationMs,
+        used: now - this.record.startedAt,
+      });
+    }
+  }
+}
+
+/** Whether an error is this run's own stop (as opposed to a failure of one call). */
+export function isRunStop(handle: RunHandle, error: unknown): boolean {
+  return error !== undefined && error === handle.stopped;
+}
+
+export { GuardError };

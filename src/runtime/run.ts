@@ -1,0 +1,108 @@
+import type { ChatRequest } from '../core/chat.ts';
+import { guardError } from '../core/errors.ts';
+import { nanoToUsd } from '../core/money.ts';
+import { accounts } from '../stores/store.ts';
+import { DIM } from './charges.ts';
+import type { GuardContext } from './context.ts';
+import { callModel, streamModel, type GuardedStream, type ModelCallOptions, type ModelCallResult } from './model-call.ts';
+import type { RunHandle } from './run-handle.ts';
+import { callTool, type ToolCallOptions, type ToolCallResult } from './tool-call.ts';
+
+export interface RunUsage {
+  steps: number;
+  toolCalls: number;
+  inputTokens: number;
+  outputTokens: number;
+  totalTokens: number;
+  costUsd: number;
+  /** Held by calls in flight. */
+  reservedCostUsd: number;
+}
+
+/** A guarded run, as the SDK hands it out: calls made through it are counted, limited and stoppable. */
+export class Run {
+  private readonly ctx: GuardContext;
+  /** @internal */
+  readonly handle: RunHandle;
+
+  constructor(ctx: GuardContext, handle: RunHandle) {
+    this.ctx = ctx;
+    this.handle = handle;
+  }
+
+  get id(): string {
+    return this.handle.id;
+  }
+
+  get agent(): string {
+    return this.handle.agent.name;
+  }
+
+  get tenant(): string {
+    return this.handle.record.tenant;
+  }
+
+  get depth(): number {
+    return this.handle.record.depth;
+  }
+
+  get parentId(): string | undefined {
+    return this.handle.record.parentId;
+  }
+
+  /** Fires when the run is stopped or killed; pass it to anything the run starts. */
+  get signal(): AbortSignal {
+    return this.handle.signal;
+  }
+
+  /** Why the run stopped, if it has. */
+  get stopError() {
+    return this.handle.stopped;
+  }
+
+  /** A non-streaming model call through the configured provider. */
+  callModel(request: ChatRequest, options?: ModelCallOptions): Promise<ModelCallResult> {
+    return callModel(this.ctx, this.handle, request, options);
+  }
+
+  /** A streaming model call; resolves once the first chunk has arrived. */
+  streamModel(request: ChatRequest, options?: ModelCallOptions): Promise<GuardedStream> {
+    return streamModel(this.ctx, this.handle, request, options);
+  }
+
+  /** A guarded tool call. */
+  callTool<A, R>(options: ToolCallOptions<A, R>): Promise<ToolCallResult<R>> {
+    return callTool(this.ctx, this.handle, options);
+  }
+
+  /** Start a sub-run (depth + 1); its usage counts against this run and every ancestor too. */
+  subRun(options: { agent?: string; id?: string } = {}): Promise<Run> {
+    return this.ctx.startRun({ agent: options.agent ?? this.agent, id: options.id, parentId: this.id });
+  }
+
+  /** Stop the run now: work in flight is aborted and later calls are refused with `kill.switch`. */
+  async stop(reason = 'stopped by its owner'): Promise<void> {
+    await this.ctx.stopRun(this.handle, guardError('kill.switch', reason, { scope: `run:${this.id}`, runId: this.id }));
+  }
+
+  /** End the run normally; later calls are refused. */
+  end(): Promise<void> {
+    return this.ctx.endRun(this.handle);
+  }
+
+  /** What the run has used so far, sub-runs included. */
+  async usage(): Promise<RunUsage> {
+    const key = accounts.run(this.id);
+    const dims = [DIM.steps, DIM.toolCalls, DIM.inputTokens, DIM.outputTokens, DIM.totalTokens, DIM.cost];
+    const b = await this.ctx.store.ledger.balances(dims.map((dim) => ({ key, dim })), this.ctx.clock.now());
+    return {
+      steps: b[0]!.used,
+      toolCalls: b[1]!.used,
+      inputTokens: b[2]!.used,
+      outputTokens: b[3]!.used,
+      totalTokens: b[4]!.used,
+      costUsd: nanoToUsd(b[5]!.used),
+      reservedCostUsd: nanoToUsd(b[5]!.reserved),
+    };
+  }
+}
