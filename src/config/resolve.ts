@@ -1,5 +1,5 @@
 import { fingerprint } from '../core/canonical-json.ts';
-import { isStopCode } from '../core/codes.ts';
+import { validateRetriers } from '../core/retry.ts';
 import type { ConfigProblem } from './problems.ts';
 import type {
   AgentConfig,
@@ -156,19 +156,8 @@ function asList(value: string | string[] | undefined): string[] {
   return Array.isArray(value) ? value : [value];
 }
 
-/** Basic retrier checks; core/retry.ts repeats them when it compiles a policy. */
-function checkRetriers(retriers: RetrierConfig[], path: string, problems: ConfigProblem[]): void {
-  retriers.forEach((retrier, i) => {
-    retrier.errorEquals.forEach((code, j) => {
-      if (code === 'all') {
-        if (retrier.errorEquals.length !== 1 || i !== retriers.length - 1) {
-          problems.push({ path: `${path}[${i}].errorEquals[${j}]`, message: '"all" must be the only entry of the last retrier' });
-        }
-      } else if (!isStopCode(code) && !/^[a-z]+\.\*$/.test(code)) {
-        problems.push({ path: `${path}[${i}].errorEquals[${j}]`, message: `expected a stop code, "family.*" or "all", got "${code}"` });
-      }
-    });
-  });
+function checkRetriers(retriers: unknown, path: string, problems: ConfigProblem[]): void {
+  problems.push(...validateRetriers(retriers, path));
 }
 
 /** Fill defaults, cross-check references, and index keys. Problems are collected, never thrown one by one. */
@@ -176,7 +165,7 @@ export function resolveConfig(parsed: ParsedConfig, problems: ConfigProblem[]): 
   const defaults = {
     limits: mergeLimits(DEFAULT_LIMITS, parsed.defaults?.limits),
     timeouts: mergeTimeouts(DEFAULT_TIMEOUTS, parsed.defaults?.timeouts),
-    retry: parsed.defaults?.retry ?? DEFAULT_RETRY,
+    retry: (parsed.defaults?.retry as RetrierConfig[] | undefined) ?? DEFAULT_RETRY,
     retryBudget: { ratio: 0.2, windowMs: 10_000, minRetries: 3, ...stripUndefined(parsed.defaults?.retryBudget ?? {}) },
     reservationTtlMs: parsed.defaults?.reservationTtlMs ?? 10 * 60_000,
     maxRetryAfterMs: parsed.defaults?.maxRetryAfterMs ?? 30_000,
@@ -220,7 +209,7 @@ export function resolveConfig(parsed: ParsedConfig, problems: ConfigProblem[]): 
         rateLimits: typeof entry === 'string' ? {} : (entry.rateLimits ?? {}),
       };
     });
-    const retry = agent.retry ?? defaults.retry;
+    const retry = (agent.retry as RetrierConfig[] | undefined) ?? defaults.retry;
     if (agent.retry) checkRetriers(agent.retry, `agents.${name}.retry`, problems);
     agents[name] = {
       name,

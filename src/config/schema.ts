@@ -52,15 +52,11 @@ const timeoutsSchema = z.strictObject({
   tool: z.strictObject({ totalMs: duration.optional() }).optional(),
 });
 
-/** Validated in depth by core/retry.ts (ordering, wildcard placement); the shape is checked here. */
-export const retrierSchema = z.strictObject({
-  errorEquals: z.array(z.string(), { error: 'expected a list of stop codes' }).min(1, 'expected at least one stop code'),
-  intervalMs: duration.optional(),
-  backoffRate: z.number({ error: 'expected a number >= 1' }).min(1, 'expected a number >= 1').optional(),
-  maxAttempts: nonNegativeInt.optional(),
-  maxDelayMs: duration.optional(),
-  jitter: z.enum(['full', 'none']).optional(),
-});
+/**
+ * Retriers are validated by core/retry.ts (Step Functions rules: shape, ordering, the `all`
+ * wildcard), which reports every problem with its path; the schema only carries them through.
+ */
+export const retrierSchema = z.record(z.string(), z.unknown(), { error: 'expected a retrier object' });
 
 const retryBudgetSchema = z.strictObject({
   ratio: z.number({ error: 'expected a ratio >= 0' }).min(0).optional(),
@@ -214,7 +210,7 @@ export const configSchema = z.strictObject({
 export type ConfigInput = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;
 export type LimitsInput = z.output<typeof limitsSchema>;
-export type RetrierConfig = z.output<typeof retrierSchema>;
+export type { Retrier as RetrierConfig } from '../core/retry.ts';
 export type BudgetConfig = z.output<typeof budgetSchema>;
 export type ProviderConfig = z.output<typeof providerSchema>;
 export type ModelConfig = z.output<typeof modelSchema>;

@@ -25,3 +25,18 @@ export function sha256Hex(text: string): string {
 export function fingerprint(value: unknown): string {
   return sha256Hex(canonicalJson(value)).slice(0, 32);
 }
+
+/**
+ * A fast 64-bit non-cryptographic hash (two FNV-1a lanes) for hot-path fingerprints such as "is
+ * this output the same as the last one". Not for anything an attacker could exploit.
+ */
+export function fastHash(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+}

@@ -1,4 +1,4 @@
-import { GuardError, guardError } from '../core/errors.ts';
+import { guardError, type GuardError } from '../core/errors.ts';
 import type { GuardAction } from './events.ts';
 import type { AuthorizeDecision, GuardContext } from './context.ts';
 import type { RunHandle } from './run-handle.ts';
@@ -6,27 +6,20 @@ import type { RunHandle } from './run-handle.ts';
 /**
  * The checks every call passes before anything is reserved (DESIGN.md decision order, steps 2–4):
  * the run is alive and within its wall time, no kill switch covers it, and the policy allows it.
- * Throws the refusal; stops the run when the refusal is terminal.
+ * Synchronous (it is on every call's path); throws the refusal. The caller stops the run when the
+ * refusal is terminal.
  */
-export async function admitCall(
+export function admitCall(
   ctx: GuardContext,
   handle: RunHandle,
   action: GuardAction,
   resource: string,
   context: () => Record<string, unknown>,
-): Promise<AuthorizeDecision | undefined> {
-  const now = ctx.clock.now();
-  try {
-    handle.assertRunning(now);
-  } catch (error) {
-    if (GuardError.isInstance(error) && error.code === 'limit.duration') await ctx.stopRun(handle, error);
-    throw error;
-  }
+): AuthorizeDecision | undefined {
+  handle.assertRunning(ctx.clock.now());
   const killed = ctx.killedBy(handle);
   if (killed) {
-    const error = guardError('kill.switch', `stopped by the kill switch on ${killed.scope}: ${killed.reason}`, { scope: killed.scope, runId: handle.id });
-    await ctx.stopRun(handle, error);
-    throw handle.stopped ?? error;
+    throw guardError('kill.switch', `stopped by the kill switch on ${killed.scope}: ${killed.reason}`, { scope: killed.scope, runId: handle.id });
   }
   if (!ctx.authorizer) return undefined;
   const decision = ctx.authorizer.authorize({ agent: handle.agent.name, tenant: handle.record.tenant, action, resource, context: context() });
@@ -37,4 +30,13 @@ export async function admitCall(
     });
   }
   return decision;
+}
+
+/** After a refusal: a terminal one (kill, wall time, loop) ends the run; returns what to throw. */
+export async function afterRefusal(ctx: GuardContext, handle: RunHandle, error: GuardError): Promise<GuardError> {
+  if (error.terminal && error !== handle.stopped) {
+    await ctx.stopRun(handle, error);
+    return handle.stopped ?? error;
+  }
+  return error;
 }

@@ -1,6 +1,6 @@
 import type { ChatChunk, ChatRequest, ChatResponse, Usage } from '../core/chat.ts';
 import { requestedMaxTokens } from '../core/chat.ts';
-import { fingerprint } from '../core/canonical-json.ts';
+import { fastHash } from '../core/canonical-json.ts';
 import { isStopCode, type StopCode } from '../core/codes.ts';
 import { GuardError, guardError } from '../core/errors.ts';
 import { mostRepeatedToolCall, outputKey } from '../core/loop-detect.ts';
@@ -10,7 +10,7 @@ import { inputTokenUpperBound } from '../core/token-estimate.ts';
 import type { ResolvedModel } from '../config/resolve.ts';
 import { ProviderError } from '../providers/provider.ts';
 import type { BucketSpec, Charge } from '../stores/store.ts';
-import { admitCall } from './admission.ts';
+import { admitCall, afterRefusal } from './admission.ts';
 import { clampLines, clampOutput, modelActuals, modelCharges, type BudgetLine } from './charges.ts';
 import type { GuardContext } from './context.ts';
 import { rateBuckets } from './rate-buckets.ts';
@@ -79,7 +79,7 @@ async function prepare(ctx: GuardContext, handle: RunHandle, request: ChatReques
   const limits = handle.agent.limits;
   const wantOutputTokens = Math.min(requested ?? limits.maxOutputTokensPerCall, limits.maxOutputTokensPerCall, model.maxOutputTokens ?? Infinity);
 
-  await admitCall(ctx, handle, 'invokeModel', model.name, () => ({
+  admitCall(ctx, handle, 'invokeModel', model.name, () => ({
     maxTokens: wantOutputTokens,
     stream: streaming,
     runSteps: handle.localSteps,
@@ -91,14 +91,12 @@ async function prepare(ctx: GuardContext, handle: RunHandle, request: ChatReques
   // Loop detection over the conversation: the agent keeps asking for the same tool call.
   const repeated = mostRepeatedToolCall(request.messages);
   if (repeated && repeated.count > limits.maxIdenticalToolCalls) {
-    const error = guardError('loop.repeated_tool_call', `the conversation repeats the call to ${repeated.name} with the same arguments ${repeated.count} times`, {
+    throw guardError('loop.repeated_tool_call', `the conversation repeats the call to ${repeated.name} with the same arguments ${repeated.count} times`, {
       limit: limits.maxIdenticalToolCalls,
       used: repeated.count,
       tool: repeated.name,
       runId: handle.id,
     });
-    await ctx.stopRun(handle, error);
-    throw error;
   }
 
   const inputTokens = options.inputTokens ?? inputTokenUpperBound(request);
@@ -107,11 +105,18 @@ async function prepare(ctx: GuardContext, handle: RunHandle, request: ChatReques
   const budgets = ctx.budgetsFor(handle, now);
   const lines = clampLines(handle.chain, budgets);
 
+  // Optimistic first: reserve the full cap. Only when that does not fit are balances read and the
+  // cap clamped to what is left (DESIGN.md step 5), which keeps the common case to one store trip.
   for (let attempt = 1; ; attempt++) {
-    const balances = await ctx.store.ledger.balances(lines, now);
-    const clamp = clampOutput({ chain: handle.chain, budgets, balances, price, inputTokens, wantOutputTokens });
-    if (!clamp.ok) throw refusal(clamp.code, clamp, handle);
-    const maxTokens = clamp.maxTokens;
+    let maxTokens = wantOutputTokens;
+    let cost = costNano(price, { inputTokens, outputTokens: maxTokens });
+    if (attempt > 1) {
+      const balances = await ctx.store.ledger.balances(lines, now);
+      const clamp = clampOutput({ chain: handle.chain, budgets, balances, price, inputTokens, wantOutputTokens });
+      if (!clamp.ok) throw refusal(clamp.code, clamp, handle);
+      maxTokens = clamp.maxTokens;
+      cost = clamp.costNano;
+    }
     const reservedTokens = inputTokens + maxTokens;
 
     const buckets = rateBuckets(ctx, handle, model, reservedTokens);
@@ -122,14 +127,14 @@ async function prepare(ctx: GuardContext, handle: RunHandle, request: ChatReques
       }
     }
 
-    const charges = modelCharges({ chain: handle.chain, budgets, step: true, inputTokens, outputTokens: maxTokens, costNano: clamp.costNano });
+    const charges = modelCharges({ chain: handle.chain, budgets, step: true, inputTokens, outputTokens: maxTokens, costNano: cost });
     const reservationId = ctx.newId('res');
     const reserved = await ctx.store.ledger.reserve({ id: reservationId, charges, expiresAt: now + ctx.config.defaults.reservationTtlMs, now });
     if (reserved.ok) {
       return { model, price, request, inputTokens, maxTokens, reservationId, charges, budgets, buckets, reservedTokens, startedAt: now };
     }
     if (buckets.length > 0) await ctx.store.rates.credit(buckets, now);
-    // Another call took the room between reading balances and reserving: clamp again.
+    // The full cap did not fit, or another call took the room meanwhile: clamp to what is left.
     const contended = reserved.refusal.code === 'limit.cost' || reserved.refusal.code === 'budget.exhausted' || reserved.refusal.code === 'limit.tokens';
     if (!contended || attempt >= RESERVE_TRIES) {
       const r = reserved.refusal;
@@ -141,11 +146,11 @@ async function prepare(ctx: GuardContext, handle: RunHandle, request: ChatReques
 /** The request as sent upstream: the model's upstream name, the clamped cap, usage asked for. */
 function upstreamRequest(prepared: Prepared, streaming: boolean): ChatRequest {
   const { request, model, maxTokens } = prepared;
-  const out: ChatRequest = { ...request, model: model.upstreamModel ?? model.name, stream: streaming };
+  const { stream_options: streamOptions, ...rest } = request;
+  const out: ChatRequest = { ...rest, model: model.upstreamModel ?? model.name, stream: streaming };
   if (request.max_completion_tokens !== undefined) out.max_completion_tokens = maxTokens;
   else out.max_tokens = maxTokens;
-  if (streaming) out.stream_options = { ...request.stream_options, include_usage: true };
-  else delete out.stream_options;
+  if (streaming) out.stream_options = { ...streamOptions, include_usage: true };
   return out;
 }
 
@@ -182,7 +187,8 @@ function callSignal(handle: RunHandle, options: ModelCallOptions): AbortSignal {
 function attemptController(...signals: AbortSignal[]): { controller: AbortController; unlink: () => void } {
   const controller = new AbortController();
   const links: Array<() => void> = [];
-  for (const signal of signals) {
+  for (const [i, signal] of signals.entries()) {
+    if (signals.indexOf(signal) !== i) continue;
     if (signal.aborted) {
       controller.abort(signal.reason);
       break;
@@ -200,7 +206,7 @@ function fallbackUsage(prepared: Prepared, outputTokens: number): Usage {
 }
 
 /** Steps 10–11 after a success: settle, credit rate tokens, events, no-progress detection. */
-async function finish(ctx: GuardContext, handle: RunHandle, prepared: Prepared, usage: Usage, attempts: number, outKey: string, streamed: boolean): Promise<number> {
+async function finish(ctx: GuardContext, handle: RunHandle, prepared: Prepared, usage: Usage, attempts: number, outKey: string | undefined, streamed: boolean): Promise<number> {
   const now = ctx.clock.now();
   const cost = costNano(prepared.price, usage);
   const settled = await ctx.store.ledger.settle({
@@ -230,7 +236,9 @@ async function finish(ctx: GuardContext, handle: RunHandle, prepared: Prepared, 
       streamed,
     });
   }
-  const repeats = await ctx.store.ledger.trackRepeat(`run:${handle.id}:output`, fingerprint(outKey));
+  // Repeated tool calls are judged by the more specific repeated-call detector; this one watches text.
+  if (outKey === undefined) return cost;
+  const repeats = await ctx.store.ledger.trackRepeat(`run:${handle.id}:output`, fastHash(outKey));
   const limit = handle.agent.limits.maxIdenticalOutputs;
   if (repeats >= limit) {
     const error = guardError('loop.no_progress', `the model returned the same output ${repeats} times in a row`, { limit, used: repeats, runId: handle.id });
@@ -288,6 +296,8 @@ function retryOptions(ctx: GuardContext, handle: RunHandle, prepared: Prepared, 
     clock: ctx.clock,
     signal,
     deadline: handle.record.deadline,
+    // The run's own deadline timer aborts `signal` (limit.duration); the loop only judges time left.
+    enforceDeadline: false,
     codeOf,
     retryAfterOf,
     onRetry: ctx.listening
@@ -338,7 +348,7 @@ export async function callModel(ctx: GuardContext, handle: RunHandle, request: C
     const usage = response.usage
       ? { inputTokens: response.usage.prompt_tokens, outputTokens: response.usage.completion_tokens, cachedInputTokens: response.usage.prompt_tokens_details?.cached_tokens }
       : fallbackUsage(prepared, Buffer.byteLength(choice?.message.content ?? '', 'utf8'));
-    const cost = await finish(ctx, handle, prepared, usage, attempts, outputKey(choice?.message.content, choice?.message.tool_calls), false);
+    const cost = await finish(ctx, handle, prepared, usage, attempts, choice?.message.tool_calls?.length ? undefined : outputKey(choice?.message.content, undefined), false);
     return { response, usage, costUsd: nanoToUsd(cost), maxTokens: prepared.maxTokens, attempts, model: prepared.model.name };
   } catch (error) {
     const guard = toGuardError(error, prepared.model.name);
@@ -354,7 +364,7 @@ async function guardedPrepare(ctx: GuardContext, handle: RunHandle, request: Cha
   try {
     return await prepare(ctx, handle, request, options, streaming);
   } catch (error) {
-    const guard = toGuardError(error, String(request?.model));
+    const guard = await afterRefusal(ctx, handle, toGuardError(error, String(request?.model)));
     if (ctx.listening) {
       ctx.emit({
         type: 'call.refused',
@@ -493,7 +503,7 @@ export async function streamModel(ctx: GuardContext, handle: RunHandle, request:
       timers.clear();
       const final = usage ?? fallbackUsage(prepared, Math.max(meter.estimate, Math.min(meter.bytes, prepared.maxTokens)));
       try {
-        const cost = await finish(ctx, handle, prepared, final, attempts, outputKey(meter.content, undefined) + meter.toolArgs, true);
+        const cost = await finish(ctx, handle, prepared, final, attempts, meter.toolArgs ? undefined : outputKey(meter.content, undefined), true);
         resolveResult({ usage: final, costUsd: nanoToUsd(cost), maxTokens: prepared.maxTokens, attempts, model: prepared.model.name, content: meter.content });
       } catch (error) {
         rejectResult(error);

@@ -10,12 +10,16 @@ import type { RunHandle } from './run-handle.ts';
 
 const MESSAGES: Partial<Record<StopCode, string>> = {
   'limit.cost': "the run's cost limit cannot pay for this call",
-  'budget.exhausted': 'a periodic budget cannot pay for this call',
+  'budget.exhausted': 'the {scope} {period} budget cannot pay for this call',
   'limit.tokens': "the run's token limit cannot fit this call",
   'limit.steps': 'the run has taken its maximum number of steps',
   'limit.tool_calls': 'the run has made its maximum number of tool calls',
   'loop.repeated_tool_call': 'the same tool call with the same arguments was repeated too often',
 };
+
+function usd(value: number): string {
+  return `$${value < 0.01 ? value.toPrecision(3) : value.toFixed(4)}`;
+}
 
 /**
  * A refusal from the ledger as a GuardError with the numbers in the units a user reads: USD for
@@ -27,14 +31,14 @@ export function refusal(
   handle: RunHandle,
 ): GuardError {
   const money = numbers.dim === DIM.cost;
-  const scope = numbers.key.startsWith('budget:') ? numbers.key.split(':').slice(1, 3).join(':') : numbers.key;
-  return guardError(code, `${MESSAGES[code] ?? code} (${scope}${money ? '' : ` ${numbers.dim}`})`, {
-    limit: money ? nanoToUsd(numbers.limit) : numbers.limit,
-    used: money ? nanoToUsd(numbers.used) : numbers.used,
-    requested: money ? nanoToUsd(numbers.requested) : numbers.requested,
-    scope,
-    runId: handle.id,
-  });
+  const [, scopeKind, scopeId, period] = numbers.key.startsWith('budget:') ? numbers.key.split(':') : [];
+  const scope = scopeKind ? `${scopeKind}:${scopeId}` : `run:${handle.id}`;
+  const limit = money ? nanoToUsd(numbers.limit) : numbers.limit;
+  const used = money ? nanoToUsd(numbers.used) : numbers.used;
+  const requested = money ? nanoToUsd(numbers.requested) : numbers.requested;
+  const what = (MESSAGES[code] ?? code).replace('{scope}', scope).replace('{period}', period ?? '');
+  const figures = money ? `limit ${usd(limit)}, used ${usd(used)}, this call needs at least ${usd(requested)}` : `limit ${limit}, used ${used}`;
+  return guardError(code, `${what} (${figures})`, { limit, used, requested, scope, runId: handle.id });
 }
 
 /** Emit `budget.threshold` for every alert threshold a settlement crossed. */

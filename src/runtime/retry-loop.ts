@@ -44,6 +44,12 @@ export interface WithRetriesOptions<T> {
   signal?: AbortSignal;
   /** Epoch ms on `clock` after which no attempt may run; attempts are aborted with `timeout.total` at it. */
   deadline?: number;
+  /**
+   * Whether the loop itself aborts an attempt at `deadline` (default true). A caller whose `signal`
+   * already fires at the deadline (a run's wall-time limit) passes false: the deadline then only
+   * decides whether a retry still fits, and no per-attempt controller is created.
+   */
+  enforceDeadline?: boolean;
   /** One attempt. It must honour `signal` (use runToolInWorker for code that does not). */
   attempt: (n: number, signal: AbortSignal, ctx: AttemptContext) => Promise<T>;
   /** Map an error to a stop code; undefined = not retryable, rethrown as is. */
@@ -75,7 +81,7 @@ function defaultRetryAfter(err: unknown): number | undefined {
 
 /** Run `attempt` until it succeeds or the policy, the budget, the deadline or the signal says stop. */
 export async function withRetries<T>(options: WithRetriesOptions<T>): Promise<T> {
-  const { policy, budget, scope, clock, signal, deadline, attempt, codeOf, retryAfterOf = defaultRetryAfter, onRetry } = options;
+  const { policy, budget, scope, clock, signal, deadline, enforceDeadline = true, attempt, codeOf, retryAfterOf = defaultRetryAfter, onRetry } = options;
   const state = policy.start();
   const timeLeft = () => (deadline === undefined ? undefined : deadline - clock.now());
   budget?.recordCall(scope, clock.now());
@@ -105,6 +111,8 @@ export async function withRetries<T>(options: WithRetriesOptions<T>): Promise<T>
   }
 
   async function runAttempt(n: number, left: number | undefined): Promise<T> {
+    // Creating an AbortSignal costs microseconds on the hot path; reuse the caller's when it suffices.
+    if (signal && (!enforceDeadline || left === undefined)) return attempt(n, signal, { timeLeftMs: left });
     const ctrl = new AbortController();
     const onAbort = () => ctrl.abort(signal!.reason);
     signal?.addEventListener('abort', onAbort, { once: true });

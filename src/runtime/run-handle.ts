@@ -65,6 +65,8 @@ export class RunHandle {
   armDeadline(clock: Clock, onDeadline: () => void): void {
     const left = this.record.deadline - clock.now();
     this.deadlineTimer = clock.setTimeout(onDeadline, Math.max(0, left));
+    // A run's deadline alone must not keep the process alive.
+    (this.deadlineTimer as { unref?: () => void } | undefined)?.unref?.();
   }
 
   disarm(clock: Clock): void {

@@ -1,7 +1,7 @@
 import { fingerprint } from '../core/canonical-json.ts';
 import { GuardError, guardError } from '../core/errors.ts';
 import { toolCallKey } from '../core/loop-detect.ts';
-import { admitCall } from './admission.ts';
+import { admitCall, afterRefusal } from './admission.ts';
 import { toolCharges } from './charges.ts';
 import type { GuardContext } from './context.ts';
 import { codeOf, toGuardError } from './model-call.ts';
@@ -42,7 +42,7 @@ export async function callTool<A, R>(ctx: GuardContext, handle: RunHandle, optio
   try {
     if (typeof tool !== 'string' || tool.length === 0) throw guardError('request.invalid', 'a tool call needs a tool name', { param: 'tool' });
     if (!options.execute === !options.worker) throw guardError('request.invalid', 'a tool call needs exactly one of execute or worker', { param: 'execute' });
-    await admitCall(ctx, handle, 'callTool', tool, () => ({
+    admitCall(ctx, handle, 'callTool', tool, () => ({
       input: args,
       runSteps: handle.localSteps,
       runCostMicroUsd: Math.round(handle.localCostNano / 1000),
@@ -53,12 +53,10 @@ export async function callTool<A, R>(ctx: GuardContext, handle: RunHandle, optio
     const reserved = await ctx.store.ledger.reserve({ id: reservationId, charges, expiresAt: startedAt + ctx.config.defaults.reservationTtlMs, now: startedAt });
     if (!reserved.ok) {
       const r = reserved.refusal;
-      const error = refusal(r.code, { limit: r.limit, used: r.used + r.reserved, requested: r.requested, key: r.key, dim: r.dim }, handle);
-      if (error.terminal) await ctx.stopRun(handle, error);
-      throw error;
+      throw refusal(r.code, { limit: r.limit, used: r.used + r.reserved, requested: r.requested, key: r.key, dim: r.dim }, handle);
     }
   } catch (error) {
-    const guard = toGuardError(error, tool);
+    const guard = await afterRefusal(ctx, handle, toGuardError(error, tool));
     if (ctx.listening) ctx.emit({ ...subject, type: 'call.refused', at: ctx.clock.now(), code: guard.code, message: guard.message, details: guard.details, args });
     throw guard;
   }

@@ -1,0 +1,332 @@
+import { systemClock, type Clock } from '../core/clock.ts';
+import type { DatapointSource } from '../metrics/recorder.ts';
+import type { KillInfo } from '../stores/store.ts';
+import { compositeState, ruleAlarms } from './composite.ts';
+import { evaluateAlarm, evaluationRange, type Datapoint } from './evaluate.ts';
+import { normalizeAlarm, normalizeComposite, type Action, type CompositeAlarm, type MetricAlarm } from './normalize.ts';
+import type { AlarmSpec, AlarmState, CompositeSpec } from './types.ts';
+import { validateAlarms } from './validate.ts';
+import { postWebhook, type WebhookResult } from './webhook.ts';
+
+/** What breaker actions need (the Breakers service fits). */
+export interface BreakerActions {
+  open(scope: string, options: { cooldownMs?: number | null; halfOpenProbes?: number; by: string; reason: string }): Promise<unknown>;
+  close(scope: string, options: { by: string; reason: string }): Promise<unknown>;
+}
+
+/** What kill actions need (a KillStore fits). */
+export interface KillActions {
+  set(scope: string, info: KillInfo): Promise<void>;
+  clear(scope: string): Promise<void>;
+}
+
+export type AlarmEvent =
+  | { type: 'alarm.state'; alarm: string; kind: 'metric' | 'composite'; from: AlarmState; to: AlarmState; reason: string; at: number; values?: Datapoint[] }
+  | {
+      type: 'alarm.action';
+      alarm: string;
+      action: Action['type'];
+      /** Breaker/kill scope, or the webhook URL. */
+      target: string;
+      ok: boolean;
+      error?: string;
+      attempts?: number;
+      at: number;
+    };
+
+export interface AlarmActionHandlers {
+  breakers?: BreakerActions;
+  kills?: KillActions;
+  /** Called for every state transition and every action's outcome (the audit log). */
+  audit?: (event: AlarmEvent) => void | Promise<void>;
+  /** For webhooks; default global fetch. */
+  fetch?: typeof globalThis.fetch;
+  /** Webhook defaults: 5 s per attempt, 2 retries, 500 ms first retry delay. */
+  webhook?: { timeoutMs?: number; retries?: number; retryDelayMs?: number };
+}
+
+export interface AlarmEngineOptions {
+  alarms?: AlarmSpec[];
+  composites?: CompositeSpec[];
+  metrics: DatapointSource;
+  clock?: Clock;
+  actions?: AlarmActionHandlers;
+  /** Evaluate this long after each 10 s boundary, so other replicas' datapoints have landed. Default 0. */
+  graceMs?: number;
+  /** Failures reading metrics or running actions (also reported to audit where they concern an action). */
+  onError?: (error: unknown) => void;
+}
+
+export interface AlarmStatus {
+  name: string;
+  kind: 'metric' | 'composite';
+  state: AlarmState;
+  since: number;
+  reason: string;
+  lastEvaluatedAt?: number;
+  lastValues?: Datapoint[];
+}
+
+export interface AlarmEngine {
+  /** Evaluate on the clock: 10/20/30 s alarms every 10 s, the others every minute. */
+  start(): void;
+  /** Stop the timer, wait for the running evaluation, abort webhooks in flight. */
+  stop(): Promise<void>;
+  /** Evaluate what is due at the 10 s boundary `at` (default: the last one), then the composites. */
+  tick(at?: number): Promise<void>;
+  /** Evaluate every alarm at `at` whatever its cadence. */
+  evaluateAll(at?: number): Promise<void>;
+  /** Like CloudWatch SetAlarmState: lasts until the next evaluation; actions fire on the change. */
+  setState(name: string, state: AlarmState, reason: string): Promise<void>;
+  status(): AlarmStatus[];
+  status(name: string): AlarmStatus | undefined;
+  /** Resolves when queued evaluations and webhooks in flight have finished. */
+  idle(): Promise<void>;
+}
+
+const TICK_MS = 10_000;
+const MINUTE_MS = 60_000;
+
+interface Entry {
+  alarm: MetricAlarm | CompositeAlarm;
+  status: AlarmStatus;
+  /** What this alarm's ALARM actions opened or killed, for closeOnOk. */
+  opened: Set<string>;
+  killed: Set<string>;
+}
+
+/** Throws a TypeError listing every problem, so a bad config fails at startup. */
+function check(options: AlarmEngineOptions): void {
+  const problems = validateAlarms({ alarms: options.alarms ?? [], composites: options.composites ?? [] });
+  const all = [...(options.alarms ?? []), ...(options.composites ?? [])];
+  const uses = (type: string) => all.some((a) => [a.actions, a.okActions, a.insufficientDataActions].some((list) => list?.some((x) => type in x)));
+  if ((uses('openBreaker') || uses('closeBreaker')) && !options.actions?.breakers) problems.push({ path: 'actions.breakers', message: 'alarms open or close breakers but no breakers were given' });
+  if ((uses('kill') || uses('clearKill')) && !options.actions?.kills) problems.push({ path: 'actions.kills', message: 'alarms kill scopes but no kill store was given' });
+  if (problems.length > 0) throw new TypeError(`invalid alarms: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+}
+
+/** Composites ordered so that each comes after the composites it refers to. */
+function orderComposites(composites: CompositeAlarm[]): CompositeAlarm[] {
+  const byName = new Map(composites.map((c) => [c.name, c]));
+  const out: CompositeAlarm[] = [];
+  const seen = new Set<string>();
+  const visit = (c: CompositeAlarm) => {
+    if (seen.has(c.name)) return;
+    seen.add(c.name);
+    for (const ref of ruleAlarms(c.rule)) {
+      const dep = byName.get(ref);
+      if (dep) visit(dep);
+    }
+    out.push(c);
+  };
+  composites.forEach(visit);
+  return out;
+}
+
+export function createAlarmEngine(options: AlarmEngineOptions): AlarmEngine {
+  check(options);
+  const { metrics, clock = systemClock, actions = {}, graceMs = 0, onError = () => {} } = options;
+  const metricAlarms = (options.alarms ?? []).map(normalizeAlarm);
+  const composites = orderComposites((options.composites ?? []).map(normalizeComposite));
+  const started = clock.now();
+  const entries = new Map<string, Entry>();
+  for (const alarm of [...metricAlarms, ...composites]) {
+    entries.set(alarm.name, {
+      alarm,
+      status: { name: alarm.name, kind: alarm.kind, state: 'INSUFFICIENT_DATA', since: started, reason: 'Unchecked: initial alarm creation' },
+      opened: new Set(),
+      killed: new Set(),
+    });
+  }
+  const stateOf = (name: string) => entries.get(name)?.status.state;
+
+  let chain: Promise<void> = Promise.resolve();
+  let timer: unknown;
+  const webhooks = new Set<Promise<void>>();
+  let stopper = new AbortController();
+
+  const audit = async (event: AlarmEvent) => {
+    try {
+      await actions.audit?.(event);
+    } catch (error) {
+      onError(error);
+    }
+  };
+
+  const runAction = async (entry: Entry, action: Action, context: { to: AlarmState; from: AlarmState; reason: string; at: number }) => {
+    const name = entry.alarm.name;
+    const by = `alarm:${name}`;
+    const reason = `alarm ${name} is ${context.to}: ${context.reason}`;
+    if (action.type === 'webhook') {
+      const body = { alarm: name, kind: entry.alarm.kind, scope: entry.alarm.scope, from: context.from, to: context.to, reason: context.reason, at: new Date(context.at).toISOString() };
+      const delivery = postWebhook({
+        url: action.url,
+        body,
+        headers: action.headers,
+        timeoutMs: action.timeoutMs ?? actions.webhook?.timeoutMs,
+        retries: action.retries ?? actions.webhook?.retries,
+        retryDelayMs: actions.webhook?.retryDelayMs,
+        clock,
+        fetch: actions.fetch,
+        signal: stopper.signal,
+      }).then((result: WebhookResult) =>
+        audit({
+          type: 'alarm.action',
+          alarm: name,
+          action: 'webhook',
+          target: action.url,
+          ok: result.ok,
+          attempts: result.attempts,
+          at: clock.now(),
+          ...(result.ok ? {} : { error: result.error }),
+        }),
+      );
+      // Fire and forget: evaluation never waits for a webhook.
+      webhooks.add(delivery);
+      void delivery.finally(() => webhooks.delete(delivery));
+      return;
+    }
+    try {
+      switch (action.type) {
+        case 'openBreaker':
+          await actions.breakers!.open(action.scope, { cooldownMs: action.cooldownMs, halfOpenProbes: action.halfOpenProbes, by, reason });
+          entry.opened.add(action.scope);
+          break;
+        case 'closeBreaker':
+          await actions.breakers!.close(action.scope, { by, reason });
+          entry.opened.delete(action.scope);
+          break;
+        case 'kill':
+          await actions.kills!.set(action.scope, { reason: action.reason ?? reason, by, at: context.at });
+          entry.killed.add(action.scope);
+          break;
+        case 'clearKill':
+          await actions.kills!.clear(action.scope);
+          entry.killed.delete(action.scope);
+          break;
+      }
+      await audit({ type: 'alarm.action', alarm: name, action: action.type, target: action.scope, ok: true, at: clock.now() });
+    } catch (error) {
+      onError(error);
+      await audit({ type: 'alarm.action', alarm: name, action: action.type, target: action.scope, ok: false, error: String((error as Error)?.message ?? error), at: clock.now() });
+    }
+  };
+
+  const transition = async (entry: Entry, to: AlarmState, reason: string, at: number, values?: Datapoint[]) => {
+    const from = entry.status.state;
+    entry.status = { ...entry.status, state: to, since: at, reason, ...(values && { lastValues: values }) };
+    await audit({ type: 'alarm.state', alarm: entry.alarm.name, kind: entry.alarm.kind, from, to, reason, at, ...(values && { values }) });
+    const context = { from, to, reason, at };
+    let list: Action[];
+    if (to === 'ALARM') list = entry.alarm.actions;
+    else if (to === 'OK') {
+      list = [...entry.alarm.okActions];
+      if (entry.alarm.closeOnOk) {
+        // Undo what this alarm's ALARM actions did, unless an OK action already does.
+        for (const scope of entry.opened) if (!list.some((a) => a.type === 'closeBreaker' && a.scope === scope)) list.unshift({ type: 'closeBreaker', scope });
+        for (const scope of entry.killed) if (!list.some((a) => a.type === 'clearKill' && a.scope === scope)) list.unshift({ type: 'clearKill', scope });
+      }
+    } else list = entry.alarm.insufficientDataActions;
+    for (const action of list) await runAction(entry, action, context);
+  };
+
+  const evaluateMetric = async (entry: Entry, alarm: MetricAlarm, at: number) => {
+    const end = at - (at % alarm.periodMs);
+    let values: Datapoint[];
+    try {
+      values = await metrics.series({
+        scope: alarm.scope,
+        metric: alarm.metric,
+        statistic: alarm.statistic,
+        periodMs: alarm.periodMs,
+        end,
+        count: evaluationRange(alarm.evaluationPeriods),
+      });
+    } catch (error) {
+      onError(error);
+      return; // keep the state: no data read is not evidence either way
+    }
+    const result = evaluateAlarm(values, alarm, entry.status.state);
+    entry.status = { ...entry.status, lastEvaluatedAt: at, lastValues: values };
+    if (result.state !== entry.status.state) await transition(entry, result.state, result.reason, at, values);
+    else entry.status = { ...entry.status, reason: result.reason };
+  };
+
+  const evaluateComposites = async (at: number) => {
+    for (const alarm of composites) {
+      const entry = entries.get(alarm.name)!;
+      const state = compositeState(alarm.rule, stateOf);
+      entry.status = { ...entry.status, lastEvaluatedAt: at };
+      if (state !== entry.status.state) await transition(entry, state, `rule ${alarm.ruleText} is ${state === 'ALARM' ? 'TRUE' : 'FALSE'}`, at);
+    }
+  };
+
+  const run = async (at: number, all: boolean) => {
+    for (const alarm of metricAlarms) {
+      const due = all || alarm.periodMs < MINUTE_MS || at % MINUTE_MS === 0;
+      if (due) await evaluateMetric(entries.get(alarm.name)!, alarm, at);
+    }
+    await evaluateComposites(at);
+  };
+
+  const enqueue = (work: () => Promise<void>) => {
+    const next = chain.then(work);
+    chain = next.catch(onError);
+    return next;
+  };
+
+  const lastBoundary = () => {
+    const now = clock.now() - graceMs;
+    return now - (now % TICK_MS);
+  };
+
+  const schedule = (boundary: number) => {
+    timer = clock.setTimeout(() => {
+      schedule(boundary + TICK_MS);
+      void enqueue(() => run(boundary, false));
+    }, boundary + graceMs - clock.now());
+  };
+
+  function status(): AlarmStatus[];
+  function status(name: string): AlarmStatus | undefined;
+  function status(name?: string): AlarmStatus[] | AlarmStatus | undefined {
+    if (name !== undefined) {
+      const s = entries.get(name)?.status;
+      return s && { ...s };
+    }
+    return [...entries.values()].map((e) => ({ ...e.status }));
+  }
+
+  return {
+    start() {
+      if (stopper.signal.aborted) stopper = new AbortController();
+      if (timer === undefined) schedule(lastBoundary() + TICK_MS);
+    },
+    async stop() {
+      if (timer !== undefined) clock.clearTimeout(timer);
+      timer = undefined;
+      await chain;
+      stopper.abort();
+      await Promise.allSettled([...webhooks]);
+    },
+    tick(at = lastBoundary()) {
+      return enqueue(() => run(at, false));
+    },
+    evaluateAll(at = clock.now()) {
+      return enqueue(() => run(at, true));
+    },
+    setState(name, state, reason) {
+      return enqueue(async () => {
+        const entry = entries.get(name);
+        if (!entry) throw new TypeError(`unknown alarm ${JSON.stringify(name)}`);
+        if (entry.status.state !== state) await transition(entry, state, `set by operator: ${reason}`, clock.now());
+        await evaluateComposites(clock.now());
+      });
+    },
+    status,
+    async idle() {
+      await chain;
+      while (webhooks.size > 0) await Promise.allSettled([...webhooks]);
+    },
+  };
+}

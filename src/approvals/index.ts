@@ -1,0 +1,21 @@
+export * from './approval.ts';
+export { effective, isDue, planCheck, planDecide } from './transitions.ts';
+export { createMemoryApprovalStore } from './memory-store.ts';
+export { createSqliteApprovalStore, type SqliteApprovalStoreOptions } from './sqlite-store.ts';
+export {
+  approve,
+  checkApproval,
+  deny,
+  listApprovals,
+  newApprovalId,
+  requireApproval,
+  waitForDecision,
+  type ApprovalCheck,
+  type AuditRecorder,
+  type CheckApprovalOptions,
+  type DecideOptions,
+  type ListApprovalsOptions,
+  type RequireApprovalOptions,
+  type WaitForDecisionOptions,
+  type WaitResult,
+} from './gate.ts';

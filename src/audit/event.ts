@@ -1,0 +1,111 @@
+import type { StopCode } from '../core/codes.ts';
+
+/**
+ * What an audit event records. One event per decision; the type says which kind of decision,
+ * `code` says why when something was refused or stopped.
+ */
+export const AUDIT_EVENT_TYPES = [
+  'call.allowed', // a model or tool call went through; usage and cost are the settled actuals
+  'call.refused', // refused before it started (policy, limit, budget, rate, breaker, approval, ...)
+  'call.failed', // started but did not succeed (upstream error or timeout after retries)
+  'run.started',
+  'run.stopped', // ended by a stop code
+  'run.completed',
+  'kill', // a kill switch was set on a scope
+  'kill.cleared',
+  'approval.requested',
+  'approval.decided', // approved or denied by a human (details.status, details.by)
+  'approval.consumed', // an approval was used by the identical call
+  'approval.expired',
+  'breaker.changed', // details.from / details.to
+  'alarm.changed',
+  'budget.threshold', // an alert threshold of a periodic budget was crossed
+  'policy.shadow', // a shadow-mode policy decision that did not take effect
+] as const;
+
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+export interface AuditUsage {
+  inputTokens?: number;
+  outputTokens?: number;
+  cachedTokens?: number;
+  totalTokens?: number;
+}
+
+/** One decision, as handed to the log. Values must be plain JSON (the log normalizes them). */
+export interface AuditEvent {
+  type: AuditEventType;
+  /** Epoch ms of the decision. */
+  time: number;
+  run?: string;
+  agent?: string;
+  tenant?: string;
+  code?: StopCode;
+  /** `invokeModel`, `callTool`, or an operator action such as `kill`. */
+  action?: string;
+  /** Model id, `server.tool`, or the scope an operator action applies to. */
+  resource?: string;
+  usage?: AuditUsage;
+  costUsd?: number;
+  /** Everything else: tool arguments under `args`, policy ids, limits, the message of a refusal. */
+  details?: Record<string, unknown>;
+}
+
+/** An event as stored: numbered and chained to the one before it. */
+export interface StoredEvent extends AuditEvent {
+  /** 1, 2, 3, ... with no gaps. */
+  seq: number;
+  /** `hash` of the event with seq - 1, or GENESIS_HASH for seq 1. */
+  prevHash: string;
+  /** sha256 hex of the canonical JSON of this event without `hash` (so it covers seq and prevHash). */
+  hash: string;
+}
+
+export interface AuditFilter {
+  run?: string;
+  agent?: string;
+  tenant?: string;
+  code?: StopCode;
+  type?: AuditEventType | AuditEventType[];
+  /** Inclusive lower bound on `time` (epoch ms). */
+  from?: number;
+  /** Exclusive upper bound on `time` (epoch ms). */
+  to?: number;
+  limit?: number;
+  /** By seq; default 'desc' (newest first). */
+  order?: 'asc' | 'desc';
+}
+
+/** The last event of a chain; keep one elsewhere to detect later truncation (`verify({ anchor })`). */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+/**
+ * - changed: the event's content no longer matches its hash, or it no longer links to its neighbour
+ *   (rewritten with a recomputed hash).
+ * - removed: the event with this seq is missing (gap in seq, or the tail was cut off).
+ * - reordered: the event with this seq exists but not in its place.
+ * - inserted: an event that was never appended (a duplicate seq, or beyond the recorded head).
+ */
+export type TamperProblem = 'changed' | 'removed' | 'reordered' | 'inserted';
+
+export type VerifyResult =
+  | { ok: true; count: number; head?: ChainHead }
+  | {
+      ok: false;
+      /** The seq of the first event found to be changed, missing, out of place or inserted. */
+      seq: number;
+      problem: TamperProblem;
+      message: string;
+      /** 1-based place in storage order (line number for JSONL, row for SQLite) where it was found. */
+      position: number;
+      /** Events that verified before the problem. */
+      checked: number;
+    };
+
+export interface VerifyOptions {
+  /** A head recorded earlier; the log must still contain exactly this event. */
+  anchor?: ChainHead;
+}

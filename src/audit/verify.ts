@@ -1,0 +1,126 @@
+import { GENESIS_HASH, hashEvent } from './chain.ts';
+import type { ChainHead, StoredEvent, TamperProblem, VerifyOptions, VerifyResult } from './event.ts';
+
+/** One stored record, in storage order, as a sink read it. */
+export interface VerifyEntry {
+  /** Undefined when the stored text is not a well-formed event. */
+  event: StoredEvent | undefined;
+  /** Set by a sink whose index columns disagree with the event body (a column was edited). */
+  mismatch?: string;
+}
+
+export interface VerifyChainOptions extends VerifyOptions {
+  /**
+   * The head the sink recorded beside the events (SQLite keeps one), or null when it should have
+   * one and it is missing. Undefined when the sink keeps none (JSONL, memory).
+   */
+  head?: ChainHead | null;
+}
+
+/**
+ * Walk a chain in storage order and name the first problem. Checks, per record: the body is an event
+ * whose hash matches (else changed); its seq is the next one (else reordered / removed / inserted,
+ * told apart by whether the expected seq appears elsewhere); it links to the previous hash (else the
+ * previous event was rewritten with a recomputed hash: changed); its index columns agree (else changed).
+ */
+export function verifyChain(entries: readonly VerifyEntry[], options: VerifyChainOptions = {}): VerifyResult {
+  const present = new Set<number>();
+  for (const entry of entries) if (entry.event) present.add(entry.event.seq);
+
+  let prev: StoredEvent | undefined;
+  for (let i = 0; i < entries.length; i++) {
+    const position = i + 1;
+    const expected = (prev?.seq ?? 0) + 1;
+    const fail = (seq: number, problem: TamperProblem, message: string): VerifyResult => ({
+      ok: false,
+      seq,
+      problem,
+      message,
+      position,
+      checked: i,
+    });
+    const { event, mismatch } = entries[i];
+
+    if (!event) return fail(expected, 'changed', `record ${position} is not a well-formed event (expected event ${expected})`);
+    if (hashEvent(event) !== event.hash) return fail(event.seq, 'changed', `event ${event.seq} does not match its hash`);
+    if (event.seq < expected) {
+      return fail(event.seq, 'inserted', `event ${event.seq} appears again at record ${position} (after event ${expected - 1})`);
+    }
+    if (event.seq > expected) {
+      if (present.has(expected)) {
+        return fail(expected, 'reordered', `event ${expected} is out of place: event ${event.seq} stands where it should be`);
+      }
+      const gap = event.seq - expected;
+      const what = gap === 1 ? `event ${expected} is` : `events ${expected}..${event.seq - 1} are`;
+      return fail(expected, 'removed', `${what} missing (event ${event.seq} follows event ${expected - 1})`);
+    }
+    if (event.prevHash !== (prev?.hash ?? GENESIS_HASH)) {
+      // Both hashes are self-consistent, so one of the two was rewritten and re-hashed; the earlier
+      // one is the usual forgery (edit, re-hash, and the next link breaks).
+      const seq = prev?.seq ?? event.seq;
+      const message = prev
+        ? `event ${event.seq} does not link to event ${prev.seq}: event ${prev.seq} was rewritten with a recomputed hash`
+        : `event ${event.seq} is first but does not start the chain`;
+      return fail(seq, 'changed', message);
+    }
+    if (mismatch) return fail(event.seq, 'changed', `event ${event.seq}: ${mismatch}`);
+    prev = event;
+  }
+
+  const count = entries.length;
+  const last: ChainHead | undefined = prev ? { seq: prev.seq, hash: prev.hash } : undefined;
+  const endFail = (seq: number, problem: TamperProblem, message: string): VerifyResult => ({
+    ok: false,
+    seq,
+    problem,
+    message,
+    position: count + 1,
+    checked: count,
+  });
+
+  if (options.head === null && last) {
+    return endFail(last.seq + 1, 'removed', `the chain head record is missing; events after ${last.seq} may have been removed`);
+  }
+  if (options.head) {
+    const problem = compareHead(options.head, last, 'recorded head');
+    if (problem) return endFail(problem.seq, problem.problem, problem.message);
+  }
+  if (options.anchor) {
+    const problem = compareAnchor(options.anchor, entries);
+    if (problem) return endFail(problem.seq, problem.problem, problem.message);
+  }
+  return { ok: true, count, ...(last ? { head: last } : {}) };
+}
+
+interface EndProblem {
+  seq: number;
+  problem: TamperProblem;
+  message: string;
+}
+
+function compareHead(head: ChainHead, last: ChainHead | undefined, name: string): EndProblem | undefined {
+  const lastSeq = last?.seq ?? 0;
+  if (head.seq > lastSeq) {
+    const what = head.seq === lastSeq + 1 ? `event ${head.seq} is` : `events ${lastSeq + 1}..${head.seq} are`;
+    return { seq: lastSeq + 1, problem: 'removed', message: `${what} missing from the end (${name} is ${head.seq})` };
+  }
+  if (head.seq < lastSeq) {
+    return { seq: head.seq + 1, problem: 'inserted', message: `event ${head.seq + 1} was never appended (${name} is ${head.seq})` };
+  }
+  if (last && head.hash !== last.hash) {
+    return { seq: last.seq, problem: 'changed', message: `event ${last.seq} was rewritten with a recomputed hash (${name} differs)` };
+  }
+  return undefined;
+}
+
+function compareAnchor(anchor: ChainHead, entries: readonly VerifyEntry[]): EndProblem | undefined {
+  // The chain verified, so entries are in seq order starting at 1.
+  const event = entries[anchor.seq - 1]?.event;
+  if (!event) {
+    return { seq: entries.length + 1, problem: 'removed', message: `the log ends before the anchored event ${anchor.seq}` };
+  }
+  if (event.hash !== anchor.hash) {
+    return { seq: anchor.seq, problem: 'changed', message: `event ${anchor.seq} differs from the anchor` };
+  }
+  return undefined;
+}

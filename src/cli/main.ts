@@ -1,0 +1,32 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config/problems.ts';
+import { GuardError } from '../core/errors.ts';
+import { registerConfigCommands } from './config-commands.ts';
+import { registerRunCommands } from './run-commands.ts';
+
+/**
+ * The `fmguard` command line. Each family of subcommands registers itself from its own file; errors
+ * are printed as one clear message (never a stack trace) with exit code 1, or 2 for bad usage.
+ */
+const program = new Command('fmguard')
+  .description('Hard boundaries for foundation-model agents')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerConfigCommands(program);
+registerRunCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else if (error instanceof ConfigError || GuardError.isInstance(error)) {
+    console.error(error.message);
+    process.exitCode = 1;
+  } else {
+    console.error(`fmguard: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  }
+}

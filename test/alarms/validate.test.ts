@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { parseDuration } from '../../src/alarms/duration.ts';
+import { normalizeAlarm } from '../../src/alarms/normalize.ts';
+import type { AlarmSpec } from '../../src/alarms/types.ts';
+import { validateAlarms } from '../../src/alarms/validate.ts';
+
+const good: AlarmSpec = {
+  name: 'sim-errors',
+  scope: 'provider:sim',
+  metric: 'error_rate',
+  period: '10s',
+  evaluationPeriods: 6,
+  datapointsToAlarm: 3,
+  comparison: 'GreaterThanOrEqualToThreshold',
+  threshold: 0.5,
+  treatMissingData: 'notBreaching',
+  actions: [{ openBreaker: { cooldown: '30s', halfOpenProbes: 3 } }],
+};
+
+describe('durations', () => {
+  it('parses ms numbers and unit strings', () => {
+    expect(['10s', '1m', '500ms', 2500, '2h', '1.5s', '250'].map(parseDuration)).toEqual([10_000, 60_000, 500, 2500, 7_200_000, 1500, 250]);
+    expect(['10 sec', '-1s', 'abc', -5, null].map(parseDuration)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+  });
+});
+
+describe('validateAlarms', () => {
+  it('accepts the DESIGN.md example', () => {
+    expect(validateAlarms({ alarms: [good] })).toEqual([]);
+  });
+
+  it('normalizes with defaults', () => {
+    const a = normalizeAlarm({ ...good, datapointsToAlarm: undefined, treatMissingData: undefined, metric: 'latency_ms' });
+    expect(a).toMatchObject({ periodMs: 10_000, datapointsToAlarm: 6, treatMissingData: 'missing', statistic: 'Average', closeOnOk: false });
+    expect(a.actions).toEqual([{ type: 'openBreaker', scope: 'provider:sim', cooldownMs: 30_000, halfOpenProbes: 3 }]);
+    expect(normalizeAlarm({ ...good, metric: 'cost_usd' }).statistic).toBe('Sum');
+    expect(() => normalizeAlarm({ ...good, period: '7s' })).toThrow(/sim-errors.period/);
+  });
+
+  it('names the path and the problem of every bad field', () => {
+    const problems = validateAlarms({
+      alarms: [
+        {
+          name: '',
+          scope: 'planet:mars',
+          metric: 'vibes',
+          statistic: 'p101',
+          period: '45s',
+          evaluationPeriods: 0,
+          datapointsToAlarm: 2,
+          comparison: 'Bigger',
+          threshold: 'high',
+          treatMissingData: 'whatever',
+          actions: [{ openBreaker: { cooldown: 'soon', halfOpenProbes: 0 } }, { explode: {} }, { webhook: { url: 'ftp://x', retries: 99, timeout: '1h' } }],
+        },
+      ],
+    });
+    expect(problems.map((p) => p.path)).toEqual([
+      'alarms[0].name',
+      'alarms[0].actions[0].openBreaker.cooldown',
+      'alarms[0].actions[0].openBreaker.halfOpenProbes',
+      'alarms[0].actions[1]',
+      'alarms[0].actions[2].webhook.url',
+      'alarms[0].actions[2].webhook.timeout',
+      'alarms[0].actions[2].webhook.retries',
+      'alarms[0].scope',
+      'alarms[0].metric',
+      'alarms[0].statistic',
+      'alarms[0].period',
+      'alarms[0].evaluationPeriods',
+      'alarms[0].comparison',
+      'alarms[0].threshold',
+      'alarms[0].treatMissingData',
+    ]);
+    expect(problems.every((p) => p.message.length > 5)).toBe(true);
+  });
+
+  it('checks M <= N, N × period <= 1 day, percentiles only on distributions, error_rate without statistic', () => {
+    const paths = (spec: Partial<AlarmSpec>) => validateAlarms({ alarms: [{ ...good, ...spec }] }).map((p) => `${p.path}: ${p.message}`);
+    expect(paths({ datapointsToAlarm: 7 })).toEqual(['alarms[0].datapointsToAlarm: expected an integer from 1 to evaluationPeriods']);
+    expect(paths({ period: '1h', evaluationPeriods: 25 })).toEqual(['alarms[0].evaluationPeriods: evaluationPeriods × period must not exceed one day']);
+    expect(paths({ metric: 'calls', statistic: 'p99' })[0]).toMatch(/percentiles are kept for latency_ms/);
+    expect(paths({ metric: 'latency_ms', statistic: 'p99.9' })).toEqual([]);
+    expect(paths({ statistic: 'Sum' })[0]).toMatch(/error_rate is errors \/ calls/);
+    expect(paths({ metric: 'refusals:rate.limited' })).toEqual([]);
+    expect(paths({ metric: 'refusals:not.a.code' })[0]).toMatch(/alarms\[0\].metric/);
+    expect(paths({ period: 120_000, evaluationPeriods: 2, datapointsToAlarm: 2 })).toEqual([]);
+  });
+
+  it('checks composites: rule syntax, references, duplicates and cycles', () => {
+    const problems = validateAlarms({
+      alarms: [good, { ...good }],
+      composites: [
+        { name: 'both', rule: 'ALARM(sim-errors) AND ALARM(missing-one)' },
+        { name: 'broken', rule: 'ALARM(sim-errors' },
+        { name: 'loop-a', rule: 'ALARM(loop-b)' },
+        { name: 'loop-b', rule: 'NOT OK(loop-a)' },
+      ],
+    });
+    expect(problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
+      'alarms[1].name: duplicate alarm name "sim-errors" (also alarms[0])',
+      'composites[0].rule: unknown alarm "missing-one"',
+      `composites[1].rule: expected ')' after the alarm name but found end of rule at position 17 of rule "ALARM(sim-errors"`,
+      'composites[2].rule: composite "loop-a" depends on itself',
+      'composites[3].rule: composite "loop-b" depends on itself',
+    ]);
+  });
+});
