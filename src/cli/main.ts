@@ -3,6 +3,8 @@ import { ConfigError } from '../config/problems.ts';
 import { GuardError } from '../core/errors.ts';
 import { registerConfigCommands } from './config-commands.ts';
 import { registerRunCommands } from './run-commands.ts';
+import { registerApprovalCommands } from './approval-commands.ts';
+import { registerAuditCommands } from './audit-commands.ts';
 
 /**
  * The `fmguard` command line. Each family of subcommands registers itself from its own file; errors
@@ -16,6 +18,8 @@ const program = new Command('fmguard')
 
 registerConfigCommands(program);
 registerRunCommands(program);
+registerApprovalCommands(program);
+registerAuditCommands(program);
 
 try {
   await program.parseAsync(process.argv);

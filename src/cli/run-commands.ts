@@ -1,18 +1,5 @@
 import type { Command } from 'commander';
-import { loadConfigFile } from '../config/load.ts';
-import { openStore } from '../runtime/guard.ts';
-import type { Store } from '../stores/store.ts';
-
-const DEFAULT_CONFIG = 'fmguard.yaml';
-
-async function withStore<T>(file: string, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = openStore(loadConfigFile(file));
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
+import { DEFAULT_CONFIG, withStore } from './open.ts';
 
 function scopeOf(scope: string): string {
   if (scope === 'global' || /^(tenant|agent|run|provider|model|tool):.+$/.test(scope)) return scope;

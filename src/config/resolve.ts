@@ -94,7 +94,16 @@ export interface ResolvedAgent {
   approve: { models: string[]; tools: string[] };
   policyFiles: string[];
   policyMode: 'enforce' | 'shadow';
+  approvals: ApprovalSettings;
+  redactFields: string[];
 }
+
+export interface ApprovalSettings {
+  ttlMs: number;
+  waitMs: number;
+}
+
+export const DEFAULT_APPROVALS: ApprovalSettings = { ttlMs: 15 * 60_000, waitMs: 0 };
 
 export interface ResolvedTenant {
   name: string;
@@ -123,6 +132,7 @@ export interface FmguardConfig {
     retryBudget: RetryBudgetConfig;
     reservationTtlMs: number;
     maxRetryAfterMs: number;
+    approvals: ApprovalSettings;
   };
   globalPolicyFiles: string[];
   alarms: Array<Record<string, unknown>>;
@@ -169,6 +179,7 @@ export function resolveConfig(parsed: ParsedConfig, problems: ConfigProblem[]): 
     retryBudget: { ratio: 0.2, windowMs: 10_000, minRetries: 3, ...stripUndefined(parsed.defaults?.retryBudget ?? {}) },
     reservationTtlMs: parsed.defaults?.reservationTtlMs ?? 10 * 60_000,
     maxRetryAfterMs: parsed.defaults?.maxRetryAfterMs ?? 30_000,
+    approvals: { ...DEFAULT_APPROVALS, ...stripUndefined(parsed.defaults?.approvals ?? {}) },
   };
   checkRetriers(defaults.retry, 'defaults.retry', problems);
 
@@ -225,6 +236,8 @@ export function resolveConfig(parsed: ParsedConfig, problems: ConfigProblem[]): 
       approve: { models: agent.approve?.models ?? [], tools: agent.approve?.tools ?? [] },
       policyFiles: asList(agent.policies),
       policyMode: agent.policyMode ?? 'enforce',
+      approvals: { ...defaults.approvals, ...stripUndefined(agent.approvals ?? {}) },
+      redactFields: agent.redactFields ?? [],
     };
   }
 

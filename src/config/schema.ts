@@ -70,6 +70,13 @@ export const budgetSchema = z.strictObject({
   alertAt: z.array(fraction).optional(),
 });
 
+const approvalsSchema = z.strictObject({
+  /** How long a request stays open, for the decision and for its single use. */
+  ttlMs: duration.optional(),
+  /** How long a guarded tool call waits for the decision; 0 fails at once with `approval.required`. */
+  waitMs: z.union([z.literal(0), duration]).optional(),
+});
+
 const rateLimitsSchema = z.strictObject({
   requestsPerMinute: positiveInt.optional(),
   tokensPerMinute: positiveInt.optional(),
@@ -103,6 +110,9 @@ const agentSchema = z.strictObject({
   approve: accessListSchema.optional(),
   policies: z.union([z.string(), z.array(z.string())]).optional(),
   policyMode: z.enum(['enforce', 'shadow']).optional(),
+  approvals: approvalsSchema.optional(),
+  /** Tool-argument fields masked in the audit log (bare names or dotted paths). */
+  redactFields: z.array(z.string()).optional(),
 });
 
 const tenantSchema = z.strictObject({
@@ -170,7 +180,7 @@ const toolServerSchema = z.discriminatedUnion(
 );
 
 const auditSchema = z.strictObject({
-  sink: z.enum(['sqlite', 'jsonl', 'postgres', 'none']).optional(),
+  sink: z.enum(['sqlite', 'jsonl', 'memory', 'postgres', 'none']).optional(),
   path: z.string().optional(),
   url: z.string().optional(),
   redactFields: z.array(z.string()).optional(),
@@ -186,6 +196,7 @@ export const configSchema = z.strictObject({
       retryBudget: retryBudgetSchema.optional(),
       reservationTtlMs: duration.optional(),
       maxRetryAfterMs: duration.optional(),
+      approvals: approvalsSchema.optional(),
     })
     .optional(),
   providers: z.record(name, providerSchema).optional(),

@@ -6,6 +6,8 @@ import type { RetryPolicy } from '../core/retry.ts';
 import type { FmguardConfig } from '../config/resolve.ts';
 import type { ModelProvider } from '../providers/provider.ts';
 import type { Store } from '../stores/store.ts';
+import type { ApprovalStore } from '../approvals/index.ts';
+import type { AuditLog } from '../audit/index.ts';
 import type { BudgetLine } from './charges.ts';
 import type { GuardAction, GuardEvent } from './events.ts';
 import type { RunHandle } from './run-handle.ts';
@@ -46,6 +48,8 @@ export interface GuardContext {
   readonly retryBudget: RetryBudget;
   readonly authorizer?: Authorizer;
   readonly breakers?: BreakerGate;
+  readonly approvals: ApprovalStore;
+  readonly audit?: AuditLog;
   provider(name: string): ModelProvider;
   retryPolicy(agent: string): RetryPolicy;
   budgetsFor(handle: RunHandle, now: number): BudgetLine[];

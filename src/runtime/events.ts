@@ -57,6 +57,9 @@ export type GuardEvent =
     })
   | (CallSubject & { type: 'retry'; at: number; attempt: number; code: StopCode; delayMs: number })
   | { type: 'budget.threshold'; at: number; scope: string; period: string; window: string; threshold: number; usedUsd: number; limitUsd: number }
-  | { type: 'kill'; at: number; scope: string; on: boolean; reason?: string; by?: string };
+  | { type: 'kill'; at: number; scope: string; on: boolean; reason?: string; by?: string }
+  | { type: 'breaker.changed'; at: number; scope: string; from: string; to: string; reason?: string }
+  | { type: 'alarm.changed'; at: number; alarm: string; from: string; to: string; reason?: string }
+  | (CallSubject & { type: 'policy.shadow'; at: number; effect: string; policies: string[] });
 
 export type GuardEventListener = (event: GuardEvent) => void;

@@ -19,6 +19,10 @@ import type { BudgetLine, ChainLink } from './charges.ts';
 import type { Authorizer, BreakerGate, GuardContext } from './context.ts';
 import type { GuardEvent, GuardEventListener } from './events.ts';
 import { Run } from './run.ts';
+import { approve, deny, listApprovals, type ApprovalRequest, type ApprovalStore, type DecideResult, type ListApprovalsOptions } from '../approvals/index.ts';
+import type { AuditLog } from '../audit/index.ts';
+import { bridgeToAudit } from './audit-bridge.ts';
+import { openApprovalStore, openAuditLog } from './services.ts';
 import { RunHandle } from './run-handle.ts';
 
 export interface CreateGuardOptions {
@@ -34,6 +38,12 @@ export interface CreateGuardOptions {
   breakers?: BreakerGate;
   /** Uniform [0,1) for retry jitter (tests pass a seeded one). */
   random?: () => number;
+  /** Where approval requests live; default beside the state. */
+  approvals?: ApprovalStore;
+  /** The audit log; default from the config (SQLite beside the state). `false` turns it off. */
+  audit?: AuditLog | false;
+  /** Called when something in the background fails (an audit append); never fails a call. */
+  onError?: (error: unknown) => void;
 }
 
 export interface StartRunOptions {
@@ -98,6 +108,8 @@ export class Guard {
   private seq = 0;
   private readonly idPrefix = randomUUID().slice(0, 8);
   readonly ctx: GuardContext;
+  readonly approvals: ApprovalStore;
+  readonly audit: AuditLog | undefined;
 
   constructor(options: CreateGuardOptions) {
     this.config = isResolved(options.config) ? options.config : parseConfig(options.config);
@@ -105,6 +117,9 @@ export class Guard {
     this.ownsStore = !options.store;
     this.store = options.store ?? openStore(this.config);
     this.providers = { ...buildProviders(this.config, this.clock), ...options.providers };
+    this.approvals = options.approvals ?? openApprovalStore(this.store);
+    this.audit = options.audit === false ? undefined : (options.audit ?? openAuditLog(this.config, this.store, this.clock, options.onError));
+    if (this.audit) this.listeners.add(bridgeToAudit(this.config, this.audit));
     const random = options.random;
     for (const agent of Object.values(this.config.agents)) {
       this.policies.set(agent.name, compileRetryPolicy(agent.retry, { random, maxRetryAfterMs: this.config.defaults.maxRetryAfterMs }));
@@ -123,6 +138,8 @@ export class Guard {
       retryBudget,
       authorizer: options.authorizer,
       breakers: options.breakers,
+      approvals: this.approvals,
+      audit: this.audit,
       provider: (name) => {
         const provider = guard.providers[name];
         if (!provider) throw guardError('upstream.error', `provider "${name}" is not available in this build`, { provider: name });
@@ -334,6 +351,31 @@ export class Guard {
     }
   }
 
+  /** The models an agent may use (what `GET /v1/models` lists for its key). */
+  modelsFor(agentName: string): string[] {
+    const agent = this.agentByName(agentName);
+    if (!agent) return [];
+    const authorizer = this.ctx.authorizer;
+    const models = Object.keys(this.config.models);
+    if (!authorizer) return models;
+    const context = { maxTokens: 1, stream: false, runSteps: 0, runCostMicroUsd: 0, runDepth: 0, hourUtc: new Date(this.clock.now()).getUTCHours() };
+    return models.filter((model) => authorizer.authorize({ agent: agent.name, tenant: agent.tenant, action: 'invokeModel', resource: model, context }).effect !== 'deny');
+  }
+
+  /** Approve a pending approval request; the identical call then passes once. */
+  approve(id: string, by = 'operator', reason?: string): Promise<DecideResult> {
+    return approve({ store: this.approvals, id, by, reason, clock: this.clock, audit: this.audit });
+  }
+
+  /** Deny a pending approval request; the identical call stays refused for the run. */
+  deny(id: string, by = 'operator', reason?: string): Promise<DecideResult> {
+    return deny({ store: this.approvals, id, by, reason, clock: this.clock, audit: this.audit });
+  }
+
+  listApprovals(filter: Omit<ListApprovalsOptions, 'store' | 'clock'> = {}): Promise<ApprovalRequest[]> {
+    return listApprovals({ ...filter, store: this.approvals, clock: this.clock });
+  }
+
   /** Runs this process is currently guarding. */
   get activeRuns(): number {
     return this.handles.size;
@@ -341,6 +383,7 @@ export class Guard {
 
   async close(): Promise<void> {
     this.unsubscribe();
+    await this.audit?.close();
     for (const handle of this.handles.values()) handle.disarm(this.clock);
     this.handles.clear();
     if (this.ownsStore) await this.store.close();

@@ -7,6 +7,10 @@ import type { GuardContext } from './context.ts';
 import { callModel, streamModel, type GuardedStream, type ModelCallOptions, type ModelCallResult } from './model-call.ts';
 import type { RunHandle } from './run-handle.ts';
 import { callTool, type ToolCallOptions, type ToolCallResult } from './tool-call.ts';
+import type { ChatMessage, ChatToolCall } from '../core/chat.ts';
+import type { GuardError } from '../core/errors.ts';
+import { afterRefusal } from './admission.ts';
+import { checkProposedToolCalls, type ToolCallViolation } from './proposed-tools.ts';
 
 export interface RunUsage {
   steps: number;
@@ -73,6 +77,35 @@ export class Run {
   /** A guarded tool call. */
   callTool<A, R>(options: ToolCallOptions<A, R>): Promise<ToolCallResult<R>> {
     return callTool(this.ctx, this.handle, options);
+  }
+
+  /**
+   * Check the tool calls a model proposed (policy and repeated calls) before they reach the agent.
+   * Returns the offending calls; an empty list means all may pass.
+   */
+  checkToolCalls(calls: readonly ChatToolCall[], conversation: readonly ChatMessage[] = []): ToolCallViolation[] {
+    return checkProposedToolCalls(this.ctx, this.handle, calls, conversation);
+  }
+
+  /** Refuse with `error` after the fact (a response withheld): reported, and the run stopped if terminal. */
+  async refuse(error: GuardError, resource = ''): Promise<GuardError> {
+    const final = await afterRefusal(this.ctx, this.handle, error);
+    if (this.ctx.listening) {
+      this.ctx.emit({
+        type: 'call.refused',
+        at: this.ctx.clock.now(),
+        runId: this.id,
+        agent: this.agent,
+        tenant: this.tenant,
+        keyId: this.handle.keyId,
+        action: 'callTool',
+        resource: String(error.details.tool ?? resource),
+        code: final.code,
+        message: final.message,
+        details: final.details,
+      });
+    }
+    return final;
   }
 
   /** Start a sub-run (depth + 1); its usage counts against this run and every ancestor too. */

@@ -9,6 +9,7 @@ import { refusal } from './outcomes.ts';
 import { withRetries } from './retry-loop.ts';
 import type { RunHandle } from './run-handle.ts';
 import { runToolInWorker } from './worker-tool.ts';
+import { requireApproval } from '../approvals/index.ts';
 
 export interface ToolCallOptions<A, R> {
   /** The tool's full name, e.g. `demo.search` (policies match on it). */
@@ -23,6 +24,8 @@ export interface ToolCallOptions<A, R> {
   worker?: { module: string | URL; export?: string };
   /** Overrides the agent's tool timeout. */
   timeoutMs?: number;
+  /** Overrides how long to wait for a human approval when the policy requires one. */
+  approvalWaitMs?: number;
   signal?: AbortSignal;
 }
 
@@ -42,7 +45,7 @@ export async function callTool<A, R>(ctx: GuardContext, handle: RunHandle, optio
   try {
     if (typeof tool !== 'string' || tool.length === 0) throw guardError('request.invalid', 'a tool call needs a tool name', { param: 'tool' });
     if (!options.execute === !options.worker) throw guardError('request.invalid', 'a tool call needs exactly one of execute or worker', { param: 'execute' });
-    admitCall(ctx, handle, 'callTool', tool, () => ({
+    const decision = admitCall(ctx, handle, 'callTool', tool, () => ({
       input: args,
       runSteps: handle.localSteps,
       runCostMicroUsd: Math.round(handle.localCostNano / 1000),
@@ -54,6 +57,27 @@ export async function callTool<A, R>(ctx: GuardContext, handle: RunHandle, optio
     if (!reserved.ok) {
       const r = reserved.refusal;
       throw refusal(r.code, { limit: r.limit, used: r.used + r.reserved, requested: r.requested, key: r.key, dim: r.dim }, handle);
+    }
+    if (decision?.effect === 'approval') {
+      // The approval gate comes after the limits: a call refused for approval is not counted.
+      try {
+        await requireApproval({
+          store: ctx.approvals,
+          run: handle.id,
+          agent: handle.agent.name,
+          tenant: handle.record.tenant,
+          tool,
+          args,
+          ttlMs: handle.agent.approvals.ttlMs,
+          waitMs: options.approvalWaitMs ?? handle.agent.approvals.waitMs,
+          clock: ctx.clock,
+          signal: options.signal ? AbortSignal.any([handle.signal, options.signal]) : handle.signal,
+          audit: ctx.audit,
+        });
+      } catch (error) {
+        await ctx.store.ledger.release(reservationId);
+        throw error;
+      }
     }
   } catch (error) {
     const guard = await afterRefusal(ctx, handle, toGuardError(error, tool));
