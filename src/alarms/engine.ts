@@ -316,9 +316,9 @@ export function createAlarmEngine(options: AlarmEngineOptions): AlarmEngine {
       return enqueue(() => run(at, true));
     },
     setState(name, state, reason) {
+      const entry = entries.get(name);
+      if (!entry) return Promise.reject(new TypeError(`unknown alarm ${JSON.stringify(name)}`));
       return enqueue(async () => {
-        const entry = entries.get(name);
-        if (!entry) throw new TypeError(`unknown alarm ${JSON.stringify(name)}`);
         if (entry.status.state !== state) await transition(entry, state, `set by operator: ${reason}`, clock.now());
         await evaluateComposites(clock.now());
       });

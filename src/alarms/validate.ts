@@ -2,7 +2,7 @@ import { DISTRIBUTION_METRICS, isMetricName, isScopeKey } from '../metrics/names
 import { isStatistic, percentileOf } from '../metrics/stat-set.ts';
 import { parseRule, RuleParseError, ruleAlarms } from './composite.ts';
 import { parseDuration } from './duration.ts';
-import { COMPARISONS, TREAT_MISSING, type Problem } from './types.ts';
+import { COMPARISONS, TREAT_MISSING, type AlarmSpec, type CompositeSpec, type Problem } from './types.ts';
 
 const DAY_MS = 86_400_000;
 const ACTION_KINDS = ['openBreaker', 'closeBreaker', 'kill', 'clearKill', 'webhook'] as const;
@@ -126,11 +126,33 @@ export function validateCompositeSpec(spec: unknown, path: string): Problem[] {
  * `composites[i].field` under `prefix`.
  */
 export function validateAlarms(input: { alarms?: unknown; composites?: unknown }, prefix = ''): Problem[] {
-  const problems: Problem[] = [];
   const alarms = input.alarms ?? [];
   const composites = input.composites ?? [];
   if (!Array.isArray(alarms)) return [{ path: `${prefix}alarms`, message: 'expected a list' }];
   if (!Array.isArray(composites)) return [{ path: `${prefix}composites`, message: 'expected a list' }];
+  return validateEntries(
+    alarms.map((spec, i) => [spec, `${prefix}alarms[${i}]`]),
+    composites.map((spec, i) => [spec, `${prefix}composites[${i}]`]),
+  );
+}
+
+/**
+ * The config file's single `alarms:` list, where an entry with a `rule` is a composite. Paths
+ * are `<path>[i].field` with the list's own indices.
+ */
+export function validateAlarmConfig(list: unknown, path = 'alarms'): Problem[] {
+  if (list === undefined) return [];
+  if (!Array.isArray(list)) return [{ path, message: 'expected a list' }];
+  const isComposite = (spec: unknown) => isObject(spec) && 'rule' in spec;
+  const entries = list.map((spec, i): [unknown, string] => [spec, `${path}[${i}]`]);
+  return validateEntries(
+    entries.filter(([spec]) => !isComposite(spec)),
+    entries.filter(([spec]) => isComposite(spec)),
+  );
+}
+
+function validateEntries(alarms: Array<[unknown, string]>, composites: Array<[unknown, string]>): Problem[] {
+  const problems: Problem[] = [];
   const names = new Map<string, string>();
   const claim = (spec: unknown, path: string) => {
     const name = isObject(spec) ? spec.name : undefined;
@@ -139,30 +161,38 @@ export function validateAlarms(input: { alarms?: unknown; composites?: unknown }
     if (earlier) problems.push({ path: `${path}.name`, message: `duplicate alarm name ${JSON.stringify(name)} (also ${earlier})` });
     else names.set(name, path);
   };
-  alarms.forEach((spec, i) => {
-    const path = `${prefix}alarms[${i}]`;
+  for (const [spec, path] of alarms) {
     problems.push(...validateAlarmSpec(spec, path));
     claim(spec, path);
-  });
+  }
+  const compositeNames = new Set(composites.map(([spec]) => (isObject(spec) ? spec.name : undefined)));
   const graph = new Map<string, Set<string>>();
-  composites.forEach((spec, i) => {
-    const path = `${prefix}composites[${i}]`;
+  for (const [spec, path] of composites) {
     const own = validateCompositeSpec(spec, path);
     problems.push(...own);
     claim(spec, path);
-    if (own.some((p) => p.path === `${path}.rule`) || !isObject(spec) || typeof spec.rule !== 'string') return;
+    if (own.some((p) => p.path === `${path}.rule`) || !isObject(spec) || typeof spec.rule !== 'string') continue;
     const refs = ruleAlarms(parseRule(spec.rule));
     if (typeof spec.name === 'string') graph.set(spec.name, refs);
     for (const ref of refs) {
-      if (!names.has(ref) && !composites.some((c) => isObject(c) && c.name === ref)) {
-        problems.push({ path: `${path}.rule`, message: `unknown alarm ${JSON.stringify(ref)}` });
-      }
+      if (!names.has(ref) && !compositeNames.has(ref)) problems.push({ path: `${path}.rule`, message: `unknown alarm ${JSON.stringify(ref)}` });
     }
-  });
+  }
   for (const name of findCycle(graph)) {
-    problems.push({ path: `${names.get(name) ?? prefix + 'composites'}.rule`, message: `composite ${JSON.stringify(name)} depends on itself` });
+    problems.push({ path: `${names.get(name)}.rule`, message: `composite ${JSON.stringify(name)} depends on itself` });
   }
   return problems;
+}
+
+/** Split the config's `alarms:` list into metric alarms and composites (entries with a `rule`). */
+export function splitAlarmConfig(list: ReadonlyArray<AlarmSpec | CompositeSpec>): { alarms: AlarmSpec[]; composites: CompositeSpec[] } {
+  const alarms: AlarmSpec[] = [];
+  const composites: CompositeSpec[] = [];
+  for (const entry of list) {
+    if ('rule' in entry) composites.push(entry);
+    else alarms.push(entry);
+  }
+  return { alarms, composites };
 }
 
 /** Composites on a dependency cycle. */

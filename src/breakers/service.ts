@@ -213,6 +213,7 @@ export function createBreakers({
 
     async close(scope, { by, reason }) {
       return transact(scope, (state, now) => {
+        if (state.kind === 'closed') return { state, result: state }; // nothing to do, nothing to report
         const next = forceClose(state, now);
         return { state: next, result: next, by, reason };
       });

@@ -1,5 +1,7 @@
 import { fingerprint } from '../core/canonical-json.ts';
 import { validateRetriers } from '../core/retry.ts';
+import { validateAlarmConfig, type AlarmSpec, type CompositeSpec } from '../alarms/index.ts';
+import type { BreakerPolicy } from '../breakers/index.ts';
 import type { ConfigProblem } from './problems.ts';
 import type {
   AgentConfig,
@@ -135,7 +137,9 @@ export interface FmguardConfig {
     approvals: ApprovalSettings;
   };
   globalPolicyFiles: string[];
-  alarms: Array<Record<string, unknown>>;
+  alarms: Array<AlarmSpec | CompositeSpec>;
+  breakers: { defaults: Partial<BreakerPolicy>; overrides: Record<string, Partial<BreakerPolicy>> };
+  metrics: { resolutionMs?: number; retentionMs?: number };
   audit: NonNullable<ParsedConfig['audit']>;
   server: NonNullable<ParsedConfig['server']>;
 }
@@ -241,6 +245,8 @@ export function resolveConfig(parsed: ParsedConfig, problems: ConfigProblem[]): 
     };
   }
 
+  problems.push(...validateAlarmConfig(parsed.alarms, 'alarms'));
+
   const store = parsed.store ?? { kind: 'sqlite' as const, path: '.fmguard/state.db' };
   return {
     store,
@@ -252,7 +258,9 @@ export function resolveConfig(parsed: ParsedConfig, problems: ConfigProblem[]): 
     keyIndex,
     defaults,
     globalPolicyFiles: asList(parsed.policies?.global),
-    alarms: parsed.alarms ?? [],
+    alarms: (parsed.alarms ?? []) as unknown as Array<AlarmSpec | CompositeSpec>,
+    breakers: { defaults: stripUndefined(parsed.breakers?.defaults ?? {}), overrides: parsed.breakers?.overrides ?? {} },
+    metrics: parsed.metrics ?? {},
     audit: parsed.audit ?? {},
     server: parsed.server ?? {},
   };

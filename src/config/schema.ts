@@ -77,6 +77,15 @@ const approvalsSchema = z.strictObject({
   waitMs: z.union([z.literal(0), duration]).optional(),
 });
 
+const breakerPolicySchema = z.strictObject({
+  failureThreshold: nonNegativeInt.optional(),
+  cooldownMs: duration.optional(),
+  halfOpenProbes: positiveInt.optional(),
+  backoffFactor: z.number().min(1, 'expected a number >= 1').optional(),
+  maxCooldownMs: duration.optional(),
+  probeLeaseMs: duration.optional(),
+});
+
 const rateLimitsSchema = z.strictObject({
   requestsPerMinute: positiveInt.optional(),
   tokensPerMinute: positiveInt.optional(),
@@ -205,8 +214,16 @@ export const configSchema = z.strictObject({
   tenants: z.record(name, tenantSchema).optional(),
   agents: z.record(name, agentSchema).optional(),
   policies: z.strictObject({ global: z.union([z.string(), z.array(z.string())]).optional() }).optional(),
-  /** Alarm specs; validated in depth by the alarm module. */
-  alarms: z.array(z.record(z.string(), z.unknown())).optional(),
+  /** Alarm specs (metric alarms and composites); validated in depth by the alarm module. */
+  alarms: z.array(z.record(z.string(), z.unknown()), { error: 'expected a list of alarms' }).optional(),
+  /** Breaker policy for every provider, model and tool server, with per-scope (`provider:x`) or per-kind (`tool:*`) overrides. */
+  breakers: z
+    .strictObject({
+      defaults: breakerPolicySchema.optional(),
+      overrides: z.record(z.string(), breakerPolicySchema).optional(),
+    })
+    .optional(),
+  metrics: z.strictObject({ resolutionMs: duration.optional(), retentionMs: duration.optional() }).optional(),
   audit: auditSchema.optional(),
   server: z
     .strictObject({

@@ -1,5 +1,5 @@
 import type { Statistic } from '../alarms/types.ts';
-import { cloneSketch, emptySketch, sketchMerge, sketchQuantile, type Sketch } from './sketch.ts';
+import { emptySketch, sketchMerge, sketchQuantile, type Sketch } from './sketch.ts';
 
 /** One period's aggregate of one metric in one scope: a CloudWatch statistic set, plus a sketch. */
 export interface StatSet {
@@ -14,12 +14,6 @@ export function emptyStatSet(withSketch: boolean): StatSet {
   const set: StatSet = { count: 0, sum: 0, min: Infinity, max: -Infinity };
   if (withSketch) set.sketch = emptySketch();
   return set;
-}
-
-export function cloneStatSet(set: StatSet): StatSet {
-  const copy: StatSet = { count: set.count, sum: set.sum, min: set.min, max: set.max };
-  if (set.sketch) copy.sketch = cloneSketch(set.sketch);
-  return copy;
 }
 
 /** Add `from` into `into` (replicas, or several base periods making one alarm period). */

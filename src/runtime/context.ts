@@ -8,6 +8,7 @@ import type { ModelProvider } from '../providers/provider.ts';
 import type { Store } from '../stores/store.ts';
 import type { ApprovalStore } from '../approvals/index.ts';
 import type { AuditLog } from '../audit/index.ts';
+import type { Breakers } from '../breakers/index.ts';
 import type { BudgetLine } from './charges.ts';
 import type { GuardAction, GuardEvent } from './events.ts';
 import type { RunHandle } from './run-handle.ts';
@@ -31,12 +32,6 @@ export interface Authorizer {
   authorize(request: AuthorizeRequest): AuthorizeDecision;
 }
 
-/** Breakers, as the runtime sees them. */
-export interface BreakerGate {
-  admit(scope: string): { ok: true; token: unknown } | { ok: false; retryAfterMs: number };
-  record(scope: string, token: unknown, success: boolean): void;
-}
-
 /**
  * The runtime's internals, shared by the model-call and tool-call flows. Built once by
  * `createGuard`; everything time-related goes through `clock`.
@@ -47,7 +42,7 @@ export interface GuardContext {
   readonly clock: Clock;
   readonly retryBudget: RetryBudget;
   readonly authorizer?: Authorizer;
-  readonly breakers?: BreakerGate;
+  readonly breakers?: Breakers;
   readonly approvals: ApprovalStore;
   readonly audit?: AuditLog;
   provider(name: string): ModelProvider;

@@ -16,12 +16,16 @@ import { createMemoryStore } from '../stores/memory/index.ts';
 import { createSqliteStore } from '../stores/sqlite/index.ts';
 import type { KillInfo, RunRecord, Store } from '../stores/store.ts';
 import type { BudgetLine, ChainLink } from './charges.ts';
-import type { Authorizer, BreakerGate, GuardContext } from './context.ts';
+import type { Authorizer, GuardContext } from './context.ts';
 import type { GuardEvent, GuardEventListener } from './events.ts';
 import { Run } from './run.ts';
 import { approve, deny, listApprovals, type ApprovalRequest, type ApprovalStore, type DecideResult, type ListApprovalsOptions } from '../approvals/index.ts';
 import type { AuditLog } from '../audit/index.ts';
 import { bridgeToAudit } from './audit-bridge.ts';
+import type { Breakers } from '../breakers/index.ts';
+import type { Metrics } from '../metrics/index.ts';
+import type { AlarmEngine } from '../alarms/index.ts';
+import { openAlarmEngine, openBreakers, openMetrics, toCallEvent } from './resilience.ts';
 import { openApprovalStore, openAuditLog } from './services.ts';
 import { RunHandle } from './run-handle.ts';
 
@@ -35,7 +39,11 @@ export interface CreateGuardOptions {
   providers?: Record<string, ModelProvider>;
   /** The policy layer; without one every model and tool is allowed (limits still apply). */
   authorizer?: Authorizer;
-  breakers?: BreakerGate;
+  /** Default: breakers for every model, provider and tool server, state in the store. */
+  breakers?: Breakers;
+  metrics?: Metrics;
+  /** Start the metric flusher and alarm engine timers. Default: when the config has alarms. */
+  background?: boolean;
   /** Uniform [0,1) for retry jitter (tests pass a seeded one). */
   random?: () => number;
   /** Where approval requests live; default beside the state. */
@@ -110,6 +118,10 @@ export class Guard {
   readonly ctx: GuardContext;
   readonly approvals: ApprovalStore;
   readonly audit: AuditLog | undefined;
+  readonly breakers: Breakers;
+  readonly metrics: Metrics;
+  readonly alarms: AlarmEngine | undefined;
+  private readonly background: boolean;
 
   constructor(options: CreateGuardOptions) {
     this.config = isResolved(options.config) ? options.config : parseConfig(options.config);
@@ -120,6 +132,31 @@ export class Guard {
     this.approvals = options.approvals ?? openApprovalStore(this.store);
     this.audit = options.audit === false ? undefined : (options.audit ?? openAuditLog(this.config, this.store, this.clock, options.onError));
     if (this.audit) this.listeners.add(bridgeToAudit(this.config, this.audit));
+    this.breakers =
+      options.breakers ??
+      openBreakers(this.config, this.store, this.clock, (change) =>
+        this.emit({ type: 'breaker.changed', at: change.at, scope: change.scope, from: change.from, to: change.to, reason: `${change.by}: ${change.reason}` }),
+      );
+    this.metrics = options.metrics ?? openMetrics(this.config, this.store, this.clock, options.onError);
+    const metrics = this.metrics;
+    const config = this.config;
+    this.listeners.add((event) => {
+      const call = toCallEvent(config, event);
+      if (call) metrics.record(call);
+    });
+    this.alarms = openAlarmEngine(this.config, {
+      metrics,
+      breakers: this.breakers,
+      kills: { set: (scope, info) => this.kill(scope, info.reason, info.by), clear: (scope) => this.unkill(scope) },
+      clock: this.clock,
+      emit: (event) => this.emit(event),
+      onError: options.onError,
+    });
+    this.background = options.background ?? this.alarms !== undefined;
+    if (this.background) {
+      this.metrics.start();
+      this.alarms?.start();
+    }
     const random = options.random;
     for (const agent of Object.values(this.config.agents)) {
       this.policies.set(agent.name, compileRetryPolicy(agent.retry, { random, maxRetryAfterMs: this.config.defaults.maxRetryAfterMs }));
@@ -137,7 +174,7 @@ export class Guard {
       clock: this.clock,
       retryBudget,
       authorizer: options.authorizer,
-      breakers: options.breakers,
+      breakers: this.breakers,
       approvals: this.approvals,
       audit: this.audit,
       provider: (name) => {
@@ -383,6 +420,8 @@ export class Guard {
 
   async close(): Promise<void> {
     this.unsubscribe();
+    await this.alarms?.stop();
+    if (this.background) await this.metrics.stop();
     await this.audit?.close();
     for (const handle of this.handles.values()) handle.disarm(this.clock);
     this.handles.clear();

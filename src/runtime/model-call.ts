@@ -18,6 +18,8 @@ import { withRetries } from './retry-loop.ts';
 import type { RunHandle } from './run-handle.ts';
 import { abortPromise, AttemptTimers } from './stream-timeouts.ts';
 import { refusal, settleThresholds } from './outcomes.ts';
+import { breakerOpenError } from '../breakers/index.ts';
+import { isUpstreamFailure } from './resilience.ts';
 
 export interface ModelCallOptions {
   /** The caller's own cancellation; the run's signal always applies too. */
@@ -34,7 +36,10 @@ export interface ModelCallResult {
   /** The output cap sent upstream after clamping. */
   maxTokens: number;
   attempts: number;
+  /** The model asked for. */
   model: string;
+  /** The fallback that served the call when the requested model's breaker was open. */
+  servedBy?: string;
 }
 
 export interface ModelStreamResult extends Omit<ModelCallResult, 'response'> {
@@ -44,11 +49,17 @@ export interface ModelStreamResult extends Omit<ModelCallResult, 'response'> {
 /** A stream whose first chunk has arrived; iterate it once. `result` settles when it ends. */
 export interface GuardedStream extends AsyncIterable<ChatChunk> {
   readonly maxTokens: number;
+  readonly model: string;
+  readonly servedBy?: string;
   readonly result: Promise<ModelStreamResult>;
 }
 
 interface Prepared {
+  /** The model that serves the call (a fallback when the requested one's breaker is open). */
   model: ResolvedModel;
+  /** What the agent asked for. */
+  requested: ResolvedModel;
+  breakerTokens: BreakerTokens;
   price: Price;
   request: ChatRequest;
   inputTokens: number;
@@ -99,8 +110,10 @@ async function prepare(ctx: GuardContext, handle: RunHandle, request: ChatReques
     });
   }
 
+  // Breakers (step 6) before clamping: the price that clamps is the serving model's.
+  const served = await admitModel(ctx, handle, model);
   const inputTokens = options.inputTokens ?? inputTokenUpperBound(request);
-  const price: Price = model;
+  const price: Price = served.model;
   const now = ctx.clock.now();
   const budgets = ctx.budgetsFor(handle, now);
   const lines = clampLines(handle.chain, budgets);
@@ -113,16 +126,20 @@ async function prepare(ctx: GuardContext, handle: RunHandle, request: ChatReques
     if (attempt > 1) {
       const balances = await ctx.store.ledger.balances(lines, now);
       const clamp = clampOutput({ chain: handle.chain, budgets, balances, price, inputTokens, wantOutputTokens });
-      if (!clamp.ok) throw refusal(clamp.code, clamp, handle);
+      if (!clamp.ok) {
+        await releaseBreakers(ctx, served.tokens);
+        throw refusal(clamp.code, clamp, handle);
+      }
       maxTokens = clamp.maxTokens;
       cost = clamp.costNano;
     }
     const reservedTokens = inputTokens + maxTokens;
 
-    const buckets = rateBuckets(ctx, handle, model, reservedTokens);
+    const buckets = rateBuckets(ctx, handle, served.model, reservedTokens);
     if (buckets.length > 0) {
       const rate = await ctx.store.rates.take(buckets, now);
       if (!rate.ok) {
+        await releaseBreakers(ctx, served.tokens);
         throw guardError('rate.limited', `rate limit reached for ${rate.scope}`, { scope: rate.scope, retryAfterMs: rate.retryAfterMs });
       }
     }
@@ -131,15 +148,68 @@ async function prepare(ctx: GuardContext, handle: RunHandle, request: ChatReques
     const reservationId = ctx.newId('res');
     const reserved = await ctx.store.ledger.reserve({ id: reservationId, charges, expiresAt: now + ctx.config.defaults.reservationTtlMs, now });
     if (reserved.ok) {
-      return { model, price, request, inputTokens, maxTokens, reservationId, charges, budgets, buckets, reservedTokens, startedAt: now };
+      return { model: served.model, requested: model, breakerTokens: served.tokens, price, request, inputTokens, maxTokens, reservationId, charges, budgets, buckets, reservedTokens, startedAt: now };
     }
     if (buckets.length > 0) await ctx.store.rates.credit(buckets, now);
     // The full cap did not fit, or another call took the room meanwhile: clamp to what is left.
     const contended = reserved.refusal.code === 'limit.cost' || reserved.refusal.code === 'budget.exhausted' || reserved.refusal.code === 'limit.tokens';
     if (!contended || attempt >= RESERVE_TRIES) {
+      await releaseBreakers(ctx, served.tokens);
       const r = reserved.refusal;
       throw refusal(r.code, { limit: r.limit, used: r.used + r.reserved, requested: r.requested, key: r.key, dim: r.dim }, handle);
     }
+  }
+}
+
+function servedFields(prepared: Prepared): { model: string; servedBy?: string } {
+  return prepared.model === prepared.requested ? { model: prepared.requested.name } : { model: prepared.requested.name, servedBy: prepared.model.name };
+}
+
+type BreakerTokens = Array<[scope: string, token: unknown]>;
+
+/**
+ * Step 6: the model's and its provider's breakers. An open breaker sends the call to the first
+ * configured fallback the agent may use whose breakers admit it (the Step Functions Catch);
+ * without one the call is refused with `breaker.open` and the cooldown left.
+ */
+async function admitModel(ctx: GuardContext, handle: RunHandle, requested: ResolvedModel): Promise<{ model: ResolvedModel; tokens: BreakerTokens }> {
+  const breakers = ctx.breakers;
+  if (!breakers) return { model: requested, tokens: [] };
+  let refused: { scope: string; retryAfterMs: number | null } | undefined;
+  const candidates = [requested, ...requested.fallbacks.map((name) => ctx.config.models[name]!)];
+  for (const [i, model] of candidates.entries()) {
+    if (i > 0 && ctx.authorizer) {
+      const decision = ctx.authorizer.authorize({ agent: handle.agent.name, tenant: handle.record.tenant, action: 'invokeModel', resource: model.name, context: { maxTokens: 1, stream: false, runSteps: handle.localSteps, runCostMicroUsd: 0, runDepth: handle.record.depth, hourUtc: 0 } });
+      if (decision.effect !== 'allow') continue;
+    }
+    const tokens: BreakerTokens = [];
+    let blocked = false;
+    for (const scope of [`model:${model.name}`, `provider:${model.provider}`]) {
+      const admission = await breakers.admit(scope);
+      if (!admission.ok) {
+        if (!refused || (admission.retryAfterMs ?? Infinity) < (refused.retryAfterMs ?? Infinity)) refused = { scope, retryAfterMs: admission.retryAfterMs };
+        blocked = true;
+        break;
+      }
+      tokens.push([scope, admission.token]);
+    }
+    if (!blocked) return { model, tokens };
+    await releaseBreakers(ctx, tokens);
+  }
+  throw breakerOpenError(refused!.scope, { ok: false, retryAfterMs: refused!.retryAfterMs });
+}
+
+async function releaseBreakers(ctx: GuardContext, tokens: BreakerTokens): Promise<void> {
+  for (const [scope, token] of tokens) await ctx.breakers!.release(scope, token as never);
+}
+
+/** Tell the breakers how the call went: upstream failures count, everything else only frees probes. */
+async function recordBreakers(ctx: GuardContext, tokens: BreakerTokens, outcome: 'success' | StopCode): Promise<void> {
+  if (!ctx.breakers || tokens.length === 0) return;
+  for (const [scope, token] of tokens) {
+    if (outcome === 'success') await ctx.breakers.record(scope, token as never, true);
+    else if (isUpstreamFailure(outcome)) await ctx.breakers.record(scope, token as never, false);
+    else await ctx.breakers.release(scope, token as never);
   }
 }
 
@@ -216,6 +286,7 @@ async function finish(ctx: GuardContext, handle: RunHandle, prepared: Prepared, 
   });
   handle.localSteps++;
   handle.localCostNano += cost;
+  await recordBreakers(ctx, prepared.breakerTokens, 'success');
   await creditUnused(ctx, prepared, usage.inputTokens + usage.outputTokens, now);
   if (settled.ok) settleThresholds(ctx, prepared.budgets, settled.lines, now);
   if (ctx.listening) {
@@ -227,7 +298,8 @@ async function finish(ctx: GuardContext, handle: RunHandle, prepared: Prepared, 
       tenant: handle.record.tenant,
       keyId: handle.keyId,
       action: 'invokeModel',
-      resource: prepared.model.name,
+      resource: prepared.requested.name,
+      servedBy: prepared.model !== prepared.requested ? prepared.model.name : undefined,
       usage,
       costUsd: nanoToUsd(cost),
       latencyMs: now - prepared.startedAt,
@@ -267,6 +339,7 @@ async function fail(ctx: GuardContext, handle: RunHandle, prepared: Prepared, er
   });
   handle.localSteps++;
   handle.localCostNano += cost;
+  await recordBreakers(ctx, prepared.breakerTokens, error.code);
   await creditUnused(ctx, prepared, used.inputTokens + used.outputTokens, now);
   if (ctx.listening) {
     ctx.emit({
@@ -277,7 +350,7 @@ async function fail(ctx: GuardContext, handle: RunHandle, prepared: Prepared, er
       tenant: handle.record.tenant,
       keyId: handle.keyId,
       action: 'invokeModel',
-      resource: prepared.model.name,
+      resource: prepared.requested.name,
       code: error.code,
       message: error.message,
       usage,
@@ -349,7 +422,7 @@ export async function callModel(ctx: GuardContext, handle: RunHandle, request: C
       ? { inputTokens: response.usage.prompt_tokens, outputTokens: response.usage.completion_tokens, cachedInputTokens: response.usage.prompt_tokens_details?.cached_tokens }
       : fallbackUsage(prepared, Buffer.byteLength(choice?.message.content ?? '', 'utf8'));
     const cost = await finish(ctx, handle, prepared, usage, attempts, choice?.message.tool_calls?.length ? undefined : outputKey(choice?.message.content, undefined), false);
-    return { response, usage, costUsd: nanoToUsd(cost), maxTokens: prepared.maxTokens, attempts, model: prepared.model.name };
+    return { response, usage, costUsd: nanoToUsd(cost), maxTokens: prepared.maxTokens, attempts, ...servedFields(prepared) };
   } catch (error) {
     const guard = toGuardError(error, prepared.model.name);
     if (guard.code !== 'loop.no_progress') await fail(ctx, handle, prepared, guard, attempts, undefined);
@@ -504,7 +577,7 @@ export async function streamModel(ctx: GuardContext, handle: RunHandle, request:
       const final = usage ?? fallbackUsage(prepared, Math.max(meter.estimate, Math.min(meter.bytes, prepared.maxTokens)));
       try {
         const cost = await finish(ctx, handle, prepared, final, attempts, meter.toolArgs ? undefined : outputKey(meter.content, undefined), true);
-        resolveResult({ usage: final, costUsd: nanoToUsd(cost), maxTokens: prepared.maxTokens, attempts, model: prepared.model.name, content: meter.content });
+        resolveResult({ usage: final, costUsd: nanoToUsd(cost), maxTokens: prepared.maxTokens, attempts, ...servedFields(prepared), content: meter.content });
       } catch (error) {
         rejectResult(error);
         throw error;
@@ -529,6 +602,7 @@ export async function streamModel(ctx: GuardContext, handle: RunHandle, request:
   const generator = chunks();
   return {
     maxTokens: prepared.maxTokens,
+    ...servedFields(prepared),
     result,
     [Symbol.asyncIterator]() {
       if (iterated) throw new TypeError('a guarded stream can be iterated only once');

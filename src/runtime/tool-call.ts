@@ -10,6 +10,8 @@ import { withRetries } from './retry-loop.ts';
 import type { RunHandle } from './run-handle.ts';
 import { runToolInWorker } from './worker-tool.ts';
 import { requireApproval } from '../approvals/index.ts';
+import { breakerOpenError } from '../breakers/index.ts';
+import { isUpstreamFailure } from './resilience.ts';
 
 export interface ToolCallOptions<A, R> {
   /** The tool's full name, e.g. `demo.search` (policies match on it). */
@@ -41,6 +43,8 @@ export async function callTool<A, R>(ctx: GuardContext, handle: RunHandle, optio
   const subject = { runId: handle.id, agent: handle.agent.name, tenant: handle.record.tenant, keyId: handle.keyId, action: 'callTool' as const, resource: tool };
   const startedAt = ctx.clock.now();
   const reservationId = ctx.newId('res');
+  const breakerScope = toolBreakerScope(tool);
+  let breakerToken: unknown;
   let charges;
   try {
     if (typeof tool !== 'string' || tool.length === 0) throw guardError('request.invalid', 'a tool call needs a tool name', { param: 'tool' });
@@ -52,6 +56,12 @@ export async function callTool<A, R>(ctx: GuardContext, handle: RunHandle, optio
       runDepth: handle.record.depth,
       hourUtc: new Date(startedAt).getUTCHours(),
     }));
+    // The tool server's breaker: an open one refuses at once, without touching the tool.
+    if (ctx.breakers) {
+      const admission = await ctx.breakers.admit(breakerScope);
+      if (!admission.ok) throw breakerOpenError(breakerScope, admission);
+      breakerToken = admission.token;
+    }
     charges = toolCharges({ chain: handle.chain, tool, callFingerprint: fingerprint(toolCallKey(tool, args)) });
     const reserved = await ctx.store.ledger.reserve({ id: reservationId, charges, expiresAt: startedAt + ctx.config.defaults.reservationTtlMs, now: startedAt });
     if (!reserved.ok) {
@@ -80,6 +90,7 @@ export async function callTool<A, R>(ctx: GuardContext, handle: RunHandle, optio
       }
     }
   } catch (error) {
+    if (breakerToken !== undefined) await ctx.breakers!.release(breakerScope, breakerToken as never);
     const guard = await afterRefusal(ctx, handle, toGuardError(error, tool));
     if (ctx.listening) ctx.emit({ ...subject, type: 'call.refused', at: ctx.clock.now(), code: guard.code, message: guard.message, details: guard.details, args });
     throw guard;
@@ -113,6 +124,7 @@ export async function callTool<A, R>(ctx: GuardContext, handle: RunHandle, optio
     });
     const now = ctx.clock.now();
     await ctx.store.ledger.settle({ id: reservationId, actual: charges.map((c) => c.amount), now });
+    if (breakerToken !== undefined) await ctx.breakers!.record(breakerScope, breakerToken as never, true);
     await ctx.store.ledger.trackRepeat(`run:${handle.id}:tool-outcome`, 'ok');
     if (ctx.listening) ctx.emit({ ...subject, type: 'call.allowed', at: now, usage: { inputTokens: 0, outputTokens: 0 }, costUsd: 0, latencyMs: now - startedAt, attempts, args });
     return { result, attempts, latencyMs: now - startedAt };
@@ -120,6 +132,10 @@ export async function callTool<A, R>(ctx: GuardContext, handle: RunHandle, optio
     const now = ctx.clock.now();
     const guard = toGuardError(error, tool);
     await ctx.store.ledger.settle({ id: reservationId, actual: charges.map((c) => c.amount), now });
+    if (breakerToken !== undefined) {
+      if (isUpstreamFailure(guard.code)) await ctx.breakers!.record(breakerScope, breakerToken as never, false);
+      else await ctx.breakers!.release(breakerScope, breakerToken as never);
+    }
     if (ctx.listening) ctx.emit({ ...subject, type: 'call.failed', at: now, code: guard.code, message: guard.message, costUsd: 0, latencyMs: now - startedAt, attempts, args });
     if (handle.stopped && guard === handle.stopped) throw guard;
     const failures = await ctx.store.ledger.trackRepeat(`run:${handle.id}:tool-outcome`, 'error');
@@ -133,6 +149,12 @@ export async function callTool<A, R>(ctx: GuardContext, handle: RunHandle, optio
   } finally {
     handle.active--;
   }
+}
+
+/** A tool's breaker: its server's (`server:demo` for `demo.search`), or the tool's own when it has no server. */
+export function toolBreakerScope(tool: string): string {
+  const dot = tool.indexOf('.');
+  return dot > 0 ? `server:${tool.slice(0, dot)}` : `tool:${tool}`;
 }
 
 /** Run `work` with a signal that aborts at `timeoutMs` with `timeout.tool`; the work must honour it. */

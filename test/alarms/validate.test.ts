@@ -106,3 +106,15 @@ describe('validateAlarms', () => {
     ]);
   });
 });
+
+describe('validateAlarmConfig (the config file\'s single alarms: list)', () => {
+  it('treats entries with a rule as composites and keeps the list indices in paths', async () => {
+    const { validateAlarmConfig, splitAlarmConfig } = await import('../../src/alarms/validate.ts');
+    const list = [good, { name: 'both', rule: 'ALARM(sim-errors) AND ALARM(nope)' }, { ...good, name: 'x', period: '7s' }];
+    expect(validateAlarmConfig(list).map((p) => p.path)).toEqual(['alarms[2].period', 'alarms[1].rule']);
+    expect(validateAlarmConfig('nope', 'cfg.alarms')).toEqual([{ path: 'cfg.alarms', message: 'expected a list' }]);
+    expect(validateAlarmConfig(undefined)).toEqual([]);
+    const split = splitAlarmConfig([good, { name: 'c', rule: 'TRUE' }]);
+    expect([split.alarms.length, split.composites.length]).toEqual([1, 1]);
+  });
+});
