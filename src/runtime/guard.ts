@@ -12,6 +12,7 @@ import type { FmguardConfig, ResolvedAgent } from '../config/resolve.ts';
 import type { ConfigInput } from '../config/schema.ts';
 import type { ModelProvider } from '../providers/provider.ts';
 import { createSimModel } from '../sim/sim-model.ts';
+import { createProvider } from '../providers/index.ts';
 import { createMemoryStore } from '../stores/memory/index.ts';
 import { createSqliteStore } from '../stores/sqlite/index.ts';
 import type { KillInfo, RunRecord, Store } from '../stores/store.ts';
@@ -81,9 +82,11 @@ export function openStore(config: FmguardConfig): Store {
   }
 }
 
-function buildProviders(config: FmguardConfig, clock: Clock): Record<string, ModelProvider> {
+/** Providers from the config, except those the caller supplies itself. */
+function buildProviders(config: FmguardConfig, clock: Clock, supplied: ReadonlySet<string>): Record<string, ModelProvider> {
   const out: Record<string, ModelProvider> = {};
   for (const [name, provider] of Object.entries(config.providers)) {
+    if (supplied.has(name)) continue;
     if (provider.kind === 'simulated') {
       out[name] = createSimModel({
         clock,
@@ -92,6 +95,8 @@ function buildProviders(config: FmguardConfig, clock: Clock): Record<string, Mod
         tokensPerSecond: provider.tokensPerSecond,
         firstTokenLatencyMs: provider.firstTokenMs,
       });
+    } else {
+      out[name] = createProvider(name, provider, { clock });
     }
   }
   return out;
@@ -106,6 +111,7 @@ export class Guard {
   readonly store: Store;
   readonly clock: Clock;
   private readonly providers: Record<string, ModelProvider>;
+  private readonly ownedProviders: ModelProvider[];
   private readonly listeners = new Set<GuardEventListener>();
   private readonly handles = new Map<string, RunHandle>();
   private readonly kills = new Map<string, KillInfo>();
@@ -128,7 +134,9 @@ export class Guard {
     this.clock = options.clock ?? systemClock;
     this.ownsStore = !options.store;
     this.store = options.store ?? openStore(this.config);
-    this.providers = { ...buildProviders(this.config, this.clock), ...options.providers };
+    const built = buildProviders(this.config, this.clock, new Set(Object.keys(options.providers ?? {})));
+    this.ownedProviders = Object.values(built);
+    this.providers = { ...built, ...options.providers };
     this.approvals = options.approvals ?? openApprovalStore(this.store);
     this.audit = options.audit === false ? undefined : (options.audit ?? openAuditLog(this.config, this.store, this.clock, options.onError));
     if (this.audit) this.listeners.add(bridgeToAudit(this.config, this.audit));
@@ -423,6 +431,8 @@ export class Guard {
     await this.alarms?.stop();
     if (this.background) await this.metrics.stop();
     await this.audit?.close();
+    // Network providers hold connection pools; close the ones this guard built.
+    for (const provider of this.ownedProviders) await (provider as { close?: () => Promise<void> }).close?.();
     for (const handle of this.handles.values()) handle.disarm(this.clock);
     this.handles.clear();
     if (this.ownsStore) await this.store.close();
