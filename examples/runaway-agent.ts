@@ -27,7 +27,7 @@ async function agentLoop(run: Run, model: string, prompt: string): Promise<never
     }
     for (const call of message.tool_calls) {
       const { result } = await run.callTool({
-        tool: `kb.${call.function.name}`,
+        tool: `demo.${call.function.name}`,
         args: JSON.parse(call.function.arguments || '{}') as unknown,
         execute: async (args, { signal }) => {
           signal.throwIfAborted();
@@ -56,6 +56,7 @@ const scenarios: Scenario[] = [
   { name: 'endless refinement', agent: 'support-bot', play: (run) => agentLoop(run, 'sim-frontier', '[sim:refine] Draft a reply to this angry customer.') },
   { name: 'step limit', agent: 'support-bot', play: (run) => agentLoop(run, 'sim-small', '[sim:refine] Summarise our refund policy.') },
   { name: 'no progress', agent: 'research-bot', play: (run) => agentLoop(run, 'sim-large', '[sim:no_progress] Find the root cause.') },
+  { name: 'forbidden tool', agent: 'support-bot', play: (run) => agentLoop(run, 'sim-small', '[sim:forbidden_tool] Tidy up the workspace.') },
   { name: 'stalled stream', agent: 'support-bot', play: (run) => streamAnswer(run, 'sim-small', '[sim:stall 5] Tell me a story.') },
   { name: 'failing provider', agent: 'support-bot', play: (run) => agentLoop(run, 'sim-small', '[sim:fail 1 503] Hello?') },
   {

@@ -5,6 +5,7 @@ import { registerConfigCommands } from './config-commands.ts';
 import { registerRunCommands } from './run-commands.ts';
 import { registerApprovalCommands } from './approval-commands.ts';
 import { registerAuditCommands } from './audit-commands.ts';
+import { registerPolicyCommands } from './policy-commands.ts';
 
 /**
  * The `fmguard` command line. Each family of subcommands registers itself from its own file; errors
@@ -20,6 +21,7 @@ registerConfigCommands(program);
 registerRunCommands(program);
 registerApprovalCommands(program);
 registerAuditCommands(program);
+registerPolicyCommands(program);
 
 try {
   await program.parseAsync(process.argv);

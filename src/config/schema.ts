@@ -178,12 +178,28 @@ const storeSchema = z.discriminatedUnion(
   { error: 'expected a store with kind "memory", "sqlite" or "redis"' },
 );
 
+/** Tools a server offers, when known up front: their input schemas let policies test arguments. */
+const toolsSchema = z.record(
+  z.string(),
+  z.strictObject({
+    description: z.string().optional(),
+    inputSchema: z.record(z.string(), z.unknown(), { error: 'expected a JSON Schema object' }).optional(),
+    timeoutMs: duration.optional(),
+  }),
+);
+
 const toolServerSchema = z.discriminatedUnion(
   'kind',
   [
-    z.strictObject({ kind: z.literal('builtin') }),
-    z.strictObject({ kind: z.literal('http'), url: z.url({ error: 'expected a URL' }), headers: z.record(z.string(), z.string()).optional() }),
-    z.strictObject({ kind: z.literal('stdio'), command: z.string().min(1), args: z.array(z.string()).optional(), env: z.record(z.string(), z.string()).optional() }),
+    z.strictObject({ kind: z.literal('builtin'), tools: toolsSchema.optional() }),
+    z.strictObject({ kind: z.literal('http'), url: z.url({ error: 'expected a URL' }), headers: z.record(z.string(), z.string()).optional(), tools: toolsSchema.optional() }),
+    z.strictObject({
+      kind: z.literal('stdio'),
+      command: z.string().min(1),
+      args: z.array(z.string()).optional(),
+      env: z.record(z.string(), z.string()).optional(),
+      tools: toolsSchema.optional(),
+    }),
   ],
   { error: 'expected a tool server with kind "builtin", "http" or "stdio"' },
 );

@@ -27,6 +27,9 @@ import type { Breakers } from '../breakers/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { AlarmEngine } from '../alarms/index.ts';
 import { openAlarmEngine, openBreakers, openMetrics, toCallEvent } from './resilience.ts';
+import { engineAuthorizer, openPolicyEngine } from './policy-bridge.ts';
+import type { PolicyEngine } from '../policy/index.ts';
+import { demoToolServerSpec } from '../demo-tools/index.ts';
 import { openApprovalStore, openAuditLog } from './services.ts';
 import { RunHandle } from './run-handle.ts';
 
@@ -38,7 +41,7 @@ export interface CreateGuardOptions {
   clock?: Clock;
   /** Providers by config name; default: built from the config (simulated ones in process). */
   providers?: Record<string, ModelProvider>;
-  /** The policy layer; without one every model and tool is allowed (limits still apply). */
+  /** The policy layer; default: the Cedar engine built from the config (default deny). */
   authorizer?: Authorizer;
   /** Default: breakers for every model, provider and tool server, state in the store. */
   breakers?: Breakers;
@@ -126,6 +129,9 @@ export class Guard {
   readonly audit: AuditLog | undefined;
   readonly breakers: Breakers;
   readonly metrics: Metrics;
+  /** The Cedar policy engine built from the config (absent when an authorizer was supplied). */
+  readonly policy: PolicyEngine | undefined;
+  readonly authorizer: Authorizer;
   readonly alarms: AlarmEngine | undefined;
   private readonly background: boolean;
 
@@ -174,6 +180,12 @@ export class Guard {
       for (const [scope, info] of all) if (!this.kills.has(scope)) this.kills.set(scope, info);
     });
 
+    // Built-in tool servers declare their tools' input schemas, so policies can test arguments.
+    const builtinTools = Object.entries(this.config.toolServers)
+      .filter(([, server]) => server.kind === 'builtin')
+      .map(([name]) => demoToolServerSpec(name));
+    this.policy = options.authorizer ? undefined : openPolicyEngine(this.config, builtinTools);
+    this.authorizer = options.authorizer ?? engineAuthorizer(this.policy!, (event) => this.emit(event), () => this.clock.now());
     const guard = this;
     const retryBudget = new RetryBudget(this.config.defaults.retryBudget);
     this.ctx = {
@@ -181,7 +193,7 @@ export class Guard {
       store: this.store,
       clock: this.clock,
       retryBudget,
-      authorizer: options.authorizer,
+      authorizer: this.authorizer,
       breakers: this.breakers,
       approvals: this.approvals,
       audit: this.audit,
@@ -403,7 +415,7 @@ export class Guard {
     const authorizer = this.ctx.authorizer;
     const models = Object.keys(this.config.models);
     if (!authorizer) return models;
-    const context = { maxTokens: 1, stream: false, runSteps: 0, runCostMicroUsd: 0, runDepth: 0, hourUtc: new Date(this.clock.now()).getUTCHours() };
+    const context = { maxTokens: 1, stream: false, runSteps: 0, runCostNanoUsd: 0, runDepth: 0, hourUtc: new Date(this.clock.now()).getUTCHours() };
     return models.filter((model) => authorizer.authorize({ agent: agent.name, tenant: agent.tenant, action: 'invokeModel', resource: model, context }).effect !== 'deny');
   }
 

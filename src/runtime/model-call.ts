@@ -94,7 +94,7 @@ async function prepare(ctx: GuardContext, handle: RunHandle, request: ChatReques
     maxTokens: wantOutputTokens,
     stream: streaming,
     runSteps: handle.localSteps,
-    runCostMicroUsd: Math.round(handle.localCostNano / 1000),
+    runCostNanoUsd: handle.localCostNano,
     runDepth: handle.record.depth,
     hourUtc: new Date(ctx.clock.now()).getUTCHours(),
   }));
@@ -179,7 +179,7 @@ async function admitModel(ctx: GuardContext, handle: RunHandle, requested: Resol
   const candidates = [requested, ...requested.fallbacks.map((name) => ctx.config.models[name]!)];
   for (const [i, model] of candidates.entries()) {
     if (i > 0 && ctx.authorizer) {
-      const decision = ctx.authorizer.authorize({ agent: handle.agent.name, tenant: handle.record.tenant, action: 'invokeModel', resource: model.name, context: { maxTokens: 1, stream: false, runSteps: handle.localSteps, runCostMicroUsd: 0, runDepth: handle.record.depth, hourUtc: 0 } });
+      const decision = ctx.authorizer.authorize({ agent: handle.agent.name, tenant: handle.record.tenant, action: 'invokeModel', resource: model.name, context: { maxTokens: 1, stream: false, runSteps: handle.localSteps, runCostNanoUsd: 0, runDepth: handle.record.depth, hourUtc: 0 } });
       if (decision.effect !== 'allow') continue;
     }
     const tokens: BreakerTokens = [];

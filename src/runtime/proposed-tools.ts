@@ -37,7 +37,7 @@ export function checkProposedToolCalls(ctx: GuardContext, handle: RunHandle, cal
         tenant: handle.record.tenant,
         action: 'callTool',
         resource,
-        context: { input: args, runSteps: handle.localSteps, runCostMicroUsd: Math.round(handle.localCostNano / 1000), runDepth: handle.record.depth, hourUtc: new Date(ctx.clock.now()).getUTCHours() },
+        context: { input: args, runSteps: handle.localSteps, runCostNanoUsd: handle.localCostNano, runDepth: handle.record.depth, hourUtc: new Date(ctx.clock.now()).getUTCHours() },
       });
       if (decision.effect === 'deny') {
         violations.push({ call, error: guardError('policy.denied', `the model proposed ${resource}, which ${handle.agent.name} may not call`, { policies: decision.policies, resource, tool: resource }) });

@@ -52,7 +52,7 @@ export async function callTool<A, R>(ctx: GuardContext, handle: RunHandle, optio
     const decision = admitCall(ctx, handle, 'callTool', tool, () => ({
       input: args,
       runSteps: handle.localSteps,
-      runCostMicroUsd: Math.round(handle.localCostNano / 1000),
+      runCostNanoUsd: handle.localCostNano,
       runDepth: handle.record.depth,
       hourUtc: new Date(startedAt).getUTCHours(),
     }));

@@ -131,7 +131,7 @@ describe('alarms and breakers in the runtime', () => {
         { limits: { maxSteps: 100_000, maxCostUsd: 100, maxIdenticalOutputs: 100_000, maxDurationMs: 3_600_000 } },
         {
           tenants: { acme: {}, other: {} },
-          agents: { bot: { tenant: 'acme' }, calm: { tenant: 'other' } },
+          agents: { bot: { tenant: 'acme', allow: { models: ['*'] } }, calm: { tenant: 'other', allow: { models: ['*'] } } },
           alarms: [
             {
               name: 'acme-spend',

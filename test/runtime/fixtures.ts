@@ -10,7 +10,7 @@ export function baseConfig(agent: Record<string, unknown> = {}, extra: Partial<C
       'sim-pricey': { provider: 'sim', inputPerMTok: 100, outputPerMTok: 400 },
     },
     tenants: { acme: {} },
-    agents: { bot: { tenant: 'acme', keys: ['sk-test-bot-0001'], ...agent } as never },
+    agents: { bot: { tenant: 'acme', keys: ['sk-test-bot-0001'], allow: { models: ['*'], tools: ['*'] }, ...agent } as never },
     defaults: { retry: [] },
     ...extra,
   } as ConfigInput;

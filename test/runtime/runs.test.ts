@@ -43,7 +43,7 @@ describe('runs', () => {
   });
 
   it('a run is resumed by id and belongs to the agent that started it', async () => {
-    const config = baseConfig({}, { agents: { bot: { tenant: 'acme', keys: ['sk-test-bot-0001'] }, other: { tenant: 'acme', keys: ['sk-test-other-01'] } } } as never);
+    const config = baseConfig({}, { agents: { bot: { tenant: 'acme', keys: ['sk-test-bot-0001'], allow: { models: ['*'] } }, other: { tenant: 'acme', keys: ['sk-test-other-01'], allow: { models: ['*'] } } } } as never);
     const store = createMemoryStore();
     const guard = createGuard({ config, store });
     const run = await guard.startRun({ key: 'sk-test-bot-0001', id: 'run-42' });

@@ -1,0 +1,122 @@
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Command } from 'commander';
+import { systemClock } from '../core/clock.ts';
+import { loadConfigFile, type FmguardConfig } from '../config/load.ts';
+import { createGateway } from '../gateway/index.ts';
+import type { ToolCallViolation } from '../gateway/tool-calls.ts';
+import { createProvider, type HttpModelProvider } from '../providers/index.ts';
+import { createGuard } from '../runtime/guard.ts';
+import { startSimServer } from '../sim/sim-server.ts';
+
+const EXAMPLE_CONFIG = 'fmguard.example.yaml';
+
+/** `fmguard.yaml` when there is one, else the shipped example (so `fmguard serve` works out of the box). */
+function defaultConfigFile(): string {
+  return existsSync('fmguard.yaml') ? 'fmguard.yaml' : EXAMPLE_CONFIG;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`not a port: "${value}"`);
+  return n;
+}
+
+function violationMode(value: string): ToolCallViolation {
+  if (value !== 'refuse' && value !== 'strip') throw new Error(`--tool-call-violation: expected "refuse" or "strip", got "${value}"`);
+  return value;
+}
+
+/** Network providers (OpenAI-compatible, Anthropic) from the config; the guard builds simulated ones itself. */
+function networkProviders(config: FmguardConfig): Record<string, HttpModelProvider> {
+  const out: Record<string, HttpModelProvider> = {};
+  for (const [name, provider] of Object.entries(config.providers)) {
+    if (provider.kind !== 'simulated') out[name] = createProvider(name, provider, { clock: systemClock });
+  }
+  return out;
+}
+
+/** Resolves on the first SIGINT/SIGTERM; a second one exits at once. */
+function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: string) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+function usageLines(url: string, config: FmguardConfig, file: string): string[] {
+  const model = Object.keys(config.models)[0] ?? 'MODEL';
+  // Only the shipped example's key is printed: it is a demo key, published in the repository.
+  // For any other config the key is a secret, and the lines show a placeholder.
+  const isExample = basename(file) === EXAMPLE_CONFIG;
+  const demo = isExample ? [...config.keyIndex.keys()][0] : undefined;
+  const key = demo ?? '<agent key>';
+  const body = JSON.stringify({ model, messages: [{ role: 'user', content: 'Hello' }] });
+  const lines: string[] = [];
+  if (demo) lines.push(`demo agent key (from the example config): ${demo}`);
+  lines.push(`curl:   curl ${url}/v1/chat/completions -H 'authorization: Bearer ${key}' -H 'content-type: application/json' -d '${body}'`);
+  lines.push(`openai: new OpenAI({ baseURL: '${url}/v1', apiKey: '${key}' })  // then client.chat.completions.create({ model: '${model}', messages })`);
+  return lines;
+}
+
+export function registerServeCommands(program: Command): void {
+  program
+    .command('serve')
+    .description('Start the OpenAI-compatible gateway: every safeguard applies to agents pointed at it')
+    .option('-c, --config <file>', `config file (default: fmguard.yaml, else ${EXAMPLE_CONFIG})`)
+    .option('-p, --port <n>', 'port (default: server.port from the config, else 8787)', port)
+    .option('--host <host>', 'interface to listen on (default: server.host from the config, else 127.0.0.1)')
+    .option('--tool-call-violation <mode>', 'a forbidden or looping tool call in a response: refuse | strip', violationMode, 'refuse' as ToolCallViolation)
+    .action(async (options: { config?: string; port?: number; host?: string; toolCallViolation: ToolCallViolation }) => {
+      const file = options.config ?? defaultConfigFile();
+      const config = loadConfigFile(file);
+      const providers = networkProviders(config);
+      const guard = createGuard({ config, providers, onError: (error) => console.error(`fmguard: background error: ${describe(error)}`) });
+      const gateway = createGateway({
+        guard,
+        toolCallViolation: options.toolCallViolation,
+        onError: (error, where) => console.error(`fmguard: internal error on ${where.method} ${where.path}${where.runId ? ` (run ${where.runId})` : ''}: ${describe(error)}`),
+      });
+      const address = await gateway.listen(options.port ?? config.server.port ?? 8787, options.host ?? config.server.host ?? '127.0.0.1');
+      console.log(`fmguard gateway listening on ${address.url} (config ${file}, store ${config.store.kind}, tool-call violations: ${options.toolCallViolation})`);
+      for (const line of usageLines(address.url, config, file)) console.log(line);
+
+      const signal = await untilSignal();
+      console.log(`${signal}: closing (requests in flight get 5 s)…`);
+      await gateway.close(5000);
+      await guard.close();
+      await Promise.all(Object.values(providers).map((p) => p.close()));
+      console.log('fmguard gateway stopped');
+    });
+
+  program
+    .command('sim')
+    .description('Run the simulated model as an OpenAI-compatible HTTP server (an upstream for tests and demos)')
+    .option('-p, --port <n>', 'port (0: any free port)', port, 8788)
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--scenario <text>', 'default scenario, e.g. "answer", "stall 3", "fail 0.5 503"')
+    .option('--tokens-per-second <n>', 'output pace (0: unpaced)', Number)
+    .option('--first-token-ms <n>', 'delay before the first chunk', Number)
+    .action(async (options: { port: number; host: string; scenario?: string; tokensPerSecond?: number; firstTokenMs?: number }) => {
+      const server = await startSimServer({
+        port: options.port,
+        host: options.host,
+        model: { scenario: options.scenario, tokensPerSecond: options.tokensPerSecond, firstTokenLatencyMs: options.firstTokenMs },
+      });
+      console.log(`fmguard sim listening on ${server.url} (OpenAI base URL ${server.url}/v1; pick a behaviour per request with [sim:NAME] or the x-sim-scenario header)`);
+      const signal = await untilSignal();
+      console.log(`${signal}: closing`);
+      await server.close();
+    });
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,266 @@
+import { cedar, type EntityJson, type PolicyJson, type StatefulAuthorizationCall } from './cedar.ts';
+import { scopeFilter, type ScopedPolicy } from './scope.ts';
+import { compilePolicies, type CompiledPolicies, type CompiledPolicy } from './compile.ts';
+import { requestContext, validContext } from './context.ts';
+import { decisionFrom } from './decision.ts';
+import { agentEntity, modelEntity, toolEntity } from './entities.ts';
+import { preparsedSet } from './preparsed.ts';
+import { PolicyConfigError } from './problems.ts';
+import { compileResidual, type ResidualPolicy } from './residual.ts';
+import { ACTION_TYPE, CONTEXT_KEYS } from './schema.ts';
+import type { AgentPolicySpec, Decision, DecisionRequest, ModelSpec, PolicyAction, PolicyProblem, PolicySpec } from './types.ts';
+
+/**
+ * What each decision is evaluated against:
+ * - `request` (default): per (agent, action, resource), Cedar partial evaluation with the context
+ *   unknown, done once, leaves only what the context can still change. Nothing left → the decision
+ *   is fixed and cached. Otherwise the residual conditions are evaluated per call (see `evaluator`).
+ * - `agent`: the agent's own policies plus the global ones, with cedar-wasm, every call.
+ * - `full`: every policy of the deployment, with cedar-wasm, every call (the benchmark baseline).
+ */
+export type SliceStrategy = 'request' | 'agent' | 'full';
+
+export interface PolicyEngineOptions {
+  readonly strategy?: SliceStrategy;
+  /**
+   * For `request`: evaluate residual conditions in JavaScript (`js`, default; any residual outside
+   * its subset falls back to cedar-wasm) or always with cedar-wasm over the original policies.
+   */
+  readonly evaluator?: 'js' | 'cedar';
+}
+
+export interface PolicyInfo {
+  readonly id: string;
+  readonly effect: 'permit' | 'forbid';
+  readonly approval: boolean;
+  readonly readsContext: boolean;
+  /** The owning agent; undefined for a global policy. */
+  readonly agent?: string;
+  readonly source: string;
+  /** 1-based; 0 for shorthand (then `source` is the config path). */
+  readonly line: number;
+}
+
+export interface PolicyEngine {
+  /** Never throws: an unknown agent is a deny, a malformed context a deny with reason `error`. */
+  decide(request: DecisionRequest): Decision;
+  /** Where a policy id came from, for audit events and `policy check` output. */
+  policy(id: string): PolicyInfo | undefined;
+  /**
+   * How requests for this (agent, action, resource) are decided: `fixed` (cached, the context cannot
+   * change it), `residual` (context conditions evaluated in JS), `cedar` (cedar-wasm per call), or
+   * `unknown-agent`. For diagnostics and tests; prepares the target if needed.
+   */
+  evaluationPath(request: Pick<DecisionRequest, 'agent' | 'action' | 'resource'>): 'fixed' | 'residual' | 'cedar' | 'unknown-agent';
+  /**
+   * Prepare every configured (agent, model) and (agent, tool) pair now, so the first request for
+   * each skips the one-off partial evaluation (a few ms). Returns how many were prepared.
+   */
+  warm(): number;
+  /** The Cedar schema policies were validated against (what `fmguard policy schema` would print). */
+  readonly schemaText: string;
+  /** Non-fatal problems found at creation (unknown names in shorthand, untypable tool arguments). */
+  readonly warnings: readonly PolicyProblem[];
+}
+
+/** A prepared (agent, action, resource). Exactly one of the three ways to decide is set. */
+interface Target {
+  /** Fixed: no condition in reach reads the context. */
+  readonly decision?: Decision;
+  /** Context-dependent, evaluated in JS: residual conditions plus what partial evaluation settled. */
+  readonly residuals?: readonly ResidualPolicy[];
+  readonly satisfied?: readonly string[];
+  readonly errored?: readonly string[];
+  readonly readsInput?: boolean;
+  /** Context-dependent, evaluated by cedar-wasm. */
+  readonly call?: StatefulAuthorizationCall;
+}
+
+interface AgentState {
+  readonly entity: EntityJson;
+  readonly shadow: boolean;
+  /** Its own policies plus the global ones, as text. */
+  readonly slice: ReadonlyMap<string, string>;
+  /** The slice per action, with each policy's resource scope for a cheap first cut. */
+  readonly byAction: Readonly<Record<PolicyAction, readonly ScopedPolicy[]>>;
+  readonly targets: Readonly<Record<PolicyAction, Map<string, Target>>>;
+}
+
+// Bounds memory when tool or model names come from the model's output.
+const MAX_TARGETS_PER_ACTION = 4096;
+const NONE: readonly string[] = Object.freeze([]);
+
+/**
+ * Build the policy engine: every policy is parsed and validated against the schema here, once; any
+ * problem throws a `PolicyConfigError` naming file:line:column, so nothing fails at the first request.
+ */
+export function createPolicyEngine(spec: PolicySpec, { strategy = 'request', evaluator = 'js' }: PolicyEngineOptions = {}): PolicyEngine {
+  const compiled = compilePolicies(spec);
+  if (compiled.problems.some((p) => p.severity === 'error')) throw new PolicyConfigError(compiled.problems);
+  const { policies, inputType } = compiled;
+  const models = new Map<string, ModelSpec>((spec.models ?? []).map((m) => [m.name, m]));
+  const agents = new Map<string, AgentState>();
+  for (const a of spec.agents) agents.set(a.id, agentState(a, compiled));
+  let fullSet: string | undefined;
+
+  const unknownAgent: Decision = Object.freeze({ effect: 'deny', reason: 'no-permit', policies: NONE, shadow: false });
+
+  function prepare(agent: AgentState, action: PolicyAction, resource: string): Target {
+    const resourceEntity = action === 'invokeModel' ? modelEntity(resource, models.get(resource)) : toolEntity(resource);
+    const call: StatefulAuthorizationCall = {
+      principal: agent.entity.uid,
+      action: { type: ACTION_TYPE, id: action },
+      resource: resourceEntity.uid,
+      context: {},
+      entities: [agent.entity, resourceEntity],
+      preparsedPolicySetId: '',
+    };
+    if (strategy === 'full') return { call: { ...call, preparsedPolicySetId: (fullSet ??= preparsedSet(allJson(policies))) } };
+    if (strategy === 'agent') return { call: { ...call, preparsedPolicySetId: preparsedSet(agent.slice) } };
+    return prune(agent, action, call);
+  }
+
+  /** Partial evaluation with every context attribute unknown: what can still matter for this target. */
+  function prune(agent: AgentState, action: PolicyAction, call: StatefulAuthorizationCall): Target {
+    const context: Record<string, { __extn: { fn: string; arg: string } }> = {};
+    for (const key of CONTEXT_KEYS[action]) context[key] = { __extn: { fn: 'unknown', arg: key } };
+    // Policies whose scope names another action or resource cannot apply; partial evaluation
+    // (which costs per policy) decides the rest.
+    const candidates: Record<string, string> = {};
+    const resource = call.entities[1]!;
+    for (const p of agent.byAction[action]) if (p.mayApplyTo(resource)) candidates[p.id] = p.text;
+    const answer = cedar.isAuthorizedPartial({
+      principal: call.principal,
+      action: call.action,
+      resource: call.resource,
+      context,
+      entities: call.entities,
+      policies: { staticPolicies: candidates },
+    });
+    if (answer.type !== 'residuals') return { call: { ...call, preparsedPolicySetId: preparsedSet(agent.slice) } };
+    const { satisfied, errored, nontrivialResiduals, residuals } = answer.response;
+    const inReach = [...satisfied, ...errored, ...nontrivialResiduals];
+    const fixed = nontrivialResiduals.length === 0 && inReach.every((id) => !policies.get(id)!.readsContext);
+    if (fixed) return { decision: frozen(decisionFrom(satisfied, errored, policies, agent.shadow)) };
+    if (evaluator === 'js') {
+      const compiledResiduals = nontrivialResiduals.map((id) => compileResidual(id, residuals[id]!));
+      if (compiledResiduals.every((r) => r !== undefined)) {
+        return {
+          residuals: compiledResiduals as ResidualPolicy[],
+          satisfied,
+          errored,
+          readsInput: compiledResiduals.some((r) => r!.keys.has('input')),
+        };
+      }
+    }
+    const live = new Map<string, string>();
+    for (const id of inReach) live.set(id, agent.slice.get(id)!);
+    return { call: { ...call, preparsedPolicySetId: preparsedSet(live) } };
+  }
+
+  function targetFor(agent: AgentState, action: PolicyAction, resource: string): Target | undefined {
+    // `action` comes from the caller: only the two known actions index the table.
+    const targets = action === 'invokeModel' || action === 'callTool' ? agent.targets[action] : undefined;
+    if (!targets) return undefined;
+    let target = targets.get(resource);
+    if (!target) {
+      if (targets.size >= MAX_TARGETS_PER_ACTION) targets.clear();
+      target = prepare(agent, action, resource);
+      targets.set(resource, target);
+    }
+    return target;
+  }
+
+  function decide(request: DecisionRequest): Decision {
+    const agent = agents.get(request.agent);
+    if (!agent) return unknownAgent;
+    const target = targetFor(agent, request.action, request.resource);
+    if (!target) return unknownAgent;
+    if (target.decision) return target.decision;
+    if (!validContext(request)) return { effect: 'deny', reason: 'error', policies: NONE, shadow: agent.shadow };
+    if (target.residuals) return evaluateResiduals(target, request, agent.shadow);
+    const call = target.call!;
+    call.context = requestContext(request, inputType);
+    const answer = cedar.statefulIsAuthorized(call);
+    if (answer.type === 'failure') return { effect: 'deny', reason: 'error', policies: NONE, shadow: agent.shadow };
+    const { reason, errors } = answer.response.diagnostics;
+    return decisionFrom(reason, errors.length === 0 ? NONE : errors.map((e) => e.policyId), policies, agent.shadow);
+  }
+
+  function evaluateResiduals(target: Target, request: DecisionRequest, shadow: boolean): Decision {
+    const ctx = requestContext(request, inputType, target.readsInput);
+    let satisfied = target.satisfied!;
+    let errored = target.errored!;
+    for (const r of target.residuals!) {
+      try {
+        if (r.test(ctx)) satisfied = [...satisfied, r.id];
+      } catch {
+        // An evaluation error (or, fail closed, anything else): Cedar's "errored" policy.
+        errored = [...errored, r.id];
+      }
+    }
+    return decisionFrom(satisfied, errored, policies, shadow);
+  }
+
+  function evaluationPath({ agent: id, action, resource }: Pick<DecisionRequest, 'agent' | 'action' | 'resource'>) {
+    const agent = agents.get(id);
+    const target = agent && targetFor(agent, action, resource);
+    if (!target) return 'unknown-agent' as const;
+    return target.decision ? ('fixed' as const) : target.residuals ? ('residual' as const) : ('cedar' as const);
+  }
+
+  function warm(): number {
+    const tools = (spec.toolServers ?? []).flatMap((s) => (s.tools ?? []).map((t) => `${s.name}.${t.name}`));
+    let count = 0;
+    for (const agent of agents.values()) {
+      for (const m of models.keys()) count += targetFor(agent, 'invokeModel', m) ? 1 : 0;
+      for (const t of tools) count += targetFor(agent, 'callTool', t) ? 1 : 0;
+    }
+    return count;
+  }
+
+  return {
+    decide,
+    evaluationPath,
+    warm,
+    policy: (id) => policyInfo(policies.get(id)),
+    schemaText: compiled.schemaText,
+    warnings: compiled.problems,
+  };
+}
+
+function agentState(spec: AgentPolicySpec, compiled: CompiledPolicies): AgentState {
+  const slice = new Map<string, string>();
+  const byAction: Record<PolicyAction, ScopedPolicy[]> = { invokeModel: [], callTool: [] };
+  for (const id of [...compiled.globalIds, ...(compiled.agentIds.get(spec.id) ?? [])]) {
+    const p = compiled.policies.get(id)!;
+    slice.set(id, p.text);
+    for (const action of ['invokeModel', 'callTool'] as const) {
+      const scoped = scopeFilter(p, action);
+      if (scoped) byAction[action].push(scoped);
+    }
+  }
+  return {
+    entity: agentEntity(spec),
+    shadow: spec.mode === 'shadow',
+    slice,
+    byAction,
+    targets: { invokeModel: new Map(), callTool: new Map() },
+  };
+}
+
+/** A cached decision is shared by every caller: none of them may change it for the others. */
+function frozen(decision: Decision): Decision {
+  Object.freeze(decision.policies);
+  if (decision.errors) Object.freeze(decision.errors);
+  return Object.freeze(decision);
+}
+
+function allJson(policies: ReadonlyMap<string, CompiledPolicy>): Map<string, PolicyJson> {
+  return new Map([...policies].map(([id, p]) => [id, p.json]));
+}
+
+function policyInfo(p: CompiledPolicy | undefined): PolicyInfo | undefined {
+  if (!p) return undefined;
+  return { id: p.id, effect: p.effect, approval: p.approval, readsContext: p.readsContext, agent: p.agent, source: p.source, line: p.line };
+}

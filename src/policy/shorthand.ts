@@ -1,0 +1,75 @@
+import { escapeCedarString, likePattern } from './cedar-text.ts';
+import { ACTION_TYPE, AGENT_TYPE, MODEL_TYPE, TOOL_TYPE } from './schema.ts';
+import type { AgentPolicySpec, PolicyProblem } from './types.ts';
+
+/**
+ * The config shorthand (`allow` / `deny` / `approve` lists) compiled to Cedar. allow → permit,
+ * deny → forbid, approve → permit annotated `@approval("required")`. An exact name becomes
+ * `resource == Fmguard::Tool::"demo.search"`; a pattern with `*` becomes
+ * `resource.name like "demo.read_*"` (Cedar cannot glob entity ids, and tools are often only
+ * discovered at run time, so enumerating them is not an option); `*` alone puts no condition on the
+ * resource. Ids are `agent:<agent>:<list>:<models|tools>:<pattern>`, stable when lists are reordered.
+ */
+export interface GeneratedPolicy {
+  readonly id: string;
+  readonly text: string;
+  /** The config path it came from, e.g. `agents.bot.allow.tools[1]`. */
+  readonly origin: string;
+}
+
+const LISTS = [
+  ['allow', 'permit', false],
+  ['approve', 'permit', true],
+  ['deny', 'forbid', false],
+] as const;
+
+const KINDS = [
+  ['models', 'invokeModel', MODEL_TYPE],
+  ['tools', 'callTool', TOOL_TYPE],
+] as const;
+
+export function shorthandPolicies(agent: AgentPolicySpec, problems: PolicyProblem[] = []): GeneratedPolicy[] {
+  const out: GeneratedPolicy[] = [];
+  const seen = new Set<string>();
+  const principal = `principal == ${AGENT_TYPE}::"${escapeCedarString(agent.id)}"`;
+  for (const [list, effect, approval] of LISTS) {
+    for (const [kind, action, type] of KINDS) {
+      agent[list]?.[kind]?.forEach((pattern, i) => {
+        const origin = `agents.${agent.id}.${list}.${kind}[${i}]`;
+        const problem = checkPattern(kind, pattern);
+        if (problem) {
+          problems.push({ severity: 'error', source: origin, message: problem });
+          return;
+        }
+        const id = `agent:${agent.id}:${list}:${kind}:${pattern}`;
+        if (seen.has(id)) return; // a repeated entry adds nothing
+        seen.add(id);
+        let resource = 'resource';
+        let when = '';
+        if (pattern === '*') resource = 'resource';
+        else if (pattern.includes('*')) when = `\nwhen { resource.name like "${likePattern(pattern)}" }`;
+        else resource = `resource == ${type}::"${escapeCedarString(pattern)}"`;
+        const annotations = `@id("${escapeCedarString(id)}")\n${approval ? '@approval("required")\n' : ''}`;
+        const text = `${annotations}${effect} (\n  ${principal},\n  action == ${ACTION_TYPE}::"${action}",\n  ${resource}\n)${when};`;
+        out.push({ id, text, origin });
+      });
+    }
+  }
+  return out;
+}
+
+function checkPattern(kind: 'models' | 'tools', pattern: unknown): string | undefined {
+  if (typeof pattern !== 'string' || pattern.length === 0) return 'expected a non-empty name or pattern';
+  if (kind === 'tools' && pattern !== '*' && !pattern.includes('.')) {
+    return `expected a tool as server.tool (e.g. "demo.${pattern}" or "${pattern}.*"), got "${pattern}"`;
+  }
+  return undefined;
+}
+
+/** What `fmguard policy compile` prints for one agent: its shorthand as Cedar. */
+export function compileShorthand(agent: AgentPolicySpec): string {
+  const policies = shorthandPolicies(agent);
+  const header = `// agent "${agent.id}": compiled from the config shorthand (allow / approve / deny)\n`;
+  if (policies.length === 0) return `${header}// (no shorthand entries: the agent is denied everything its Cedar files do not permit)\n`;
+  return `${header}\n${policies.map((p) => p.text).join('\n\n')}\n`;
+}
