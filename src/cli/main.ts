@@ -6,6 +6,7 @@ import { registerRunCommands } from './run-commands.ts';
 import { registerApprovalCommands } from './approval-commands.ts';
 import { registerAuditCommands } from './audit-commands.ts';
 import { registerPolicyCommands } from './policy-commands.ts';
+import { registerBreakerCommands } from './breaker-commands.ts';
 
 /**
  * The `fmguard` command line. Each family of subcommands registers itself from its own file; errors
@@ -22,6 +23,7 @@ registerRunCommands(program);
 registerApprovalCommands(program);
 registerAuditCommands(program);
 registerPolicyCommands(program);
+registerBreakerCommands(program);
 
 try {
   await program.parseAsync(process.argv);
