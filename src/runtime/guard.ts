@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { GuardError, guardError } from '../core/errors.ts';
 import { usdToNano } from '../core/money.ts';
-import { windowId } from '../core/periods.ts';
+import { windowEnd, windowId } from '../core/periods.ts';
 import { RetryBudget } from '../core/retry-budget.ts';
 import { compileRetryPolicy, type RetryPolicy } from '../core/retry.ts';
 import { parseConfig } from '../config/load.ts';
@@ -336,18 +336,25 @@ export class Guard {
     return handle;
   }
 
+  /** The periodic budgets a run's calls count against, for the window `now` falls in (cached per window). */
   private budgetsFor(handle: RunHandle, now: number): BudgetLine[] {
+    const cached = handle.budgetCache;
+    if (cached && now >= cached.from && now < cached.to) return cached.lines;
     const agent = handle.agent;
     const out: BudgetLine[] = [];
+    let to = Infinity;
     const add = (scope: string, budgets: ResolvedAgent['budgets'] | undefined) => {
       for (const b of budgets ?? []) {
         const window = windowId(b.period, now);
+        to = Math.min(to, windowEnd(b.period, now));
         out.push({ scope, period: b.period, window, account: `budget:${scope}:${b.period}:${window}`, limitNano: usdToNano(b.maxCostUsd), alertAt: b.alertAt ?? [0.5, 0.8, 1] });
       }
     };
     add(`tenant:${handle.record.tenant}`, this.config.tenants[handle.record.tenant]?.budgets);
     add(`agent:${agent.name}`, agent.budgets);
     if (handle.keyId) add(`key:${handle.keyId}`, agent.keys.find((k) => k.id === handle.keyId)?.budgets);
+    // Day windows start at UTC midnight; a cached set is valid until the first window ends.
+    handle.budgetCache = { from: now, to, lines: out };
     return out;
   }
 

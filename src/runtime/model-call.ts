@@ -116,7 +116,6 @@ async function prepare(ctx: GuardContext, handle: RunHandle, request: ChatReques
   const price: Price = served.model;
   const now = ctx.clock.now();
   const budgets = ctx.budgetsFor(handle, now);
-  const lines = clampLines(handle.chain, budgets);
 
   // Optimistic first: reserve the full cap. Only when that does not fit are balances read and the
   // cap clamped to what is left (DESIGN.md step 5), which keeps the common case to one store trip.
@@ -124,7 +123,7 @@ async function prepare(ctx: GuardContext, handle: RunHandle, request: ChatReques
     let maxTokens = wantOutputTokens;
     let cost = costNano(price, { inputTokens, outputTokens: maxTokens });
     if (attempt > 1) {
-      const balances = await ctx.store.ledger.balances(lines, now);
+      const balances = await ctx.store.ledger.balances(clampLines(handle.chain, budgets), now);
       const clamp = clampOutput({ chain: handle.chain, budgets, balances, price, inputTokens, wantOutputTokens });
       if (!clamp.ok) {
         await releaseBreakers(ctx, served.tokens);

@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.ts';
 import { GuardError, guardError } from '../core/errors.ts';
 import type { ResolvedAgent } from '../config/resolve.ts';
 import type { RunRecord } from '../stores/store.ts';
-import type { ChainLink } from './charges.ts';
+import type { BudgetLine, ChainLink } from './charges.ts';
 
 /**
  * The in-process side of a run: its abort controller (fired when the run is stopped, killed or runs
@@ -26,6 +26,8 @@ export class RunHandle {
   /** Steps and cost this process has seen settle (context for policies; the ledger is the truth). */
   localSteps = 0;
   localCostNano = 0;
+  /** The budget lines of the current window (see Guard.budgetsFor). */
+  budgetCache: { from: number; to: number; lines: BudgetLine[] } | undefined;
 
   constructor(record: RunRecord, agent: ResolvedAgent, keyId: string | undefined, chain: readonly ChainLink[]) {
     this.record = record;

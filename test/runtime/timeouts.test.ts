@@ -130,7 +130,7 @@ describe('timeouts stop the work under them', () => {
     expect((error as GuardError).code).toBe('timeout.tool');
     expect(Date.now() - started).toBeLessThan(10_000);
     // The process is still responsive and the run still works.
-    const ok = await run.callTool({ tool: 'demo.echo', args: { x: 1 }, worker: { module } });
+    const ok = await run.callTool({ tool: 'demo.echo', args: { x: 1 }, worker: { module }, timeoutMs: 20_000 });
     expect(ok.result).toEqual({ echoed: { x: 1 } });
     await guard.close();
   });
