@@ -7,6 +7,8 @@ import { registerApprovalCommands } from './approval-commands.ts';
 import { registerAuditCommands } from './audit-commands.ts';
 import { registerPolicyCommands } from './policy-commands.ts';
 import { registerBreakerCommands } from './breaker-commands.ts';
+import { registerServeCommands } from './serve-commands.ts';
+import { registerMcpCommands } from './mcp-commands.ts';
 
 /**
  * The `fmguard` command line. Each family of subcommands registers itself from its own file; errors
@@ -24,6 +26,8 @@ registerApprovalCommands(program);
 registerAuditCommands(program);
 registerPolicyCommands(program);
 registerBreakerCommands(program);
+registerServeCommands(program);
+registerMcpCommands(program);
 
 try {
   await program.parseAsync(process.argv);

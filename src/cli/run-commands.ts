@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { DEFAULT_CONFIG, withStore } from './open.ts';
 
 function scopeOf(scope: string): string {
-  if (scope === 'global' || /^(tenant|agent|run|provider|model|tool):.+$/.test(scope)) return scope;
+  if (scope === 'global' || /^(tenant|agent|run):.+$/.test(scope)) return scope;
   throw new Error(`not a kill scope: "${scope}" (expected global, tenant:<id>, agent:<id>, run:<id>)`);
 }
 

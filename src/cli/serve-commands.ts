@@ -1,11 +1,9 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { systemClock } from '../core/clock.ts';
 import { loadConfigFile, type FmguardConfig } from '../config/load.ts';
 import { createGateway } from '../gateway/index.ts';
 import type { ToolCallViolation } from '../gateway/tool-calls.ts';
-import { createProvider, type HttpModelProvider } from '../providers/index.ts';
 import { createGuard } from '../runtime/guard.ts';
 import { startSimServer } from '../sim/sim-server.ts';
 
@@ -25,15 +23,6 @@ function port(value: string): number {
 function violationMode(value: string): ToolCallViolation {
   if (value !== 'refuse' && value !== 'strip') throw new Error(`--tool-call-violation: expected "refuse" or "strip", got "${value}"`);
   return value;
-}
-
-/** Network providers (OpenAI-compatible, Anthropic) from the config; the guard builds simulated ones itself. */
-function networkProviders(config: FmguardConfig): Record<string, HttpModelProvider> {
-  const out: Record<string, HttpModelProvider> = {};
-  for (const [name, provider] of Object.entries(config.providers)) {
-    if (provider.kind !== 'simulated') out[name] = createProvider(name, provider, { clock: systemClock });
-  }
-  return out;
 }
 
 /** Resolves on the first SIGINT/SIGTERM; a second one exits at once. */
@@ -73,12 +62,13 @@ export function registerServeCommands(program: Command): void {
     .option('-c, --config <file>', `config file (default: fmguard.yaml, else ${EXAMPLE_CONFIG})`)
     .option('-p, --port <n>', 'port (default: server.port from the config, else 8787)', port)
     .option('--host <host>', 'interface to listen on (default: server.host from the config, else 127.0.0.1)')
-    .option('--tool-call-violation <mode>', 'a forbidden or looping tool call in a response: refuse | strip', violationMode, 'refuse' as ToolCallViolation)
-    .action(async (options: { config?: string; port?: number; host?: string; toolCallViolation: ToolCallViolation }) => {
+    .option('--tool-call-violation <mode>', 'a forbidden or looping tool call in a response: refuse | strip (default: server.toolCallViolation, else refuse)', violationMode)
+    .action(async (options: { config?: string; port?: number; host?: string; toolCallViolation?: ToolCallViolation }) => {
       const file = options.config ?? defaultConfigFile();
       const config = loadConfigFile(file);
-      const providers = networkProviders(config);
-      const guard = createGuard({ config, providers, onError: (error) => console.error(`fmguard: background error: ${describe(error)}`) });
+      options.toolCallViolation ??= config.server.toolCallViolation ?? 'refuse';
+      // The guard builds every provider the config names (and closes their pools on close()).
+      const guard = createGuard({ config, onError: (error) => console.error(`fmguard: background error: ${describe(error)}`) });
       const gateway = createGateway({
         guard,
         toolCallViolation: options.toolCallViolation,
@@ -92,7 +82,6 @@ export function registerServeCommands(program: Command): void {
       console.log(`${signal}: closing (requests in flight get 5 s)…`);
       await gateway.close(5000);
       await guard.close();
-      await Promise.all(Object.values(providers).map((p) => p.close()));
       console.log('fmguard gateway stopped');
     });
 

@@ -247,6 +247,8 @@ export const configSchema = z.strictObject({
       port: z.number().int().min(0).max(65535).optional(),
       adminToken: z.string().optional(),
       maxBodyBytes: positiveInt.optional(),
+      /** A forbidden or looping tool call in a model's response: refuse the response, or strip the call. */
+      toolCallViolation: z.enum(['refuse', 'strip']).optional(),
     })
     .optional(),
 });

@@ -252,6 +252,16 @@ export class Guard {
 
   /** Start a run, or resume one by id. Refuses with `auth.invalid` if the run belongs to another agent. */
   async startRun(options: StartRunOptions): Promise<Run> {
+    try {
+      return await this.openRun(options);
+    } catch (error) {
+      if (GuardError.isInstance(error)) throw error;
+      // The run's state could not be read or written: fail closed (DESIGN.md).
+      throw guardError('store.unavailable', `run state could not be read: ${error instanceof Error ? error.message : String(error)}`, {}, error);
+    }
+  }
+
+  private async openRun(options: StartRunOptions): Promise<Run> {
     await this.ready;
     let agent: ResolvedAgent;
     let keyId: string | undefined;
@@ -374,10 +384,12 @@ export class Guard {
 
   private async endHandle(handle: RunHandle): Promise<void> {
     if (handle.stopped) return;
-    handle.markStopped(guardError('request.invalid', 'the run has ended', { runId: handle.id }));
+    // One shared reason: ending a run is the common case and must not build an error each time.
+    handle.markStopped(RUN_ENDED);
     handle.disarm(this.clock);
     this.handles.delete(handle.id);
-    await this.store.runs.end(handle.id, 'completed', this.clock.now());
+    const now = this.clock.now();
+    await this.store.runs.end(handle.id, 'completed', now);
   }
 
   /**
@@ -385,7 +397,8 @@ export class Guard {
    * it is aborted at once, in this process and (through the store) in every process sharing it.
    */
   async kill(scope: string, reason = 'killed by an operator', by = 'operator'): Promise<void> {
-    if (!/^(global|(tenant|agent|run|provider|model|tool):.+)$/.test(scope)) {
+    // Providers, models and tools are stopped by their breakers (`breakers.open`), not kill switches.
+    if (!/^(global|(tenant|agent|run):.+)$/.test(scope)) {
       throw guardError('request.invalid', `not a kill scope: "${scope}" (expected global, tenant:<id>, agent:<id> or run:<id>)`, { param: 'scope' });
     }
     const info = { reason, by, at: this.clock.now() };
@@ -445,8 +458,11 @@ export class Guard {
     return this.handles.size;
   }
 
+  /** Stop background work, abort calls still in flight, and release what the guard opened. */
   async close(): Promise<void> {
     this.unsubscribe();
+    const shutdown = guardError('kill.switch', 'the guard is shutting down');
+    for (const handle of this.handles.values()) if (handle.active > 0) handle.markStopped(shutdown);
     await this.alarms?.stop();
     if (this.background) await this.metrics.stop();
     await this.audit?.close();
@@ -457,6 +473,9 @@ export class Guard {
     if (this.ownsStore) await this.store.close();
   }
 }
+
+/** Why a call on an ended run is refused (shared; see endHandle). */
+const RUN_ENDED = guardError('request.invalid', 'the run has ended');
 
 /** Create the guard runtime for a config. */
 export function createGuard(options: CreateGuardOptions): Guard {

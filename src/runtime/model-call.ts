@@ -17,6 +17,7 @@ import { rateBuckets } from './rate-buckets.ts';
 import { withRetries } from './retry-loop.ts';
 import type { RunHandle } from './run-handle.ts';
 import { abortPromise, AttemptTimers } from './stream-timeouts.ts';
+import { linkSignals } from './signals.ts';
 import { refusal, settleThresholds } from './outcomes.ts';
 import { breakerOpenError } from '../breakers/index.ts';
 import { isUpstreamFailure } from './resilience.ts';
@@ -223,10 +224,12 @@ function upstreamRequest(prepared: Prepared, streaming: boolean): ChatRequest {
   return out;
 }
 
+const REJECTED_REQUEST = new Set([400, 404, 413, 422]);
+
 /** Map anything an attempt threw to a stop code (for retry matching and reporting). */
 export function codeOf(error: unknown): StopCode {
   if (GuardError.isInstance(error)) return error.code;
-  if (error instanceof ProviderError) return 'upstream.error';
+  if (error instanceof ProviderError) return REJECTED_REQUEST.has(error.status) ? 'request.invalid' : 'upstream.error';
   if (typeof error === 'object' && error !== null && isStopCode((error as { code?: unknown }).code)) return (error as { code: StopCode }).code;
   return 'upstream.error';
 }
@@ -234,6 +237,8 @@ export function codeOf(error: unknown): StopCode {
 export function toGuardError(error: unknown, resource: string): GuardError {
   if (GuardError.isInstance(error)) return error;
   if (error instanceof ProviderError) {
+    // The upstream rejected the request itself: repeating it cannot help.
+    if (REJECTED_REQUEST.has(error.status)) return guardError('request.invalid', `${resource}: the upstream rejected the request (${error.status}): ${error.message}`, { status: error.status }, error);
     return guardError('upstream.error', `${resource}: upstream failed (${error.status}): ${error.message}`, { status: error.status, retryAfterMs: error.retryAfterMs }, error);
   }
   const message = error instanceof Error ? error.message : String(error);
@@ -245,8 +250,9 @@ function retryAfterOf(error: unknown): number | undefined {
   return GuardError.isInstance(error) ? error.details.retryAfterMs : undefined;
 }
 
-function callSignal(handle: RunHandle, options: ModelCallOptions): AbortSignal {
-  return options.signal ? AbortSignal.any([handle.signal, options.signal]) : handle.signal;
+/** The run's signal, joined with the caller's own when there is one (cheaply: see signals.ts). */
+function callSignal(handle: RunHandle, options: ModelCallOptions): { signal: AbortSignal; dispose: () => void } {
+  return linkSignals(handle.signal, options.signal);
 }
 
 /**
@@ -395,7 +401,7 @@ export async function callModel(ctx: GuardContext, handle: RunHandle, request: C
   const prepared = await guardedPrepare(ctx, handle, request, options, false);
   const provider = ctx.provider(prepared.model.provider);
   const body = upstreamRequest(prepared, false);
-  const signal = callSignal(handle, options);
+  const { signal, dispose } = callSignal(handle, options);
   const timeouts = handle.agent.timeouts.model;
   let attempts = 0;
   handle.active++;
@@ -427,6 +433,7 @@ export async function callModel(ctx: GuardContext, handle: RunHandle, request: C
     if (guard.code !== 'loop.no_progress') await fail(ctx, handle, prepared, guard, attempts, undefined);
     throw guard;
   } finally {
+    dispose();
     handle.active--;
   }
 }
@@ -436,7 +443,9 @@ async function guardedPrepare(ctx: GuardContext, handle: RunHandle, request: Cha
   try {
     return await prepare(ctx, handle, request, options, streaming);
   } catch (error) {
-    const guard = await afterRefusal(ctx, handle, toGuardError(error, String(request?.model)));
+    // Before the upstream call, anything but a refusal is the state failing: fail closed.
+    const refusedWith = GuardError.isInstance(error) ? error : guardError('store.unavailable', `state could not be read: ${error instanceof Error ? error.message : String(error)}`, {}, error);
+    const guard = await afterRefusal(ctx, handle, refusedWith);
     if (ctx.listening) {
       ctx.emit({
         type: 'call.refused',
@@ -496,7 +505,7 @@ export async function streamModel(ctx: GuardContext, handle: RunHandle, request:
   const prepared = await guardedPrepare(ctx, handle, request, options, true);
   const provider = ctx.provider(prepared.model.provider);
   const body = upstreamRequest(prepared, true);
-  const signal = callSignal(handle, options);
+  const { signal, dispose } = callSignal(handle, options);
   const timeouts = handle.agent.timeouts.model;
   let attempts = 0;
   let open: { iterator: AsyncIterator<ChatChunk>; controller: AbortController; timers: AttemptTimers; unlink: () => void; first: ChatChunk | undefined } | undefined;
@@ -527,6 +536,7 @@ export async function streamModel(ctx: GuardContext, handle: RunHandle, request:
     });
   } catch (error) {
     handle.active--;
+    dispose();
     const guard = toGuardError(error, prepared.model.name);
     await fail(ctx, handle, prepared, guard, attempts, undefined);
     throw guard;
@@ -594,6 +604,7 @@ export async function streamModel(ctx: GuardContext, handle: RunHandle, request:
         await settleCut(controller.signal.reason);
       }
       void iterator.return?.().catch(() => {});
+      dispose();
       handle.active--;
     }
   }

@@ -9,6 +9,7 @@ import { refusal } from './outcomes.ts';
 import { withRetries } from './retry-loop.ts';
 import type { RunHandle } from './run-handle.ts';
 import { runToolInWorker } from './worker-tool.ts';
+import { linkSignals } from './signals.ts';
 import { requireApproval } from '../approvals/index.ts';
 import { breakerOpenError } from '../breakers/index.ts';
 import { isUpstreamFailure } from './resilience.ts';
@@ -81,7 +82,7 @@ export async function callTool<A, R>(ctx: GuardContext, handle: RunHandle, optio
           ttlMs: handle.agent.approvals.ttlMs,
           waitMs: options.approvalWaitMs ?? handle.agent.approvals.waitMs,
           clock: ctx.clock,
-          signal: options.signal ? AbortSignal.any([handle.signal, options.signal]) : handle.signal,
+          signal: handle.signal,
           audit: ctx.audit,
         });
       } catch (error) {
@@ -91,13 +92,14 @@ export async function callTool<A, R>(ctx: GuardContext, handle: RunHandle, optio
     }
   } catch (error) {
     if (breakerToken !== undefined) await ctx.breakers!.release(breakerScope, breakerToken as never);
-    const guard = await afterRefusal(ctx, handle, toGuardError(error, tool));
+    const refusedWith = GuardError.isInstance(error) ? error : guardError('store.unavailable', `state could not be read: ${error instanceof Error ? error.message : String(error)}`, {}, error);
+    const guard = await afterRefusal(ctx, handle, refusedWith);
     if (ctx.listening) ctx.emit({ ...subject, type: 'call.refused', at: ctx.clock.now(), code: guard.code, message: guard.message, details: guard.details, args });
     throw guard;
   }
 
   const timeoutMs = options.timeoutMs ?? handle.agent.timeouts.tool.totalMs;
-  const signal = options.signal ? AbortSignal.any([handle.signal, options.signal]) : handle.signal;
+  const { signal, dispose } = linkSignals(handle.signal, options.signal);
   let attempts = 0;
   handle.active++;
   try {
@@ -147,6 +149,7 @@ export async function callTool<A, R>(ctx: GuardContext, handle: RunHandle, optio
     }
     throw guard;
   } finally {
+    dispose();
     handle.active--;
   }
 }

@@ -1,0 +1,44 @@
+/**
+ * The gateway under test, in its own child process (bench/gateway.ts starts it): the memory store,
+ * every safeguard the runtime has on — budgets at tenant, agent and key level, rate limits at each,
+ * run limits, loop and no-progress detection, breakers, metrics, the Cedar policy engine — and
+ * the OpenAI-compatible provider pointing at the mock upstream. Reports its URL over IPC.
+ */
+import { createGateway } from '../src/gateway/index.ts';
+import { createGuard } from '../src/runtime/guard.ts';
+import { createMemoryStore } from '../src/stores/memory/index.ts';
+
+const [upstream, key] = process.argv.slice(2);
+if (!upstream || !key) throw new Error('usage: gateway-server.ts <upstream url> <agent key>');
+
+const big = { budgets: [{ period: 'day' as const, maxCostUsd: 1_000_000 }], rateLimits: { requestsPerMinute: 1_000_000_000, tokensPerMinute: 1_000_000_000_000 } };
+const guard = createGuard({
+  config: {
+    store: { kind: 'memory' },
+    providers: { mock: { kind: 'openai', baseUrl: `${upstream}/v1` } },
+    models: { 'mock-small': { provider: 'mock', inputPerMTok: 0.15, outputPerMTok: 0.6, maxOutputTokens: 4096, rateLimits: big.rateLimits } },
+    tenants: { acme: big },
+    agents: {
+      bench: {
+        tenant: 'acme',
+        keys: [{ key, ...big }],
+        ...big,
+        // Compiled to Cedar by the runtime's policy engine (default deny otherwise).
+        allow: { models: ['mock-*'] },
+        limits: { maxSteps: 1_000_000_000, maxCostUsd: 1_000_000, maxTotalTokens: 1_000_000_000_000, maxIdenticalOutputs: 1_000_000_000 },
+      },
+    },
+  },
+  // The guard builds the OpenAI-compatible provider (undici pool) from the config.
+  store: createMemoryStore(),
+});
+const gateway = createGateway({ guard, onError: (error) => process.send?.({ error: String(error) }) });
+const { url } = await gateway.listen(0, '127.0.0.1');
+process.send?.({ url });
+process.on('disconnect', () => {
+  void (async () => {
+    await gateway.close(100);
+    await guard.close();
+    process.exit(0);
+  })();
+});

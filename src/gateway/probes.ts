@@ -1,0 +1,49 @@
+import type { ServerResponse } from 'node:http';
+import type { GatewayContext } from './context.ts';
+import { httpFailure, isHttpFailure } from './error-response.ts';
+import { sendJson } from './send-json.ts';
+
+/** `GET /healthz`: the process answers. */
+export function handleHealthz(res: ServerResponse): void {
+  sendJson(res, 200, { status: 'ok' });
+}
+
+/** `GET /readyz`: the store answers a read within the bound; otherwise `store.unavailable` (503). */
+export async function handleReadyz(ctx: GatewayContext, res: ServerResponse): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ctx.readyTimeoutMs);
+  });
+  try {
+    const outcome = await Promise.race([ctx.guard.store.kills.list().then(() => 'ok' as const), timedOut]);
+    if (outcome === 'timeout') throw httpFailure(503, 'store.unavailable', `the store did not answer within ${ctx.readyTimeoutMs} ms`);
+  } catch (error) {
+    if (isHttpFailure(error)) throw error;
+    throw httpFailure(503, 'store.unavailable', 'the store could not be read');
+  } finally {
+    clearTimeout(timer);
+  }
+  sendJson(res, 200, { status: 'ready', store: ctx.guard.store.kind });
+}
+
+type TextSource = () => string | Promise<string>;
+
+/** The guard's Prometheus text, when metrics are wired in (`guard.metrics.prometheusText()` or `.prometheus()`). */
+export function metricsSource(guard: object): TextSource | undefined {
+  const metrics = (guard as { metrics?: Record<string, unknown> }).metrics;
+  if (typeof metrics !== 'object' || metrics === null) return undefined;
+  for (const name of ['prometheusText', 'prometheus']) {
+    const fn = metrics[name];
+    if (typeof fn === 'function') return () => fn.call(metrics) as string | Promise<string>;
+  }
+  return undefined;
+}
+
+/** `GET /metrics`: Prometheus text format 0.0.4, or 404 while no metrics are wired in. */
+export async function handleMetrics(ctx: GatewayContext, res: ServerResponse): Promise<void> {
+  const source = metricsSource(ctx.guard);
+  if (!source) throw httpFailure(404, 'request.invalid', 'metrics are not enabled on this gateway');
+  const text = await source();
+  res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}

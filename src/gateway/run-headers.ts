@@ -1,0 +1,33 @@
+import type { Run } from '../runtime/run.ts';
+
+/** A run's counters as the response headers report them. */
+export interface RunCounters {
+  steps: number;
+  costUsd: number;
+}
+
+/** USD as plain decimal text (no exponent), nano-dollar precision, trailing zeros trimmed. */
+export function formatUsd(usd: number): string {
+  const text = usd.toFixed(9);
+  return text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text;
+}
+
+/** `x-fmguard-run` and, when known, `x-fmguard-run-steps` / `x-fmguard-run-cost-usd`. */
+export function runHeaders(runId: string, counters: RunCounters | undefined): Record<string, string> {
+  if (!counters) return { 'x-fmguard-run': runId };
+  return { 'x-fmguard-run': runId, 'x-fmguard-run-steps': String(counters.steps), 'x-fmguard-run-cost-usd': formatUsd(counters.costUsd) };
+}
+
+/**
+ * The run's counters from the ledger (sub-runs and other replicas included). One store read, so
+ * only used where the call itself cannot tell: named runs and errors. A failed read leaves the
+ * counters out rather than failing the response.
+ */
+export async function readCounters(run: Run): Promise<RunCounters | undefined> {
+  try {
+    const usage = await run.usage();
+    return { steps: usage.steps, costUsd: usage.costUsd };
+  } catch {
+    return undefined;
+  }
+}
