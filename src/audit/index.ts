@@ -9,3 +9,4 @@ export { createMemoryAuditSink, type MemoryAuditSink } from './memory-sink.ts';
 export { createSqliteAuditSink, type SqliteAuditSinkOptions } from './sqlite-sink.ts';
 export { createJsonlAuditSink, type JsonlAuditSinkOptions } from './jsonl-sink.ts';
 export { formatEvent, formatEvents, formatVerifyResult } from './format.ts';
+export { createPostgresAuditSink, type PostgresAuditSink } from './postgres-sink.ts';

@@ -208,6 +208,8 @@ const auditSchema = z.strictObject({
   sink: z.enum(['sqlite', 'jsonl', 'memory', 'postgres', 'none']).optional(),
   path: z.string().optional(),
   url: z.string().optional(),
+  /** This replica's chain name in a shared Postgres audit table (default: host name and pid). */
+  replica: z.string().optional(),
   redactFields: z.array(z.string()).optional(),
 });
 

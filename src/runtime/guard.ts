@@ -15,6 +15,7 @@ import { createSimModel } from '../sim/sim-model.ts';
 import { createProvider } from '../providers/index.ts';
 import { createMemoryStore } from '../stores/memory/index.ts';
 import { createSqliteStore } from '../stores/sqlite/index.ts';
+import { createRedisStore } from '../stores/redis/index.ts';
 import type { KillInfo, RunRecord, Store } from '../stores/store.ts';
 import type { BudgetLine, ChainLink } from './charges.ts';
 import type { Authorizer, GuardContext } from './context.ts';
@@ -80,8 +81,8 @@ export function openStore(config: FmguardConfig): Store {
     case 'sqlite':
       mkdirSync(dirname(config.store.path), { recursive: true });
       return createSqliteStore({ path: config.store.path });
-    default:
-      throw guardError('request.invalid', `store kind "${config.store.kind}" is not available in this build`);
+    case 'redis':
+      return createRedisStore({ url: config.store.url, prefix: config.store.prefix });
   }
 }
 

@@ -4,6 +4,7 @@ import { createAlarmEngine, splitAlarmConfig, type AlarmEngine, type AlarmEvent 
 import { createBreakers, createMemoryBreakerStore, createSqliteBreakerStore, type BreakerChange, type Breakers } from '../breakers/index.ts';
 import { createMemoryMetricStore, createMetrics, createSqliteMetricStore, type CallEvent, type Metrics } from '../metrics/index.ts';
 import type { KillInfo, Store } from '../stores/store.ts';
+import { createRedisBreakerStore, createRedisMetricStore, type RedisStore } from '../stores/redis/index.ts';
 import type { GuardEvent } from './events.ts';
 
 function sqliteHandle(store: Store): import('better-sqlite3').Database | undefined {
@@ -13,8 +14,9 @@ function sqliteHandle(store: Store): import('better-sqlite3').Database | undefin
 /** Breakers for every model, provider and tool server, their state beside the rest. */
 export function openBreakers(config: FmguardConfig, store: Store, clock: Clock, onChange: (change: BreakerChange) => void): Breakers {
   const db = sqliteHandle(store);
+  const redis = store.kind === 'redis' ? (store as RedisStore) : undefined;
   return createBreakers({
-    store: db ? createSqliteBreakerStore(db) : createMemoryBreakerStore(),
+    store: db ? createSqliteBreakerStore(db) : redis ? createRedisBreakerStore(redis) : createMemoryBreakerStore(),
     clock,
     defaults: config.breakers.defaults,
     overrides: config.breakers.overrides,
@@ -25,9 +27,10 @@ export function openBreakers(config: FmguardConfig, store: Store, clock: Clock, 
 /** Per-scope metrics, with datapoints in the store (so replicas aggregate) and a Prometheus view. */
 export function openMetrics(config: FmguardConfig, store: Store, clock: Clock, onError?: (error: unknown) => void): Metrics {
   const db = sqliteHandle(store);
+  const redis = store.kind === 'redis' ? (store as RedisStore) : undefined;
   return createMetrics({
     clock,
-    store: db ? createSqliteMetricStore(db) : createMemoryMetricStore(),
+    store: db ? createSqliteMetricStore(db) : redis ? createRedisMetricStore(redis, { retentionMs: config.metrics.retentionMs }) : createMemoryMetricStore(),
     resolutionMs: config.metrics.resolutionMs,
     retentionMs: config.metrics.retentionMs,
     onError,

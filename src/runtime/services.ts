@@ -5,6 +5,9 @@ import type { FmguardConfig } from '../config/resolve.ts';
 import { createMemoryApprovalStore, createSqliteApprovalStore, type ApprovalStore } from '../approvals/index.ts';
 import { createAuditLog, createJsonlAuditSink, createMemoryAuditSink, createSqliteAuditSink, type AuditLog, type AuditSink } from '../audit/index.ts';
 import type { Store } from '../stores/store.ts';
+import { hostname } from 'node:os';
+import { createPostgresAuditSink } from '../audit/postgres-sink.ts';
+import { createRedisApprovalStore, type RedisStore } from '../stores/redis/index.ts';
 
 /** The SQLite handle of a SQLite store, so approvals and the audit log live in the same file. */
 function sqliteHandle(store: Store): import('better-sqlite3').Database | undefined {
@@ -13,6 +16,7 @@ function sqliteHandle(store: Store): import('better-sqlite3').Database | undefin
 
 /** Approvals live beside the state: in the SQLite file, or in memory with the memory store. */
 export function openApprovalStore(store: Store): ApprovalStore {
+  if (store.kind === 'redis') return createRedisApprovalStore(store as RedisStore);
   const db = sqliteHandle(store);
   return db ? createSqliteApprovalStore({ db }) : createMemoryApprovalStore();
 }
@@ -38,6 +42,11 @@ export function openAuditSink(config: FmguardConfig, store: Store): AuditSink | 
     }
     case 'memory':
       return createMemoryAuditSink();
+    case 'postgres': {
+      if (!config.audit.url) throw new Error('audit.url: the postgres audit sink needs a connection URL');
+      // Each replica keeps its own hash chain in the shared table.
+      return createPostgresAuditSink({ connectionString: config.audit.url, replica: config.audit.replica ?? process.env.FMGUARD_REPLICA ?? `${hostname()}-${process.pid}` });
+    }
     default:
       throw new Error(`audit sink "${sink}" is not available in this build`);
   }
