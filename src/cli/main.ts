@@ -9,6 +9,7 @@ import { registerPolicyCommands } from './policy-commands.ts';
 import { registerBreakerCommands } from './breaker-commands.ts';
 import { registerServeCommands } from './serve-commands.ts';
 import { registerMcpCommands } from './mcp-commands.ts';
+import { registerDemoCommands } from './demo-commands.ts';
 
 /**
  * The `fmguard` command line. Each family of subcommands registers itself from its own file; errors
@@ -28,6 +29,7 @@ registerPolicyCommands(program);
 registerBreakerCommands(program);
 registerServeCommands(program);
 registerMcpCommands(program);
+registerDemoCommands(program);
 
 try {
   await program.parseAsync(process.argv);

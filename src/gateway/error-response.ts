@@ -47,7 +47,8 @@ export function errorJson(error: GuardError): string {
 export function errorHeaders(error: GuardError): Record<string, string> {
   const headers: Record<string, string> = {
     'x-fmguard-code': error.code,
-    'x-should-retry': shouldRetry(error.code) ? 'true' : 'false',
+    // Retryable codes stay retryable unless fmguard already spent its own retries on this call.
+    'x-should-retry': shouldRetry(error.code) && error.details.retriesSpent !== true ? 'true' : 'false',
   };
   const after = error.details.retryAfterMs;
   if (typeof after === 'number' && Number.isFinite(after) && after >= 0) {

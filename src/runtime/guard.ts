@@ -122,7 +122,8 @@ export class Guard {
   private readonly policies = new Map<string, RetryPolicy>();
   private readonly unsubscribe: () => void;
   private readonly ownsStore: boolean;
-  private readonly ready: Promise<void>;
+  /** The kill switches already set when the guard started; read again by the next run if that read failed. */
+  private ready: Promise<void>;
   private seq = 0;
   private readonly idPrefix = randomUUID().slice(0, 8);
   readonly ctx: GuardContext;
@@ -177,9 +178,7 @@ export class Guard {
       this.policies.set(agent.name, compileRetryPolicy(agent.retry, { random, maxRetryAfterMs: this.config.defaults.maxRetryAfterMs }));
     }
     this.unsubscribe = this.store.kills.subscribe((scope, info) => this.onKillChange(scope, info));
-    this.ready = this.store.kills.list().then((all) => {
-      for (const [scope, info] of all) if (!this.kills.has(scope)) this.kills.set(scope, info);
-    });
+    this.ready = this.loadKills();
 
     // Built-in tool servers declare their tools' input schemas, so policies can test arguments.
     const builtinTools = Object.entries(this.config.toolServers)
@@ -262,8 +261,21 @@ export class Guard {
     }
   }
 
+  /**
+   * Read the kill switches set before this guard started. A failed read (the store away, or a reply
+   * late because the constructor blocked the event loop) must not be an unhandled rejection that
+   * ends the process: it is kept, and the next run reads again (fail closed until one succeeds).
+   */
+  private loadKills(): Promise<void> {
+    const loading = this.store.kills.list().then((all) => {
+      for (const [scope, info] of all) if (!this.kills.has(scope)) this.kills.set(scope, info);
+    });
+    loading.catch(() => {});
+    return loading;
+  }
+
   private async openRun(options: StartRunOptions): Promise<Run> {
-    await this.ready;
+    await this.ready.catch(() => (this.ready = this.loadKills()));
     let agent: ResolvedAgent;
     let keyId: string | undefined;
     if (options.key !== undefined) ({ agent, keyId } = this.principal(options.key));

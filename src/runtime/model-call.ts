@@ -14,7 +14,7 @@ import { admitCall, afterRefusal } from './admission.ts';
 import { clampLines, clampOutput, modelActuals, modelCharges, type BudgetLine } from './charges.ts';
 import type { GuardContext } from './context.ts';
 import { rateBuckets } from './rate-buckets.ts';
-import { withRetries } from './retry-loop.ts';
+import { retryOutcome, withRetries } from './retry-loop.ts';
 import type { RunHandle } from './run-handle.ts';
 import { abortPromise, AttemptTimers } from './stream-timeouts.ts';
 import { linkSignals } from './signals.ts';
@@ -235,6 +235,18 @@ export function codeOf(error: unknown): StopCode {
 }
 
 export function toGuardError(error: unknown, resource: string): GuardError {
+  const guard = asGuardError(error, resource);
+  // fmguard already retried this call per policy (or its retry budget said no): a client retrying
+  // on top would only multiply the load on a failing upstream.
+  const outcome = retryOutcome(error);
+  if (outcome && (outcome.reason === 'exhausted' || outcome.reason === 'budget' || outcome.reason === 'no-time')) {
+    guard.details.retriesSpent = true;
+    guard.details.attempts = outcome.attempts;
+  }
+  return guard;
+}
+
+function asGuardError(error: unknown, resource: string): GuardError {
   if (GuardError.isInstance(error)) return error;
   if (error instanceof ProviderError) {
     // The upstream rejected the request itself: repeating it cannot help.

@@ -1,0 +1,64 @@
+import { nanoToUsd } from '../core/money.ts';
+import { DIM } from '../runtime/charges.ts';
+import { accounts, type RunStatus } from '../stores/store.ts';
+import type { Guard } from '../runtime/guard.ts';
+import { invalid, limitOf, notFound, oneOf, optionalString, readJsonObject, textOf } from './request.ts';
+import type { AdminReply, AdminRequest, Route } from './router.ts';
+
+const STATUSES: readonly RunStatus[] = ['running', 'stopped', 'completed'];
+
+/** A run's usage straight from the ledger (what `run.usage()` reports), without attaching to the run. */
+export async function runUsage(guard: Guard, id: string) {
+  const key = accounts.run(id);
+  const dims = [DIM.steps, DIM.toolCalls, DIM.inputTokens, DIM.outputTokens, DIM.totalTokens, DIM.cost];
+  const b = await guard.store.ledger.balances(dims.map((dim) => ({ key, dim })), guard.clock.now());
+  return {
+    steps: b[0]!.used,
+    toolCalls: b[1]!.used,
+    inputTokens: b[2]!.used,
+    outputTokens: b[3]!.used,
+    totalTokens: b[4]!.used,
+    costUsd: nanoToUsd(b[5]!.used),
+    reservedCostUsd: nanoToUsd(b[5]!.reserved),
+  };
+}
+
+async function list({ guard, query }: AdminRequest): Promise<AdminReply> {
+  const runs = await guard.store.runs.list({
+    agent: textOf(query, 'agent'),
+    tenant: textOf(query, 'tenant'),
+    status: oneOf(query, 'status', STATUSES),
+    limit: limitOf(query, 100, 1000),
+  });
+  return { body: { runs } };
+}
+
+async function existing(guard: Guard, id: string) {
+  const run = await guard.store.runs.get(id);
+  if (!run) throw notFound(`no run "${id}"`);
+  return run;
+}
+
+async function show({ guard, params }: AdminRequest): Promise<AdminReply> {
+  const run = await existing(guard, params.id!);
+  const kills = await guard.store.kills.list();
+  const kill = kills.get(`run:${run.id}`);
+  return { body: { run, usage: await runUsage(guard, run.id), ...(kill && { killSwitch: { scope: `run:${run.id}`, ...kill } }) } };
+}
+
+async function kill({ guard, params, req }: AdminRequest): Promise<AdminReply> {
+  const body = await readJsonObject(req);
+  const reason = optionalString(body, 'reason') ?? 'killed through the admin API';
+  const by = optionalString(body, 'by', 200) ?? 'admin';
+  const run = await existing(guard, params.id!);
+  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(run.id)) throw invalid(`run id "${run.id}" cannot be a kill scope`);
+  const scope = `run:${run.id}`;
+  await guard.kill(scope, reason, by);
+  return { body: { scope, reason, by, run: await guard.store.runs.get(run.id) } };
+}
+
+export const runRoutes: Route[] = [
+  { method: 'GET', pattern: 'runs', handler: list },
+  { method: 'GET', pattern: 'runs/:id', handler: show },
+  { method: 'POST', pattern: 'runs/:id/kill', handler: kill },
+];
