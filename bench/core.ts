@@ -2,8 +2,8 @@
  * npm run bench:core — what a guarded call adds over the same call unguarded.
  *
  * Both sides call the same in-process simulated model with zero latency, so the difference is
- * fmguard's own work: run and kill checks, clamping, rate buckets, the all-or-nothing reservation,
- * settlement, loop detection and events, on the memory store. Runs interleave in rounds so both sides
+ * fmguard's own work: run and kill checks, the Cedar policy decision, breakers, rate buckets, the
+ * all-or-nothing reservation, settlement, loop detection, metrics and events, on the memory store. Runs interleave in rounds so both sides
  * see the same machine state.
  */
 import { createGuard, createMemoryStore, createSimModel, type ChatRequest } from '../src/index.ts';
@@ -23,6 +23,7 @@ const guard = createGuard({
     agents: {
       bench: {
         tenant: 'acme',
+        allow: { models: ['sim-*'] },
         limits: { maxSteps: 1_000_000_000, maxCostUsd: 1_000_000, maxTotalTokens: 1_000_000_000_000, maxIdenticalOutputs: 1_000_000_000 },
       },
     },
