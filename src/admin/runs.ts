@@ -1,6 +1,5 @@
-import { nanoToUsd } from '../core/money.ts';
-import { DIM } from '../runtime/charges.ts';
-import { accounts, type RunStatus } from '../stores/store.ts';
+import { readRunUsage } from '../runtime/run.ts';
+import type { RunStatus } from '../stores/store.ts';
 import type { Guard } from '../runtime/guard.ts';
 import { invalid, limitOf, notFound, oneOf, optionalString, readJsonObject, textOf } from './request.ts';
 import type { AdminReply, AdminRequest, Route } from './router.ts';
@@ -8,19 +7,8 @@ import type { AdminReply, AdminRequest, Route } from './router.ts';
 const STATUSES: readonly RunStatus[] = ['running', 'stopped', 'completed'];
 
 /** A run's usage straight from the ledger (what `run.usage()` reports), without attaching to the run. */
-export async function runUsage(guard: Guard, id: string) {
-  const key = accounts.run(id);
-  const dims = [DIM.steps, DIM.toolCalls, DIM.inputTokens, DIM.outputTokens, DIM.totalTokens, DIM.cost];
-  const b = await guard.store.ledger.balances(dims.map((dim) => ({ key, dim })), guard.clock.now());
-  return {
-    steps: b[0]!.used,
-    toolCalls: b[1]!.used,
-    inputTokens: b[2]!.used,
-    outputTokens: b[3]!.used,
-    totalTokens: b[4]!.used,
-    costUsd: nanoToUsd(b[5]!.used),
-    reservedCostUsd: nanoToUsd(b[5]!.reserved),
-  };
+export function runUsage(guard: Guard, id: string) {
+  return readRunUsage(guard.store, id, guard.clock.now());
 }
 
 async function list({ guard, query }: AdminRequest): Promise<AdminReply> {

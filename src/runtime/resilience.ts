@@ -6,10 +6,7 @@ import { createMemoryMetricStore, createMetrics, createSqliteMetricStore, type C
 import type { KillInfo, Store } from '../stores/store.ts';
 import { createRedisBreakerStore, createRedisMetricStore, type RedisStore } from '../stores/redis/index.ts';
 import type { GuardEvent } from './events.ts';
-
-function sqliteHandle(store: Store): import('better-sqlite3').Database | undefined {
-  return store.kind === 'sqlite' ? (store as Store & { db?: import('better-sqlite3').Database }).db : undefined;
-}
+import { sqliteHandle } from './services.ts';
 
 /** Breakers for every model, provider and tool server, their state beside the rest. */
 export function openBreakers(config: FmguardConfig, store: Store, clock: Clock, onChange: (change: BreakerChange) => void): Breakers {

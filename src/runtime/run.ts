@@ -1,7 +1,7 @@
 import type { ChatRequest } from '../core/chat.ts';
 import { guardError } from '../core/errors.ts';
 import { nanoToUsd } from '../core/money.ts';
-import { accounts } from '../stores/store.ts';
+import { accounts, type Store } from '../stores/store.ts';
 import { DIM } from './charges.ts';
 import type { GuardContext } from './context.ts';
 import { callModel, streamModel, type GuardedStream, type ModelCallOptions, type ModelCallResult } from './model-call.ts';
@@ -124,18 +124,23 @@ export class Run {
   }
 
   /** What the run has used so far, sub-runs included. */
-  async usage(): Promise<RunUsage> {
-    const key = accounts.run(this.id);
-    const dims = [DIM.steps, DIM.toolCalls, DIM.inputTokens, DIM.outputTokens, DIM.totalTokens, DIM.cost];
-    const b = await this.ctx.store.ledger.balances(dims.map((dim) => ({ key, dim })), this.ctx.clock.now());
-    return {
-      steps: b[0]!.used,
-      toolCalls: b[1]!.used,
-      inputTokens: b[2]!.used,
-      outputTokens: b[3]!.used,
-      totalTokens: b[4]!.used,
-      costUsd: nanoToUsd(b[5]!.used),
-      reservedCostUsd: nanoToUsd(b[5]!.reserved),
-    };
+  usage(): Promise<RunUsage> {
+    return readRunUsage(this.ctx.store, this.id, this.ctx.clock.now());
   }
+}
+
+/** A run's usage straight from the ledger, by id (the admin API reads it without attaching to the run). */
+export async function readRunUsage(store: Store, id: string, now: number): Promise<RunUsage> {
+  const key = accounts.run(id);
+  const dims = [DIM.steps, DIM.toolCalls, DIM.inputTokens, DIM.outputTokens, DIM.totalTokens, DIM.cost];
+  const b = await store.ledger.balances(dims.map((dim) => ({ key, dim })), now);
+  return {
+    steps: b[0]!.used,
+    toolCalls: b[1]!.used,
+    inputTokens: b[2]!.used,
+    outputTokens: b[3]!.used,
+    totalTokens: b[4]!.used,
+    costUsd: nanoToUsd(b[5]!.used),
+    reservedCostUsd: nanoToUsd(b[5]!.reserved),
+  };
 }

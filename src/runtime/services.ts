@@ -9,8 +9,8 @@ import { hostname } from 'node:os';
 import { createPostgresAuditSink } from '../audit/postgres-sink.ts';
 import { createRedisApprovalStore, type RedisStore } from '../stores/redis/index.ts';
 
-/** The SQLite handle of a SQLite store, so approvals and the audit log live in the same file. */
-function sqliteHandle(store: Store): import('better-sqlite3').Database | undefined {
+/** The SQLite handle of a SQLite store, so approvals, breakers, metrics and the audit log share its file. */
+export function sqliteHandle(store: Store): import('better-sqlite3').Database | undefined {
   return store.kind === 'sqlite' ? (store as Store & { db?: import('better-sqlite3').Database }).db : undefined;
 }
 
