@@ -161,6 +161,11 @@ async function prepare(ctx: GuardContext, handle: RunHandle, request: ChatReques
   }
 }
 
+/** Who made a model call, as every event about it reports. */
+function modelSubject(handle: RunHandle, resource: string) {
+  return { runId: handle.id, agent: handle.agent.name, tenant: handle.record.tenant, keyId: handle.keyId, action: 'invokeModel' as const, resource };
+}
+
 function servedFields(prepared: Prepared): { model: string; servedBy?: string } {
   return prepared.model === prepared.requested ? { model: prepared.requested.name } : { model: prepared.requested.name, servedBy: prepared.model.name };
 }
@@ -310,12 +315,7 @@ async function finish(ctx: GuardContext, handle: RunHandle, prepared: Prepared, 
     ctx.emit({
       type: 'call.allowed',
       at: now,
-      runId: handle.id,
-      agent: handle.agent.name,
-      tenant: handle.record.tenant,
-      keyId: handle.keyId,
-      action: 'invokeModel',
-      resource: prepared.requested.name,
+      ...modelSubject(handle, prepared.requested.name),
       servedBy: prepared.model !== prepared.requested ? prepared.model.name : undefined,
       usage,
       costUsd: nanoToUsd(cost),
@@ -362,12 +362,7 @@ async function fail(ctx: GuardContext, handle: RunHandle, prepared: Prepared, er
     ctx.emit({
       type: 'call.failed',
       at: now,
-      runId: handle.id,
-      agent: handle.agent.name,
-      tenant: handle.record.tenant,
-      keyId: handle.keyId,
-      action: 'invokeModel',
-      resource: prepared.requested.name,
+      ...modelSubject(handle, prepared.requested.name),
       code: error.code,
       message: error.message,
       usage,
@@ -462,12 +457,7 @@ async function guardedPrepare(ctx: GuardContext, handle: RunHandle, request: Cha
       ctx.emit({
         type: 'call.refused',
         at: ctx.clock.now(),
-        runId: handle.id,
-        agent: handle.agent.name,
-        tenant: handle.record.tenant,
-        keyId: handle.keyId,
-        action: 'invokeModel',
-        resource: String(request?.model),
+        ...modelSubject(handle, String(request?.model)),
         code: guard.code,
         message: guard.message,
         details: guard.details,
