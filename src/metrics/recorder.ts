@@ -147,6 +147,8 @@ export function createMetrics({
       schedule();
       flush().catch(onError);
     }, flushIntervalMs);
+    // Flushing metrics alone must not keep a process alive.
+    (timer as { unref?: () => void } | undefined)?.unref?.();
   };
 
   return {

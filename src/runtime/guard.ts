@@ -47,7 +47,7 @@ export interface CreateGuardOptions {
   /** Default: breakers for every model, provider and tool server, state in the store. */
   breakers?: Breakers;
   metrics?: Metrics;
-  /** Start the metric flusher and alarm engine timers. Default: when the config has alarms. */
+  /** Start the alarm engine's timers. Default: when the config has alarms. */
   background?: boolean;
   /** Uniform [0,1) for retry jitter (tests pass a seeded one). */
   random?: () => number;
@@ -168,11 +168,11 @@ export class Guard {
       emit: (event) => this.emit(event),
       onError: options.onError,
     });
+    // Metrics always flush (otherwise finished periods would pile up in memory); the flush timer does
+    // not keep the process alive. The alarm engine runs when there are alarms (or when asked).
+    this.metrics.start();
     this.background = options.background ?? this.alarms !== undefined;
-    if (this.background) {
-      this.metrics.start();
-      this.alarms?.start();
-    }
+    if (this.background) this.alarms?.start();
     const random = options.random;
     for (const agent of Object.values(this.config.agents)) {
       this.policies.set(agent.name, compileRetryPolicy(agent.retry, { random, maxRetryAfterMs: this.config.defaults.maxRetryAfterMs }));
@@ -477,7 +477,7 @@ export class Guard {
     const shutdown = guardError('kill.switch', 'the guard is shutting down');
     for (const handle of this.handles.values()) if (handle.active > 0) handle.markStopped(shutdown);
     await this.alarms?.stop();
-    if (this.background) await this.metrics.stop();
+    await this.metrics.stop().catch(() => {});
     await this.audit?.close();
     // Network providers hold connection pools; close the ones this guard built.
     for (const provider of this.ownedProviders) await (provider as { close?: () => Promise<void> }).close?.();

@@ -139,10 +139,13 @@ describe('probes', () => {
 
   it('serves guard.metrics.prometheusText() when present, and 404 without metrics', async () => {
     const gw = await startGateway();
+    const real = gw.guard.metrics;
     Object.defineProperty(gw.guard, 'metrics', { value: { prometheusText: async () => '# TYPE x counter\nx 1\n' }, configurable: true });
     const res = await fetch(`${gw.url}/metrics`);
     expect(await res.text()).toBe('# TYPE x counter\nx 1\n');
     Object.defineProperty(gw.guard, 'metrics', { value: undefined, configurable: true });
     expect((await fetch(`${gw.url}/metrics`)).status).toBe(404);
+    // Put the real recorder back, so closing the guard stops its flusher.
+    Object.defineProperty(gw.guard, 'metrics', { value: real, configurable: true });
   });
 });
