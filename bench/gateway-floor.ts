@@ -6,7 +6,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ChatRequest } from '../src/core/chat.ts';
-import { createOpenAIProvider } from '../src/providers/openai.ts';
+import { createOpenAIProvider } from '../src/providers/openai/openai.ts';
 
 const upstream = process.argv[2];
 if (!upstream) throw new Error('usage: gateway-floor.ts <upstream url>');

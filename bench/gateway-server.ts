@@ -8,8 +8,8 @@
  */
 import { createGateway } from '../src/gateway/index.ts';
 import { createGuard } from '../src/runtime/guard.ts';
-import { createMemoryStore } from '../src/stores/memory/index.ts';
-import { createRedisStore } from '../src/stores/redis/index.ts';
+import { createMemoryStore } from '../src/backends/memory/index.ts';
+import { createRedisStore } from '../src/backends/redis/index.ts';
 
 const [upstream, key, redisUrl, redisPrefix = `fmguard-bench:${process.pid}:`] = process.argv.slice(2);
 if (!upstream || !key) throw new Error('usage: gateway-server.ts <upstream url> <agent key> [<redis url> [<key prefix>]]');

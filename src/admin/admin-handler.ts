@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Guard } from '../runtime/guard.ts';
-import { sendFailure, toFailure } from '../gateway/error-response.ts';
-import { sendJson } from '../gateway/send-json.ts';
+import { sendFailure, toFailure } from '../http/error-response.ts';
+import { sendJson } from '../http/send-json.ts';
 import { alarmRoutes } from './alarms.ts';
 import { approvalRoutes } from './approvals.ts';
 import { auditRoutes } from './audit.ts';

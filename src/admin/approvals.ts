@@ -1,5 +1,5 @@
 import type { ApprovalStatus } from '../approvals/index.ts';
-import { httpFailure } from '../gateway/error-response.ts';
+import { httpFailure } from '../http/error-response.ts';
 import { limitOf, notFound, oneOf, optionalString, readJsonObject, textOf } from './request.ts';
 import type { AdminReply, AdminRequest, Route } from './router.ts';
 

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { bearerToken } from '../gateway/auth.ts';
-import { httpFailure, type HttpFailure } from '../gateway/error-response.ts';
+import { bearerToken } from '../http/auth.ts';
+import { httpFailure, type HttpFailure } from '../http/error-response.ts';
 
 /**
  * The admin API's gate: a bearer token compared in constant time. With no token configured the API

@@ -3,7 +3,7 @@ import { nanoToUsd, usdToNano } from '../core/money.ts';
 import { windowEnd, windowId } from '../core/periods.ts';
 import { DIM } from '../runtime/charges.ts';
 import type { Guard } from '../runtime/guard.ts';
-import { accounts } from '../stores/store.ts';
+import { accounts } from '../store/store.ts';
 import type { AdminReply, AdminRequest, Route } from './router.ts';
 
 interface BudgetRow {

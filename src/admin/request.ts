@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { httpFailure } from '../gateway/error-response.ts';
-import { readBody } from '../gateway/read-body.ts';
+import { httpFailure } from '../http/error-response.ts';
+import { readBody } from '../http/read-body.ts';
 
 /** Admin bodies are small commands; anything bigger is a mistake. */
 const MAX_ADMIN_BODY = 64 * 1024;

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Guard } from '../runtime/guard.ts';
-import { httpFailure } from '../gateway/error-response.ts';
+import { httpFailure } from '../http/error-response.ts';
 import { invalid } from './request.ts';
 
 /** What a handler gets: the guard, the request, the decoded path parameters and the query. */

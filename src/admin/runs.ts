@@ -1,5 +1,5 @@
 import { readRunUsage } from '../runtime/run.ts';
-import type { RunStatus } from '../stores/store.ts';
+import type { RunStatus } from '../store/store.ts';
 import type { Guard } from '../runtime/guard.ts';
 import { invalid, limitOf, notFound, oneOf, optionalString, readJsonObject, textOf } from './request.ts';
 import type { AdminReply, AdminRequest, Route } from './router.ts';

@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { DatapointSource } from '../metrics/recorder.ts';
-import type { KillInfo } from '../stores/store.ts';
+import type { KillInfo } from '../store/store.ts';
 import { compositeState, ruleAlarms } from './composite.ts';
 import { evaluateAlarm, evaluationRange, type Datapoint } from './evaluate.ts';
 import { normalizeAlarm, normalizeComposite, type Action, type CompositeAlarm, type MetricAlarm } from './normalize.ts';

@@ -3,7 +3,7 @@ import type { AuditLog, AuditRecord } from '../audit/audit-log.ts';
 import { fingerprint } from '../core/canonical-json.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { GuardError } from '../core/errors.ts';
-import type { ApprovalFilter, ApprovalRequest, ApprovalStatus, ApprovalStore, CheckOutcome, DecideResult } from './approval.ts';
+import type { ApprovalFilter, ApprovalRequest, ApprovalStatus, ApprovalStore, CheckOutcome, DecideResult } from '../store/approvals.ts';
 
 /** Anything that takes audit events (an AuditLog); optional everywhere. */
 export type AuditRecorder = Pick<AuditLog, 'record'>;

@@ -1,7 +1,7 @@
-export * from './approval.ts';
+export * from '../store/approvals.ts';
 export { effective, isDue, planCheck, planDecide } from './transitions.ts';
-export { createMemoryApprovalStore } from './memory-store.ts';
-export { createSqliteApprovalStore, type SqliteApprovalStoreOptions } from './sqlite-store.ts';
+export { createMemoryApprovalStore } from '../backends/memory/approvals.ts';
+export { createSqliteApprovalStore, type SqliteApprovalStoreOptions } from '../backends/sqlite/approvals.ts';
 export {
   approve,
   checkApproval,

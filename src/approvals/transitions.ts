@@ -1,5 +1,5 @@
 import { canonicalJson } from '../core/canonical-json.ts';
-import type { ApprovalFilter, ApprovalRequest, ApprovalStatus, CheckInput, CheckOutcome, DecideInput, DecideResult } from './approval.ts';
+import type { ApprovalFilter, ApprovalRequest, ApprovalStatus, CheckInput, CheckOutcome, DecideInput, DecideResult } from '../store/approvals.ts';
 
 /**
  * The approval state machine as pure functions. Each store runs them inside its own atomic section

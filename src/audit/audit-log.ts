@@ -1,7 +1,7 @@
 import { systemClock, type Clock } from '../core/clock.ts';
-import type { AuditEvent, StoredEvent } from './event.ts';
+import type { AuditEvent, StoredEvent } from '../store/audit.ts';
 import { createRedactor, type Redactor } from './redact.ts';
-import type { AuditSink } from './sink.ts';
+import type { AuditSink } from '../store/audit-sink.ts';
 
 /** An event as the runtime hands it over; `time` defaults to the clock's now. */
 export type AuditRecord = Omit<AuditEvent, 'time'> & { time?: number };

@@ -1,5 +1,5 @@
 import { canonicalJson, sha256Hex } from '../core/canonical-json.ts';
-import type { AuditEvent, ChainHead, StoredEvent } from './event.ts';
+import type { AuditEvent, ChainHead, StoredEvent } from '../store/audit.ts';
 
 /** prevHash of the first event. */
 export const GENESIS_HASH = '0'.repeat(64);

@@ -1,4 +1,4 @@
-import type { AuditFilter, StoredEvent } from './event.ts';
+import type { AuditFilter, StoredEvent } from '../store/audit.ts';
 
 /** Whether an event passes a filter (for sinks that filter in memory). */
 export function matchesFilter(event: StoredEvent, filter: AuditFilter): boolean {

@@ -1,5 +1,5 @@
 import { canonicalJson } from '../core/canonical-json.ts';
-import type { StoredEvent, VerifyResult } from './event.ts';
+import type { StoredEvent, VerifyResult } from '../store/audit.ts';
 
 /** One line per event, for `fmguard audit tail|query`. */
 export function formatEvent(event: StoredEvent): string {

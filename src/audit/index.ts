@@ -1,12 +1,12 @@
-export * from './event.ts';
-export type { AuditSink } from './sink.ts';
+export * from '../store/audit.ts';
+export type { AuditSink } from '../store/audit-sink.ts';
 export { GENESIS_HASH, hashEvent, chainEvent, serializeEvent, parseStoredEvent, isStoredEvent } from './chain.ts';
 export { verifyChain, type VerifyEntry, type VerifyChainOptions } from './verify.ts';
 export { REDACTED, createRedactor, redact, redactString, isSecretKey, type RedactOptions, type Redactor } from './redact.ts';
 export { matchesFilter, applyFilter } from './filter.ts';
 export { createAuditLog, type AuditLog, type AuditLogOptions, type AuditRecord, type RecordOptions } from './audit-log.ts';
-export { createMemoryAuditSink, type MemoryAuditSink } from './memory-sink.ts';
-export { createSqliteAuditSink, type SqliteAuditSinkOptions } from './sqlite-sink.ts';
-export { createJsonlAuditSink, type JsonlAuditSinkOptions } from './jsonl-sink.ts';
+export { createMemoryAuditSink, type MemoryAuditSink } from '../backends/memory/audit.ts';
+export { createSqliteAuditSink, type SqliteAuditSinkOptions } from '../backends/sqlite/audit.ts';
+export { createJsonlAuditSink, type JsonlAuditSinkOptions } from '../backends/jsonl/audit.ts';
 export { formatEvent, formatEvents, formatVerifyResult } from './format.ts';
-export { createPostgresAuditSink, type PostgresAuditSink } from './postgres-sink.ts';
+export { createPostgresAuditSink, type PostgresAuditSink } from '../backends/postgres/audit.ts';

@@ -1,5 +1,5 @@
 import { GENESIS_HASH, hashEvent } from './chain.ts';
-import type { ChainHead, StoredEvent, TamperProblem, VerifyOptions, VerifyResult } from './event.ts';
+import type { ChainHead, StoredEvent, TamperProblem, VerifyOptions, VerifyResult } from '../store/audit.ts';
 
 /** One stored record, in storage order, as a sink read it. */
 export interface VerifyEntry {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { guardError, type GuardError } from '../core/errors.ts';
-import { createMemoryBreakerStore } from './memory-store.ts';
+import { createMemoryBreakerStore } from '../backends/memory/breakers.ts';
 import { checkPolicy, DEFAULT_BREAKER_POLICY, policyFor, type BreakerPolicy } from './policy.ts';
 import {
   admitCall,
@@ -16,7 +16,7 @@ import {
   type BreakerState,
   type BreakerToken,
 } from './state.ts';
-import type { BreakerRecord, BreakerStore } from './store.ts';
+import type { BreakerRecord, BreakerStore } from '../store/breakers.ts';
 
 /** A breaker changed phase (or an operator/alarm acted on it): for the audit log and metrics. */
 export interface BreakerChange {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { approve, deny, listApprovals } from '../approvals/index.ts';
-import { openApprovalStore as openApprovalStoreFor } from '../runtime/services.ts';
+import { openApprovalStore as openApprovalStoreFor } from '../wiring/services.ts';
 import { DEFAULT_CONFIG, withStore } from './open.ts';
 
 export function registerApprovalCommands(program: Command): void {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatEvents, formatVerifyResult, type AuditEventType } from '../audit/index.ts';
 import { isStopCode } from '../core/codes.ts';
-import { openAuditSink } from '../runtime/services.ts';
+import { openAuditSink } from '../wiring/services.ts';
 import { DEFAULT_CONFIG, parseTime, withStore } from './open.ts';
 
 interface QueryOptions {

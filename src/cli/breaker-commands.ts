@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openBreakers } from '../runtime/resilience.ts';
+import { openBreakers } from '../wiring/resilience.ts';
 import { systemClock } from '../core/clock.ts';
 import { DEFAULT_CONFIG, withStore } from './open.ts';
 

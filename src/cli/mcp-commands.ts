@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { serveDemoToolsHttp, serveDemoToolsStdio } from '../demo-tools/index.ts';
+import { serveDemoToolsHttp, serveDemoToolsStdio } from '../demo/tools/index.ts';
 
 /**
  * `fmguard demo-tools`: the built-in demo tool server as a process of its own, over stdio (for a

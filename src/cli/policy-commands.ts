@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfigFile } from '../config/load.ts';
-import { demoToolServerSpec } from '../demo-tools/index.ts';
+import { demoToolServerSpec } from '../demo/tools/index.ts';
 import { checkPolicies, compileShorthand, formatProblem } from '../policy/index.ts';
-import { policySpecFromConfig } from '../runtime/policy-bridge.ts';
+import { policySpecFromConfig } from '../wiring/policy.ts';
 import { DEFAULT_CONFIG } from './open.ts';
 
 function specOf(file: string) {

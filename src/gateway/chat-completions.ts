@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { guardError } from '../core/errors.ts';
 import type { Run } from '../runtime/run.ts';
-import { bearerToken, singleHeader } from './auth.ts';
+import { bearerToken, singleHeader } from '../http/auth.ts';
 import { ClientLink } from './client-link.ts';
 import { completeChat } from './complete-chat.ts';
 import type { GatewayContext } from './context.ts';
-import { sendFailure, toFailure } from './error-response.ts';
-import { readBody } from './read-body.ts';
+import { sendFailure, toFailure } from '../http/error-response.ts';
+import { readBody } from '../http/read-body.ts';
 import { readCounters, runHeaders } from './run-headers.ts';
 import { streamChat } from './stream-chat.ts';
 import { validateChatRequest } from './validate-chat.ts';

@@ -5,7 +5,7 @@ import { createAdminHandler, type AdminHandler } from '../admin/index.ts';
 import { createMcpHandler } from '../mcp/index.ts';
 import { handleChatCompletions } from './chat-completions.ts';
 import type { GatewayContext, GatewayErrorContext } from './context.ts';
-import { httpFailure, sendFailure, toFailure } from './error-response.ts';
+import { httpFailure, sendFailure, toFailure } from '../http/error-response.ts';
 import { handleModels } from './models.ts';
 import { handleHealthz, handleMetrics, handleReadyz } from './probes.ts';
 import type { ToolCallViolation } from './tool-calls.ts';

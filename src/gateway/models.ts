@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Guard } from '../runtime/guard.ts';
-import { bearerToken } from './auth.ts';
+import { bearerToken } from '../http/auth.ts';
 import type { GatewayContext } from './context.ts';
-import { httpFailure } from './error-response.ts';
-import { sendJson } from './send-json.ts';
+import { httpFailure } from '../http/error-response.ts';
+import { sendJson } from '../http/send-json.ts';
 
 /**
  * The models an agent may use. The policy layer will give the guard `modelsFor(agent)`; it is

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { GatewayContext } from './context.ts';
-import { httpFailure, isHttpFailure } from './error-response.ts';
-import { sendJson } from './send-json.ts';
+import { httpFailure, isHttpFailure } from '../http/error-response.ts';
+import { sendJson } from '../http/send-json.ts';
 
 /** `GET /healthz`: the process answers. */
 export function handleHealthz(res: ServerResponse): void {

@@ -4,9 +4,9 @@ import type { GuardedStream } from '../runtime/model-call.ts';
 import type { Run } from '../runtime/run.ts';
 import type { ClientLink } from './client-link.ts';
 import type { GatewayContext } from './context.ts';
-import { errorJson, toFailure } from './error-response.ts';
+import { errorJson, toFailure } from '../http/error-response.ts';
 import { readCounters, runHeaders, type RunCounters } from './run-headers.ts';
-import { DONE_EVENT, drained, SSE_HEADERS, SseWriter } from './sse.ts';
+import { DONE_EVENT, drained, SSE_HEADERS, SseWriter } from '../http/sse.ts';
 import { StreamToolCalls } from './stream-tool-calls.ts';
 import { toolCallCheck } from './tool-calls.ts';
 

@@ -13,7 +13,7 @@ import { SessionTable, type Session } from './sessions.ts';
 import type { BackoffOptions } from './upstreams/backoff.ts';
 import { upstreamsFromConfig } from './upstreams/from-config.ts';
 import type { Upstream, UpstreamStatus } from './upstreams/upstream.ts';
-import type { DemoWorld } from '../demo-tools/world.ts';
+import type { DemoWorld } from '../demo/tools/world.ts';
 
 /**
  * How clients get sessions:

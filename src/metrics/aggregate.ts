@@ -1,5 +1,5 @@
 import type { Sketch } from './sketch.ts';
-import type { MetricRow } from './store.ts';
+import type { MetricRow } from '../store/metrics.ts';
 
 /**
  * The hot-path side of metrics: running per-period aggregates for the current period of each

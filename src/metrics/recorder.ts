@@ -5,11 +5,11 @@ import type { Statistic } from '../alarms/types.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { apply, newAgg, toRows, type Sample, type ScopeAgg } from './aggregate.ts';
 import type { CallEvent } from './event.ts';
-import { createMemoryMetricStore } from './memory-store.ts';
+import { createMemoryMetricStore } from '../backends/memory/metrics.ts';
 import { createPromInstruments, type PromInstruments } from './prometheus.ts';
 import { sketchBin } from './sketch.ts';
 import { emptyStatSet, mergeStatSet, statisticValue, type StatSet } from './stat-set.ts';
-import type { MetricRow, MetricStore } from './store.ts';
+import type { MetricRow, MetricStore } from '../store/metrics.ts';
 
 export interface MetricsOptions {
   clock?: Clock;

@@ -2,8 +2,8 @@ import type { StopCode } from '../core/codes.ts';
 import { usdToNano } from '../core/money.ts';
 import { affordableOutputTokens, costNano, type Price } from '../core/pricing.ts';
 import type { Limits } from '../config/resolve.ts';
-import type { Balance, Charge } from '../stores/store.ts';
-import { accounts } from '../stores/store.ts';
+import type { Balance, Charge } from '../store/store.ts';
+import { accounts } from '../store/store.ts';
 
 /**
  * What one call is charged against, and how much: pure functions from limits, budgets and balances

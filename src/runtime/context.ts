@@ -5,7 +5,7 @@ import type { RetryBudget } from '../core/retry-budget.ts';
 import type { RetryPolicy } from '../core/retry.ts';
 import type { FmguardConfig } from '../config/resolve.ts';
 import type { ModelProvider } from '../providers/provider.ts';
-import type { Store } from '../stores/store.ts';
+import type { Store } from '../store/store.ts';
 import type { ApprovalStore } from '../approvals/index.ts';
 import type { AuditLog } from '../audit/index.ts';
 import type { Breakers } from '../breakers/index.ts';

@@ -1,6 +1,6 @@
 import type { StopCode } from '../core/codes.ts';
 import type { Usage } from '../core/chat.ts';
-import type { RunRecord } from '../stores/store.ts';
+import type { RunRecord } from '../store/store.ts';
 
 export type GuardAction = 'invokeModel' | 'callTool';
 

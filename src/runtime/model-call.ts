@@ -9,7 +9,7 @@ import { costNano, type Price } from '../core/pricing.ts';
 import { inputTokenUpperBound } from '../core/token-estimate.ts';
 import type { ResolvedModel } from '../config/resolve.ts';
 import { ProviderError } from '../providers/provider.ts';
-import type { BucketSpec, Charge } from '../stores/store.ts';
+import type { BucketSpec, Charge } from '../store/store.ts';
 import { admitCall, afterRefusal } from './admission.ts';
 import { clampLines, clampOutput, modelActuals, modelCharges, type BudgetLine } from './charges.ts';
 import type { GuardContext } from './context.ts';
@@ -20,7 +20,7 @@ import { abortPromise, AttemptTimers } from './stream-timeouts.ts';
 import { linkSignals } from './signals.ts';
 import { refusal, settleThresholds } from './outcomes.ts';
 import { breakerOpenError } from '../breakers/index.ts';
-import { isUpstreamFailure } from './resilience.ts';
+import { isUpstreamFailure } from '../wiring/resilience.ts';
 
 export interface ModelCallOptions {
   /** The caller's own cancellation; the run's signal always applies too. */

@@ -2,7 +2,7 @@ import type { StopCode } from '../core/codes.ts';
 import { guardError, type GuardError } from '../core/errors.ts';
 import { nanoToUsd } from '../core/money.ts';
 import { crossedThresholds } from '../core/thresholds.ts';
-import type { SettledLine } from '../stores/store.ts';
+import type { SettledLine } from '../store/store.ts';
 import type { BudgetLine } from './charges.ts';
 import { DIM } from './charges.ts';
 import type { GuardContext } from './context.ts';

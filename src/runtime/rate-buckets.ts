@@ -1,6 +1,6 @@
 import type { ResolvedModel } from '../config/resolve.ts';
 import type { RateLimitsConfig } from '../config/schema.ts';
-import type { BucketSpec } from '../stores/store.ts';
+import type { BucketSpec } from '../store/store.ts';
 import type { GuardContext } from './context.ts';
 import type { RunHandle } from './run-handle.ts';
 

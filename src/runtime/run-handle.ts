@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { Clock } from '../core/clock.ts';
 import { GuardError, guardError } from '../core/errors.ts';
 import type { ResolvedAgent } from '../config/resolve.ts';
-import type { RunRecord } from '../stores/store.ts';
+import type { RunRecord } from '../store/store.ts';
 import type { BudgetLine, ChainLink } from './charges.ts';
 
 /**

@@ -1,7 +1,7 @@
 import type { ChatRequest } from '../core/chat.ts';
 import { guardError } from '../core/errors.ts';
 import { nanoToUsd } from '../core/money.ts';
-import { accounts, type Store } from '../stores/store.ts';
+import { accounts, type Store } from '../store/store.ts';
 import { DIM } from './charges.ts';
 import type { GuardContext } from './context.ts';
 import { callModel, streamModel, type GuardedStream, type ModelCallOptions, type ModelCallResult } from './model-call.ts';

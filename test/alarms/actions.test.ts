@@ -7,7 +7,7 @@ import { postWebhook } from '../../src/alarms/webhook.ts';
 import { createBreakers } from '../../src/breakers/service.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { createMetrics } from '../../src/metrics/recorder.ts';
-import type { KillInfo, KillListener, KillScope } from '../../src/stores/store.ts';
+import type { KillInfo, KillListener, KillScope } from '../../src/store/store.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
 
 const T0 = Date.UTC(2026, 0, 1);

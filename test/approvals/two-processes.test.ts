@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createSqliteApprovalStore } from '../../src/approvals/sqlite-store.ts';
+import { createSqliteApprovalStore } from '../../src/backends/sqlite/approvals.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fmguard-approvals-procs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

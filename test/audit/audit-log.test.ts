@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createAuditLog } from '../../src/audit/audit-log.ts';
-import type { AuditEvent, StoredEvent } from '../../src/audit/event.ts';
-import { createMemoryAuditSink } from '../../src/audit/memory-sink.ts';
-import type { AuditSink } from '../../src/audit/sink.ts';
+import type { AuditEvent, StoredEvent } from '../../src/store/audit.ts';
+import { createMemoryAuditSink } from '../../src/backends/memory/audit.ts';
+import type { AuditSink } from '../../src/store/audit-sink.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
 
 /** A sink whose appends settle in reverse order of arrival, to prove the log still keeps order. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chainEvent, GENESIS_HASH, hashEvent } from '../../src/audit/chain.ts';
-import type { StoredEvent } from '../../src/audit/event.ts';
-import { createMemoryAuditSink } from '../../src/audit/memory-sink.ts';
+import type { StoredEvent } from '../../src/store/audit.ts';
+import { createMemoryAuditSink } from '../../src/backends/memory/audit.ts';
 import { verifyChain } from '../../src/audit/verify.ts';
 import { sampleEvents } from './helpers/events.ts';
 

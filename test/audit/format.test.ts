@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatEvents, formatVerifyResult } from '../../src/audit/format.ts';
-import { createMemoryAuditSink } from '../../src/audit/memory-sink.ts';
+import { createMemoryAuditSink } from '../../src/backends/memory/audit.ts';
 import { sampleEvents } from './helpers/events.ts';
 
 describe('CLI text', () => {

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createAuditLog } from '../../src/audit/audit-log.ts';
-import { createJsonlAuditSink } from '../../src/audit/jsonl-sink.ts';
+import { createJsonlAuditSink } from '../../src/backends/jsonl/audit.ts';
 import { createRedactor, isSecretKey, REDACTED, redact, redactString } from '../../src/audit/redact.ts';
-import { createSqliteAuditSink } from '../../src/audit/sqlite-sink.ts';
+import { createSqliteAuditSink } from '../../src/backends/sqlite/audit.ts';
 
 const OPENAI_KEY = 'sk-proj-Abc123def456Ghi789jkl012MNO345pqr678';
 const AGENT_KEY = 'fmg_support_7Hq2XoP9';

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashEvent, serializeEvent } from '../../src/audit/chain.ts';
-import type { StoredEvent } from '../../src/audit/event.ts';
+import type { StoredEvent } from '../../src/store/audit.ts';
 import { formatVerifyResult } from '../../src/audit/format.ts';
-import { createJsonlAuditSink } from '../../src/audit/jsonl-sink.ts';
-import { createSqliteAuditSink } from '../../src/audit/sqlite-sink.ts';
+import { createJsonlAuditSink } from '../../src/backends/jsonl/audit.ts';
+import { createSqliteAuditSink } from '../../src/backends/sqlite/audit.ts';
 import { sampleEvents } from './helpers/events.ts';
 
 // Each test tampers with a fresh copy of one real log file, the way an attacker with file access

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createSqliteAuditSink } from '../../src/audit/sqlite-sink.ts';
+import { createSqliteAuditSink } from '../../src/backends/sqlite/audit.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fmguard-writers-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -2,9 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { GuardError } from '../../src/core/errors.ts';
 import { breakerOpenError, createBreakers, type BreakerChange } from '../../src/breakers/service.ts';
 import type { Admission, BreakerToken } from '../../src/breakers/state.ts';
-import type { BreakerStore } from '../../src/breakers/store.ts';
+import type { BreakerStore } from '../../src/store/breakers.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
-import { STORE_KINDS } from './stores.ts';
+import { STORE_KINDS } from '../store/breaker-stores.ts';
 
 const token = (a: Admission): BreakerToken => {
   if (!a.ok) throw new Error(`refused: ${JSON.stringify(a)}`);

@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/gateway/index.ts';
 import { createGuard, type CreateGuardOptions, type Guard } from '../../src/runtime/guard.ts';
-import { createSimModel, type SimModel, type SimModelOptions } from '../../src/sim/sim-model.ts';
+import { createSimModel, type SimModel, type SimModelOptions } from '../../src/providers/simulated/sim-model.ts';
 
 export const BOT_KEY = 'sk-test-bot-0001';
 export const OTHER_KEY = 'sk-test-other-0001';

@@ -4,7 +4,7 @@ import { ALL_STOP_CODES, shouldRetry, STOP_CODES, type StopCode } from '../../sr
 import { guardError } from '../../src/core/errors.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import type { ModelProvider } from '../../src/providers/provider.ts';
-import { createMemoryStore } from '../../src/stores/memory/index.ts';
+import { createMemoryStore } from '../../src/backends/memory/index.ts';
 import { ask, closeAll, gatewayConfig, startGateway, type StartOptions, type TestGateway } from './helpers.ts';
 
 afterEach(closeAll);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bearerToken } from '../../src/gateway/auth.ts';
-import { errorHeaders, toFailure } from '../../src/gateway/error-response.ts';
+import { bearerToken } from '../../src/http/auth.ts';
+import { errorHeaders, toFailure } from '../../src/http/error-response.ts';
 import { formatUsd } from '../../src/gateway/run-headers.ts';
 import { validateChatRequest } from '../../src/gateway/validate-chat.ts';
 import { guardError } from '../../src/core/errors.ts';

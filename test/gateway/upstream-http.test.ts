@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSimServer, type SimServer } from '../../src/sim/sim-server.ts';
+import { startSimServer, type SimServer } from '../../src/providers/simulated/sim-server.ts';
 import { ask, closeAll, gatewayConfig, searchTool, sseData, startGateway } from './helpers.ts';
 
 /**

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { DEMO_TOOLS } from '../../src/demo-tools/index.ts';
+import { DEMO_TOOLS } from '../../src/demo/tools/index.ts';
 import { FMGUARD_JSONRPC_ERROR } from '../../src/mcp/index.ts';
 import { connectClient, fmguardOf, listAuthorizer, mcpConfig, startGateway, textOf, until, type TestGateway } from './helpers.ts';
 

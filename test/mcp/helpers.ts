@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ConfigInput } from '../../src/config/schema.ts';
-import { createDemoWorld, type DemoWorld } from '../../src/demo-tools/world.ts';
+import { createDemoWorld, type DemoWorld } from '../../src/demo/tools/world.ts';
 import { createMcpHandler, type McpHandler, type McpHandlerOptions } from '../../src/mcp/index.ts';
 import type { Authorizer, AuthorizeDecision, AuthorizeRequest } from '../../src/runtime/context.ts';
 import { createGuard, type Guard } from '../../src/runtime/guard.ts';

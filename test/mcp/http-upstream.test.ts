@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createDemoWorld, serveDemoToolsHttp, type DemoHttpServer } from '../../src/demo-tools/index.ts';
+import { createDemoWorld, serveDemoToolsHttp, type DemoHttpServer } from '../../src/demo/tools/index.ts';
 import { connectClient, fmguardOf, mcpConfig, startGateway, textOf, until, type TestGateway } from './helpers.ts';
 
 let gw: TestGateway | undefined;

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { UpstreamStatus } from '../../src/mcp/index.ts';
 import { connectClient, fmguardOf, mcpConfig, startGateway, textOf, until, type TestGateway } from './helpers.ts';
 
-const STDIO_MAIN = fileURLToPath(new URL('../../src/demo-tools/stdio-main.ts', import.meta.url));
+const STDIO_MAIN = fileURLToPath(new URL('../../src/demo/tools/stdio-main.ts', import.meta.url));
 const stdioServer = { kind: 'stdio' as const, command: process.execPath, args: ['--import', 'tsx', STDIO_MAIN] };
 
 let gw: TestGateway | undefined;

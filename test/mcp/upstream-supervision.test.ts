@@ -2,7 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { describe, expect, it } from 'vitest';
-import { createDemoToolServer } from '../../src/demo-tools/index.ts';
+import { createDemoToolServer } from '../../src/demo/tools/index.ts';
 import { ClientUpstream, type Connection } from '../../src/mcp/index.ts';
 import { backoffDelay, DEFAULT_BACKOFF } from '../../src/mcp/upstreams/backoff.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatChunk, ChatMessage, ChatRequest } from '../../src/core/chat.ts';
-import { AnthropicStreamTranslator } from '../../src/providers/anthropic-stream.ts';
-import { DEFAULT_MAX_TOKENS, fromAnthropicMessage, toAnthropicMessages, toAnthropicRequest, toChatUsage, toFinishReason } from '../../src/providers/anthropic-translate.ts';
+import { AnthropicStreamTranslator } from '../../src/providers/anthropic/stream.ts';
+import { DEFAULT_MAX_TOKENS, fromAnthropicMessage, toAnthropicMessages, toAnthropicRequest, toChatUsage, toFinishReason } from '../../src/providers/anthropic/translate.ts';
 import { ProviderError } from '../../src/providers/provider.ts';
 
 const call = (id: string, name: string, args: string) => ({ id, type: 'function' as const, function: { name, arguments: args } });

@@ -1,9 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChatChunk, ChatRequest } from '../../src/core/chat.ts';
-import { createAnthropicProvider } from '../../src/providers/anthropic.ts';
+import { createAnthropicProvider } from '../../src/providers/anthropic/anthropic.ts';
 import type { HttpModelProvider } from '../../src/providers/http.ts';
-import { createProvider } from '../../src/providers/index.ts';
+import { createProvider } from '../../src/wiring/providers.ts';
 import { ProviderError } from '../../src/providers/provider.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { collect, signal, startFakeServer, startSse, tick, type FakeHandler, type FakeServer } from './helpers.ts';

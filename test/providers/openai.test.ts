@@ -3,9 +3,9 @@ import type { Socket } from 'node:net';
 import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChatChunk, ChatRequest } from '../../src/core/chat.ts';
-import { createOpenAIProvider, type HttpModelProvider } from '../../src/providers/openai.ts';
+import { createOpenAIProvider, type HttpModelProvider } from '../../src/providers/openai/openai.ts';
 import { ProviderError } from '../../src/providers/provider.ts';
-import { startSimServer, type SimServer } from '../../src/sim/sim-server.ts';
+import { startSimServer, type SimServer } from '../../src/providers/simulated/sim-server.ts';
 import { closedPort, collect, signal, sse, startFakeServer, startSse, tick, type FakeServer } from './helpers.ts';
 
 const API_KEY = 'sk-test-secret-key-123456';

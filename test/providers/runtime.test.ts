@@ -1,9 +1,9 @@
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGuard, GuardError } from '../../src/index.ts';
-import { createOpenAIProvider } from '../../src/providers/openai.ts';
+import { createOpenAIProvider } from '../../src/providers/openai/openai.ts';
 import type { HttpModelProvider } from '../../src/providers/http.ts';
-import { startSimServer, type SimServer } from '../../src/sim/sim-server.ts';
+import { startSimServer, type SimServer } from '../../src/providers/simulated/sim-server.ts';
 import { baseConfig } from '../runtime/fixtures.ts';
 
 let sim: SimServer | undefined;

@@ -6,7 +6,7 @@
  *   and how many of those settled.
  * - `hold <amount> <ttlMs>`: reserve once with that deadline, print `held`, then wait to be killed.
  */
-import { createRedisStore } from '../../src/stores/redis/index.ts';
+import { createRedisStore } from '../../src/backends/redis/index.ts';
 
 const [url, prefix, mode, ...rest] = process.argv.slice(2);
 const store = createRedisStore({ url, prefix, commandTimeoutMs: 5000 });

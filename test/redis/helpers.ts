@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { createRedisStore, type RedisStore, type RedisStoreOptions } from '../../src/stores/redis/index.ts';
+import { createRedisStore, type RedisStore, type RedisStoreOptions } from '../../src/backends/redis/index.ts';
 
 export const REDIS_URL = process.env.FMGUARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 

@@ -3,7 +3,7 @@
  * where the original lets queued promise callbacks run, this one also waits until every store call
  * in flight (counted by `tracked`) has answered, as an in-process store would have by then.
  */
-import type { ApprovalStore } from '../../src/approvals/approval.ts';
+import type { ApprovalStore } from '../../src/store/approvals.ts';
 import type { Clock } from '../../src/core/clock.ts';
 
 let inflight = 0;

@@ -5,10 +5,10 @@
  */
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresAuditSink } from '../../src/audit/postgres-sink.ts';
+import { createPostgresAuditSink } from '../../src/backends/postgres/audit.ts';
 import { usdToNano } from '../../src/core/money.ts';
 import { windowId } from '../../src/core/periods.ts';
-import { createRedisStore, type RedisStore } from '../../src/stores/redis/index.ts';
+import { createRedisStore, type RedisStore } from '../../src/backends/redis/index.ts';
 import { deleteKeys, REDIS_URL, uniquePrefix } from '../redis/helpers.ts';
 import { ask, BOT_KEY, chat, pgSchema, replicaConfig, Replicas, TENANT, type Replica } from './helpers.ts';
 

@@ -6,7 +6,7 @@ import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usdToNano } from '../../src/core/money.ts';
 import { windowId } from '../../src/core/periods.ts';
-import { createRedisStore, type RedisStore } from '../../src/stores/redis/index.ts';
+import { createRedisStore, type RedisStore } from '../../src/backends/redis/index.ts';
 import { deleteKeys, REDIS_URL, uniquePrefix } from '../redis/helpers.ts';
 import { ask, chat, countBy, replicaConfig, Replicas, TENANT, type Reply } from './helpers.ts';
 

@@ -1,7 +1,7 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { FmguardConfig } from '../../config/resolve.ts';
-import { createDemoToolServer } from '../../demo-tools/server.ts';
-import { createDemoWorld, type DemoWorld } from '../../demo-tools/world.ts';
+import { createDemoToolServer } from '../../demo/tools/server.ts';
+import { createDemoWorld, type DemoWorld } from '../../demo/tools/world.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { ClientUpstream } from './client-upstream.ts';
 import { connectHttp, connectInProcess, connectStdio, Tail } from './connectors.ts';

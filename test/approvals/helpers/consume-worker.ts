@@ -1,7 +1,7 @@
 // Child process for the two-process approvals test: repeatedly makes the identical guarded call and,
 // when it is refused, approves the pending request itself. Prints the ids it consumed.
 import { approve, checkApproval } from '../../../src/approvals/gate.ts';
-import { createSqliteApprovalStore } from '../../../src/approvals/sqlite-store.ts';
+import { createSqliteApprovalStore } from '../../../src/backends/sqlite/approvals.ts';
 
 const [path, name, iterationsText] = process.argv.slice(2);
 const store = createSqliteApprovalStore({ path });

@@ -1,5 +1,5 @@
 // Child process for the two-writer test: appends `count` events to one SQLite file, as `writer`.
-import { createSqliteAuditSink } from '../../../src/audit/sqlite-sink.ts';
+import { createSqliteAuditSink } from '../../../src/backends/sqlite/audit.ts';
 
 const [path, writer, countText] = process.argv.slice(2);
 const sink = createSqliteAuditSink({ path });

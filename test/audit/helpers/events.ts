@@ -1,4 +1,4 @@
-import type { AuditEvent } from '../../../src/audit/event.ts';
+import type { AuditEvent } from '../../../src/store/audit.ts';
 
 export const T0 = Date.UTC(2026, 0, 1);
 

@@ -1,0 +1,361 @@
+import pg from 'pg';
+import { chainEvent, parseStoredEvent, serializeEvent } from '../../audit/chain.ts';
+import type { AuditEvent, AuditFilter, ChainHead, StoredEvent, VerifyOptions, VerifyResult } from '../../store/audit.ts';
+import type { AuditSink } from '../../store/audit-sink.ts';
+import { verifyChain, type VerifyEntry } from '../../audit/verify.ts';
+
+export type PostgresAuditSinkOptions = (
+  | { connectionString: string }
+  /** Share a pool; the caller keeps ownership (close() leaves it open). */
+  | { pool: pg.Pool }
+) & {
+  /** This replica's name: its events form their own chain (seq 1, 2, 3, ... and prevHash per replica). */
+  replica: string;
+  /** Events table, `name` or `schema.name` (default `fmguard_audit_events`); heads live in `<table>_heads`. */
+  table?: string;
+};
+
+/** An event as this sink stores it: the replica that appended it is part of the hashed body. */
+export type ReplicaEvent = StoredEvent & { replica: string };
+
+export interface PostgresAuditFilter extends AuditFilter {
+  /** Only events of this replica (default: every replica). */
+  replica?: string;
+}
+
+export interface PostgresVerifyOptions extends VerifyOptions {
+  /** Heads recorded earlier, per replica. `anchor` alone applies to this sink's own replica. */
+  anchors?: Record<string, ChainHead>;
+}
+
+/** One replica's chain, as verify found it. */
+export interface ChainReport {
+  replica: string;
+  result: VerifyResult;
+}
+
+/**
+ * The result over every chain: ok only if all are. A failure is the first broken chain's (replicas
+ * in name order), with `replica` set and named in the message; `chains` has each chain's own result.
+ */
+export type PostgresVerifyResult = (Extract<VerifyResult, { ok: true }> | (Extract<VerifyResult, { ok: false }> & { replica: string })) & {
+  chains: ChainReport[];
+};
+
+export interface PostgresAuditSink extends AuditSink {
+  readonly replica: string;
+  readonly pool: pg.Pool;
+  append(event: AuditEvent): Promise<ReplicaEvent>;
+  /** Events of every replica (or one), ordered by when they were appended. */
+  query(filter?: PostgresAuditFilter): Promise<ReplicaEvent[]>;
+  /** The last `n` events of all replicas, oldest first. */
+  tail(n: number): Promise<ReplicaEvent[]>;
+  verify(options?: PostgresVerifyOptions): Promise<PostgresVerifyResult>;
+  /** Every replica that has a chain here. */
+  replicas(): Promise<string[]>;
+}
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,40}$/;
+
+interface Names {
+  events: string;
+  heads: string;
+  /** Unqualified base name, for index names and the DDL lock. */
+  base: string;
+}
+
+function namesOf(table: string): Names {
+  const parts = table.split('.');
+  if (parts.length > 2 || !parts.every((p) => IDENT.test(p))) throw new TypeError(`invalid table name ${JSON.stringify(table)}`);
+  const base = parts[parts.length - 1];
+  const schema = parts.length === 2 ? `"${parts[0]}".` : '';
+  return { events: `${schema}"${base}"`, heads: `${schema}"${base}_heads"`, base };
+}
+
+// The body is the canonical JSON that was hashed; the other columns are an index over it. `id`
+// orders events across replicas (append order); (replica, seq) is each chain's own order. The
+// heads table holds each chain's last seq and hash, written in the same transaction as its events,
+// so a removed tail is detected and concurrent appends of one replica serialize on its row.
+function schemaSql({ events, heads, base }: Names): string {
+  return `
+CREATE TABLE IF NOT EXISTS ${events} (
+  id BIGSERIAL PRIMARY KEY,
+  replica TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  time DOUBLE PRECISION NOT NULL,
+  type TEXT NOT NULL,
+  run TEXT,
+  agent TEXT,
+  tenant TEXT,
+  code TEXT,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  body TEXT NOT NULL,
+  UNIQUE (replica, seq)
+);
+CREATE INDEX IF NOT EXISTS "${base}_run" ON ${events} (run, id);
+CREATE INDEX IF NOT EXISTS "${base}_agent" ON ${events} (agent, id);
+CREATE INDEX IF NOT EXISTS "${base}_tenant" ON ${events} (tenant, id);
+CREATE INDEX IF NOT EXISTS "${base}_code" ON ${events} (code, id);
+CREATE INDEX IF NOT EXISTS "${base}_type" ON ${events} (type, id);
+CREATE INDEX IF NOT EXISTS "${base}_time" ON ${events} (time);
+CREATE TABLE IF NOT EXISTS ${heads} (
+  replica TEXT PRIMARY KEY,
+  seq BIGINT NOT NULL,
+  hash TEXT NOT NULL
+);`;
+}
+
+interface EventRow {
+  replica: string;
+  seq: string;
+  time: number;
+  type: string;
+  run: string | null;
+  agent: string | null;
+  tenant: string | null;
+  code: string | null;
+  prev_hash: string;
+  hash: string;
+  body: string;
+}
+
+interface HeadRow {
+  replica: string;
+  seq: string;
+  hash: string;
+}
+
+const COLUMNS = 'replica, seq, time, type, run, agent, tenant, code, prev_hash, hash, body';
+
+/**
+ * The audit log of every replica in one PostgreSQL database. Each replica keeps its own hash chain;
+ * an append locks that replica's head row (SELECT ... FOR UPDATE) inside its transaction, so any
+ * number of processes appending as one replica still form one gap-free chain, and replicas never
+ * wait on each other. verify() walks every chain.
+ */
+export function createPostgresAuditSink(options: PostgresAuditSinkOptions): PostgresAuditSink {
+  const { replica } = options;
+  if (typeof replica !== 'string' || replica.length === 0) throw new TypeError('replica must be a non-empty string');
+  const names = namesOf(options.table ?? 'fmguard_audit_events');
+  const owned = !('pool' in options);
+  const pool = 'pool' in options ? options.pool : new pg.Pool({ connectionString: options.connectionString, connectionTimeoutMillis: 5000, max: 4 });
+  // An idle client losing its connection must not crash the process; the next query reports it.
+  if (owned) pool.on('error', () => {});
+  let closed = false;
+  let schemaReady: Promise<void> | undefined;
+
+  const ensureSchema = () => {
+    if (closed) return Promise.reject(new Error('audit sink is closed'));
+    schemaReady ??= withClient(pool, async (client) => {
+      await client.query('BEGIN');
+      try {
+        // Replicas starting together would race on CREATE ... IF NOT EXISTS; take turns.
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`fmguard-audit:${names.events}`]);
+        await client.query(schemaSql(names));
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    }).catch((error: unknown) => {
+      schemaReady = undefined; // try again on the next call
+      throw error;
+    });
+    return schemaReady;
+  };
+
+  const readHead = async (client: pg.PoolClient) => {
+    const { rows } = await client.query<HeadRow>(`SELECT replica, seq, hash FROM ${names.heads} WHERE replica = $1 FOR UPDATE`, [replica]);
+    return rows[0];
+  };
+
+  return {
+    kind: 'postgres',
+    replica,
+    pool,
+    async append(event) {
+      await ensureSchema();
+      return withClient(pool, async (client) => {
+        await client.query('BEGIN');
+        try {
+          let head = await readHead(client);
+          if (!head) {
+            await client.query(`INSERT INTO ${names.heads} (replica, seq, hash) VALUES ($1, 0, '') ON CONFLICT (replica) DO NOTHING`, [replica]);
+            head = (await readHead(client)) as HeadRow;
+          }
+          const seq = Number(head.seq);
+          const stored = chainEvent({ ...event, replica } as AuditEvent, seq === 0 ? undefined : { seq, hash: head.hash }) as ReplicaEvent;
+          const row = toRow(stored);
+          await client.query(`INSERT INTO ${names.events} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, [
+            row.replica,
+            row.seq,
+            row.time,
+            row.type,
+            row.run,
+            row.agent,
+            row.tenant,
+            row.code,
+            row.prev_hash,
+            row.hash,
+            row.body,
+          ]);
+          await client.query(`UPDATE ${names.heads} SET seq = $2, hash = $3 WHERE replica = $1`, [replica, stored.seq, stored.hash]);
+          await client.query('COMMIT');
+          return stored;
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => {});
+          throw error;
+        }
+      });
+    },
+    async query(filter: PostgresAuditFilter = {}) {
+      await ensureSchema();
+      const { sql, params } = buildQuery(names.events, filter);
+      const { rows } = await pool.query<{ body: string }>(sql, params);
+      return parseBodies(rows);
+    },
+    async tail(n) {
+      await ensureSchema();
+      if (!(n > 0)) return [];
+      const { rows } = await pool.query<{ body: string }>(`SELECT body FROM ${names.events} ORDER BY id DESC LIMIT $1`, [Math.floor(n)]);
+      return parseBodies(rows).reverse();
+    },
+    async replicas() {
+      await ensureSchema();
+      const { rows } = await pool.query<{ replica: string }>(
+        `SELECT replica FROM ${names.heads} UNION SELECT DISTINCT replica FROM ${names.events} ORDER BY replica`,
+      );
+      return rows.map((r) => r.replica);
+    },
+    async verify(verifyOptions: PostgresVerifyOptions = {}) {
+      await ensureSchema();
+      // One snapshot for heads and events, so appends running meanwhile cannot look like tampering.
+      const { heads, rows } = await withClient(pool, async (client) => {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        try {
+          const h = await client.query<HeadRow>(`SELECT replica, seq, hash FROM ${names.heads}`);
+          const e = await client.query<EventRow>(`SELECT ${COLUMNS} FROM ${names.events} ORDER BY replica, seq, id`);
+          await client.query('COMMIT');
+          return { heads: h.rows, rows: e.rows };
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => {});
+          throw error;
+        }
+      });
+      return verifyAll(heads, rows, replica, verifyOptions);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (owned) await pool.end();
+    },
+  };
+}
+
+async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    return await fn(client);
+  } finally {
+    client.release();
+  }
+}
+
+function verifyAll(heads: HeadRow[], rows: EventRow[], self: string, options: PostgresVerifyOptions): PostgresVerifyResult {
+  const byReplica = new Map<string, EventRow[]>();
+  for (const head of heads) byReplica.set(head.replica, []);
+  for (const row of rows) {
+    let list = byReplica.get(row.replica);
+    if (!list) byReplica.set(row.replica, (list = []));
+    list.push(row);
+  }
+  const headOf = new Map(heads.map((h) => [h.replica, h]));
+  const chains: ChainReport[] = [];
+  let total = 0;
+  for (const name of [...byReplica.keys()].sort()) {
+    const chainRows = byReplica.get(name) as EventRow[];
+    const entries: VerifyEntry[] = chainRows.map((row) => {
+      const event = parseStoredEvent(row.body);
+      return { event, mismatch: event && columnMismatch(row, event as ReplicaEvent) };
+    });
+    const h = headOf.get(name);
+    // No head row while events exist: the head itself was deleted (verifyChain reports it).
+    const head = h ? { seq: Number(h.seq), hash: h.hash } : chainRows.length > 0 ? null : undefined;
+    const anchor = options.anchors?.[name] ?? (name === self ? options.anchor : undefined);
+    const result = verifyChain(entries, { head, ...(anchor ? { anchor } : {}) });
+    chains.push({ replica: name, result });
+    if (result.ok) total += result.count;
+  }
+  for (const [name, anchor] of Object.entries(options.anchors ?? {})) {
+    if (!byReplica.has(name)) {
+      chains.push({ replica: name, result: { ok: false, seq: 1, problem: 'removed', message: `no events at all; the anchored event ${anchor.seq} is gone`, position: 1, checked: 0 } });
+    }
+  }
+  const broken = chains.find((c) => !c.result.ok);
+  if (broken && !broken.result.ok) {
+    return { ...broken.result, replica: broken.replica, message: `replica ${broken.replica}: ${broken.result.message}`, chains };
+  }
+  return { ok: true, count: total, chains };
+}
+
+function toRow(event: ReplicaEvent): EventRow {
+  return {
+    replica: event.replica,
+    seq: String(event.seq),
+    time: event.time,
+    type: event.type,
+    run: event.run ?? null,
+    agent: event.agent ?? null,
+    tenant: event.tenant ?? null,
+    code: event.code ?? null,
+    prev_hash: event.prevHash,
+    hash: event.hash,
+    body: serializeEvent(event),
+  };
+}
+
+/** Which index column disagrees with the body (seq is the row's place in its chain, so it is not compared). */
+function columnMismatch(row: EventRow, event: ReplicaEvent): string | undefined {
+  const expected = toRow(event);
+  for (const column of ['replica', 'time', 'type', 'run', 'agent', 'tenant', 'code', 'prev_hash', 'hash'] as const) {
+    if (row[column] !== expected[column]) return `column ${column} was edited (${String(row[column])} != ${String(expected[column])})`;
+  }
+  return undefined;
+}
+
+function parseBodies(rows: Array<{ body: string }>): ReplicaEvent[] {
+  const out: ReplicaEvent[] = [];
+  for (const row of rows) {
+    try {
+      out.push(JSON.parse(row.body) as ReplicaEvent);
+    } catch {
+      // An unreadable body is reported by verify(); a query cannot show it.
+    }
+  }
+  return out;
+}
+
+function buildQuery(table: string, filter: PostgresAuditFilter): { sql: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (clause: (n: string) => string, value: unknown) => {
+    params.push(value);
+    where.push(clause(`$${params.length}`));
+  };
+  for (const column of ['replica', 'run', 'agent', 'tenant', 'code'] as const) {
+    const value = filter[column];
+    if (value !== undefined) add((p) => `${column} = ${p}`, value);
+  }
+  if (filter.type !== undefined) add((p) => `type = ANY(${p}::text[])`, Array.isArray(filter.type) ? filter.type : [filter.type]);
+  if (filter.from !== undefined) add((p) => `time >= ${p}`, filter.from);
+  if (filter.to !== undefined) add((p) => `time < ${p}`, filter.to);
+  let sql = `SELECT body FROM ${table}`;
+  if (where.length) sql += ` WHERE ${where.join(' AND ')}`;
+  sql += ` ORDER BY id ${(filter.order ?? 'desc') === 'asc' ? 'ASC' : 'DESC'}`;
+  if (filter.limit !== undefined) {
+    params.push(Math.max(0, Math.floor(filter.limit)));
+    sql += ` LIMIT $${params.length}`;
+  }
+  return { sql, params };
+}

@@ -1,0 +1,201 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { chainEvent, parseStoredEvent, serializeEvent } from '../../audit/chain.ts';
+import type { AuditEvent, AuditFilter, ChainHead, StoredEvent } from '../../store/audit.ts';
+import type { AuditSink } from '../../store/audit-sink.ts';
+import { verifyChain, type VerifyEntry } from '../../audit/verify.ts';
+
+export type SqliteAuditSinkOptions =
+  /** Open (or create) this file; the sink closes it on close(). */
+  | { path: string }
+  /** Share fmguard's state database; the caller keeps ownership of the handle. */
+  | { db: Database.Database };
+
+// The body is the canonical JSON that was hashed; the other columns are an index over it.
+// audit_head holds the last seq and hash, written in the same transaction as each event, so a
+// removed tail (or a re-hashed last event) is detected and appends continue the true chain.
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS audit_events (
+  seq INTEGER PRIMARY KEY,
+  time INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  run TEXT,
+  agent TEXT,
+  tenant TEXT,
+  code TEXT,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_events_run ON audit_events (run, seq);
+CREATE INDEX IF NOT EXISTS audit_events_agent ON audit_events (agent, seq);
+CREATE INDEX IF NOT EXISTS audit_events_tenant ON audit_events (tenant, seq);
+CREATE INDEX IF NOT EXISTS audit_events_code ON audit_events (code, seq);
+CREATE INDEX IF NOT EXISTS audit_events_type ON audit_events (type, seq);
+CREATE INDEX IF NOT EXISTS audit_events_time ON audit_events (time);
+CREATE TABLE IF NOT EXISTS audit_head (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL
+);
+`;
+
+interface EventRow {
+  seq: number;
+  time: number;
+  type: string;
+  run: string | null;
+  agent: string | null;
+  tenant: string | null;
+  code: string | null;
+  prev_hash: string;
+  hash: string;
+  body: string;
+}
+
+/**
+ * The default sink: a table in fmguard's SQLite file. Each append runs in a BEGIN IMMEDIATE
+ * transaction that reads the head, so any number of connections or processes on one file still
+ * form one gap-free chain.
+ */
+export function createSqliteAuditSink(options: SqliteAuditSinkOptions): AuditSink {
+  const owned = 'path' in options;
+  const db = owned ? openDatabase(options.path) : options.db;
+  db.exec(SCHEMA);
+
+  const selectHead = db.prepare<[], ChainHead>('SELECT seq, hash FROM audit_head WHERE id = 1');
+  const insertEvent = db.prepare(
+    `INSERT INTO audit_events (seq, time, type, run, agent, tenant, code, prev_hash, hash, body)
+     VALUES (@seq, @time, @type, @run, @agent, @tenant, @code, @prev_hash, @hash, @body)`,
+  );
+  const upsertHead = db.prepare(
+    'INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash',
+  );
+  const selectAll = db.prepare<[], EventRow>('SELECT * FROM audit_events ORDER BY seq');
+  const selectTail = db.prepare<[number], { body: string }>('SELECT body FROM audit_events ORDER BY seq DESC LIMIT ?');
+
+  const appendTx = db.transaction((event: AuditEvent): StoredEvent => {
+    const stored = chainEvent(event, selectHead.get());
+    insertEvent.run(toRow(stored));
+    upsertHead.run(stored.seq, stored.hash);
+    return stored;
+  });
+
+  const readAllTx = db.transaction(() => ({ rows: selectAll.all(), head: selectHead.get() }));
+
+  let closed = false;
+  const open = () => {
+    if (closed) throw new Error('audit sink is closed');
+  };
+
+  return {
+    kind: 'sqlite',
+    async append(event) {
+      open();
+      return appendTx.immediate(event);
+    },
+    async query(filter: AuditFilter = {}) {
+      open();
+      const { sql, params } = buildQuery(filter);
+      return parseBodies(db.prepare<unknown[], { body: string }>(sql).all(...params));
+    },
+    async tail(n) {
+      open();
+      if (n <= 0) return [];
+      return parseBodies(selectTail.all(Math.floor(n))).reverse();
+    },
+    async verify(verifyOptions) {
+      open();
+      const { rows, head } = readAllTx();
+      const entries: VerifyEntry[] = rows.map((row) => {
+        const event = parseStoredEvent(row.body);
+        return { event, mismatch: event && columnMismatch(row, event) };
+      });
+      // No head with events present means the head record itself was deleted.
+      return verifyChain(entries, { ...verifyOptions, head: head ?? (rows.length > 0 ? null : undefined) });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (owned) db.close();
+    },
+  };
+}
+
+function openDatabase(path: string): Database.Database {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path, { timeout: 5000 });
+  // WAL lets readers (queries, verify) run beside a writer in another process.
+  db.pragma('journal_mode = WAL');
+  return db;
+}
+
+function toRow(event: StoredEvent): EventRow {
+  return {
+    seq: event.seq,
+    time: event.time,
+    type: event.type,
+    run: event.run ?? null,
+    agent: event.agent ?? null,
+    tenant: event.tenant ?? null,
+    code: event.code ?? null,
+    prev_hash: event.prevHash,
+    hash: event.hash,
+    body: serializeEvent(event),
+  };
+}
+
+/** Which index column disagrees with the body (seq is the row's place, so it is not compared). */
+function columnMismatch(row: EventRow, event: StoredEvent): string | undefined {
+  const expected = toRow(event);
+  for (const column of ['time', 'type', 'run', 'agent', 'tenant', 'code', 'prev_hash', 'hash'] as const) {
+    if (row[column] !== expected[column]) return `column ${column} was edited (${String(row[column])} != ${String(expected[column])})`;
+  }
+  return undefined;
+}
+
+function parseBodies(rows: Array<{ body: string }>): StoredEvent[] {
+  const out: StoredEvent[] = [];
+  for (const row of rows) {
+    try {
+      out.push(JSON.parse(row.body) as StoredEvent);
+    } catch {
+      // An unreadable body is reported by verify(); a query cannot show it.
+    }
+  }
+  return out;
+}
+
+function buildQuery(filter: AuditFilter): { sql: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  for (const column of ['run', 'agent', 'tenant', 'code'] as const) {
+    const value = filter[column];
+    if (value !== undefined) {
+      where.push(`${column} = ?`);
+      params.push(value);
+    }
+  }
+  if (filter.type !== undefined) {
+    const types = Array.isArray(filter.type) ? filter.type : [filter.type];
+    where.push(`type IN (${types.map(() => '?').join(', ') || 'NULL'})`);
+    params.push(...types);
+  }
+  if (filter.from !== undefined) {
+    where.push('time >= ?');
+    params.push(filter.from);
+  }
+  if (filter.to !== undefined) {
+    where.push('time < ?');
+    params.push(filter.to);
+  }
+  let sql = 'SELECT body FROM audit_events';
+  if (where.length) sql += ` WHERE ${where.join(' AND ')}`;
+  sql += ` ORDER BY seq ${(filter.order ?? 'desc') === 'asc' ? 'ASC' : 'DESC'}`;
+  if (filter.limit !== undefined) {
+    sql += ' LIMIT ?';
+    params.push(Math.max(0, Math.floor(filter.limit)));
+  }
+  return { sql, params };
+}

@@ -1,0 +1,104 @@
+import type { Clock } from '../core/clock.ts';
+import type { FmguardConfig } from '../config/resolve.ts';
+import { createAlarmEngine, splitAlarmConfig, type AlarmEngine, type AlarmEvent } from '../alarms/index.ts';
+import { createBreakers, createMemoryBreakerStore, createSqliteBreakerStore, type BreakerChange, type Breakers } from '../breakers/index.ts';
+import { createMemoryMetricStore, createMetrics, createSqliteMetricStore, type CallEvent, type Metrics } from '../metrics/index.ts';
+import type { KillInfo, Store } from '../store/store.ts';
+import { createRedisBreakerStore, createRedisMetricStore, type RedisStore } from '../backends/redis/index.ts';
+import type { GuardEvent } from '../runtime/events.ts';
+import { sqliteHandle } from './services.ts';
+
+/** Breakers for every model, provider and tool server, their state beside the rest. */
+export function openBreakers(config: FmguardConfig, store: Store, clock: Clock, onChange: (change: BreakerChange) => void): Breakers {
+  const db = sqliteHandle(store);
+  const redis = store.kind === 'redis' ? (store as RedisStore) : undefined;
+  return createBreakers({
+    store: db ? createSqliteBreakerStore(db) : redis ? createRedisBreakerStore(redis) : createMemoryBreakerStore(),
+    clock,
+    defaults: config.breakers.defaults,
+    overrides: config.breakers.overrides,
+    onChange,
+  });
+}
+
+/** Per-scope metrics, with datapoints in the store (so replicas aggregate) and a Prometheus view. */
+export function openMetrics(config: FmguardConfig, store: Store, clock: Clock, onError?: (error: unknown) => void): Metrics {
+  const db = sqliteHandle(store);
+  const redis = store.kind === 'redis' ? (store as RedisStore) : undefined;
+  return createMetrics({
+    clock,
+    store: db ? createSqliteMetricStore(db) : redis ? createRedisMetricStore(redis, { retentionMs: config.metrics.retentionMs }) : createMemoryMetricStore(),
+    resolutionMs: config.metrics.resolutionMs,
+    retentionMs: config.metrics.retentionMs,
+    onError,
+  });
+}
+
+export interface AlarmWiring {
+  metrics: Metrics;
+  breakers: Breakers;
+  /** Kill actions go through the guard, so work in flight under the scope is aborted at once. */
+  kills: { set(scope: string, info: KillInfo): Promise<void>; clear(scope: string): Promise<void> };
+  clock: Clock;
+  emit: (event: GuardEvent) => void;
+  onError?: (error: unknown) => void;
+}
+
+/** The alarm engine for the configured alarms, or undefined when there are none. */
+export function openAlarmEngine(config: FmguardConfig, wiring: AlarmWiring): AlarmEngine | undefined {
+  if (config.alarms.length === 0) return undefined;
+  const { alarms, composites } = splitAlarmConfig(config.alarms);
+  return createAlarmEngine({
+    alarms,
+    composites,
+    metrics: wiring.metrics,
+    clock: wiring.clock,
+    onError: wiring.onError,
+    actions: {
+      breakers: wiring.breakers,
+      kills: wiring.kills,
+      audit: (event: AlarmEvent) => {
+        if (event.type === 'alarm.state') wiring.emit({ type: 'alarm.changed', at: event.at, alarm: event.alarm, from: event.from, to: event.to, reason: event.reason });
+      },
+    },
+  });
+}
+
+/** The metrics view of a guard event (one call, or one refusal). */
+export function toCallEvent(config: FmguardConfig, event: GuardEvent): CallEvent | undefined {
+  if (event.type !== 'call.allowed' && event.type !== 'call.refused' && event.type !== 'call.failed') return undefined;
+  const base: CallEvent = { tenant: event.tenant, agent: event.agent, outcome: 'success' };
+  if (event.action === 'invokeModel') {
+    const name = event.type === 'call.allowed' ? (event.servedBy ?? event.resource) : event.resource;
+    const model = Object.hasOwn(config.models, name) ? config.models[name] : undefined;
+    if (model) {
+      base.model = model.name;
+      base.provider = model.provider;
+    }
+  } else {
+    base.tool = event.resource;
+    const dot = event.resource.indexOf('.');
+    if (dot > 0) base.server = event.resource.slice(0, dot);
+  }
+  switch (event.type) {
+    case 'call.allowed':
+      return { ...base, outcome: 'success', latencyMs: event.latencyMs, inputTokens: event.usage.inputTokens, outputTokens: event.usage.outputTokens, costUsd: event.costUsd };
+    case 'call.failed':
+      return {
+        ...base,
+        outcome: event.code.startsWith('timeout.') ? 'timeout' : 'error',
+        code: event.code,
+        latencyMs: event.latencyMs,
+        inputTokens: event.usage?.inputTokens,
+        outputTokens: event.usage?.outputTokens,
+        costUsd: event.costUsd,
+      };
+    case 'call.refused':
+      return { ...base, outcome: 'refused', code: event.code };
+  }
+}
+
+/** Whether a failure counts against a breaker: the upstream failed or was too slow. */
+export function isUpstreamFailure(code: string): boolean {
+  return code === 'upstream.error' || code.startsWith('timeout.');
+}
