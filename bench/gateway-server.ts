@@ -7,7 +7,7 @@
  * (bench/gateway-redis.ts); the prefix's keys are deleted on the way out.
  */
 import { createGateway } from '../src/gateway/index.ts';
-import { createGuard } from '../src/runtime/guard.ts';
+import { createGuard } from '../src/wiring/guard.ts';
 import { createMemoryStore } from '../src/backends/memory/index.ts';
 import { createRedisStore } from '../src/backends/redis/index.ts';
 

@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from '../core/clock.ts';
-import type { DatapointSource } from '../metrics/recorder.ts';
+import type { DatapointSource } from '../metrics/series.ts';
+import type { AlarmSnapshot, AlarmStateStore } from '../store/alarms.ts';
 import type { KillInfo } from '../store/store.ts';
 import { compositeState, ruleAlarms } from './composite.ts';
 import { evaluateAlarm, evaluationRange, type Datapoint } from './evaluate.ts';
@@ -55,6 +56,12 @@ export interface AlarmEngineOptions {
   graceMs?: number;
   /** Failures reading metrics or running actions (also reported to audit where they concern an action). */
   onError?: (error: unknown) => void;
+  /**
+   * Where each alarm's state is kept (`store.alarms`), so it survives a restart: the engine starts
+   * from the stored states and writes every transition (compare-and-set on the record's version).
+   * Without one, every alarm starts in INSUFFICIENT_DATA.
+   */
+  store?: AlarmStateStore;
 }
 
 export interface AlarmStatus {
@@ -93,6 +100,8 @@ interface Entry {
   /** What this alarm's ALARM actions opened or killed, for closeOnOk. */
   opened: Set<string>;
   killed: Set<string>;
+  /** Version of the stored record (0: none yet). */
+  version: number;
 }
 
 /** Throws a TypeError listing every problem, so a bad config fails at startup. */
@@ -125,7 +134,7 @@ function orderComposites(composites: CompositeAlarm[]): CompositeAlarm[] {
 
 export function createAlarmEngine(options: AlarmEngineOptions): AlarmEngine {
   check(options);
-  const { metrics, clock = systemClock, actions = {}, graceMs = 0, onError = () => {} } = options;
+  const { metrics, clock = systemClock, actions = {}, graceMs = 0, onError = () => {}, store } = options;
   const metricAlarms = (options.alarms ?? []).map(normalizeAlarm);
   const composites = orderComposites((options.composites ?? []).map(normalizeComposite));
   const started = clock.now();
@@ -136,9 +145,38 @@ export function createAlarmEngine(options: AlarmEngineOptions): AlarmEngine {
       status: { name: alarm.name, kind: alarm.kind, state: 'INSUFFICIENT_DATA', since: started, reason: 'Unchecked: initial alarm creation' },
       opened: new Set(),
       killed: new Set(),
+      version: 0,
     });
   }
   const stateOf = (name: string) => entries.get(name)?.status.state;
+
+  /** Start from the stored states (a restart keeps ALARM, and what closeOnOk must undo). */
+  const restore = async () => {
+    if (!store) return;
+    for (const record of await store.list()) {
+      const entry = entries.get(record.scope);
+      if (!entry) continue;
+      const { state, since, reason, opened, killed } = record.state;
+      entry.status = { ...entry.status, state, since, reason };
+      entry.opened = new Set(opened);
+      entry.killed = new Set(killed);
+      entry.version = record.version;
+    }
+  };
+
+  /** Write an alarm's state after a transition; a record another writer changed meanwhile is overwritten on its new version. */
+  const persist = async (entry: Entry) => {
+    if (!store) return;
+    const { state, since, reason } = entry.status;
+    const snapshot: AlarmSnapshot = { state, since, reason, opened: [...entry.opened], killed: [...entry.killed] };
+    try {
+      let result = await store.compareAndSet(entry.alarm.name, entry.version, snapshot);
+      if (!result.ok) result = await store.compareAndSet(entry.alarm.name, result.current?.version ?? 0, snapshot);
+      if (result.ok) entry.version = result.record.version;
+    } catch (error) {
+      onError(error);
+    }
+  };
 
   let chain: Promise<void> = Promise.resolve();
   let timer: unknown;
@@ -228,6 +266,7 @@ export function createAlarmEngine(options: AlarmEngineOptions): AlarmEngine {
       }
     } else list = entry.alarm.insufficientDataActions;
     for (const action of list) await runAction(entry, action, context);
+    await persist(entry);
   };
 
   const evaluateMetric = async (entry: Entry, alarm: MetricAlarm, at: number) => {
@@ -274,6 +313,9 @@ export function createAlarmEngine(options: AlarmEngineOptions): AlarmEngine {
     chain = next.catch(onError);
     return next;
   };
+
+  // Reported through onError by the chain; evaluations queue behind it.
+  enqueue(restore).catch(() => {});
 
   const lastBoundary = () => {
     const now = clock.now() - graceMs;

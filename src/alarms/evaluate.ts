@@ -1,7 +1,9 @@
-import type { AlarmState, Comparison, TreatMissingData } from './types.ts';
+import type { AlarmState } from '../store/alarms.ts';
+import type { Datapoint } from '../metrics/series.ts';
+import type { Comparison, TreatMissingData } from './types.ts';
 
 /** One period's value; `null` when the period has no data. */
-export type Datapoint = number | null;
+export type { Datapoint } from '../metrics/series.ts';
 
 export interface EvaluationConfig {
   /** N. */

@@ -1,7 +1,7 @@
+import type { Statistic } from '../metrics/series.ts';
 import type { Duration } from './duration.ts';
 
-/** CloudWatch alarm states. Every alarm starts in INSUFFICIENT_DATA. */
-export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+export type { AlarmState } from '../store/alarms.ts';
 
 export const COMPARISONS = [
   'GreaterThanThreshold',
@@ -14,8 +14,7 @@ export type Comparison = (typeof COMPARISONS)[number];
 export const TREAT_MISSING = ['missing', 'notBreaching', 'breaching', 'ignore'] as const;
 export type TreatMissingData = (typeof TREAT_MISSING)[number];
 
-/** `Sum`, `Average`, `Minimum`, `Maximum`, `SampleCount`, or a percentile such as `p99` / `p99.9`. */
-export type Statistic = 'Sum' | 'Average' | 'Minimum' | 'Maximum' | 'SampleCount' | `p${number}`;
+export type { Statistic } from '../metrics/series.ts';
 
 /**
  * What an alarm does on a transition. `scope` defaults to the alarm's scope. Durations are ms or

@@ -1,7 +1,5 @@
 export * from '../store/approvals.ts';
 export { effective, isDue, planCheck, planDecide } from './transitions.ts';
-export { createMemoryApprovalStore } from '../backends/memory/approvals.ts';
-export { createSqliteApprovalStore, type SqliteApprovalStoreOptions } from '../backends/sqlite/approvals.ts';
 export {
   approve,
   checkApproval,

@@ -5,8 +5,4 @@ export { verifyChain, type VerifyEntry, type VerifyChainOptions } from './verify
 export { REDACTED, createRedactor, redact, redactString, isSecretKey, type RedactOptions, type Redactor } from './redact.ts';
 export { matchesFilter, applyFilter } from './filter.ts';
 export { createAuditLog, type AuditLog, type AuditLogOptions, type AuditRecord, type RecordOptions } from './audit-log.ts';
-export { createMemoryAuditSink, type MemoryAuditSink } from '../backends/memory/audit.ts';
-export { createSqliteAuditSink, type SqliteAuditSinkOptions } from '../backends/sqlite/audit.ts';
-export { createJsonlAuditSink, type JsonlAuditSinkOptions } from '../backends/jsonl/audit.ts';
 export { formatEvent, formatEvents, formatVerifyResult } from './format.ts';
-export { createPostgresAuditSink, type PostgresAuditSink } from '../backends/postgres/audit.ts';

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { guardError, type GuardError } from '../core/errors.ts';
-import { createMemoryBreakerStore } from '../backends/memory/breakers.ts';
 import { checkPolicy, DEFAULT_BREAKER_POLICY, policyFor, type BreakerPolicy } from './policy.ts';
 import {
   admitCall,
@@ -40,7 +39,8 @@ export interface BreakerView {
 }
 
 export interface BreakersOptions {
-  store?: BreakerStore;
+  /** Where breaker state lives (`store.breakers` of the guard's store). */
+  store: BreakerStore;
   clock?: Clock;
   /** Policy for every scope (defaults: 5 failures → open 30 s, 3 probes, ×2 up to 5 min). */
   defaults?: Partial<BreakerPolicy>;
@@ -93,13 +93,13 @@ interface CacheEntry {
 const MAX_CAS_ATTEMPTS = 16;
 
 export function createBreakers({
-  store = createMemoryBreakerStore(),
+  store,
   clock = systemClock,
   defaults = {},
   overrides = {},
   onChange,
   cacheMs = 1_000,
-}: BreakersOptions = {}): Breakers {
+}: BreakersOptions): Breakers {
   const base = checkPolicy({ ...DEFAULT_BREAKER_POLICY, ...defaults }, 'defaults');
   for (const [key, value] of Object.entries(overrides)) checkPolicy({ ...base, ...value }, `overrides[${key}]`);
   const policies = new Map<string, BreakerPolicy>();

@@ -1,30 +1,7 @@
+import type { BreakerState } from '../store/breakers.ts';
 import type { BreakerPolicy } from './policy.ts';
 
-/** A probe call admitted while half-open; its slot frees itself at `expiresAt`. */
-export interface Probe {
-  id: string;
-  expiresAt: number;
-}
-
-/**
- * A breaker's state: plain data, so every store persists the same shape. `epoch` changes on every
- * phase change, so results of calls admitted in an earlier phase are recognized and ignored.
- * `by` says who opened it (`auto`, `alarm:<name>`, `operator:<who>`).
- */
-export type BreakerState =
-  | { kind: 'closed'; epoch: number; since: number; failures: number }
-  | { kind: 'open'; epoch: number; since: number; until: number | null; cooldownMs: number; probes: number; by: string; reason: string }
-  | {
-      kind: 'halfOpen';
-      epoch: number;
-      since: number;
-      cooldownMs: number;
-      probes: number;
-      successes: number;
-      pending: Probe[];
-      by: string;
-      reason: string;
-    };
+export type { BreakerState, Probe } from '../store/breakers.ts';
 
 export type BreakerKind = BreakerState['kind'];
 

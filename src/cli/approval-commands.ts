@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { approve, deny, listApprovals } from '../approvals/index.ts';
-import { openApprovalStore as openApprovalStoreFor } from '../wiring/services.ts';
 import { DEFAULT_CONFIG, withStore } from './open.ts';
 
 export function registerApprovalCommands(program: Command): void {
@@ -13,7 +12,7 @@ export function registerApprovalCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (options: { config: string; status: string; run?: string; json?: boolean }) => {
       await withStore(options.config, async (store) => {
-        const list = await listApprovals({ store: openApprovalStoreFor(store), status: options.status as never, run: options.run });
+        const list = await listApprovals({ store: store.approvals, status: options.status as never, run: options.run });
         if (options.json) return console.log(JSON.stringify(list, null, 2));
         if (list.length === 0) return console.log(`no ${options.status} approvals`);
         for (const r of list) {
@@ -31,7 +30,7 @@ export function registerApprovalCommands(program: Command): void {
       .action(async (id: string, options: { config: string; by: string; reason?: string }) => {
         await withStore(options.config, async (store) => {
           const decide = verb === 'approve' ? approve : deny;
-          const result = await decide({ store: openApprovalStoreFor(store), id, by: options.by, reason: options.reason });
+          const result = await decide({ store: store.approvals, id, by: options.by, reason: options.reason });
           if (!result.ok) throw new Error(result.reason === 'unknown' ? `no approval request ${id}` : `approval ${id} is ${result.request.status}, not pending`);
           console.log(`${id}: ${result.request.status} by ${options.by}`);
         });

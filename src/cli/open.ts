@@ -1,6 +1,6 @@
 import { loadConfigFile } from '../config/load.ts';
 import type { FmguardConfig } from '../config/resolve.ts';
-import { openStore } from '../runtime/guard.ts';
+import { openStore } from '../wiring/store.ts';
 import type { Store } from '../store/store.ts';
 
 export const DEFAULT_CONFIG = 'fmguard.yaml';

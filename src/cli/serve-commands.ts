@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { loadConfigFile, type FmguardConfig } from '../config/load.ts';
 import { createGateway } from '../gateway/index.ts';
 import type { ToolCallViolation } from '../gateway/tool-calls.ts';
-import { createGuard } from '../runtime/guard.ts';
+import { createGuard } from '../wiring/guard.ts';
 import { startSimServer } from '../providers/simulated/sim-server.ts';
 
 const EXAMPLE_CONFIG = 'fmguard.example.yaml';

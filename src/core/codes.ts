@@ -60,3 +60,8 @@ export function codeInfo(code: StopCode): CodeInfo {
 export function shouldRetry(code: StopCode): boolean {
   return STOP_CODES[code].retry !== 'no';
 }
+
+/** Whether a failure counts against a breaker: the upstream failed or was too slow. */
+export function isUpstreamFailure(code: string): boolean {
+  return code === 'upstream.error' || code.startsWith('timeout.');
+}

@@ -1,5 +1,6 @@
 import { createGateway, type Gateway } from '../gateway/index.ts';
-import { createGuard, type Guard } from '../runtime/guard.ts';
+import { type Guard } from '../runtime/guard.ts';
+import { createGuard } from '../wiring/guard.ts';
 import { buildDemoConfig, RACE } from './demo-config.ts';
 import { PROJECTION_RULE, projectUnguarded } from './projection.ts';
 import { SCENARIOS, type Scenario, type ScenarioContext } from './scenarios.ts';

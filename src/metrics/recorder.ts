@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
-import type { Datapoint } from '../alarms/evaluate.ts';
-import type { Statistic } from '../alarms/types.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { apply, newAgg, toRows, type Sample, type ScopeAgg } from './aggregate.ts';
 import type { CallEvent } from './event.ts';
-import { createMemoryMetricStore } from '../backends/memory/metrics.ts';
+import type { DatapointSource } from './series.ts';
 import { createPromInstruments, type PromInstruments } from './prometheus.ts';
 import { sketchBin } from './sketch.ts';
 import { emptyStatSet, mergeStatSet, statisticValue, type StatSet } from './stat-set.ts';
@@ -13,8 +11,8 @@ import type { MetricRow, MetricStore } from '../store/metrics.ts';
 
 export interface MetricsOptions {
   clock?: Clock;
-  /** Where datapoints go; default a memory store. */
-  store?: MetricStore;
+  /** Where datapoints go (`store.metrics` of the guard's store). */
+  store: MetricStore;
   /** This replica's id in the store; default a random UUID. */
   source?: string;
   /** Base period of stored datapoints; alarm periods must be multiples of it. Default 10 s. */
@@ -27,23 +25,6 @@ export interface MetricsOptions {
   prometheus?: PromInstruments;
   /** Where background flush failures go (the library never logs). */
   onError?: (error: unknown) => void;
-}
-
-/** A metric's values over consecutive periods, for the alarm evaluator. */
-export interface SeriesQuery {
-  scope: string;
-  metric: string;
-  /** Ignored for `error_rate`. */
-  statistic: Statistic;
-  periodMs: number;
-  /** Exclusive end, aligned to periodMs: the newest period is [end - periodMs, end). */
-  end: number;
-  count: number;
-}
-
-/** What the alarm engine needs from metrics. */
-export interface DatapointSource {
-  series(query: SeriesQuery): Promise<Datapoint[]>;
 }
 
 export interface Metrics extends DatapointSource {
@@ -68,14 +49,14 @@ const KINDS = ['tenant', 'agent', 'model', 'provider', 'server', 'tool'] as cons
 
 export function createMetrics({
   clock = systemClock,
-  store = createMemoryMetricStore(),
+  store,
   source = randomUUID(),
   resolutionMs = 10_000,
   retentionMs = 25 * 3_600_000,
   flushIntervalMs = resolutionMs,
   prometheus = createPromInstruments(),
   onError = () => {},
-}: MetricsOptions = {}): Metrics {
+}: MetricsOptions): Metrics {
   if (!Number.isInteger(resolutionMs) || resolutionMs <= 0) throw new TypeError(`resolutionMs must be a positive integer, got ${resolutionMs}`);
   // Current-period aggregate per scope, looked up by kind then id (no key strings per call).
   const byKind = new Map<string, Map<string, ScopeAgg>>(KINDS.map((k) => [k, new Map()]));

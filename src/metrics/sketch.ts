@@ -1,15 +1,12 @@
+import type { Sketch } from '../store/metrics.ts';
+
 /**
  * A small mergeable quantile sketch (the DDSketch idea): values fall into logarithmic bins whose
  * width is 1 % of the value, so any percentile is known within 1 % relative error, replicas merge
  * by adding bin counts, and the serialized form stays small (one bin per ~2 % of range in use).
  * Values <= 0 go to a zero bin (latency, tokens and cost are never negative).
  */
-export interface Sketch {
-  /** Count of values <= 0. */
-  zero: number;
-  /** Bin index → count. Bin i holds values in (γ^(i-1), γ^i]. */
-  bins: Record<string, number>;
-}
+export type { Sketch } from '../store/metrics.ts';
 
 const ALPHA = 0.01;
 const GAMMA = (1 + ALPHA) / (1 - ALPHA);

@@ -1,4 +1,4 @@
-import type { Statistic } from '../alarms/types.ts';
+import type { Statistic } from './series.ts';
 import { emptySketch, sketchMerge, sketchQuantile, type Sketch } from './sketch.ts';
 
 /** One period's aggregate of one metric in one scope: a CloudWatch statistic set, plus a sketch. */

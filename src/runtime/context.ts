@@ -57,7 +57,7 @@ export interface GuardContext {
   readonly listening: boolean;
   newId(prefix: string): string;
   /** Start or resume a run (sub-runs are started through it). */
-  startRun(options: { agent?: string; id?: string; parentId?: string }): Promise<import('./run.ts').Run>;
+  startRun(options: { agent?: string; id?: string; parentId?: string }): Promise<RunHandle>;
   /** End a run normally. */
   endRun(handle: RunHandle): Promise<void>;
 }

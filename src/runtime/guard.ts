@@ -1,62 +1,64 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { systemClock, type Clock } from '../core/clock.ts';
+import type { AlarmEngine } from '../alarms/index.ts';
+import { approve, deny, listApprovals, type ApprovalRequest, type ApprovalStore, type DecideResult, type ListApprovalsOptions } from '../approvals/index.ts';
+import type { AuditLog } from '../audit/index.ts';
+import type { BreakerChange, Breakers } from '../breakers/index.ts';
+import type { FmguardConfig, ResolvedAgent } from '../config/resolve.ts';
+import type { Clock } from '../core/clock.ts';
 import { GuardError, guardError } from '../core/errors.ts';
 import { usdToNano } from '../core/money.ts';
 import { windowEnd, windowId } from '../core/periods.ts';
 import { RetryBudget } from '../core/retry-budget.ts';
 import { compileRetryPolicy, type RetryPolicy } from '../core/retry.ts';
-import { parseConfig } from '../config/load.ts';
-import type { FmguardConfig, ResolvedAgent } from '../config/resolve.ts';
-import type { ConfigInput } from '../config/schema.ts';
+import type { Metrics } from '../metrics/index.ts';
+import type { PolicyEngine } from '../policy/index.ts';
 import type { ModelProvider } from '../providers/provider.ts';
-import { createSimModel } from '../providers/simulated/sim-model.ts';
-import { createProvider } from '../wiring/providers.ts';
-import { createMemoryStore } from '../backends/memory/index.ts';
-import { createSqliteStore } from '../backends/sqlite/index.ts';
-import { createRedisStore } from '../backends/redis/index.ts';
 import type { KillInfo, RunRecord, Store } from '../store/store.ts';
 import type { BudgetLine, ChainLink } from './charges.ts';
 import type { Authorizer, GuardContext } from './context.ts';
 import type { GuardEvent, GuardEventListener } from './events.ts';
+import { failClosed } from './fail-closed.ts';
 import { Run } from './run.ts';
-import { approve, deny, listApprovals, type ApprovalRequest, type ApprovalStore, type DecideResult, type ListApprovalsOptions } from '../approvals/index.ts';
-import type { AuditLog } from '../audit/index.ts';
-import { bridgeToAudit } from '../wiring/audit-bridge.ts';
-import type { Breakers } from '../breakers/index.ts';
-import type { Metrics } from '../metrics/index.ts';
-import type { AlarmEngine } from '../alarms/index.ts';
-import { openAlarmEngine, openBreakers, openMetrics, toCallEvent } from '../wiring/resilience.ts';
-import { engineAuthorizer, openPolicyEngine } from '../wiring/policy.ts';
-import type { PolicyEngine } from '../policy/index.ts';
-import { demoToolServerSpec } from '../demo/tools/index.ts';
-import { openApprovalStore, openAuditLog } from '../wiring/services.ts';
 import { RunHandle } from './run-handle.ts';
 
-export interface CreateGuardOptions {
-  /** A resolved config, or a config object to validate (the same schema as the YAML file). */
-  config: FmguardConfig | ConfigInput;
-  /** Default: the store the config names (SQLite at `.fmguard/state.db` when it names none). */
-  store?: Store;
-  clock?: Clock;
-  /** Providers by config name; default: built from the config (simulated ones in process). */
-  providers?: Record<string, ModelProvider>;
-  /** The policy layer; default: the Cedar engine built from the config (default deny). */
-  authorizer?: Authorizer;
-  /** Default: breakers for every model, provider and tool server, state in the store. */
-  breakers?: Breakers;
-  metrics?: Metrics;
-  /** Start the alarm engine's timers. Default: when the config has alarms. */
+/** What the alarm engine may do to the guard it watches. */
+export interface AlarmHooks {
+  /** The guard's breakers (open/close actions). */
+  breakers: Breakers;
+  /** Kill actions go through the guard, so work in flight under the scope is aborted at once. */
+  kills: { set(scope: string, info: KillInfo): Promise<void>; clear(scope: string): Promise<void> };
+  emit: (event: GuardEvent) => void;
+}
+
+/**
+ * Everything a guard runs on, already built (wiring/guard.ts builds it from the config). Parts that
+ * report to the guard are factories given the guard's emitter.
+ */
+export interface GuardParts {
+  config: FmguardConfig;
+  store: Store;
+  /** Close the store with the guard (it was opened for it). */
+  ownsStore: boolean;
+  clock: Clock;
+  /** Providers by config name. */
+  providers: Record<string, ModelProvider>;
+  /** Closed with the guard (built for it). */
+  ownedProviders: readonly ModelProvider[];
+  approvals: ApprovalStore;
+  audit?: AuditLog;
+  metrics: Metrics;
+  /** The Cedar engine, when the authorizer is built from it. */
+  policy?: PolicyEngine;
+  authorizer: (emit: (event: GuardEvent) => void) => Authorizer;
+  breakers: (onChange: (change: BreakerChange) => void) => Breakers;
+  /** The alarm engine for the configured alarms (undefined without any). */
+  alarms: (hooks: AlarmHooks) => AlarmEngine | undefined;
+  /** Subscribed before anything else (the audit bridge, the metrics recorder). */
+  listeners: readonly GuardEventListener[];
+  /** Start the alarm engine's timers. Default: when there is an alarm engine. */
   background?: boolean;
   /** Uniform [0,1) for retry jitter (tests pass a seeded one). */
   random?: () => number;
-  /** Where approval requests live; default beside the state. */
-  approvals?: ApprovalStore;
-  /** The audit log; default from the config (SQLite beside the state). `false` turns it off. */
-  audit?: AuditLog | false;
-  /** Called when something in the background fails (an audit append); never fails a call. */
-  onError?: (error: unknown) => void;
 }
 
 export interface StartRunOptions {
@@ -69,43 +71,6 @@ export interface StartRunOptions {
   parentId?: string;
 }
 
-function isResolved(config: FmguardConfig | ConfigInput): config is FmguardConfig {
-  return (config as FmguardConfig).keyIndex instanceof Map;
-}
-
-/** Build the store a config names. */
-export function openStore(config: FmguardConfig): Store {
-  switch (config.store.kind) {
-    case 'memory':
-      return createMemoryStore();
-    case 'sqlite':
-      mkdirSync(dirname(config.store.path), { recursive: true });
-      return createSqliteStore({ path: config.store.path });
-    case 'redis':
-      return createRedisStore({ url: config.store.url, prefix: config.store.prefix });
-  }
-}
-
-/** Providers from the config, except those the caller supplies itself. */
-function buildProviders(config: FmguardConfig, clock: Clock, supplied: ReadonlySet<string>): Record<string, ModelProvider> {
-  const out: Record<string, ModelProvider> = {};
-  for (const [name, provider] of Object.entries(config.providers)) {
-    if (supplied.has(name)) continue;
-    if (provider.kind === 'simulated') {
-      out[name] = createSimModel({
-        clock,
-        scenario: provider.scenario,
-        seed: provider.seed,
-        tokensPerSecond: provider.tokensPerSecond,
-        firstTokenLatencyMs: provider.firstTokenMs,
-      });
-    } else {
-      out[name] = createProvider(name, provider, { clock });
-    }
-  }
-  return out;
-}
-
 /**
  * The guard runtime: where every call is decided. The SDK, the gateway and the MCP gateway all call
  * it; they translate, it decides.
@@ -115,7 +80,7 @@ export class Guard {
   readonly store: Store;
   readonly clock: Clock;
   private readonly providers: Record<string, ModelProvider>;
-  private readonly ownedProviders: ModelProvider[];
+  private readonly ownedProviders: readonly ModelProvider[];
   private readonly listeners = new Set<GuardEventListener>();
   private readonly handles = new Map<string, RunHandle>();
   private readonly kills = new Map<string, KillInfo>();
@@ -137,55 +102,37 @@ export class Guard {
   readonly alarms: AlarmEngine | undefined;
   private readonly background: boolean;
 
-  constructor(options: CreateGuardOptions) {
-    this.config = isResolved(options.config) ? options.config : parseConfig(options.config);
-    this.clock = options.clock ?? systemClock;
-    this.ownsStore = !options.store;
-    this.store = options.store ?? openStore(this.config);
-    const built = buildProviders(this.config, this.clock, new Set(Object.keys(options.providers ?? {})));
-    this.ownedProviders = Object.values(built);
-    this.providers = { ...built, ...options.providers };
-    this.approvals = options.approvals ?? openApprovalStore(this.store);
-    this.audit = options.audit === false ? undefined : (options.audit ?? openAuditLog(this.config, this.store, this.clock, options.onError));
-    if (this.audit) this.listeners.add(bridgeToAudit(this.config, this.audit));
-    this.breakers =
-      options.breakers ??
-      openBreakers(this.config, this.store, this.clock, (change) =>
-        this.emit({ type: 'breaker.changed', at: change.at, scope: change.scope, from: change.from, to: change.to, reason: `${change.by}: ${change.reason}` }),
-      );
-    this.metrics = options.metrics ?? openMetrics(this.config, this.store, this.clock, options.onError);
-    const metrics = this.metrics;
-    const config = this.config;
-    this.listeners.add((event) => {
-      const call = toCallEvent(config, event);
-      if (call) metrics.record(call);
-    });
-    this.alarms = openAlarmEngine(this.config, {
-      metrics,
+  constructor(parts: GuardParts) {
+    this.config = parts.config;
+    this.clock = parts.clock;
+    this.ownsStore = parts.ownsStore;
+    this.store = parts.store;
+    this.ownedProviders = parts.ownedProviders;
+    this.providers = parts.providers;
+    this.approvals = parts.approvals;
+    this.audit = parts.audit;
+    for (const listener of parts.listeners) this.listeners.add(listener);
+    this.breakers = parts.breakers((change) =>
+      this.emit({ type: 'breaker.changed', at: change.at, scope: change.scope, from: change.from, to: change.to, reason: `${change.by}: ${change.reason}` }),
+    );
+    this.metrics = parts.metrics;
+    this.alarms = parts.alarms({
       breakers: this.breakers,
       kills: { set: (scope, info) => this.kill(scope, info.reason, info.by), clear: (scope) => this.unkill(scope) },
-      clock: this.clock,
       emit: (event) => this.emit(event),
-      onError: options.onError,
     });
     // Metrics always flush (otherwise finished periods would pile up in memory); the flush timer does
     // not keep the process alive. The alarm engine runs when there are alarms (or when asked).
     this.metrics.start();
-    this.background = options.background ?? this.alarms !== undefined;
+    this.background = parts.background ?? this.alarms !== undefined;
     if (this.background) this.alarms?.start();
-    const random = options.random;
     for (const agent of Object.values(this.config.agents)) {
-      this.policies.set(agent.name, compileRetryPolicy(agent.retry, { random, maxRetryAfterMs: this.config.defaults.maxRetryAfterMs }));
+      this.policies.set(agent.name, compileRetryPolicy(agent.retry, { random: parts.random, maxRetryAfterMs: this.config.defaults.maxRetryAfterMs }));
     }
     this.unsubscribe = this.store.kills.subscribe((scope, info) => this.onKillChange(scope, info));
     this.ready = this.loadKills();
-
-    // Built-in tool servers declare their tools' input schemas, so policies can test arguments.
-    const builtinTools = Object.entries(this.config.toolServers)
-      .filter(([, server]) => server.kind === 'builtin')
-      .map(([name]) => demoToolServerSpec(name));
-    this.policy = options.authorizer ? undefined : openPolicyEngine(this.config, builtinTools);
-    this.authorizer = options.authorizer ?? engineAuthorizer(this.policy!, (event) => this.emit(event), () => this.clock.now());
+    this.policy = parts.policy;
+    this.authorizer = parts.authorizer((event) => this.emit(event));
     const guard = this;
     const retryBudget = new RetryBudget(this.config.defaults.retryBudget);
     this.ctx = {
@@ -218,7 +165,7 @@ export class Guard {
         return guard.listeners.size > 0;
       },
       newId: (prefix) => `${prefix}_${guard.idPrefix}_${(guard.seq++).toString(36)}`,
-      startRun: (opts) => guard.startRun(opts),
+      startRun: async (opts) => (await guard.startRun(opts)).handle,
       endRun: (handle) => guard.endHandle(handle),
     };
   }
@@ -255,9 +202,8 @@ export class Guard {
     try {
       return await this.openRun(options);
     } catch (error) {
-      if (GuardError.isInstance(error)) throw error;
       // The run's state could not be read or written: fail closed (DESIGN.md).
-      throw guardError('store.unavailable', `run state could not be read: ${error instanceof Error ? error.message : String(error)}`, {}, error);
+      throw failClosed(error, 'run state');
     }
   }
 
@@ -489,10 +435,5 @@ export class Guard {
 
 /** Why a call on an ended run is refused (shared; see endHandle). */
 const RUN_ENDED = guardError('request.invalid', 'the run has ended');
-
-/** Create the guard runtime for a config. */
-export function createGuard(options: CreateGuardOptions): Guard {
-  return new Guard(options);
-}
 
 export { GuardError };

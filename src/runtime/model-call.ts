@@ -20,7 +20,7 @@ import { abortPromise, AttemptTimers } from './stream-timeouts.ts';
 import { linkSignals } from './signals.ts';
 import { refusal, settleThresholds } from './outcomes.ts';
 import { breakerOpenError } from '../breakers/index.ts';
-import { isUpstreamFailure } from '../wiring/resilience.ts';
+import { isUpstreamFailure } from '../core/codes.ts';
 
 export interface ModelCallOptions {
   /** The caller's own cancellation; the run's signal always applies too. */

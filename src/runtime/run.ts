@@ -109,8 +109,8 @@ export class Run {
   }
 
   /** Start a sub-run (depth + 1); its usage counts against this run and every ancestor too. */
-  subRun(options: { agent?: string; id?: string } = {}): Promise<Run> {
-    return this.ctx.startRun({ agent: options.agent ?? this.agent, id: options.id, parentId: this.id });
+  async subRun(options: { agent?: string; id?: string } = {}): Promise<Run> {
+    return new Run(this.ctx, await this.ctx.startRun({ agent: options.agent ?? this.agent, id: options.id, parentId: this.id }));
   }
 
   /** Stop the run now: work in flight is aborted and later calls are refused with `kill.switch`. */

@@ -12,7 +12,7 @@ import { runToolInWorker } from './worker-tool.ts';
 import { linkSignals } from './signals.ts';
 import { requireApproval } from '../approvals/index.ts';
 import { breakerOpenError } from '../breakers/index.ts';
-import { isUpstreamFailure } from '../wiring/resilience.ts';
+import { isUpstreamFailure } from '../core/codes.ts';
 
 export interface ToolCallOptions<A, R> {
   /** The tool's full name, e.g. `demo.search` (policies match on it). */

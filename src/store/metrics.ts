@@ -1,4 +1,10 @@
-import type { Sketch } from '../metrics/sketch.ts';
+/** A mergeable quantile sketch as stored (see metrics/sketch.ts for the math). */
+export interface Sketch {
+  /** Count of values <= 0. */
+  zero: number;
+  /** Bin index → count. Bin i holds values in (γ^(i-1), γ^i]. */
+  bins: Record<string, number>;
+}
 
 /**
  * One replica's aggregate of one metric, in one scope, over one base period. Rows are keyed by
@@ -27,7 +33,7 @@ export interface MetricQuery {
   to: number;
 }
 
-/** Per-period metric datapoints, shared by replicas. Implementations: memory, SQLite. */
+/** Per-period metric datapoints, shared by replicas. */
 export interface MetricStore {
   readonly kind: string;
   /** Insert or replace each row by (scope, metric, start, source). */

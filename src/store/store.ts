@@ -1,18 +1,33 @@
 import type { StopCode } from '../core/codes.ts';
 
+import type { AlarmStateStore } from './alarms.ts';
+import type { ApprovalStore } from './approvals.ts';
+import type { AuditSinkFactory } from './audit-sink.ts';
+import type { BreakerStore } from './breakers.ts';
+import type { MetricStore } from './metrics.ts';
+
 /**
- * The one interface for state that must be atomic or persistent. Every implementation (memory,
- * SQLite, later Redis) passes the same contract suite in test/stores/contract.ts.
+ * The one contract for state that must be atomic, shared or persistent. Every backend (memory,
+ * SQLite, Redis) implements all of it and passes the one contract suite in test/store/; the runtime
+ * and the domain modules see only these interfaces, never a backend.
  *
  * All amounts are integers (money in nano-USD, see core/money.ts). All times are epoch ms and are
  * passed in by the caller, so stores never read a clock of their own.
  */
 export interface Store {
+  /** `memory`, `sqlite`, `redis`: for messages only (nothing branches on it). */
   readonly kind: string;
   readonly ledger: LedgerStore;
   readonly rates: RateStore;
   readonly kills: KillStore;
   readonly runs: RunStore;
+  readonly approvals: ApprovalStore;
+  readonly breakers: BreakerStore;
+  readonly metrics: MetricStore;
+  readonly alarms: AlarmStateStore;
+  /** The audit sink that lives beside this state, when the backend keeps one (SQLite: tables in its file). */
+  readonly audit?: AuditSinkFactory;
+  /** Close every part (and the connection or file they share). */
   close(): Promise<void>;
 }
 

@@ -6,6 +6,15 @@ interface Timer {
   fn: () => void;
 }
 
+export interface FakeClockOptions {
+  /**
+   * What `advance` waits for between timers. Default: queued promise callbacks (and I/O already
+   * due), which is enough for code that answers in process. Code that awaits network round trips
+   * (a Redis store) passes a wait that also covers its calls in flight.
+   */
+  settle?: () => Promise<void>;
+}
+
 /**
  * A clock that moves only when told. `advance` fires due timers in time order and lets promise
  * callbacks run between them, so code awaiting `sleep` progresses as it would in real time.
@@ -14,9 +23,11 @@ export class FakeClock implements Clock {
   private current: number;
   private timers: Timer[] = [];
   private nextId = 1;
+  private readonly settle: () => Promise<void>;
 
-  constructor(start = Date.UTC(2026, 0, 1)) {
+  constructor(start = Date.UTC(2026, 0, 1), { settle = () => flushMicrotasks() }: FakeClockOptions = {}) {
     this.current = start;
+    this.settle = settle;
   }
 
   now(): number {
@@ -46,7 +57,7 @@ export class FakeClock implements Clock {
   /** Move forward by `ms`, firing every timer that falls due, in order. */
   async advance(ms: number): Promise<void> {
     const target = this.current + ms;
-    await flushMicrotasks();
+    await this.settle();
     for (;;) {
       this.timers.sort((a, b) => a.at - b.at || a.id - b.id);
       const next = this.timers[0];
@@ -54,10 +65,10 @@ export class FakeClock implements Clock {
       this.timers.shift();
       this.current = Math.max(this.current, next.at);
       next.fn();
-      await flushMicrotasks();
+      await this.settle();
     }
     this.current = target;
-    await flushMicrotasks();
+    await this.settle();
   }
 }
 

@@ -4,6 +4,9 @@ import type { ProviderConfig } from '../config/schema.ts';
 import { createAnthropicProvider } from '../providers/anthropic/anthropic.ts';
 import type { HttpModelProvider } from '../providers/http.ts';
 import { createOpenAIProvider } from '../providers/openai/openai.ts';
+import type { FmguardConfig } from '../config/resolve.ts';
+import type { ModelProvider } from '../providers/provider.ts';
+import { createSimModel } from '../providers/simulated/sim-model.ts';
 
 export { createAnthropicProvider, type AnthropicProviderOptions } from '../providers/anthropic/anthropic.ts';
 export type { HttpModelProvider } from '../providers/http.ts';
@@ -17,8 +20,8 @@ export interface CreateProviderOptions {
 }
 
 /**
- * A network provider from its config entry. `simulated` providers are built in process by the
- * runtime (they need the sim's own options), so they are not handled here.
+ * A network provider from its config entry. `simulated` providers are built in process by
+ * `buildProviders` (they need the simulator's own options), so they are not handled here.
  */
 export function createProvider(name: string, config: ProviderConfig, { clock, dispatcher }: CreateProviderOptions): HttpModelProvider {
   switch (config.kind) {
@@ -27,6 +30,26 @@ export function createProvider(name: string, config: ProviderConfig, { clock, di
     case 'anthropic':
       return createAnthropicProvider({ name, baseUrl: config.baseUrl, apiKey: config.apiKey, version: config.version, dispatcher, clock });
     default:
-      throw new TypeError(`provider "${name}": kind "${config.kind}" is not an HTTP provider (simulated providers are built by the runtime)`);
+      throw new TypeError(`provider "${name}": kind "${config.kind}" is not an HTTP provider (simulated providers are built in process)`);
   }
+}
+
+/** Providers from the config, except those the caller supplies itself. */
+export function buildProviders(config: FmguardConfig, clock: Clock, supplied: ReadonlySet<string>): Record<string, ModelProvider> {
+  const out: Record<string, ModelProvider> = {};
+  for (const [name, provider] of Object.entries(config.providers)) {
+    if (supplied.has(name)) continue;
+    if (provider.kind === 'simulated') {
+      out[name] = createSimModel({
+        clock,
+        scenario: provider.scenario,
+        seed: provider.seed,
+        tokensPerSecond: provider.tokensPerSecond,
+        firstTokenLatencyMs: provider.firstTokenMs,
+      });
+    } else {
+      out[name] = createProvider(name, provider, { clock });
+    }
+  }
+  return out;
 }

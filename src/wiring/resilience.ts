@@ -1,19 +1,17 @@
-import type { Clock } from '../core/clock.ts';
-import type { FmguardConfig } from '../config/resolve.ts';
 import { createAlarmEngine, splitAlarmConfig, type AlarmEngine, type AlarmEvent } from '../alarms/index.ts';
-import { createBreakers, createMemoryBreakerStore, createSqliteBreakerStore, type BreakerChange, type Breakers } from '../breakers/index.ts';
-import { createMemoryMetricStore, createMetrics, createSqliteMetricStore, type CallEvent, type Metrics } from '../metrics/index.ts';
-import type { KillInfo, Store } from '../store/store.ts';
-import { createRedisBreakerStore, createRedisMetricStore, type RedisStore } from '../backends/redis/index.ts';
-import type { GuardEvent } from '../runtime/events.ts';
-import { sqliteHandle } from './services.ts';
+import { createBreakers, type BreakerChange, type Breakers } from '../breakers/index.ts';
+import type { FmguardConfig } from '../config/resolve.ts';
+import type { Clock } from '../core/clock.ts';
+import { createMetrics, type CallEvent, type Metrics } from '../metrics/index.ts';
+import type { GuardEvent, GuardEventListener } from '../runtime/events.ts';
+import type { AlarmHooks } from '../runtime/guard.ts';
+import type { AlarmStateStore } from '../store/alarms.ts';
+import type { Store } from '../store/store.ts';
 
 /** Breakers for every model, provider and tool server, their state beside the rest. */
 export function openBreakers(config: FmguardConfig, store: Store, clock: Clock, onChange: (change: BreakerChange) => void): Breakers {
-  const db = sqliteHandle(store);
-  const redis = store.kind === 'redis' ? (store as RedisStore) : undefined;
   return createBreakers({
-    store: db ? createSqliteBreakerStore(db) : redis ? createRedisBreakerStore(redis) : createMemoryBreakerStore(),
+    store: store.breakers,
     clock,
     defaults: config.breakers.defaults,
     overrides: config.breakers.overrides,
@@ -23,24 +21,20 @@ export function openBreakers(config: FmguardConfig, store: Store, clock: Clock, 
 
 /** Per-scope metrics, with datapoints in the store (so replicas aggregate) and a Prometheus view. */
 export function openMetrics(config: FmguardConfig, store: Store, clock: Clock, onError?: (error: unknown) => void): Metrics {
-  const db = sqliteHandle(store);
-  const redis = store.kind === 'redis' ? (store as RedisStore) : undefined;
   return createMetrics({
     clock,
-    store: db ? createSqliteMetricStore(db) : redis ? createRedisMetricStore(redis, { retentionMs: config.metrics.retentionMs }) : createMemoryMetricStore(),
+    store: store.metrics,
     resolutionMs: config.metrics.resolutionMs,
     retentionMs: config.metrics.retentionMs,
     onError,
   });
 }
 
-export interface AlarmWiring {
+export interface AlarmWiring extends AlarmHooks {
   metrics: Metrics;
-  breakers: Breakers;
-  /** Kill actions go through the guard, so work in flight under the scope is aborted at once. */
-  kills: { set(scope: string, info: KillInfo): Promise<void>; clear(scope: string): Promise<void> };
   clock: Clock;
-  emit: (event: GuardEvent) => void;
+  /** Where alarm states persist across restarts. */
+  store?: AlarmStateStore;
   onError?: (error: unknown) => void;
 }
 
@@ -53,6 +47,7 @@ export function openAlarmEngine(config: FmguardConfig, wiring: AlarmWiring): Ala
     composites,
     metrics: wiring.metrics,
     clock: wiring.clock,
+    store: wiring.store,
     onError: wiring.onError,
     actions: {
       breakers: wiring.breakers,
@@ -98,7 +93,10 @@ export function toCallEvent(config: FmguardConfig, event: GuardEvent): CallEvent
   }
 }
 
-/** Whether a failure counts against a breaker: the upstream failed or was too slow. */
-export function isUpstreamFailure(code: string): boolean {
-  return code === 'upstream.error' || code.startsWith('timeout.');
+/** Record every call, refusal and failure in the metrics (the guard subscribes this). */
+export function recordMetrics(config: FmguardConfig, metrics: Metrics): GuardEventListener {
+  return (event) => {
+    const call = toCallEvent(config, event);
+    if (call) metrics.record(call);
+  };
 }

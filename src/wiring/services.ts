@@ -1,45 +1,28 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { hostname } from 'node:os';
+import { createJsonlAuditSink } from '../backends/jsonl/audit.ts';
+import { createMemoryAuditSink } from '../backends/memory/audit.ts';
+import { createPostgresAuditSink } from '../backends/postgres/audit.ts';
+import { createSqliteAuditSink } from '../backends/sqlite/audit.ts';
+import { createAuditLog, type AuditLog, type AuditSink } from '../audit/index.ts';
 import type { Clock } from '../core/clock.ts';
 import type { FmguardConfig } from '../config/resolve.ts';
-import { createMemoryApprovalStore, createSqliteApprovalStore, type ApprovalStore } from '../approvals/index.ts';
-import { createAuditLog, createJsonlAuditSink, createMemoryAuditSink, createSqliteAuditSink, type AuditLog, type AuditSink } from '../audit/index.ts';
 import type { Store } from '../store/store.ts';
-import { hostname } from 'node:os';
-import { createPostgresAuditSink } from '../backends/postgres/audit.ts';
-import { createRedisApprovalStore, type RedisStore } from '../backends/redis/index.ts';
-
-/** The SQLite handle of a SQLite store, so approvals, breakers, metrics and the audit log share its file. */
-export function sqliteHandle(store: Store): import('better-sqlite3').Database | undefined {
-  return store.kind === 'sqlite' ? (store as Store & { db?: import('better-sqlite3').Database }).db : undefined;
-}
-
-/** Approvals live beside the state: in the SQLite file, or in memory with the memory store. */
-export function openApprovalStore(store: Store): ApprovalStore {
-  if (store.kind === 'redis') return createRedisApprovalStore(store as RedisStore);
-  const db = sqliteHandle(store);
-  return db ? createSqliteApprovalStore({ db }) : createMemoryApprovalStore();
-}
 
 /**
- * The audit sink the config names; by default SQLite beside the state. With the memory store (tests,
- * throwaway runs) the default is none: an in-memory log would only grow.
+ * The audit sink the config names. By default the one the store keeps beside its state when that is
+ * durable (SQLite: tables in its file); none otherwise (an in-memory log would only grow).
  */
 export function openAuditSink(config: FmguardConfig, store: Store): AuditSink | undefined {
-  const sink = config.audit.sink ?? (store.kind === 'sqlite' ? 'sqlite' : 'none');
+  const beside = store.audit;
+  const sink = config.audit.sink ?? (beside?.durable ? beside.kind : 'none');
   switch (sink) {
     case 'none':
       return undefined;
-    case 'jsonl': {
-      const path = config.audit.path ?? '.fmguard/audit.jsonl';
-      mkdirSync(dirname(path), { recursive: true });
-      return createJsonlAuditSink({ path });
-    }
-    case 'sqlite': {
-      const db = config.audit.path ? undefined : sqliteHandle(store);
-      if (db) return createSqliteAuditSink({ db });
+    case 'jsonl':
+      return createJsonlAuditSink({ path: config.audit.path ?? '.fmguard/audit.jsonl' });
+    case 'sqlite':
+      if (!config.audit.path && beside?.kind === 'sqlite') return beside.open();
       return createSqliteAuditSink({ path: config.audit.path ?? '.fmguard/audit.db' });
-    }
     case 'memory':
       return createMemoryAuditSink();
     case 'postgres': {

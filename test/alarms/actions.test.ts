@@ -9,6 +9,8 @@ import { systemClock } from '../../src/core/clock.ts';
 import { createMetrics } from '../../src/metrics/recorder.ts';
 import type { KillInfo, KillListener, KillScope } from '../../src/store/store.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
+import { createMemoryMetricStore } from '../../src/backends/memory/metrics.ts';
+import { createMemoryBreakerStore } from '../../src/backends/memory/versioned.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -36,7 +38,7 @@ function fakeKills() {
 describe('cost alarm on a tenant', () => {
   it('kills the tenant: its runs in flight stop, other tenants carry on', async () => {
     const clock = new FakeClock(T0);
-    const metrics = createMetrics({ clock });
+    const metrics = createMetrics({ clock, store: createMemoryMetricStore() });
     const kills = fakeKills();
     const events: AlarmEvent[] = [];
     const engine = createAlarmEngine({
@@ -87,9 +89,9 @@ describe('cost alarm on a tenant', () => {
 describe('closeOnOk', () => {
   it('on OK, closes the breakers and clears the kills this alarm set, and runs okActions', async () => {
     const clock = new FakeClock(T0);
-    const metrics = createMetrics({ clock });
+    const metrics = createMetrics({ clock, store: createMemoryMetricStore() });
     const kills = fakeKills();
-    const breakers = createBreakers({ clock });
+    const breakers = createBreakers({ clock, store: createMemoryBreakerStore() });
     const engine = createAlarmEngine({
       clock,
       metrics,
@@ -132,7 +134,7 @@ describe('evaluation cadence', () => {
     const clock = new FakeClock(T0);
     const alarm = (name: string, period: string): AlarmSpec => ({ name, scope: 'global', metric: 'calls', period, evaluationPeriods: 1, comparison: 'GreaterThanThreshold', threshold: 0 });
     const seen: Record<string, number[]> = { fast: [], slow: [], mid: [] };
-    const metrics = createMetrics({ clock });
+    const metrics = createMetrics({ clock, store: createMemoryMetricStore() });
     const engine = createAlarmEngine({
       clock,
       metrics: {
@@ -157,7 +159,7 @@ describe('evaluation cadence', () => {
 describe('engine validation', () => {
   it('fails at startup with every problem named', () => {
     const clock = new FakeClock(T0);
-    const metrics = createMetrics({ clock });
+    const metrics = createMetrics({ clock, store: createMemoryMetricStore() });
     expect(() =>
       createAlarmEngine({
         clock,
@@ -217,7 +219,7 @@ describe('webhook action', () => {
       void answered.then(() => res.writeHead(204).end());
     });
     const clock = new FakeClock(T0);
-    const metrics = createMetrics({ clock });
+    const metrics = createMetrics({ clock, store: createMemoryMetricStore() });
     const events: AlarmEvent[] = [];
     const engine = createAlarmEngine({
       clock,

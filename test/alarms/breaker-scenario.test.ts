@@ -3,6 +3,8 @@ import { createAlarmEngine, type AlarmEvent } from '../../src/alarms/engine.ts';
 import { createBreakers, type BreakerChange } from '../../src/breakers/service.ts';
 import { createMetrics } from '../../src/metrics/recorder.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
+import { createMemoryMetricStore } from '../../src/backends/memory/metrics.ts';
+import { createMemoryBreakerStore } from '../../src/backends/memory/versioned.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const SCOPE = 'provider:sim';
@@ -13,9 +15,9 @@ const SCOPE = 'provider:sim';
  */
 function world() {
   const clock = new FakeClock(T0);
-  const metrics = createMetrics({ clock });
+  const metrics = createMetrics({ clock, store: createMemoryMetricStore() });
   const changes: BreakerChange[] = [];
-  const breakers = createBreakers({ clock, onChange: (c) => changes.push(c) });
+  const breakers = createBreakers({ clock, store: createMemoryBreakerStore(), onChange: (c) => changes.push(c) });
   const events: AlarmEvent[] = [];
   const engine = createAlarmEngine({
     clock,

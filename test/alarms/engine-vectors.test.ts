@@ -4,6 +4,7 @@ import type { AlarmSpec, AlarmState } from '../../src/alarms/types.ts';
 import { createMetrics } from '../../src/metrics/recorder.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
 import { MODES, points, STATES, VECTOR_COMPARISON, VECTOR_THRESHOLD, VECTORS } from './vectors.ts';
+import { createMemoryMetricStore } from '../../src/backends/memory/metrics.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const PERIOD = 10_000;
@@ -15,7 +16,7 @@ const PERIOD = 10_000;
  */
 async function replay(values: Array<number | null>, spec: Partial<AlarmSpec>, initial?: AlarmState) {
   const clock = new FakeClock(T0);
-  const metrics = createMetrics({ clock });
+  const metrics = createMetrics({ clock, store: createMemoryMetricStore() });
   const events: AlarmEvent[] = [];
   const engine = createAlarmEngine({
     clock,
@@ -70,7 +71,7 @@ describe('alarm engine: CloudWatch vectors replayed as traffic over a fake clock
   it('C10: composite ALARM(A) AND NOT ALARM(B) follows its alarms', async () => {
     const clock = new FakeClock(T0);
     const alarm = (name: string): AlarmSpec => ({ name, scope: 'global', metric: 'calls', period: '1m', evaluationPeriods: 1, comparison: 'GreaterThanThreshold', threshold: 0 });
-    const engine = createAlarmEngine({ clock, metrics: createMetrics({ clock }), alarms: [alarm('A'), alarm('B')], composites: [{ name: 'C', rule: 'ALARM(A) AND NOT ALARM(B)' }] });
+    const engine = createAlarmEngine({ clock, metrics: createMetrics({ clock, store: createMemoryMetricStore() }), alarms: [alarm('A'), alarm('B')], composites: [{ name: 'C', rule: 'ALARM(A) AND NOT ALARM(B)' }] });
     expect(engine.status('C')!.state).toBe('INSUFFICIENT_DATA');
     const cases: Array<[AlarmState, AlarmState, AlarmState]> = [
       ['ALARM', 'OK', 'ALARM'],
@@ -87,7 +88,7 @@ describe('alarm engine: CloudWatch vectors replayed as traffic over a fake clock
 
   it('runs actions on transitions only, not on every evaluation in the same state', async () => {
     const clock = new FakeClock(T0);
-    const metrics = createMetrics({ clock });
+    const metrics = createMetrics({ clock, store: createMemoryMetricStore() });
     const opened: string[] = [];
     const engine = createAlarmEngine({
       clock,

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createBreakers } from '../../src/breakers/service.ts';
 import { initialBreakerState, type BreakerState } from '../../src/breakers/state.ts';
 import type { MetricRow } from '../../src/store/metrics.ts';
-import { createRedisBreakerStore } from '../../src/backends/redis/breakers.ts';
+import { createRedisBreakerStore } from '../../src/backends/redis/versioned.ts';
 import { createRedisStore, type RedisStore } from '../../src/backends/redis/index.ts';
 import { createRedisMetricStore } from '../../src/backends/redis/metrics.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';

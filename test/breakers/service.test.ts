@@ -5,6 +5,7 @@ import type { Admission, BreakerToken } from '../../src/breakers/state.ts';
 import type { BreakerStore } from '../../src/store/breakers.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
 import { STORE_KINDS } from '../store/breaker-stores.ts';
+import { createMemoryBreakerStore } from '../../src/backends/memory/versioned.ts';
 
 const token = (a: Admission): BreakerToken => {
   if (!a.ok) throw new Error(`refused: ${JSON.stringify(a)}`);
@@ -28,7 +29,7 @@ describe.each(STORE_KINDS)('Breakers service over $name', ({ make }) => {
   let close = () => {};
   afterEach(() => close());
 
-  function setup(options: Parameters<typeof createBreakers>[0] = {}) {
+  function setup(options: Partial<Parameters<typeof createBreakers>[0]> = {}) {
     const s = make();
     close = s.close;
     const clock = new FakeClock();
@@ -168,7 +169,7 @@ describe.each(STORE_KINDS)('Breakers service over $name', ({ make }) => {
 
 describe('createBreakers options', () => {
   it('rejects bad policies eagerly', () => {
-    expect(() => createBreakers({ defaults: { halfOpenProbes: 0 } })).toThrow(/defaults.halfOpenProbes/);
-    expect(() => createBreakers({ overrides: { 'tool:*': { cooldownMs: -1 } } })).toThrow(/overrides\[tool:\*\].cooldownMs/);
+    expect(() => createBreakers({ store: createMemoryBreakerStore(), defaults: { halfOpenProbes: 0 } })).toThrow(/defaults.halfOpenProbes/);
+    expect(() => createBreakers({ store: createMemoryBreakerStore(), overrides: { 'tool:*': { cooldownMs: -1 } } })).toThrow(/overrides\[tool:\*\].cooldownMs/);
   });
 });

@@ -1,7 +1,8 @@
 import OpenAI from 'openai';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/gateway/index.ts';
-import { createGuard, type CreateGuardOptions, type Guard } from '../../src/runtime/guard.ts';
+import { type Guard } from '../../src/runtime/guard.ts';
+import { createGuard, type CreateGuardOptions } from '../../src/wiring/guard.ts';
 import { createSimModel, type SimModel, type SimModelOptions } from '../../src/providers/simulated/sim-model.ts';
 
 export const BOT_KEY = 'sk-test-bot-0001';

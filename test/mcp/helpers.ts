@@ -6,7 +6,8 @@ import type { ConfigInput } from '../../src/config/schema.ts';
 import { createDemoWorld, type DemoWorld } from '../../src/demo/tools/world.ts';
 import { createMcpHandler, type McpHandler, type McpHandlerOptions } from '../../src/mcp/index.ts';
 import type { Authorizer, AuthorizeDecision, AuthorizeRequest } from '../../src/runtime/context.ts';
-import { createGuard, type Guard } from '../../src/runtime/guard.ts';
+import { type Guard } from '../../src/runtime/guard.ts';
+import { createGuard } from '../../src/wiring/guard.ts';
 
 export const KEY = 'sk-test-mcp-agent-1';
 export const OTHER_KEY = 'sk-test-mcp-other-1';

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics/recorder.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
 import { parsePrometheusText } from './prom-parser.ts';
+import { createMemoryMetricStore } from '../../src/backends/memory/metrics.ts';
 
 function sample(families: ReturnType<typeof parsePrometheusText>, name: string, labels: Record<string, string>) {
   const family = [...families.values()].find((f) => f.samples.some((s) => s.name === name));
@@ -11,7 +12,7 @@ function sample(families: ReturnType<typeof parsePrometheusText>, name: string, 
 
 describe('Prometheus exposition', () => {
   it('parses with a strict text-format parser and carries the recorded numbers', async () => {
-    const metrics = createMetrics({ clock: new FakeClock() });
+    const metrics = createMetrics({ clock: new FakeClock(), store: createMemoryMetricStore() });
     const model = { tenant: 'acme', agent: 'support-bot', model: 'sim-small', provider: 'sim' };
     metrics.record({ ...model, outcome: 'success', latencyMs: 30, inputTokens: 100, outputTokens: 40, costUsd: 0.002 });
     metrics.record({ ...model, outcome: 'success', latencyMs: 300, inputTokens: 50, outputTokens: 10, costUsd: 0.001 });
@@ -57,8 +58,8 @@ describe('Prometheus exposition', () => {
   });
 
   it('uses a private registry, never the global one; two instances do not clash', async () => {
-    const a = createMetrics({ clock: new FakeClock() });
-    const b = createMetrics({ clock: new FakeClock() });
+    const a = createMetrics({ clock: new FakeClock(), store: createMemoryMetricStore() });
+    const b = createMetrics({ clock: new FakeClock(), store: createMemoryMetricStore() });
     a.record({ model: 'x', provider: 'p', outcome: 'success' });
     expect(a.registry).not.toBe(b.registry);
     expect(register.getSingleMetric('fmguard_calls_total')).toBeUndefined();

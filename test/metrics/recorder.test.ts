@@ -3,6 +3,7 @@ import { createMetrics } from '../../src/metrics/recorder.ts';
 import type { CallEvent } from '../../src/metrics/event.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
 import { METRIC_STORES } from '../store/metric-stores.ts';
+import { createMemoryMetricStore } from '../../src/backends/memory/metrics.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const call = (over: Partial<CallEvent> = {}): CallEvent => ({
@@ -119,7 +120,7 @@ describe.each(METRIC_STORES)('metrics recorder over $name', ({ make }) => {
 
 describe('record() cost', () => {
   it('stays in the low microseconds per call', () => {
-    const metrics = createMetrics({ clock: new FakeClock(T0) });
+    const metrics = createMetrics({ clock: new FakeClock(T0), store: createMemoryMetricStore() });
     const events = Array.from({ length: 8 }, (_, i) => call({ model: `m${i % 4}`, outcome: i % 5 === 0 ? 'error' : 'success', latencyMs: 50 + i }));
     for (let i = 0; i < 2_000; i++) metrics.record(events[i % events.length]); // warm up
     const n = 50_000;

@@ -2,8 +2,8 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createMemoryBreakerStore } from '../../src/backends/memory/breakers.ts';
-import { createSqliteBreakerStore } from '../../src/backends/sqlite/breakers.ts';
+import { createMemoryBreakerStore } from '../../src/backends/memory/versioned.ts';
+import { createSqliteBreakerStore } from '../../src/backends/sqlite/versioned.ts';
 import type { BreakerStore } from '../../src/store/breakers.ts';
 
 /** Each kind of store, and a way to get two handles on the same state (two replicas). */

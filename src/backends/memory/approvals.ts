@@ -1,4 +1,5 @@
-import type { ApprovalListener, ApprovalRequest, ApprovalStore } from '../../store/approvals.ts';
+import type { ApprovalRequest, ApprovalStore } from '../../store/approvals.ts';
+import { approvalListeners } from '../../approvals/listeners.ts';
 import { effective, matchesApprovalFilter, planCheck, planDecide } from '../../approvals/transitions.ts';
 
 const keyOf = (k: { run: string; tool: string; fingerprint: string }) => JSON.stringify([k.run, k.tool, k.fingerprint]);
@@ -10,7 +11,7 @@ export function createMemoryApprovalStore(): ApprovalStore {
   const byKey = new Map<string, string[]>();
   /** All ids, oldest first (list is newest first). */
   const order: string[] = [];
-  const listeners = new Set<ApprovalListener>();
+  const listeners = approvalListeners();
 
   const write = (requests: ApprovalRequest[]) => {
     for (const request of requests) {
@@ -22,17 +23,7 @@ export function createMemoryApprovalStore(): ApprovalStore {
       }
       byId.set(copy.id, copy);
     }
-    for (const request of requests) notify(request);
-  };
-
-  const notify = (request: ApprovalRequest) => {
-    for (const listener of listeners) {
-      try {
-        listener(structuredClone(request));
-      } catch {
-        // A listener's failure is its own.
-      }
-    }
+    listeners.notify(requests);
   };
 
   return {
@@ -62,10 +53,7 @@ export function createMemoryApprovalStore(): ApprovalStore {
       }
       return out;
     },
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    subscribe: listeners.subscribe,
     async close() {
       listeners.clear();
     },

@@ -1,8 +1,12 @@
 import type { Store } from '../../store/store.ts';
+import { createMemoryApprovalStore } from './approvals.ts';
+import { createMemoryAuditSink } from './audit.ts';
+import { createMemoryMetricStore } from './metrics.ts';
+import { createMemoryAlarmStore, createMemoryBreakerStore } from './versioned.ts';
 import { MemoryKills } from './kills.ts';
 import { MemoryLedger } from './ledger.ts';
 import { MemoryRates } from './rates.ts';
-import { EXPIRED_RETENTION_MS } from './rules.ts';
+import { EXPIRED_RETENTION_MS } from '../rules.ts';
 import { MemoryRuns } from './runs.ts';
 
 export interface MemoryStoreOptions {
@@ -16,14 +20,27 @@ export interface MemoryStoreOptions {
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const kills = new MemoryKills();
+  const approvals = createMemoryApprovalStore();
   return {
     kind: 'memory',
     ledger: new MemoryLedger(options.expiredRetentionMs ?? EXPIRED_RETENTION_MS),
     rates: new MemoryRates(),
     kills,
     runs: new MemoryRuns(),
+    approvals,
+    breakers: createMemoryBreakerStore(),
+    metrics: createMemoryMetricStore(),
+    alarms: createMemoryAlarmStore(),
+    // Not durable: the default audit log is off with the memory store (an in-memory log would only grow).
+    audit: { kind: 'memory', durable: false, open: () => createMemoryAuditSink() },
     async close() {
       kills.close();
+      await approvals.close();
     },
   };
 }
+
+export { createMemoryApprovalStore } from './approvals.ts';
+export { createMemoryAuditSink, type MemoryAuditSink } from './audit.ts';
+export { createMemoryMetricStore } from './metrics.ts';
+export { createMemoryAlarmStore, createMemoryBreakerStore } from './versioned.ts';

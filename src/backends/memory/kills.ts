@@ -1,5 +1,5 @@
 import type { KillInfo, KillListener, KillScope, KillStore } from '../../store/store.ts';
-import { copyKill, notifyKill } from './rules.ts';
+import { copyKill, notifyKill } from '../rules.ts';
 
 /**
  * Kill switches in a Map. Listeners are called synchronously, after the change is visible: on every

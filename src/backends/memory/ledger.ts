@@ -8,7 +8,7 @@ import type {
   SettleResult,
 } from '../../store/store.ts';
 import { ExpiryHeap } from './expiry-heap.ts';
-import { checkActual, checkCharges, fits, OK, pendingBefore, refusalOf, SETTLE_UNKNOWN } from './rules.ts';
+import { checkActual, checkCharges, fits, OK, pendingBefore, refusalOf, SETTLE_UNKNOWN } from '../rules.ts';
 
 interface Account {
   used: number;

@@ -1,6 +1,6 @@
 import type { BucketState } from '../../core/token-bucket.ts';
 import type { BucketSpec, RateResult, RateStore } from '../../store/store.ts';
-import { creditTo, takeFrom } from './rules.ts';
+import { creditTo, takeFrom } from '../rules.ts';
 
 /** Token buckets kept in one Map; each call runs to completion, so take is all or nothing. */
 export class MemoryRates implements RateStore {

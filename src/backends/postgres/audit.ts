@@ -1,5 +1,7 @@
-import pg from 'pg';
-import { chainEvent, parseStoredEvent, serializeEvent } from '../../audit/chain.ts';
+import type pg from 'pg';
+import { chainEvent, parseStoredEvent } from '../../audit/chain.ts';
+import { columnMismatch, COMPARED_COLUMNS, eventColumns, parseBodies, type EventColumns } from '../../audit/rows.ts';
+import { loadDriver } from '../driver.ts';
 import type { AuditEvent, AuditFilter, ChainHead, StoredEvent, VerifyOptions, VerifyResult } from '../../store/audit.ts';
 import type { AuditSink } from '../../store/audit-sink.ts';
 import { verifyChain, type VerifyEntry } from '../../audit/verify.ts';
@@ -106,19 +108,12 @@ CREATE TABLE IF NOT EXISTS ${heads} (
 );`;
 }
 
-interface EventRow {
+interface EventRow extends EventColumns {
   replica: string;
   seq: string;
-  time: number;
-  type: string;
-  run: string | null;
-  agent: string | null;
-  tenant: string | null;
-  code: string | null;
-  prev_hash: string;
-  hash: string;
-  body: string;
 }
+
+const toRow = (event: ReplicaEvent): EventRow => ({ replica: event.replica, seq: String(event.seq), ...eventColumns(event) });
 
 interface HeadRow {
   replica: string;
@@ -139,7 +134,7 @@ export function createPostgresAuditSink(options: PostgresAuditSinkOptions): Post
   if (typeof replica !== 'string' || replica.length === 0) throw new TypeError('replica must be a non-empty string');
   const names = namesOf(options.table ?? 'fmguard_audit_events');
   const owned = !('pool' in options);
-  const pool = 'pool' in options ? options.pool : new pg.Pool({ connectionString: options.connectionString, connectionTimeoutMillis: 5000, max: 4 });
+  const pool = 'pool' in options ? options.pool : new (loadDriver<typeof pg>('pg', 'the Postgres audit sink').Pool)({ connectionString: options.connectionString, connectionTimeoutMillis: 5000, max: 4 });
   // An idle client losing its connection must not crash the process; the next query reports it.
   if (owned) pool.on('error', () => {});
   let closed = false;
@@ -213,13 +208,13 @@ export function createPostgresAuditSink(options: PostgresAuditSinkOptions): Post
       await ensureSchema();
       const { sql, params } = buildQuery(names.events, filter);
       const { rows } = await pool.query<{ body: string }>(sql, params);
-      return parseBodies(rows);
+      return parseBodies<ReplicaEvent>(rows);
     },
     async tail(n) {
       await ensureSchema();
       if (!(n > 0)) return [];
       const { rows } = await pool.query<{ body: string }>(`SELECT body FROM ${names.events} ORDER BY id DESC LIMIT $1`, [Math.floor(n)]);
-      return parseBodies(rows).reverse();
+      return parseBodies<ReplicaEvent>(rows).reverse();
     },
     async replicas() {
       await ensureSchema();
@@ -277,7 +272,7 @@ function verifyAll(heads: HeadRow[], rows: EventRow[], self: string, options: Po
     const chainRows = byReplica.get(name) as EventRow[];
     const entries: VerifyEntry[] = chainRows.map((row) => {
       const event = parseStoredEvent(row.body);
-      return { event, mismatch: event && columnMismatch(row, event as ReplicaEvent) };
+      return { event, mismatch: event && columnMismatch(row, toRow(event as ReplicaEvent), ['replica', ...COMPARED_COLUMNS]) };
     });
     const h = headOf.get(name);
     // No head row while events exist: the head itself was deleted (verifyChain reports it).
@@ -297,43 +292,6 @@ function verifyAll(heads: HeadRow[], rows: EventRow[], self: string, options: Po
     return { ...broken.result, replica: broken.replica, message: `replica ${broken.replica}: ${broken.result.message}`, chains };
   }
   return { ok: true, count: total, chains };
-}
-
-function toRow(event: ReplicaEvent): EventRow {
-  return {
-    replica: event.replica,
-    seq: String(event.seq),
-    time: event.time,
-    type: event.type,
-    run: event.run ?? null,
-    agent: event.agent ?? null,
-    tenant: event.tenant ?? null,
-    code: event.code ?? null,
-    prev_hash: event.prevHash,
-    hash: event.hash,
-    body: serializeEvent(event),
-  };
-}
-
-/** Which index column disagrees with the body (seq is the row's place in its chain, so it is not compared). */
-function columnMismatch(row: EventRow, event: ReplicaEvent): string | undefined {
-  const expected = toRow(event);
-  for (const column of ['replica', 'time', 'type', 'run', 'agent', 'tenant', 'code', 'prev_hash', 'hash'] as const) {
-    if (row[column] !== expected[column]) return `column ${column} was edited (${String(row[column])} != ${String(expected[column])})`;
-  }
-  return undefined;
-}
-
-function parseBodies(rows: Array<{ body: string }>): ReplicaEvent[] {
-  const out: ReplicaEvent[] = [];
-  for (const row of rows) {
-    try {
-      out.push(JSON.parse(row.body) as ReplicaEvent);
-    } catch {
-      // An unreadable body is reported by verify(); a query cannot show it.
-    }
-  }
-  return out;
 }
 
 function buildQuery(table: string, filter: PostgresAuditFilter): { sql: string; params: unknown[] } {

@@ -1,4 +1,5 @@
-import type { ApprovalListener, ApprovalRequest, ApprovalStatus, ApprovalStore, CheckOutcome, DecideResult } from '../../store/approvals.ts';
+import type { ApprovalRequest, ApprovalStatus, ApprovalStore, CheckOutcome, DecideResult } from '../../store/approvals.ts';
+import { approvalListeners } from '../../approvals/listeners.ts';
 import { effective, matchesApprovalFilter, newRequest } from '../../approvals/transitions.ts';
 import { canonicalJson } from '../../core/canonical-json.ts';
 import type { RedisHandle } from './handle.ts';
@@ -61,19 +62,8 @@ const PAGE = 100;
 export function createRedisApprovalStore(handle: RedisHandle): ApprovalStore {
   const { gate } = handle;
   const prefix = handle.keys.prefix;
-  const listeners = new Set<ApprovalListener>();
-
-  const notify = (requests: ApprovalRequest[]) => {
-    for (const request of requests) {
-      for (const listener of listeners) {
-        try {
-          listener(structuredClone(request));
-        } catch {
-          // A listener's failure is its own.
-        }
-      }
-    }
-  };
+  const listeners = approvalListeners();
+  const notify = listeners.notify;
 
   return {
     kind: 'redis',
@@ -144,10 +134,7 @@ export function createRedisApprovalStore(handle: RedisHandle): ApprovalStore {
       }
       return out;
     },
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    subscribe: listeners.subscribe,
     async close() {
       listeners.clear();
     },

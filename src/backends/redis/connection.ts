@@ -1,4 +1,5 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { loadDriver } from '../driver.ts';
 import { guardError, GuardError } from '../../core/errors.ts';
 
 export interface ConnectionOptions {
@@ -32,7 +33,8 @@ export function boundedOptions(options: ConnectionOptions, name: string): RedisO
 }
 
 export function connect(options: ConnectionOptions, name: string, overrides: RedisOptions = {}): Redis {
-  const redis = new Redis(options.url, { ...boundedOptions(options, name), ...overrides });
+  const { Redis: Client } = loadDriver<typeof import('ioredis')>('ioredis', 'the Redis store');
+  const redis = new Client(options.url, { ...boundedOptions(options, name), ...overrides });
   // Without a listener ioredis prints every connection error; the caller decides what to do with them.
   redis.on('error', (error: unknown) => options.onError?.(error));
   return redis;

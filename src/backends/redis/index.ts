@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { GuardError } from '../../core/errors.ts';
-import { EXPIRED_RETENTION_MS } from '../memory/rules.ts';
+import { EXPIRED_RETENTION_MS } from '../rules.ts';
 import type { Store } from '../../store/store.ts';
 import { connect, Gate, type ConnectionOptions } from './connection.ts';
 import { FailPolicy, type FailOpenOption, type FailOpenPart } from './fail-open.ts';
@@ -11,12 +11,15 @@ import { RedisLedger } from './ledger.ts';
 import { RedisRates } from './rates.ts';
 import { RedisRuns } from './runs.ts';
 import { Subscriber } from './subscriber.ts';
+import { createRedisApprovalStore } from './approvals.ts';
+import { createRedisMetricStore } from './metrics.ts';
+import { createRedisAlarmStore, createRedisBreakerStore } from './versioned.ts';
 
 export type { FailOpenOption, FailOpenPart } from './fail-open.ts';
 export type { RedisKills } from './kills.ts';
 export type { RedisHandle } from './handle.ts';
 export { createRedisApprovalStore } from './approvals.ts';
-export { createRedisBreakerStore, type BreakerChangeListener, type RedisBreakerStore } from './breakers.ts';
+export { createRedisAlarmStore, createRedisBreakerStore, type BreakerChangeListener, type RedisBreakerStore } from './versioned.ts';
 export { createRedisMetricStore, type RedisMetricStoreOptions } from './metrics.ts';
 
 export interface RedisStoreOptions {
@@ -44,13 +47,15 @@ export interface RedisStoreOptions {
    * (default 10 s; 0: only after reconnects). Bounds staleness if the pub/sub connection dies silently.
    */
   killResyncMs?: number;
+  /** How long a metric series is kept after its last write, by Redis itself (default 25 h). */
+  metricsRetentionMs?: number;
 }
 
 export interface RedisStore extends Store {
   readonly kind: 'redis';
   /** This instance's id; its connections are named `fmguard:<id>` and `fmguard-sub:<id>` (CLIENT LIST). */
   readonly id: string;
-  /** The command connection, for modules that keep their own keys (approvals, breakers, metrics). */
+  /** The command connection (tests and tools inspect keys through it). */
   readonly redis: Redis;
   readonly keys: Keys;
   readonly kills: RedisKills;
@@ -88,6 +93,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const keys = keysFor(prefix);
   const kills = new RedisKills(gate, keys, subscriber, policy, options.killResyncMs ?? 10_000);
   let closed = false;
+  const handle = { gate, keys, subscriber };
+  const approvals = createRedisApprovalStore(handle);
   return {
     kind: 'redis',
     id,
@@ -95,6 +102,10 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     keys,
     gate,
     subscriber,
+    approvals,
+    breakers: createRedisBreakerStore(handle),
+    metrics: createRedisMetricStore(handle, { retentionMs: options.metricsRetentionMs }),
+    alarms: createRedisAlarmStore(handle),
     ledger: new RedisLedger(gate, prefix, options.expiredRetentionMs ?? EXPIRED_RETENTION_MS, policy),
     rates: new RedisRates(gate, prefix, policy),
     kills,
@@ -104,6 +115,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       if (closed) return;
       closed = true;
       kills.close();
+      await approvals.close();
       subscriber.close();
       gate.close();
       if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());

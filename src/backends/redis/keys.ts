@@ -21,6 +21,7 @@
  *   killv                hash   scope -> version of its last change (kept after a clear)
  *   killn                string the last version given out (Redis TIME in µs, or last + 1)
  *   apr:<id>, apk:<call>, ap:order, ap:n           approvals (see approvals.ts)
+ *   al:s, al:v           hash   alarm state JSON and version per alarm name (see versioned.ts)
  *   br:s, br:v           hash   breaker state JSON and version per scope; changes on channel `breakers`
  *   m:series, mh:<series>, mz:<series>             metric datapoints (see metrics.ts)
  */

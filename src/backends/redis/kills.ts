@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { copyKill, notifyKill, sameKill } from '../memory/rules.ts';
+import { copyKill, notifyKill, sameKill } from '../rules.ts';
 import type { KillInfo, KillListener, KillScope, KillStore } from '../../store/store.ts';
 import type { Gate } from './connection.ts';
 import type { FailPolicy } from './fail-open.ts';

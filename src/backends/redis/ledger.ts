@@ -1,4 +1,4 @@
-import { checkActual, checkCharges, OK, pendingBefore, SETTLE_UNKNOWN } from '../memory/rules.ts';
+import { checkActual, checkCharges, OK, pendingBefore, SETTLE_UNKNOWN } from '../rules.ts';
 import type {
   Balance,
   LedgerStore,

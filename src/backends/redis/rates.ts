@@ -1,4 +1,4 @@
-import { OK } from '../memory/rules.ts';
+import { OK } from '../rules.ts';
 import type { BucketSpec, RateResult, RateStore } from '../../store/store.ts';
 import type { Gate } from './connection.ts';
 import type { FailPolicy } from './fail-open.ts';

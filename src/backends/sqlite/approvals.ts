@@ -1,15 +1,14 @@
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { openDatabase, type Database } from './database.ts';
 import { canonicalJson } from '../../core/canonical-json.ts';
-import type { ApprovalListener, ApprovalRequest, ApprovalStatus, ApprovalStore } from '../../store/approvals.ts';
+import type { ApprovalRequest, ApprovalStatus, ApprovalStore } from '../../store/approvals.ts';
+import { approvalListeners } from '../../approvals/listeners.ts';
 import { effective, planCheck, planDecide, statusList } from '../../approvals/transitions.ts';
 
 export type SqliteApprovalStoreOptions =
   /** Open (or create) this file; the store closes it on close(). */
   | { path: string }
   /** Share fmguard's state database; the caller keeps ownership of the handle. */
-  | { db: Database.Database };
+  | { db: Database };
 
 // `n` orders requests (latest per call key, newest first in lists) independent of clock skew.
 const SCHEMA = `
@@ -74,7 +73,7 @@ export function createSqliteApprovalStore(options: SqliteApprovalStoreOptions): 
      ON CONFLICT (id) DO UPDATE SET status = excluded.status, expires_at = excluded.expires_at, decided_at = excluded.decided_at,
        decided_by = excluded.decided_by, reason = excluded.reason, consumed_at = excluded.consumed_at`,
   );
-  const listeners = new Set<ApprovalListener>();
+  const listeners = approvalListeners();
 
   const write = (requests: ApprovalRequest[]) => {
     for (const request of requests) upsert.run(toRow(request));
@@ -93,17 +92,7 @@ export function createSqliteApprovalStore(options: SqliteApprovalStoreOptions): 
   });
 
   // Announce only after the transaction committed.
-  const notify = (requests: ApprovalRequest[]) => {
-    for (const request of requests) {
-      for (const listener of listeners) {
-        try {
-          listener(structuredClone(request));
-        } catch {
-          // A listener's failure is its own.
-        }
-      }
-    }
-  };
+  const notify = listeners.notify;
 
   return {
     kind: 'sqlite',
@@ -147,22 +136,12 @@ export function createSqliteApprovalStore(options: SqliteApprovalStoreOptions): 
         .all(params)
         .map((row) => effective(fromRow(row), now));
     },
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    subscribe: listeners.subscribe,
     async close() {
       listeners.clear();
       if (owned && db.open) db.close();
     },
   };
-}
-
-function openDatabase(path: string): Database.Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path, { timeout: 5000 });
-  db.pragma('journal_mode = WAL');
-  return db;
 }
 
 function toRow(r: ApprovalRequest): Row {

@@ -1,7 +1,6 @@
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { chainEvent, parseStoredEvent, serializeEvent } from '../../audit/chain.ts';
+import { openDatabase, type Database } from './database.ts';
+import { chainEvent, parseStoredEvent } from '../../audit/chain.ts';
+import { columnMismatch, COMPARED_COLUMNS, eventColumns, parseBodies, type EventColumns } from '../../audit/rows.ts';
 import type { AuditEvent, AuditFilter, ChainHead, StoredEvent } from '../../store/audit.ts';
 import type { AuditSink } from '../../store/audit-sink.ts';
 import { verifyChain, type VerifyEntry } from '../../audit/verify.ts';
@@ -10,7 +9,7 @@ export type SqliteAuditSinkOptions =
   /** Open (or create) this file; the sink closes it on close(). */
   | { path: string }
   /** Share fmguard's state database; the caller keeps ownership of the handle. */
-  | { db: Database.Database };
+  | { db: Database };
 
 // The body is the canonical JSON that was hashed; the other columns are an index over it.
 // audit_head holds the last seq and hash, written in the same transaction as each event, so a
@@ -41,18 +40,11 @@ CREATE TABLE IF NOT EXISTS audit_head (
 );
 `;
 
-interface EventRow {
+interface EventRow extends EventColumns {
   seq: number;
-  time: number;
-  type: string;
-  run: string | null;
-  agent: string | null;
-  tenant: string | null;
-  code: string | null;
-  prev_hash: string;
-  hash: string;
-  body: string;
 }
+
+const toRow = (event: StoredEvent): EventRow => ({ seq: event.seq, ...eventColumns(event) });
 
 /**
  * The default sink: a table in fmguard's SQLite file. Each append runs in a BEGIN IMMEDIATE
@@ -110,7 +102,7 @@ export function createSqliteAuditSink(options: SqliteAuditSinkOptions): AuditSin
       const { rows, head } = readAllTx();
       const entries: VerifyEntry[] = rows.map((row) => {
         const event = parseStoredEvent(row.body);
-        return { event, mismatch: event && columnMismatch(row, event) };
+        return { event, mismatch: event && columnMismatch(row, toRow(event), COMPARED_COLUMNS) };
       });
       // No head with events present means the head record itself was deleted.
       return verifyChain(entries, { ...verifyOptions, head: head ?? (rows.length > 0 ? null : undefined) });
@@ -121,50 +113,6 @@ export function createSqliteAuditSink(options: SqliteAuditSinkOptions): AuditSin
       if (owned) db.close();
     },
   };
-}
-
-function openDatabase(path: string): Database.Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path, { timeout: 5000 });
-  // WAL lets readers (queries, verify) run beside a writer in another process.
-  db.pragma('journal_mode = WAL');
-  return db;
-}
-
-function toRow(event: StoredEvent): EventRow {
-  return {
-    seq: event.seq,
-    time: event.time,
-    type: event.type,
-    run: event.run ?? null,
-    agent: event.agent ?? null,
-    tenant: event.tenant ?? null,
-    code: event.code ?? null,
-    prev_hash: event.prevHash,
-    hash: event.hash,
-    body: serializeEvent(event),
-  };
-}
-
-/** Which index column disagrees with the body (seq is the row's place, so it is not compared). */
-function columnMismatch(row: EventRow, event: StoredEvent): string | undefined {
-  const expected = toRow(event);
-  for (const column of ['time', 'type', 'run', 'agent', 'tenant', 'code', 'prev_hash', 'hash'] as const) {
-    if (row[column] !== expected[column]) return `column ${column} was edited (${String(row[column])} != ${String(expected[column])})`;
-  }
-  return undefined;
-}
-
-function parseBodies(rows: Array<{ body: string }>): StoredEvent[] {
-  const out: StoredEvent[] = [];
-  for (const row of rows) {
-    try {
-      out.push(JSON.parse(row.body) as StoredEvent);
-    } catch {
-      // An unreadable body is reported by verify(); a query cannot show it.
-    }
-  }
-  return out;
 }
 
 function buildQuery(filter: AuditFilter): { sql: string; params: unknown[] } {

@@ -1,8 +1,10 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
-import { EXPIRED_RETENTION_MS } from '../memory/rules.ts';
+import { EXPIRED_RETENTION_MS } from '../rules.ts';
 import type { Store } from '../../store/store.ts';
+import { createSqliteApprovalStore } from './approvals.ts';
+import { createSqliteAuditSink } from './audit.ts';
+import { openDatabase, type Database } from './database.ts';
+import { createSqliteMetricStore } from './metrics.ts';
+import { createSqliteAlarmStore, createSqliteBreakerStore } from './versioned.ts';
 import { SqliteKills } from './kills.ts';
 import { SqliteLedger } from './ledger.ts';
 import { SqliteRates } from './rates.ts';
@@ -22,21 +24,19 @@ export interface SqliteStoreOptions {
 
 export interface SqliteStore extends Store {
   /** The open connection, for modules that keep their own tables in the same file. */
-  readonly db: Database.Database;
+  readonly db: Database;
 }
 
 /**
  * State in one SQLite file, shared safely by several processes (WAL, BEGIN IMMEDIATE for every
- * write, a busy timeout). Survives restarts. All tables are prefixed `fm_`.
+ * write, a busy timeout). Survives restarts. The ledger's tables are prefixed `fm_`; approvals,
+ * breakers, alarms, metric datapoints and the default audit log keep their own tables in the same file.
  */
 export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
-  const { path } = options;
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-  if (path !== ':memory:' && path !== '' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path, { timeout: busyTimeoutMs });
+  const db = openDatabase(options.path, { busyTimeoutMs });
   try {
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
-    db.pragma('journal_mode = WAL');
     // NORMAL is durable across process crashes in WAL mode; only an OS crash can lose the last commits.
     db.pragma('synchronous = NORMAL');
     migrate(db);
@@ -45,6 +45,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     throw err;
   }
   const kills = new SqliteKills(db, options.killPollMs ?? 250);
+  const approvals = createSqliteApprovalStore({ db });
   return {
     kind: 'sqlite',
     db,
@@ -52,9 +53,20 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     rates: new SqliteRates(db),
     kills,
     runs: new SqliteRuns(db),
+    approvals,
+    breakers: createSqliteBreakerStore(db),
+    metrics: createSqliteMetricStore(db),
+    alarms: createSqliteAlarmStore(db),
+    audit: { kind: 'sqlite', durable: true, open: () => createSqliteAuditSink({ db }) },
     async close() {
       kills.close();
+      await approvals.close();
       if (db.open) db.close();
     },
   };
 }
+
+export { createSqliteApprovalStore, type SqliteApprovalStoreOptions } from './approvals.ts';
+export { createSqliteAuditSink, type SqliteAuditSinkOptions } from './audit.ts';
+export { createSqliteMetricStore, type SqliteMetricStoreOptions } from './metrics.ts';
+export { createSqliteAlarmStore, createSqliteBreakerStore, type SqliteVersionedStoreOptions } from './versioned.ts';

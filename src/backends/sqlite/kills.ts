@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { copyKill, notifyKill, sameKill } from '../memory/rules.ts';
+import { copyKill, notifyKill, sameKill } from '../rules.ts';
 import type { KillInfo, KillListener, KillScope, KillStore } from '../../store/store.ts';
 
 interface KillRow {

@@ -8,7 +8,7 @@ import type {
   SettleRequest,
   SettleResult,
 } from '../../store/store.ts';
-import { checkActual, checkCharges, fits, OK, pendingBefore, refusalOf, SETTLE_UNKNOWN } from '../memory/rules.ts';
+import { checkActual, checkCharges, fits, OK, pendingBefore, refusalOf, SETTLE_UNKNOWN } from '../rules.ts';
 
 /** A reservation line as stored: [key, dim, amount, limit or null]. */
 type StoredLine = [string, string, number, number | null];

@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { BucketState } from '../../core/token-bucket.ts';
-import { creditTo, takeFrom } from '../memory/rules.ts';
+import { creditTo, takeFrom } from '../rules.ts';
 import type { BucketSpec, RateResult, RateStore } from '../../store/store.ts';
 
 interface BucketRow {

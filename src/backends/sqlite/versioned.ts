@@ -1,9 +1,10 @@
 import type { Database } from 'better-sqlite3';
-import type { BreakerState } from '../../breakers/state.ts';
-import type { BreakerRecord, BreakerStore, CasResult } from '../../store/breakers.ts';
+import type { AlarmStateStore } from '../../store/alarms.ts';
+import type { BreakerStore } from '../../store/breakers.ts';
+import type { CasResult, VersionedRecord, VersionedStore } from '../../store/versioned.ts';
 
-export interface SqliteBreakerStoreOptions {
-  /** Table name; default `fmguard_breakers`. */
+export interface SqliteVersionedStoreOptions {
+  /** Table name; default `fmguard_breakers` (breakers) or `fmguard_alarms` (alarms). */
   table?: string;
 }
 
@@ -13,13 +14,11 @@ interface Row {
   version: number;
 }
 
-const toRecord = (row: Row): BreakerRecord => ({ scope: row.scope, state: JSON.parse(row.state) as BreakerState, version: row.version });
-
 /**
- * Breaker state in SQLite (better-sqlite3 handle, owned by the caller), one row per scope. The
+ * Versioned records in SQLite (better-sqlite3 handle, owned by the caller), one row per key. The
  * compare-and-set runs in an immediate transaction, so processes sharing the file serialize on it.
  */
-export function createSqliteBreakerStore(db: Database, { table = 'fmguard_breakers' }: SqliteBreakerStoreOptions = {}): BreakerStore {
+export function createSqliteVersionedStore<S>(db: Database, table: string): VersionedStore<S> {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)) throw new TypeError(`invalid table name ${JSON.stringify(table)}`);
   db.exec(`CREATE TABLE IF NOT EXISTS ${table} (
     scope TEXT PRIMARY KEY, state TEXT NOT NULL, version INTEGER NOT NULL
@@ -29,13 +28,14 @@ export function createSqliteBreakerStore(db: Database, { table = 'fmguard_breake
   const update = db.prepare(`UPDATE ${table} SET state = ?, version = version + 1 WHERE scope = ? AND version = ?`);
   const remove = db.prepare(`DELETE FROM ${table} WHERE scope = ?`);
   const all = db.prepare(`SELECT scope, state, version FROM ${table} ORDER BY scope`);
+  const toRecord = (row: Row): VersionedRecord<S> => ({ scope: row.scope, state: JSON.parse(row.state) as S, version: row.version });
 
-  const cas = db.transaction((scope: string, expectedVersion: number, json: string): CasResult => {
+  const cas = db.transaction((scope: string, expectedVersion: number, json: string): CasResult<S> => {
     const row = select.get(scope) as Row | undefined;
     if ((row?.version ?? 0) !== expectedVersion) return { ok: false, current: row && toRecord(row) };
     if (row) update.run(json, scope, expectedVersion);
     else insert.run(scope, json);
-    return { ok: true, record: { scope, state: JSON.parse(json) as BreakerState, version: expectedVersion + 1 } };
+    return { ok: true, record: { scope, state: JSON.parse(json) as S, version: expectedVersion + 1 } };
   });
 
   return {
@@ -54,4 +54,14 @@ export function createSqliteBreakerStore(db: Database, { table = 'fmguard_breake
       return (all.all() as Row[]).map(toRecord);
     },
   };
+}
+
+/** Breaker state in SQLite. */
+export function createSqliteBreakerStore(db: Database, { table = 'fmguard_breakers' }: SqliteVersionedStoreOptions = {}): BreakerStore {
+  return createSqliteVersionedStore(db, table);
+}
+
+/** Alarm state in SQLite. */
+export function createSqliteAlarmStore(db: Database, { table = 'fmguard_alarms' }: SqliteVersionedStoreOptions = {}): AlarmStateStore {
+  return createSqliteVersionedStore(db, table);
 }

@@ -1,10 +1,10 @@
 /**
  * The rules every store applies the same way: input checks, the ledger's fit test and the token
- * bucket decision. Pure; the memory store uses them directly, SQLite (and later Redis) around its
+ * bucket decision. Pure; the memory store uses them directly, SQLite and Redis around their
  * own reads and writes, so all stores refuse and report identically.
  */
-import { refill, type BucketState } from '../../core/token-bucket.ts';
-import type { BucketSpec, Charge, ChargeRefusal, KillInfo, KillListener, KillScope, RateResult } from '../../store/store.ts';
+import { refill, type BucketState } from '../core/token-bucket.ts';
+import type { BucketSpec, Charge, ChargeRefusal, KillInfo, KillListener, KillScope, RateResult } from '../store/store.ts';
 
 /** How long an expired reservation is remembered, so a late settle still finds its charges. */
 export const EXPIRED_RETENTION_MS = 60 * 60 * 1000;
