@@ -6,7 +6,7 @@
  * An optional third argument `redis://…` (and fourth, a key prefix) puts the state in Redis instead
  * (bench/gateway-redis.ts); the prefix's keys are deleted on the way out.
  */
-import { createGateway } from '../src/gateway/index.ts';
+import { createGateway } from '../src/wiring/gateway.ts';
 import { createGuard } from '../src/wiring/guard.ts';
 import { createMemoryStore } from '../src/backends/memory/index.ts';
 import { createRedisStore } from '../src/backends/redis/index.ts';

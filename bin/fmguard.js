@@ -1,6 +1,11 @@
 #!/usr/bin/env node
-// fmguard is written in TypeScript; tsx compiles it on the fly (Node 20 has no type stripping).
-import { register } from 'tsx/esm/api';
+// The fmguard CLI, compiled to dist/ by `npm run build` (`npm start` and `npm test` build it first).
+// To run the TypeScript sources directly during development: `npm run dev -- <args>` (tsx).
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+const main = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(main)) {
+  console.error('fmguard: dist/ is missing; run `npm run build` first (or `npm run dev -- <args>` to run the sources)');
+  process.exit(1);
+}
+await import(main.href);

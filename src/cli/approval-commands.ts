@@ -1,6 +1,5 @@
+import { DEFAULT_CONFIG } from './open.ts';
 import type { Command } from 'commander';
-import { approve, deny, listApprovals } from '../approvals/index.ts';
-import { DEFAULT_CONFIG, withStore } from './open.ts';
 
 export function registerApprovalCommands(program: Command): void {
   const approvals = program.command('approvals').description('Human approvals for tool calls');
@@ -11,6 +10,8 @@ export function registerApprovalCommands(program: Command): void {
     .option('--run <id>')
     .option('--json', 'print JSON')
     .action(async (options: { config: string; status: string; run?: string; json?: boolean }) => {
+      const { listApprovals } = await import('../approvals/index.ts');
+      const { withStore } = await import('./open.ts');
       await withStore(options.config, async (store) => {
         const list = await listApprovals({ store: store.approvals, status: options.status as never, run: options.run });
         if (options.json) return console.log(JSON.stringify(list, null, 2));
@@ -28,6 +29,8 @@ export function registerApprovalCommands(program: Command): void {
       .option('--by <name>', 'who decides', process.env.USER ?? 'cli')
       .option('--reason <text>')
       .action(async (id: string, options: { config: string; by: string; reason?: string }) => {
+      const { approve, deny } = await import('../approvals/index.ts');
+      const { withStore } = await import('./open.ts');
         await withStore(options.config, async (store) => {
           const decide = verb === 'approve' ? approve : deny;
           const result = await decide({ store: store.approvals, id, by: options.by, reason: options.reason });

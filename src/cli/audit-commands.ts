@@ -1,8 +1,6 @@
+import { DEFAULT_CONFIG } from './open.ts';
 import type { Command } from 'commander';
-import { formatEvents, formatVerifyResult, type AuditEventType } from '../audit/index.ts';
-import { isStopCode } from '../core/codes.ts';
-import { openAuditSink } from '../wiring/services.ts';
-import { DEFAULT_CONFIG, parseTime, withStore } from './open.ts';
+import type { AuditEventType, AuditSink } from '../audit/index.ts';
 
 interface QueryOptions {
   config: string;
@@ -19,8 +17,10 @@ interface QueryOptions {
 
 export function registerAuditCommands(program: Command): void {
   const audit = program.command('audit').description('The hash-chained audit log');
-  const withSink = <T>(file: string, fn: (sink: NonNullable<ReturnType<typeof openAuditSink>>) => Promise<T>) =>
-    withStore(file, async (store, config) => {
+  const withSink = async <T>(file: string, fn: (sink: AuditSink) => Promise<T>) => {
+    const { withStore } = await import('./open.ts');
+    const { openAuditSink } = await import('../wiring/services.ts');
+    return withStore(file, async (store, config) => {
       const sink = openAuditSink(config, store);
       if (!sink) throw new Error('the audit log is turned off in this config (audit.sink: none)');
       try {
@@ -29,12 +29,14 @@ export function registerAuditCommands(program: Command): void {
         await sink.close();
       }
     });
+  };
 
   audit
     .command('tail')
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG)
     .option('-n, --lines <n>', 'how many', '20')
     .action(async (options: { config: string; lines: string }) => {
+      const { formatEvents } = await import('../audit/index.ts');
       await withSink(options.config, async (sink) => console.log(formatEvents(await sink.tail(Number(options.lines))) || 'no events'));
     });
 
@@ -51,6 +53,9 @@ export function registerAuditCommands(program: Command): void {
     .option('--limit <n>', 'how many', '100')
     .option('--json', 'print JSON')
     .action(async (options: QueryOptions) => {
+      const { formatEvents } = await import('../audit/index.ts');
+      const { isStopCode } = await import('../core/codes.ts');
+      const { parseTime } = await import('./open.ts');
       if (options.code !== undefined && !isStopCode(options.code)) throw new Error(`--code: unknown stop code "${options.code}"`);
       await withSink(options.config, async (sink) => {
         const events = await sink.query({
@@ -73,6 +78,7 @@ export function registerAuditCommands(program: Command): void {
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG)
     .description('Walk the hash chain and name the first event that was changed, removed or reordered')
     .action(async (options: { config: string }) => {
+      const { formatVerifyResult } = await import('../audit/index.ts');
       await withSink(options.config, async (sink) => {
         const result = await sink.verify();
         console.log(formatVerifyResult(result));

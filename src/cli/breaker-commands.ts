@@ -1,7 +1,5 @@
+import { DEFAULT_CONFIG } from './open.ts';
 import type { Command } from 'commander';
-import { openBreakers } from '../wiring/resilience.ts';
-import { systemClock } from '../core/clock.ts';
-import { DEFAULT_CONFIG, withStore } from './open.ts';
 
 const SCOPE = /^(model|provider|server|tool):.+$/;
 
@@ -16,6 +14,9 @@ export function registerBreakerCommands(program: Command): void {
     .command('list')
     .option('-c, --config <file>', 'config file naming the store', DEFAULT_CONFIG)
     .action(async (options: { config: string }) => {
+      const { openBreakers } = await import('../wiring/resilience.ts');
+      const { systemClock } = await import('../core/clock.ts');
+      const { withStore } = await import('./open.ts');
       await withStore(options.config, async (store, config) => {
         const views = await openBreakers(config, store, systemClock, () => {}).list();
         if (views.length === 0) return console.log('no breaker has tripped');
@@ -33,6 +34,9 @@ export function registerBreakerCommands(program: Command): void {
       .option('--cooldown <seconds>', 'open: how long (default: until closed)')
       .option('--reason <text>', 'why', `${verb} from the command line`)
       .action(async (scope: string, options: { config: string; cooldown?: string; reason: string }) => {
+      const { openBreakers } = await import('../wiring/resilience.ts');
+      const { systemClock } = await import('../core/clock.ts');
+      const { withStore } = await import('./open.ts');
         await withStore(options.config, async (store, config) => {
           const service = openBreakers(config, store, systemClock, () => {});
           const by = `operator:${process.env.USER ?? 'cli'}`;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatReport, runDemo, type DemoTarget } from '../demo/index.ts';
+import type { DemoTarget } from '../demo/index.ts';
 
 interface DemoCliOptions {
   url?: string;
@@ -27,6 +27,7 @@ export function registerDemoCommands(program: Command): void {
     .option('--only <names>', 'comma-separated scenario name prefixes')
     .option('--json', 'print the report as JSON')
     .action(async (options: DemoCliOptions) => {
+      const { formatReport, runDemo } = await import('../demo/index.ts');
       const json = options.json === true;
       const report = await runDemo({
         target: target(options),

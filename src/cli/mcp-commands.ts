@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { serveDemoToolsHttp, serveDemoToolsStdio } from '../demo/tools/index.ts';
 
 /**
  * `fmguard demo-tools`: the built-in demo tool server as a process of its own, over stdio (for a
@@ -14,6 +13,7 @@ export function registerMcpCommands(program: Command): void {
     .option('--port <port>', 'HTTP port', '8788')
     .option('--host <host>', 'HTTP host', '127.0.0.1')
     .action(async (options: { http?: boolean; port: string; host: string }) => {
+      const { serveDemoToolsHttp, serveDemoToolsStdio } = await import('../demo/tools/index.ts');
       if (!options.http) return serveDemoToolsStdio(); // stdout is the protocol channel: print nothing
       const server = await serveDemoToolsHttp({ port: Number(options.port), host: options.host });
       console.log(`demo tools on ${server.url}`);

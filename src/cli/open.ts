@@ -1,12 +1,13 @@
-import { loadConfigFile } from '../config/load.ts';
 import type { FmguardConfig } from '../config/resolve.ts';
-import { openStore } from '../wiring/store.ts';
 import type { Store } from '../store/store.ts';
 
 export const DEFAULT_CONFIG = 'fmguard.yaml';
 
 /** Open the store a config file names, run `fn`, close it. */
 export async function withStore<T>(file: string, fn: (store: Store, config: FmguardConfig) => Promise<T>): Promise<T> {
+  // Loaded here, not at the top: `fmguard --help` must not load the store and its drivers.
+  const { loadConfigFile } = await import('../config/load.ts');
+  const { openStore } = await import('../wiring/store.ts');
   const config = loadConfigFile(file);
   const store = openStore(config);
   try {

@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs';
+
 import { basename } from 'node:path';
+
 import type { Command } from 'commander';
-import { loadConfigFile, type FmguardConfig } from '../config/load.ts';
-import { createGateway } from '../gateway/index.ts';
+import type { FmguardConfig } from '../config/load.ts';
 import type { ToolCallViolation } from '../gateway/tool-calls.ts';
-import { createGuard } from '../wiring/guard.ts';
-import { startSimServer } from '../providers/simulated/sim-server.ts';
 
 const EXAMPLE_CONFIG = 'fmguard.example.yaml';
 
@@ -64,6 +63,9 @@ export function registerServeCommands(program: Command): void {
     .option('--host <host>', 'interface to listen on (default: server.host from the config, else 127.0.0.1)')
     .option('--tool-call-violation <mode>', 'a forbidden or looping tool call in a response: refuse | strip (default: server.toolCallViolation, else refuse)', violationMode)
     .action(async (options: { config?: string; port?: number; host?: string; toolCallViolation?: ToolCallViolation }) => {
+      const { loadConfigFile } = await import('../config/load.ts');
+      const { createGateway } = await import('../wiring/gateway.ts');
+      const { createGuard } = await import('../wiring/guard.ts');
       const file = options.config ?? defaultConfigFile();
       const config = loadConfigFile(file);
       options.toolCallViolation ??= config.server.toolCallViolation ?? 'refuse';
@@ -94,6 +96,7 @@ export function registerServeCommands(program: Command): void {
     .option('--tokens-per-second <n>', 'output pace (0: unpaced)', Number)
     .option('--first-token-ms <n>', 'delay before the first chunk', Number)
     .action(async (options: { port: number; host: string; scenario?: string; tokensPerSecond?: number; firstTokenMs?: number }) => {
+      const { startSimServer } = await import('../providers/simulated/sim-server.ts');
       const server = await startSimServer({
         port: options.port,
         host: options.host,

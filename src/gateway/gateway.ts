@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Guard } from '../runtime/guard.ts';
 import { createAdminHandler, type AdminHandler } from '../admin/index.ts';
-import { createMcpHandler } from '../mcp/index.ts';
+import { createMcpHandler, type McpHandlerOptions } from '../mcp/index.ts';
 import { handleChatCompletions } from './chat-completions.ts';
 import type { GatewayContext, GatewayErrorContext } from './context.ts';
 import { httpFailure, sendFailure, toFailure } from '../http/error-response.ts';
@@ -12,6 +12,8 @@ import type { ToolCallViolation } from './tool-calls.ts';
 
 export interface GatewayOptions {
   guard: Guard;
+  /** The in-process server of a `builtin` tool server on /mcp (wiring/gateway.ts passes the demo tools). */
+  builtin?: McpHandlerOptions['builtin'];
   /** Larger request bodies get a 413. Default: the config's `server.maxBodyBytes`, else 4 MiB. */
   maxBodyBytes?: number;
   /** A proposed tool call that fails the check: refuse the response with its code, or strip the call and add a note. */
@@ -103,7 +105,7 @@ async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerRespo
  * `POST /v1/chat/completions`, `GET /v1/models[/{id}]`, `/healthz`, `/readyz`, `/metrics`, MCP on
  * `/mcp/{server}`, and the admin API on `/admin/*`.
  */
-export function createGateway(options: GatewayOptions): Gateway {
+export function createGatewayServer(options: GatewayOptions): Gateway {
   const {
     guard,
     maxBodyBytes = guard.config.server.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
@@ -132,7 +134,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const admin = createAdminHandler({ guard, adminToken: guard.config.server.adminToken, onError: (error, where) => ctx.report(error, where) });
   // MCP tool servers on /mcp/{server}: the same runs, limits, policies and audit as model calls.
-  const mcp = createMcpHandler({ guard, maxBodyBytes, onError: (error, where) => ctx.report(error, where) });
+  const mcp = createMcpHandler({ guard, maxBodyBytes, builtin: options.builtin, onError: (error, where) => ctx.report(error, where) });
   const mounts: Mounts = { admin, mcp };
   const server = createServer({ keepAlive: true, noDelay: true, headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs }, (req, res) => {
     const path = pathOf(req.url ?? '/');

@@ -1,5 +1,5 @@
 /** The OpenAI-compatible HTTP gateway (data plane). */
-export { createGateway, DEFAULT_MAX_BODY_BYTES, type Gateway, type GatewayAddress, type GatewayOptions } from './gateway.ts';
+export { createGatewayServer, DEFAULT_MAX_BODY_BYTES, type Gateway, type GatewayAddress, type GatewayOptions } from './gateway.ts';
 export type { GatewayErrorContext } from './context.ts';
 export { errorBody, errorHeaders, type GatewayErrorBody } from '../http/error-response.ts';
 export type { ToolCallCheck, ToolCallViolation } from './tool-calls.ts';

@@ -13,7 +13,7 @@ import { SessionTable, type Session } from './sessions.ts';
 import type { BackoffOptions } from './upstreams/backoff.ts';
 import { upstreamsFromConfig } from './upstreams/from-config.ts';
 import type { Upstream, UpstreamStatus } from './upstreams/upstream.ts';
-import type { DemoWorld } from '../demo/tools/world.ts';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 
 /**
  * How clients get sessions:
@@ -40,8 +40,8 @@ export interface McpHandlerOptions {
   maxSessions?: number;
   /** Upstreams by server name, instead of (or beside) the ones the config's `toolServers` describe. */
   upstreams?: Record<string, Upstream>;
-  /** The world of `builtin` (demo) tool servers; default a fresh one. */
-  demoWorld?: DemoWorld;
+  /** The in-process server of a `builtin` tool server, one per connection (wiring/gateway.ts passes the demo tools). */
+  builtin?: (name: string) => Server;
   /** Reconnect backoff for upstreams built from the config. */
   backoff?: BackoffOptions;
   /** Unexpected errors (answered as a 500 without details). The library never logs. */
@@ -98,7 +98,7 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
   const maxBodyBytes = options.maxBodyBytes ?? guard.config.server.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const sessionIdleMs = options.sessionIdleMs ?? 30 * 60_000;
   const maxSessions = options.maxSessions ?? 1000;
-  const upstreams = upstreamsFromConfig(guard.config, { demoWorld: options.demoWorld, backoff: options.backoff });
+  const upstreams = upstreamsFromConfig(guard.config, { builtin: options.builtin, backoff: options.backoff });
   for (const [name, upstream] of Object.entries(options.upstreams ?? {})) upstreams.set(name, upstream);
 
   const checker = new ArgumentChecker();

@@ -1,4 +1,9 @@
-import { Counter, Registry, type Histogram, type LabelValues, type MetricObjectWithValues, type MetricValueWithName } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Histogram, LabelValues, MetricObjectWithValues, MetricValueWithName, Registry } from 'prom-client';
+
+// prom-client is required when metrics are created (a guard or gateway starts), not when fmguard is imported.
+const require = createRequire(import.meta.url);
+const promClient = () => require('prom-client') as typeof import('prom-client');
 import type { CallEvent } from './event.ts';
 
 /**
@@ -45,7 +50,7 @@ interface Tally {
 /** A counter whose increments are summed in plain records and handed to prom-client on scrape. */
 function tallyCounter(registry: Registry, name: string, help: string, labelNames: readonly string[]) {
   const series = new Map<string, Tally>();
-  const counter = new Counter({
+  const counter = new (promClient().Counter)({
     name,
     help,
     labelNames,
@@ -132,7 +137,7 @@ function preAggregatedHistogram(registry: Registry, name: string, help: string, 
   };
 }
 
-export function createPromInstruments({ registry = new Registry(), prefix = 'fmguard_', durationBuckets = GENAI_DURATION_BUCKETS }: PromOptions = {}): PromInstruments {
+export function createPromInstruments({ registry = new (promClient().Registry)(), prefix = 'fmguard_', durationBuckets = GENAI_DURATION_BUCKETS }: PromOptions = {}): PromInstruments {
   const calls = tallyCounter(registry, `${prefix}calls_total`, 'Model and tool calls that reached upstream, by outcome (success, error, timeout) and error type (stop code).', [
     ...CALL_LABELS,
     'outcome',

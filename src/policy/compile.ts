@@ -45,7 +45,7 @@ export function compilePolicies(spec: PolicySpec): CompiledPolicies {
   const inputType = buildInputType(spec.toolServers ?? [], problems);
   const schemaText = buildSchemaText(inputType);
   // Parsed once: validating against the JSON form skips re-parsing the schema text per call.
-  const parsedSchema = cedar.schemaToJson(schemaText);
+  const parsedSchema = cedar().schemaToJson(schemaText);
   if (parsedSchema.type === 'failure') {
     for (const e of parsedSchema.errors) problems.push({ severity: 'error', source: 'fmguard schema', message: e.message });
   }

@@ -129,7 +129,7 @@ export function createPolicyEngine(spec: PolicySpec, { strategy = 'request', eva
     const candidates: Record<string, string> = {};
     const resource = call.entities[1]!;
     for (const p of agent.byAction[action]) if (p.mayApplyTo(resource)) candidates[p.id] = p.text;
-    const answer = cedar.isAuthorizedPartial({
+    const answer = cedar().isAuthorizedPartial({
       principal: call.principal,
       action: call.action,
       resource: call.resource,
@@ -181,7 +181,7 @@ export function createPolicyEngine(spec: PolicySpec, { strategy = 'request', eva
     if (target.residuals) return evaluateResiduals(target, request, agent.shadow);
     const call = target.call!;
     call.context = requestContext(request, inputType);
-    const answer = cedar.statefulIsAuthorized(call);
+    const answer = cedar().statefulIsAuthorized(call);
     if (answer.type === 'failure') return { effect: 'deny', reason: 'error', policies: NONE, shadow: agent.shadow };
     const { reason, errors } = answer.response.diagnostics;
     return decisionFrom(reason, errors.length === 0 ? NONE : errors.map((e) => e.policyId), policies, agent.shadow);

@@ -13,7 +13,7 @@ export function preparsedSet(policies: ReadonlyMap<string, Policy>): string {
   for (const id of [...policies.keys()].sort()) record[id] = policies.get(id)!;
   const name = `fmguard:${createHash('sha256').update(JSON.stringify(record)).digest('base64url')}`;
   if (registered.has(name)) return name;
-  const answer = cedar.preparsePolicySet(name, { staticPolicies: record });
+  const answer = cedar().preparsePolicySet(name, { staticPolicies: record });
   if (answer.type === 'failure') throw new Error(`cedar-wasm could not load a validated policy set: ${answer.errors.map((e) => e.message).join('; ')}`);
   registered.add(name);
   return name;

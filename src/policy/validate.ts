@@ -31,14 +31,14 @@ export function loadSource(source: PolicySource, baseDir: string | undefined, pr
 /** Parse and strictly validate one Cedar text; every error is reported at its file:line:column. */
 export function parseAndValidate(name: string, text: string, schema: Schema, problems: PolicyProblem[]): ParsedPolicy[] {
   const lines = new LineIndex(text);
-  const answer = cedar.validate({ schema, policies: { staticPolicies: text }, validationSettings: { mode: 'strict' } });
+  const answer = cedar().validate({ schema, policies: { staticPolicies: text }, validationSettings: { mode: 'strict' } });
   if (answer.type === 'failure') {
     for (const e of answer.errors) problems.push(problemAt(name, lines, e, 'error'));
     return [];
   }
   const parsed: ParsedPolicy[] = [];
   splitPolicies(text).forEach((slice, index) => {
-    const json = cedar.policyToJson(slice.text);
+    const json = cedar().policyToJson(slice.text);
     const { line, column } = lines.position(slice.start);
     if (json.type === 'failure') {
       for (const e of json.errors) problems.push({ severity: 'error', source: name, line, column, message: e.message });
@@ -88,7 +88,7 @@ function stripPolicyPrefix(message: string): string {
 export function validateGenerated(generated: readonly GeneratedPolicy[], schema: Schema, problems: PolicyProblem[]): (PolicyJson | undefined)[] {
   if (generated.length === 0) return [];
   const text = generated.map((g) => g.text).join('\n');
-  const answer = cedar.validate({ schema, policies: { staticPolicies: text }, validationSettings: { mode: 'strict' } });
+  const answer = cedar().validate({ schema, policies: { staticPolicies: text }, validationSettings: { mode: 'strict' } });
   if (answer.type === 'failure') {
     for (const e of answer.errors) problems.push({ severity: 'error', source: 'shorthand', message: stripPolicyPrefix(e.message) });
     return generated.map(() => undefined);
@@ -103,7 +103,7 @@ export function validateGenerated(generated: readonly GeneratedPolicy[], schema:
   }
   return generated.map((g, i) => {
     if (failed.has(i)) return undefined;
-    const json = cedar.policyToJson(g.text);
+    const json = cedar().policyToJson(g.text);
     return json.type === 'success' ? json.json : undefined;
   });
 }

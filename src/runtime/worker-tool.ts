@@ -60,7 +60,12 @@ function tsxApi(): string {
   // Resolved from fmguard's own location, so it works whatever the tool's directory. The ESM entry:
   // the CJS build's tsImport fails to load its own ESM half. (`--import tsx` in a worker's execArgv
   // does not install the loader in the worker on Node 20, hence tsImport.)
-  tsxApiUrl ??= import.meta.resolve('tsx/esm/api');
+  // tsx is an optional peer dependency: only tools written in TypeScript need it.
+  try {
+    tsxApiUrl ??= import.meta.resolve('tsx/esm/api');
+  } catch (error) {
+    throw new Error('a worker tool written in TypeScript needs the "tsx" package, which is not installed: run `npm install tsx` (or point the worker at compiled JavaScript)', { cause: error });
+  }
   return tsxApiUrl;
 }
 

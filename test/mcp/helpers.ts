@@ -4,7 +4,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { createDemoWorld, type DemoWorld } from '../../src/demo/tools/world.ts';
-import { createMcpHandler, type McpHandler, type McpHandlerOptions } from '../../src/mcp/index.ts';
+import { type McpHandler, type McpHandlerOptions } from '../../src/mcp/index.ts';
+import { createMcpHandler, type DemoToolsOption } from '../../src/wiring/gateway.ts';
 import type { Authorizer, AuthorizeDecision, AuthorizeRequest } from '../../src/runtime/context.ts';
 import { type Guard } from '../../src/runtime/guard.ts';
 import { createGuard } from '../../src/wiring/guard.ts';
@@ -72,7 +73,7 @@ export interface TestGateway {
 }
 
 /** A real guard and the MCP handler on a plain node:http server on a free port. */
-export async function startGateway(config: ConfigInput, options: { authorizer?: Authorizer } & Partial<Omit<McpHandlerOptions, 'guard'>> = {}): Promise<TestGateway> {
+export async function startGateway(config: ConfigInput, options: { authorizer?: Authorizer } & Partial<Omit<McpHandlerOptions & DemoToolsOption, 'guard'>> = {}): Promise<TestGateway> {
   const { authorizer, ...handlerOptions } = options;
   const guard = createGuard({ config, authorizer, audit: false });
   const world = handlerOptions.demoWorld ?? createDemoWorld();

@@ -50,7 +50,7 @@ const CONTEXTS: Context[] = [
 type Outcome = 'satisfied' | 'not' | 'error';
 
 function viaCedar(policy: string, context: Context): Outcome {
-  const answer = cedar.isAuthorized({
+  const answer = cedar().isAuthorized({
     principal: { type: 'P', id: 'p' },
     action: { type: 'A', id: 'a' },
     resource: { type: 'R', id: 'r' },
@@ -65,7 +65,7 @@ function viaCedar(policy: string, context: Context): Outcome {
 
 function viaResidual(policy: string, context: Context): Outcome | 'unsupported' {
   const unknowns = Object.fromEntries(KEYS.map((k) => [k, { __extn: { fn: 'unknown', arg: k } }]));
-  const partial = cedar.isAuthorizedPartial({
+  const partial = cedar().isAuthorizedPartial({
     principal: { type: 'P', id: 'p' },
     action: { type: 'A', id: 'a' },
     resource: { type: 'R', id: 'r' },

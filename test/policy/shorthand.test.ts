@@ -57,7 +57,7 @@ describe('compileShorthand', () => {
 
   it('escapes names, so a quote in a name cannot break out of the string', () => {
     const text = compileShorthand({ id: 'a"b', tenant: 't', allow: { tools: ['s.x"; permit(principal, action, resource); //*'] } });
-    const parsed = cedar.policySetTextToParts(text);
+    const parsed = cedar().policySetTextToParts(text);
     expect(parsed.type === 'success' && parsed.policies.length).toBe(1);
     const e = createPolicyEngine(baseSpec({ agents: [{ id: 'a"b', tenant: 't', allow: { tools: ['s.x"*'] } }] }));
     expect(e.decide(tool('a"b', 's.x"y'))).toMatchObject({ effect: 'allow' });

@@ -1,16 +1,12 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { FmguardConfig } from '../../config/resolve.ts';
-import { createDemoToolServer } from '../../demo/tools/server.ts';
-import { createDemoWorld, type DemoWorld } from '../../demo/tools/world.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { ClientUpstream } from './client-upstream.ts';
 import { connectHttp, connectInProcess, connectStdio, Tail } from './connectors.ts';
 import type { Upstream } from './upstream.ts';
 
 export interface UpstreamBuildOptions {
-  /** The world of the built-in demo tool server; default a fresh one per `builtin` server. */
-  demoWorld?: DemoWorld;
-  /** The in-process server a `builtin` entry runs; default the demo tool server. */
+  /** The in-process server a `builtin` entry runs, one per connection (wiring passes the demo tool server). */
   builtin?: (name: string) => Server;
   backoff?: BackoffOptions;
 }
@@ -21,8 +17,9 @@ export function upstreamsFromConfig(config: FmguardConfig, options: UpstreamBuil
   for (const [name, spec] of Object.entries(config.toolServers)) {
     switch (spec.kind) {
       case 'builtin': {
-        const world = options.demoWorld ?? createDemoWorld();
-        const make = options.builtin ? () => options.builtin!(name) : () => createDemoToolServer({ world });
+        const { builtin } = options;
+        if (!builtin) throw new TypeError(`toolServers.${name}: a builtin tool server needs its in-process server (the builtin option)`);
+        const make = () => builtin(name);
         out.set(name, new ClientUpstream({ name, kind: 'builtin', connect: () => connectInProcess(make), backoff: options.backoff }));
         break;
       }
