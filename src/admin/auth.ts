@@ -1,6 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { bearerToken } from '../http/auth.ts';
+import { bearerToken, sameSecret } from '../http/auth.ts';
 import { httpFailure, type HttpFailure } from '../http/error-response.ts';
 
 /**
@@ -13,9 +12,6 @@ export function checkAdminToken(req: IncomingMessage, expected: Buffer | undefin
   }
   const given = bearerToken(req.headers.authorization);
   if (given === undefined) return httpFailure(401, 'auth.invalid', 'missing admin token (Authorization: Bearer <server.adminToken>)', { 'www-authenticate': 'Bearer' });
-  const buffer = Buffer.from(given);
-  // timingSafeEqual needs equal lengths; comparing against itself keeps the time independent of the length check.
-  const same = buffer.length === expected.length ? timingSafeEqual(buffer, expected) : (timingSafeEqual(expected, expected), false);
-  if (!same) return httpFailure(401, 'auth.invalid', 'unknown admin token', { 'www-authenticate': 'Bearer' });
+  if (!sameSecret(given, expected)) return httpFailure(401, 'auth.invalid', 'unknown admin token', { 'www-authenticate': 'Bearer' });
   return undefined;
 }

@@ -90,8 +90,8 @@ export interface Usage {
   cachedInputTokens?: number;
 }
 
-export function usageFromChat(usage: ChatUsage | null | undefined): Usage | undefined {
-  if (!usage) return undefined;
+/** The usage an OpenAI-shaped response or final stream chunk reports, as fmguard counts it. */
+export function toUsage(usage: ChatUsage): Usage {
   return {
     inputTokens: usage.prompt_tokens,
     outputTokens: usage.completion_tokens,

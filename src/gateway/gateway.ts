@@ -9,6 +9,7 @@ import { httpFailure, sendFailure, toFailure } from '../http/error-response.ts';
 import { handleModels } from './models.ts';
 import { handleHealthz, handleMetrics, handleReadyz } from './probes.ts';
 import type { ToolCallViolation } from './tool-calls.ts';
+import { pathOf } from '../http/path.ts';
 
 export interface GatewayOptions {
   guard: Guard;
@@ -49,11 +50,6 @@ export interface Gateway {
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
-
-function pathOf(url: string): string {
-  const q = url.indexOf('?');
-  return q < 0 ? url : url.slice(0, q);
-}
 
 function methodNotAllowed(method: string, path: string, allow: string) {
   return httpFailure(405, 'request.invalid', `${method} is not allowed on ${path}`, { allow });

@@ -14,6 +14,7 @@ import type { BackoffOptions } from './upstreams/backoff.ts';
 import { upstreamsFromConfig } from './upstreams/from-config.ts';
 import type { Upstream, UpstreamStatus } from './upstreams/upstream.ts';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { pathOf } from '../http/path.ts';
 
 /**
  * How clients get sessions:
@@ -70,11 +71,6 @@ function noStream(res: ServerResponse, method: string, allow: string): void {
     rpcCode: -32000,
     headers: { allow },
   });
-}
-
-function pathOf(url: string): string {
-  const q = url.indexOf('?');
-  return q < 0 ? url : url.slice(0, q);
 }
 
 /** The server name in `/mcp/{server}`; undefined for a missing, nested or badly encoded one. */

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StopCode } from '../core/codes.ts';
+import { isHttpFailure } from '../http/error-response.ts';
+import { readBody } from '../http/read-body.ts';
 import { FMGUARD_JSONRPC_ERROR } from './refusals.ts';
 
 /** An HTTP-level refusal in JSON-RPC form (MCP clients parse it), with the stop code in `x-fmguard-code` too. */
@@ -24,42 +26,6 @@ export function sendHttpError(
   res.end(body);
 }
 
-export class BodyTooLarge extends Error {}
-
-/** The whole request body, refused past `limit` bytes (declared or streamed). */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (declared > limit) return Promise.reject(new BodyTooLarge());
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    const done = () => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-    };
-    const onData = (part: Buffer) => {
-      size += part.length;
-      if (size > limit) {
-        done();
-        req.pause();
-        reject(new BodyTooLarge());
-      } else parts.push(part);
-    };
-    const onEnd = () => {
-      done();
-      resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size));
-    };
-    const onError = (error: Error) => {
-      done();
-      reject(error);
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-  });
-}
-
 const NOT_PARSED = Symbol('not parsed');
 
 /**
@@ -71,8 +37,8 @@ export async function readJson(req: IncomingMessage, res: ServerResponse, limit:
   try {
     raw = await readBody(req, limit);
   } catch (error) {
-    if (error instanceof BodyTooLarge) {
-      sendHttpError(res, 413, 'request.invalid', `request body exceeds the limit of ${limit} bytes`, { headers: { connection: 'close' } });
+    if (isHttpFailure(error) && error.status === 413) {
+      sendHttpError(res, 413, 'request.invalid', error.error.message, { headers: { connection: 'close' } });
     } else res.destroy();
     return NOT_PARSED;
   }

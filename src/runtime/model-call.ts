@@ -1,5 +1,5 @@
 import type { ChatChunk, ChatRequest, ChatResponse, Usage } from '../core/chat.ts';
-import { requestedMaxTokens } from '../core/chat.ts';
+import { requestedMaxTokens, toUsage } from '../core/chat.ts';
 import { fastHash } from '../core/canonical-json.ts';
 import { isStopCode, type StopCode } from '../core/codes.ts';
 import { GuardError, guardError } from '../core/errors.ts';
@@ -431,7 +431,7 @@ export async function callModel(ctx: GuardContext, handle: RunHandle, request: C
     });
     const choice = response.choices?.[0];
     const usage = response.usage
-      ? { inputTokens: response.usage.prompt_tokens, outputTokens: response.usage.completion_tokens, cachedInputTokens: response.usage.prompt_tokens_details?.cached_tokens }
+      ? toUsage(response.usage)
       : fallbackUsage(prepared, Buffer.byteLength(choice?.message.content ?? '', 'utf8'));
     const cost = await finish(ctx, handle, prepared, usage, attempts, choice?.message.tool_calls?.length ? undefined : outputKey(choice?.message.content, undefined), false);
     return { response, usage, costUsd: nanoToUsd(cost), maxTokens: prepared.maxTokens, attempts, ...servedFields(prepared) };
@@ -571,7 +571,7 @@ export async function streamModel(ctx: GuardContext, handle: RunHandle, request:
     try {
       let next: ChatChunk | undefined = first;
       while (next) {
-        if (next.usage) usage = { inputTokens: next.usage.prompt_tokens, outputTokens: next.usage.completion_tokens, cachedInputTokens: next.usage.prompt_tokens_details?.cached_tokens };
+        if (next.usage) usage = toUsage(next.usage);
         meter.add(next);
         if (meter.estimate > prepared.maxTokens + 16) {
           controller.abort(guardError('limit.tokens', `the stream exceeded the ${prepared.maxTokens} output tokens reserved for it`, { limit: prepared.maxTokens, used: meter.estimate }));

@@ -97,9 +97,4 @@ export class RunHandle {
   }
 }
 
-/** Whether an error is this run's own stop (as opposed to a failure of one call). */
-export function isRunStop(handle: RunHandle, error: unknown): boolean {
-  return error !== undefined && error === handle.stopped;
-}
-
 export { GuardError };
