@@ -14,7 +14,7 @@ import { cpus, loadavg } from 'node:os';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { serveDemoToolsHttp } from '../src/demo/tools/index.ts';
-import { type McpMode } from '../src/mcp/index.ts';
+import type { McpMode } from '../src/mcp/index.ts';
 import { createMcpHandler } from '../src/wiring/gateway.ts';
 import { createGuard, createMemoryStore } from '../src/index.ts';
 import { percentile, writeSection } from './results.ts';

@@ -12,7 +12,7 @@ async function list({ guard }: AdminRequest): Promise<AdminReply> {
 async function setState({ guard, params, req }: AdminRequest): Promise<AdminReply> {
   const name = params.name!;
   const alarms = guard.alarms;
-  if (!alarms || !alarms.status(name)) throw notFound(`no alarm "${name}"`);
+  if (!alarms?.status(name)) throw notFound(`no alarm "${name}"`);
   const body = await readJsonObject(req);
   if (typeof body.state !== 'string' || !(STATES as readonly string[]).includes(body.state)) {
     throw invalid(`state: expected one of ${STATES.join(', ')}`, 'state');

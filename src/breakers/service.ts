@@ -144,6 +144,7 @@ export function createBreakers({
         remember(scope, record, now);
         return out.result;
       }
+      // biome-ignore lint/suspicious/noImplicitAnyLet: typed by control flow from its one assignment below
       let cas;
       try {
         cas = await store.compareAndSet(scope, record?.version ?? 0, out.state);

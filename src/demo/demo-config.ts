@@ -21,6 +21,7 @@ export interface DemoConfig {
  * clean), an admin token for this process, and a tenant with a small day budget for the race.
  */
 export function buildDemoConfig(file = EXAMPLE_CONFIG_FILE): DemoConfig {
+  // biome-ignore lint/suspicious/noExplicitAny: the demo edits a YAML document of any shape before it is validated
   const raw = YAML.parse(readFileSync(file, 'utf8')) as Record<string, any>;
   const adminToken = `adm-demo-${randomBytes(12).toString('hex')}`;
   raw.store = { kind: 'memory' };

@@ -1,6 +1,6 @@
-import { type Gateway } from '../gateway/index.ts';
+import type { Gateway } from '../gateway/index.ts';
 import { createGateway } from '../wiring/gateway.ts';
-import { type Guard } from '../runtime/guard.ts';
+import type { Guard } from '../runtime/guard.ts';
 import { createGuard } from '../wiring/guard.ts';
 import { buildDemoConfig, RACE } from './demo-config.ts';
 import { PROJECTION_RULE, projectUnguarded } from './projection.ts';

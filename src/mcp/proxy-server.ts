@@ -23,6 +23,7 @@ export function createProxyServer(ctx: ProxyContext): Server {
 
   server.setRequestHandler(ListToolsRequestSchema, async (_request, extra): Promise<ListToolsResult> => {
     const identity = identityOf(extra.authInfo);
+    // biome-ignore lint/suspicious/noImplicitAnyLet: typed by control flow from its one assignment below
     let tools;
     try {
       tools = await ctx.upstream.tools();

@@ -102,7 +102,7 @@ export function buildInputType(servers: readonly ToolServerSpec[], problems: Pol
       if (!tool.inputSchema) return;
       const source = `toolServers[${si}].tools[${ti}].inputSchema`;
       const t = fromJsonSchema(tool.inputSchema as JsonSchema);
-      if (!t || t.kind !== 'Record') {
+      if (t?.kind !== 'Record') {
         problems.push({ severity: 'warning', source, message: `the input schema of ${server.name}.${tool.name} is not an object with properties; its arguments are untyped and policies cannot read them` });
         return;
       }

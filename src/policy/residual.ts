@@ -15,9 +15,9 @@ type Value = CedarValueJson;
 type Fn = (ctx: Context) => Value;
 
 /** Thrown inside evaluation only; caught per policy. */
-class EvalError extends Error {}
+class ResidualEvalError extends Error {}
 const fail = (what: string): never => {
-  throw new EvalError(what);
+  throw new ResidualEvalError(what);
 };
 
 export interface ResidualPolicy {
@@ -49,13 +49,14 @@ export function compileResidual(id: string, json: PolicyJson): ResidualPolicy | 
 }
 
 export function isEvalError(err: unknown): boolean {
-  return err instanceof EvalError;
+  return err instanceof ResidualEvalError;
 }
 
 function compile(node: unknown, keys: Set<string>): Fn | undefined {
   if (node === null || typeof node !== 'object') return undefined;
   const entries = Object.entries(node);
   if (entries.length !== 1) return undefined;
+  // biome-ignore lint/suspicious/noExplicitAny: a Cedar JSON expression node; each operator checks its own shape
   const [op, arg] = entries[0]! as [string, any];
   const sub = (n: unknown): Fn | undefined => compile(n, keys);
   switch (op) {

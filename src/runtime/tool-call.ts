@@ -46,6 +46,7 @@ export async function callTool<A, R>(ctx: GuardContext, handle: RunHandle, optio
   const reservationId = ctx.newId('res');
   const breakerScope = toolBreakerScope(tool);
   let breakerToken: unknown;
+  // biome-ignore lint/suspicious/noImplicitAnyLet: typed by control flow from its one assignment below
   let charges;
   try {
     if (typeof tool !== 'string' || tool.length === 0) throw guardError('request.invalid', 'a tool call needs a tool name', { param: 'tool' });

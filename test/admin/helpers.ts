@@ -41,6 +41,7 @@ export async function admin(gw: TestGateway, method: string, path: string, body?
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(`${gw.url}${path}`, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
   const text = await res.text();
+  // biome-ignore lint/suspicious/noExplicitAny: tests read whatever JSON an endpoint answers
   let json: any;
   try {
     json = JSON.parse(text);

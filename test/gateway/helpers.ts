@@ -1,8 +1,8 @@
 import OpenAI from 'openai';
 import type { ConfigInput } from '../../src/config/schema.ts';
-import { type Gateway, type GatewayOptions } from '../../src/gateway/index.ts';
+import type { Gateway, GatewayOptions } from '../../src/gateway/index.ts';
 import { createGateway } from '../../src/wiring/gateway.ts';
-import { type Guard } from '../../src/runtime/guard.ts';
+import type { Guard } from '../../src/runtime/guard.ts';
 import { createGuard, type CreateGuardOptions } from '../../src/wiring/guard.ts';
 import { createSimModel, type SimModel, type SimModelOptions } from '../../src/providers/simulated/sim-model.ts';
 

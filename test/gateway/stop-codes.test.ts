@@ -199,6 +199,7 @@ function throwing(code: StopCode): ModelProvider {
     complete: async () => {
       throw error;
     },
+    // biome-ignore lint/correctness/useYield: a stream that fails before its first chunk
     stream: async function* () {
       throw error;
     },

@@ -4,10 +4,10 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { createDemoWorld, type DemoWorld } from '../../src/demo/tools/world.ts';
-import { type McpHandler, type McpHandlerOptions } from '../../src/mcp/index.ts';
+import type { McpHandler, McpHandlerOptions } from '../../src/mcp/index.ts';
 import { createMcpHandler, type DemoToolsOption } from '../../src/wiring/gateway.ts';
 import type { Authorizer, AuthorizeDecision, AuthorizeRequest } from '../../src/runtime/context.ts';
-import { type Guard } from '../../src/runtime/guard.ts';
+import type { Guard } from '../../src/runtime/guard.ts';
 import { createGuard } from '../../src/wiring/guard.ts';
 
 export const KEY = 'sk-test-mcp-agent-1';

@@ -122,7 +122,7 @@ export function parsePrometheusText(text: string): Map<string, Family> {
     const value = parseValue(parts[0], line);
     if (parts[1] !== undefined && !/^-?\d+$/.test(parts[1])) throw new Error(`line ${line}: bad timestamp`);
     const family = familyOf(name, families);
-    if (!family || !family.type) throw new Error(`line ${line}: sample ${name} before its TYPE`);
+    if (!family?.type) throw new Error(`line ${line}: sample ${name} before its TYPE`);
     if (family !== current) throw new Error(`line ${line}: sample ${name} outside its family block`);
     const id = `${name}${JSON.stringify(Object.entries(labels).sort())}`;
     if (seen.has(id)) throw new Error(`line ${line}: duplicate series ${id}`);

@@ -29,6 +29,7 @@ describe('the runtime over the OpenAI provider and the sim server', () => {
     const { guard } = await guardOverHttp();
     const run = await guard.startRun({ agent: 'bot' });
     const stream = await run.streamModel(ask('Explain budgets.'));
+    // biome-ignore lint/suspicious/noImplicitAnyLet: typed by control flow from its one assignment below
     let last;
     for await (const chunk of stream) last = chunk;
     const result = await stream.result;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import type { ConfigInput } from '../../src/config/schema.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createGuard, GuardError, type Authorizer } from '../../src/index.ts';
+import { createGuard, type GuardError, type Authorizer } from '../../src/index.ts';
 import { ask, baseConfig } from './fixtures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fmguard-approvals-'));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createGuard, createSimModel, GuardError, type ChatRequest, type ModelProvider } from '../../src/index.ts';
+import { createGuard, createSimModel, type GuardError, type ChatRequest, type ModelProvider } from '../../src/index.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
 import { baseConfig } from './fixtures.ts';
 

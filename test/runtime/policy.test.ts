@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createGuard, GuardError, type GuardEvent } from '../../src/index.ts';
+import { createGuard, type GuardError, type GuardEvent } from '../../src/index.ts';
 import { PolicyConfigError } from '../../src/policy/index.ts';
 import { ask, baseConfig } from './fixtures.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createGuard, createMemoryStore, GuardError, type GuardEvent } from '../../src/index.ts';
+import { createGuard, createMemoryStore, type GuardError, type GuardEvent } from '../../src/index.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
 import { ask, baseConfig } from './fixtures.ts';
 

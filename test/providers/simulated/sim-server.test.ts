@@ -105,6 +105,7 @@ describe('sim HTTP server', () => {
     const { client } = await start({ model: { scenario: 'long 20000', tokensPerChunk: 4 } });
     const stream = await client.chat.completions.create({ model: 'sim', messages, stream: true, stream_options: { include_usage: true } });
     let chars = 0;
+    // biome-ignore lint/suspicious/noImplicitAnyLet: typed by control flow from its one assignment below
     let usage;
     let n = 0;
     for await (const chunk of stream) {
