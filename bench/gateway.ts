@@ -34,7 +34,13 @@ function start(file: string, args: string[] = []): Promise<{ child: ChildProcess
 }
 
 const plainBody = JSON.stringify({ model: 'mock-small', messages: [{ role: 'user', content: 'What is the capital of France?' }], max_tokens: 64 });
-const streamBody = JSON.stringify({ model: 'mock-small', messages: [{ role: 'user', content: 'What is the capital of France?' }], max_tokens: 64, stream: true, stream_options: { include_usage: true } });
+const streamBody = JSON.stringify({
+  model: 'mock-small',
+  messages: [{ role: 'user', content: 'What is the capital of France?' }],
+  max_tokens: 64,
+  stream: true,
+  stream_options: { include_usage: true },
+});
 
 interface Target {
   name: string;
@@ -43,7 +49,11 @@ interface Target {
 }
 
 function target(name: string, url: string, connections: number, headers: Record<string, string> = {}): Target {
-  return { name, pool: new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 60_000 }), headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, ...headers } };
+  return {
+    name,
+    pool: new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 60_000 }),
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, ...headers },
+  };
 }
 
 /** One request; returns [time to first body byte, total] in ms. */
@@ -112,7 +122,14 @@ const direct10 = target('direct', mock.url, 10);
 const floor10 = target('minimal proxy', floor.url, 10);
 const gw10 = target('gateway', gw.url, 10);
 for (const t of [direct10, floor10, gw10]) await throughput(t, 10, 1000, false);
-const rps = { direct: [] as number[], floor: [] as number[], gw: [] as number[], directStream: [] as number[], floorStream: [] as number[], gwStream: [] as number[] };
+const rps = {
+  direct: [] as number[],
+  floor: [] as number[],
+  gw: [] as number[],
+  directStream: [] as number[],
+  floorStream: [] as number[],
+  gwStream: [] as number[],
+};
 for (let r = 0; r < THROUGHPUT_ROUNDS; r++) {
   rps.direct.push(await throughput(direct10, 10, THROUGHPUT_MS, false));
   rps.floor.push(await throughput(floor10, 10, THROUGHPUT_MS, false));

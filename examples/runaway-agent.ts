@@ -96,7 +96,9 @@ async function main(): Promise<void> {
     const ms = performance.now() - started;
     const usage = await run.usage();
     await run.end();
-    console.log(`${pad(scenario.name, 20)}${pad(code, 25)}${pad(String(usage.steps), 7)}${pad(usage.costUsd.toFixed(6), 11)}${pad(`${ms.toFixed(0)} ms`, 9)}${why}`);
+    console.log(
+      `${pad(scenario.name, 20)}${pad(code, 25)}${pad(String(usage.steps), 7)}${pad(usage.costUsd.toFixed(6), 11)}${pad(`${ms.toFixed(0)} ms`, 9)}${why}`,
+    );
   }
   await guard.close();
   if (unexpected > 0) process.exitCode = 1;

@@ -27,7 +27,16 @@ export interface AdminHandler {
   handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
 }
 
-const route = createRouter([...runRoutes, ...killRoutes, ...breakerRoutes, ...alarmRoutes, ...budgetRoutes, ...approvalRoutes, ...auditRoutes, ...configRoutes]);
+const route = createRouter([
+  ...runRoutes,
+  ...killRoutes,
+  ...breakerRoutes,
+  ...alarmRoutes,
+  ...budgetRoutes,
+  ...approvalRoutes,
+  ...auditRoutes,
+  ...configRoutes,
+]);
 
 function pathOf(url: string): string {
   const q = url.indexOf('?');

@@ -11,7 +11,8 @@ export function checkAdminToken(req: IncomingMessage, expected: Buffer | undefin
     return httpFailure(403, 'auth.invalid', 'the admin API is disabled: set server.adminToken in the config to enable it');
   }
   const given = bearerToken(req.headers.authorization);
-  if (given === undefined) return httpFailure(401, 'auth.invalid', 'missing admin token (Authorization: Bearer <server.adminToken>)', { 'www-authenticate': 'Bearer' });
+  if (given === undefined)
+    return httpFailure(401, 'auth.invalid', 'missing admin token (Authorization: Bearer <server.adminToken>)', { 'www-authenticate': 'Bearer' });
   if (!sameSecret(given, expected)) return httpFailure(401, 'auth.invalid', 'unknown admin token', { 'www-authenticate': 'Bearer' });
   return undefined;
 }

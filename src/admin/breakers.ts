@@ -14,7 +14,8 @@ function breakerScope(value: string | undefined): string {
 function cooldownOf(body: Record<string, unknown>): number | null | undefined {
   const value = body.cooldownMs;
   if (value === undefined || value === null) return value;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw invalid('cooldownMs: expected a positive number of milliseconds, or null to hold the breaker open', 'cooldownMs');
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+    throw invalid('cooldownMs: expected a positive number of milliseconds, or null to hold the breaker open', 'cooldownMs');
   return value;
 }
 

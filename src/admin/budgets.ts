@@ -42,7 +42,12 @@ export async function budgetRows(guard: Guard): Promise<BudgetRow[]> {
     const window = windowId(budget.period, now);
     return { scope, budget, window, key: accounts.budget(scope, budget.period, window) };
   });
-  const balances = lines.length ? await guard.store.ledger.balances(lines.map((l) => ({ key: l.key, dim: DIM.cost })), now) : [];
+  const balances = lines.length
+    ? await guard.store.ledger.balances(
+        lines.map((l) => ({ key: l.key, dim: DIM.cost })),
+        now,
+      )
+    : [];
   return lines.map(({ scope, budget, window }, i) => {
     const limit = usdToNano(budget.maxCostUsd);
     const { used, reserved } = balances[i] ?? { used: 0, reserved: 0 };

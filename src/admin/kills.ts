@@ -6,7 +6,10 @@ export const KILL_SCOPE = /^(global|(tenant|agent|run|provider|model|tool):.+)$/
 
 export function killScope(value: unknown): string {
   if (typeof value !== 'string' || !KILL_SCOPE.test(value)) {
-    throw invalid(`scope: expected global, tenant:<id>, agent:<id>, run:<id>, provider:<id>, model:<id> or tool:<id>, got ${JSON.stringify(value ?? null)}`, 'scope');
+    throw invalid(
+      `scope: expected global, tenant:<id>, agent:<id>, run:<id>, provider:<id>, model:<id> or tool:<id>, got ${JSON.stringify(value ?? null)}`,
+      'scope',
+    );
   }
   return value;
 }

@@ -51,7 +51,10 @@ function matchSegments(pattern: string[], segments: string[]): Record<string, st
 export function createRouter(routes: readonly Route[]) {
   const compiled = routes.map((route) => ({ ...route, parts: route.pattern.split('/') }));
   return (method: string, path: string): Match => {
-    const segments = path.replace(/^\/admin\/?/, '').replace(/\/$/, '').split('/');
+    const segments = path
+      .replace(/^\/admin\/?/, '')
+      .replace(/\/$/, '')
+      .split('/');
     const allowed: string[] = [];
     for (const route of compiled) {
       const params = matchSegments(route.parts, segments);

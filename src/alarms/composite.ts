@@ -23,10 +23,7 @@ export class RuleParseError extends Error {
   }
 }
 
-type Token =
-  | { type: 'lparen' | 'rparen' | 'end'; pos: number }
-  | { type: 'word'; text: string; pos: number }
-  | { type: 'quoted'; text: string; pos: number };
+type Token = { type: 'lparen' | 'rparen' | 'end'; pos: number } | { type: 'word'; text: string; pos: number } | { type: 'quoted'; text: string; pos: number };
 
 const STATE_WORDS: ReadonlySet<string> = new Set(['ALARM', 'OK', 'INSUFFICIENT_DATA']);
 const KEYWORDS: ReadonlySet<string> = new Set(['AND', 'OR', 'NOT', 'TRUE', 'FALSE', ...STATE_WORDS]);
@@ -138,7 +135,8 @@ export function parseRule(rule: string): Rule {
   const result = parseOr();
   const rest = peek();
   if (rest.type !== 'end') {
-    if (rest.type === 'word' && (rest.text === 'and' || rest.text === 'or')) fail(`unexpected '${rest.text}': operators are upper case (${rest.text.toUpperCase()})`);
+    if (rest.type === 'word' && (rest.text === 'and' || rest.text === 'or'))
+      fail(`unexpected '${rest.text}': operators are upper case (${rest.text.toUpperCase()})`);
     fail(`expected AND, OR or end of rule but found ${describe(rest)}`);
   }
   return result;

@@ -109,8 +109,10 @@ function check(options: AlarmEngineOptions): void {
   const problems = validateAlarms({ alarms: options.alarms ?? [], composites: options.composites ?? [] });
   const all = [...(options.alarms ?? []), ...(options.composites ?? [])];
   const uses = (type: string) => all.some((a) => [a.actions, a.okActions, a.insufficientDataActions].some((list) => list?.some((x) => type in x)));
-  if ((uses('openBreaker') || uses('closeBreaker')) && !options.actions?.breakers) problems.push({ path: 'actions.breakers', message: 'alarms open or close breakers but no breakers were given' });
-  if ((uses('kill') || uses('clearKill')) && !options.actions?.kills) problems.push({ path: 'actions.kills', message: 'alarms kill scopes but no kill store was given' });
+  if ((uses('openBreaker') || uses('closeBreaker')) && !options.actions?.breakers)
+    problems.push({ path: 'actions.breakers', message: 'alarms open or close breakers but no breakers were given' });
+  if ((uses('kill') || uses('clearKill')) && !options.actions?.kills)
+    problems.push({ path: 'actions.kills', message: 'alarms kill scopes but no kill store was given' });
   if (problems.length > 0) throw new TypeError(`invalid alarms: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
 }
 
@@ -196,7 +198,15 @@ export function createAlarmEngine(options: AlarmEngineOptions): AlarmEngine {
     const by = `alarm:${name}`;
     const reason = `alarm ${name} is ${context.to}: ${context.reason}`;
     if (action.type === 'webhook') {
-      const body = { alarm: name, kind: entry.alarm.kind, scope: entry.alarm.scope, from: context.from, to: context.to, reason: context.reason, at: new Date(context.at).toISOString() };
+      const body = {
+        alarm: name,
+        kind: entry.alarm.kind,
+        scope: entry.alarm.scope,
+        from: context.from,
+        to: context.to,
+        reason: context.reason,
+        at: new Date(context.at).toISOString(),
+      };
       const delivery = postWebhook({
         url: action.url,
         body,
@@ -246,7 +256,15 @@ export function createAlarmEngine(options: AlarmEngineOptions): AlarmEngine {
       await audit({ type: 'alarm.action', alarm: name, action: action.type, target: action.scope, ok: true, at: clock.now() });
     } catch (error) {
       onError(error);
-      await audit({ type: 'alarm.action', alarm: name, action: action.type, target: action.scope, ok: false, error: String((error as Error)?.message ?? error), at: clock.now() });
+      await audit({
+        type: 'alarm.action',
+        alarm: name,
+        action: action.type,
+        target: action.scope,
+        ok: false,
+        error: String((error as Error)?.message ?? error),
+        at: clock.now(),
+      });
     }
   };
 
@@ -323,10 +341,13 @@ export function createAlarmEngine(options: AlarmEngineOptions): AlarmEngine {
   };
 
   const schedule = (boundary: number) => {
-    timer = clock.setTimeout(() => {
-      schedule(boundary + TICK_MS);
-      void enqueue(() => run(boundary, false));
-    }, boundary + graceMs - clock.now());
+    timer = clock.setTimeout(
+      () => {
+        schedule(boundary + TICK_MS);
+        void enqueue(() => run(boundary, false));
+      },
+      boundary + graceMs - clock.now(),
+    );
   };
 
   function status(): AlarmStatus[];

@@ -3,12 +3,7 @@ import type { Duration } from './duration.ts';
 
 export type { AlarmState } from '../store/alarms.ts';
 
-export const COMPARISONS = [
-  'GreaterThanThreshold',
-  'GreaterThanOrEqualToThreshold',
-  'LessThanThreshold',
-  'LessThanOrEqualToThreshold',
-] as const;
+export const COMPARISONS = ['GreaterThanThreshold', 'GreaterThanOrEqualToThreshold', 'LessThanThreshold', 'LessThanOrEqualToThreshold'] as const;
 export type Comparison = (typeof COMPARISONS)[number];
 
 export const TREAT_MISSING = ['missing', 'notBreaching', 'breaching', 'ignore'] as const;

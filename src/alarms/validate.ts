@@ -35,10 +35,13 @@ function checkActions(list: unknown, path: string, problems: Problem[]): void {
       problems.push({ path: `${at}.${kind}.scope`, message: 'expected `global` or `<kind>:<id>` (tenant, agent, model, provider, server, tool)' });
     }
     if (kind === 'openBreaker') {
-      if (body.cooldown !== undefined && !(parseDuration(body.cooldown)! > 0)) problems.push({ path: `${at}.openBreaker.cooldown`, message: 'expected a positive duration such as 30s' });
-      if (body.halfOpenProbes !== undefined && !isPositiveInt(body.halfOpenProbes)) problems.push({ path: `${at}.openBreaker.halfOpenProbes`, message: 'expected a positive integer' });
+      if (body.cooldown !== undefined && !(parseDuration(body.cooldown)! > 0))
+        problems.push({ path: `${at}.openBreaker.cooldown`, message: 'expected a positive duration such as 30s' });
+      if (body.halfOpenProbes !== undefined && !isPositiveInt(body.halfOpenProbes))
+        problems.push({ path: `${at}.openBreaker.halfOpenProbes`, message: 'expected a positive integer' });
     }
-    if (kind === 'kill' && body.reason !== undefined && typeof body.reason !== 'string') problems.push({ path: `${at}.kill.reason`, message: 'expected a string' });
+    if (kind === 'kill' && body.reason !== undefined && typeof body.reason !== 'string')
+      problems.push({ path: `${at}.kill.reason`, message: 'expected a string' });
     if (kind === 'webhook') {
       let url: URL | undefined;
       try {
@@ -74,13 +77,19 @@ export function validateAlarmSpec(spec: unknown, path: string): Problem[] {
   const problems: Problem[] = [];
   if (!isObject(spec)) return [{ path, message: 'expected an alarm object' }];
   checkCommon(spec, path, problems);
-  if (!isScopeKey(spec.scope)) problems.push({ path: `${path}.scope`, message: 'expected `global` or `<kind>:<id>` (tenant, agent, model, provider, server, tool)' });
+  if (!isScopeKey(spec.scope))
+    problems.push({ path: `${path}.scope`, message: 'expected `global` or `<kind>:<id>` (tenant, agent, model, provider, server, tool)' });
   if (!isMetricName(spec.metric)) {
-    problems.push({ path: `${path}.metric`, message: 'expected one of calls, errors, error_rate, timeouts, latency_ms, input_tokens, output_tokens, cost_usd, refusals, refusals:<stop code>' });
+    problems.push({
+      path: `${path}.metric`,
+      message: 'expected one of calls, errors, error_rate, timeouts, latency_ms, input_tokens, output_tokens, cost_usd, refusals, refusals:<stop code>',
+    });
   }
   if (spec.statistic !== undefined) {
-    if (!isStatistic(spec.statistic)) problems.push({ path: `${path}.statistic`, message: 'expected Sum, Average, Minimum, Maximum, SampleCount or pNN (e.g. p99)' });
-    else if (spec.metric === 'error_rate' && spec.statistic !== 'Average') problems.push({ path: `${path}.statistic`, message: 'error_rate is errors / calls per period; leave statistic out' });
+    if (!isStatistic(spec.statistic))
+      problems.push({ path: `${path}.statistic`, message: 'expected Sum, Average, Minimum, Maximum, SampleCount or pNN (e.g. p99)' });
+    else if (spec.metric === 'error_rate' && spec.statistic !== 'Average')
+      problems.push({ path: `${path}.statistic`, message: 'error_rate is errors / calls per period; leave statistic out' });
     else if (percentileOf(spec.statistic) !== undefined && typeof spec.metric === 'string' && !DISTRIBUTION_METRICS.has(spec.metric)) {
       problems.push({ path: `${path}.statistic`, message: `percentiles are kept for ${[...DISTRIBUTION_METRICS].join(', ')} only` });
     }
@@ -93,9 +102,11 @@ export function validateAlarmSpec(spec: unknown, path: string): Problem[] {
   }
   if (spec.datapointsToAlarm !== undefined) {
     const n = isPositiveInt(spec.evaluationPeriods) ? spec.evaluationPeriods : Infinity;
-    if (!isPositiveInt(spec.datapointsToAlarm) || spec.datapointsToAlarm > n) problems.push({ path: `${path}.datapointsToAlarm`, message: 'expected an integer from 1 to evaluationPeriods' });
+    if (!isPositiveInt(spec.datapointsToAlarm) || spec.datapointsToAlarm > n)
+      problems.push({ path: `${path}.datapointsToAlarm`, message: 'expected an integer from 1 to evaluationPeriods' });
   }
-  if (!(COMPARISONS as readonly unknown[]).includes(spec.comparison)) problems.push({ path: `${path}.comparison`, message: `expected one of ${COMPARISONS.join(', ')}` });
+  if (!(COMPARISONS as readonly unknown[]).includes(spec.comparison))
+    problems.push({ path: `${path}.comparison`, message: `expected one of ${COMPARISONS.join(', ')}` });
   if (typeof spec.threshold !== 'number' || !Number.isFinite(spec.threshold)) problems.push({ path: `${path}.threshold`, message: 'expected a number' });
   if (spec.treatMissingData !== undefined && !(TREAT_MISSING as readonly unknown[]).includes(spec.treatMissingData)) {
     problems.push({ path: `${path}.treatMissingData`, message: `expected one of ${TREAT_MISSING.join(', ')}` });

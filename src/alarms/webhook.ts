@@ -66,7 +66,9 @@ export async function postWebhook({
       if (!retryable(response.status)) break;
     } catch (error) {
       const name = (error as { name?: string })?.name;
-      last = { error: name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : name === 'AbortError' ? 'aborted' : String((error as Error)?.message ?? error) };
+      last = {
+        error: name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : name === 'AbortError' ? 'aborted' : String((error as Error)?.message ?? error),
+      };
     }
   }
   return { ok: false, attempts, ...last };

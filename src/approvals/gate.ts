@@ -77,12 +77,16 @@ function toCheck(result: CheckOutcome): ApprovalCheck {
       return {
         ok: false,
         request: next,
-        error: new GuardError('approval.expired', `${request.tool}: ${was} ${request.id} expired at ${iso(request.expiresAt)}; new request ${next.id} is pending`, {
-          ...base,
-          approvalId: next.id,
-          expiredApprovalId: request.id,
-          expiresAt: next.expiresAt,
-        }),
+        error: new GuardError(
+          'approval.expired',
+          `${request.tool}: ${was} ${request.id} expired at ${iso(request.expiresAt)}; new request ${next.id} is pending`,
+          {
+            ...base,
+            approvalId: next.id,
+            expiredApprovalId: request.id,
+            expiresAt: next.expiresAt,
+          },
+        ),
       };
     }
   }
@@ -172,9 +176,7 @@ export interface WaitForDecisionOptions {
   pollMs?: number;
 }
 
-export type WaitResult =
-  | { status: Exclude<ApprovalStatus, 'pending'>; request: ApprovalRequest }
-  | { status: 'timeout'; request: ApprovalRequest };
+export type WaitResult = { status: Exclude<ApprovalStatus, 'pending'>; request: ApprovalRequest } | { status: 'timeout'; request: ApprovalRequest };
 
 /**
  * Wait until a request is no longer pending (approved, denied, expired or already consumed), or

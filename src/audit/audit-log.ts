@@ -40,14 +40,7 @@ export interface AuditLog {
   close(): Promise<void>;
 }
 
-export function createAuditLog({
-  sink,
-  redactFields = [],
-  secrets = [],
-  clock = systemClock,
-  onError = () => {},
-  onAppend,
-}: AuditLogOptions): AuditLog {
+export function createAuditLog({ sink, redactFields = [], secrets = [], clock = systemClock, onError = () => {}, onAppend }: AuditLogOptions): AuditLog {
   const base = createRedactor({ fields: redactFields, secrets });
   let tail: Promise<void> = Promise.resolve();
   let pending = 0;

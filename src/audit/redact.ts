@@ -16,7 +16,20 @@ export interface RedactOptions {
 export type Redactor = (value: unknown) => unknown;
 
 // Words that make any key a secret, whatever its value (a numeric password is still a password).
-const SECRET_WORDS = new Set(['password', 'passwd', 'pwd', 'passphrase', 'secret', 'secrets', 'authorization', 'apikey', 'credential', 'credentials', 'cookie', 'privatekey']);
+const SECRET_WORDS = new Set([
+  'password',
+  'passwd',
+  'pwd',
+  'passphrase',
+  'secret',
+  'secrets',
+  'authorization',
+  'apikey',
+  'credential',
+  'credentials',
+  'cookie',
+  'privatekey',
+]);
 // A key ending in these words names a secret when its value is not a number or boolean, so
 // `apiKey` and `accessToken` are masked while `inputTokens` (other word) and `maxToken: 4096` are not.
 const SECRET_LAST_WORDS = new Set(['key', 'token']);
@@ -103,8 +116,7 @@ export function createRedactor({ fields = [], secrets = [] }: RedactOptions = {}
       }
       if (Array.isArray(obj)) return obj.map((item) => visit(item, path, ancestors) ?? null);
       if (obj instanceof Set) return [...obj].map((item) => visit(item, path, ancestors) ?? null);
-      const entries: Array<[string, unknown]> =
-        obj instanceof Map ? [...obj].map(([k, v]) => [String(k), v]) : Object.entries(obj);
+      const entries: Array<[string, unknown]> = obj instanceof Map ? [...obj].map(([k, v]) => [String(k), v]) : Object.entries(obj);
       if (obj instanceof Error) entries.push(['name', obj.name], ['message', obj.message]);
       const out: Record<string, unknown> = {};
       for (const [key, child] of entries) {

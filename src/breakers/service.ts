@@ -92,14 +92,7 @@ interface CacheEntry {
 
 const MAX_CAS_ATTEMPTS = 16;
 
-export function createBreakers({
-  store,
-  clock = systemClock,
-  defaults = {},
-  overrides = {},
-  onChange,
-  cacheMs = 1_000,
-}: BreakersOptions): Breakers {
+export function createBreakers({ store, clock = systemClock, defaults = {}, overrides = {}, onChange, cacheMs = 1_000 }: BreakersOptions): Breakers {
   const base = checkPolicy({ ...DEFAULT_BREAKER_POLICY, ...defaults }, 'defaults');
   for (const [key, value] of Object.entries(overrides)) checkPolicy({ ...base, ...value }, `overrides[${key}]`);
   const policies = new Map<string, BreakerPolicy>();
@@ -129,7 +122,10 @@ export function createBreakers({
   };
 
   /** Read-modify-write with compare-and-set; `step` returns the next state (same object = no write). */
-  const transact = async <T>(scope: string, step: (state: BreakerState, now: number) => { state: BreakerState; result: T; by?: string; reason?: string }): Promise<T> => {
+  const transact = async <T>(
+    scope: string,
+    step: (state: BreakerState, now: number) => { state: BreakerState; result: T; by?: string; reason?: string },
+  ): Promise<T> => {
     let record: BreakerRecord | undefined;
     try {
       record = await store.get(scope);
@@ -207,7 +203,12 @@ export function createBreakers({
     async open(scope, { cooldownMs, halfOpenProbes, by, reason }) {
       const p = policy(scope);
       return transact(scope, (state, now) => {
-        const next = forceOpen(state, now, { cooldownMs: cooldownMs === undefined ? p.cooldownMs : cooldownMs, probes: halfOpenProbes ?? p.halfOpenProbes, by, reason });
+        const next = forceOpen(state, now, {
+          cooldownMs: cooldownMs === undefined ? p.cooldownMs : cooldownMs,
+          probes: halfOpenProbes ?? p.halfOpenProbes,
+          by,
+          reason,
+        });
         return { state: next, result: next, by, reason };
       });
     },

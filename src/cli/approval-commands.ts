@@ -17,7 +17,9 @@ export function registerApprovalCommands(program: Command): void {
         if (options.json) return console.log(JSON.stringify(list, null, 2));
         if (list.length === 0) return console.log(`no ${options.status} approvals`);
         for (const r of list) {
-          console.log(`${r.id}\t${r.status}\t${r.agent}\t${r.tool}\trun=${r.run}\texpires=${new Date(r.expiresAt).toISOString()}\targs=${JSON.stringify(r.args)}`);
+          console.log(
+            `${r.id}\t${r.status}\t${r.agent}\t${r.tool}\trun=${r.run}\texpires=${new Date(r.expiresAt).toISOString()}\targs=${JSON.stringify(r.args)}`,
+          );
         }
       });
     });
@@ -29,12 +31,13 @@ export function registerApprovalCommands(program: Command): void {
       .option('--by <name>', 'who decides', process.env.USER ?? 'cli')
       .option('--reason <text>')
       .action(async (id: string, options: { config: string; by: string; reason?: string }) => {
-      const { approve, deny } = await import('../approvals/index.ts');
-      const { withStore } = await import('./open.ts');
+        const { approve, deny } = await import('../approvals/index.ts');
+        const { withStore } = await import('./open.ts');
         await withStore(options.config, async (store) => {
           const decide = verb === 'approve' ? approve : deny;
           const result = await decide({ store: store.approvals, id, by: options.by, reason: options.reason });
-          if (!result.ok) throw new Error(result.reason === 'unknown' ? `no approval request ${id}` : `approval ${id} is ${result.request.status}, not pending`);
+          if (!result.ok)
+            throw new Error(result.reason === 'unknown' ? `no approval request ${id}` : `approval ${id} is ${result.request.status}, not pending`);
           console.log(`${id}: ${result.request.status} by ${options.by}`);
         });
       });

@@ -34,9 +34,9 @@ export function registerBreakerCommands(program: Command): void {
       .option('--cooldown <seconds>', 'open: how long (default: until closed)')
       .option('--reason <text>', 'why', `${verb} from the command line`)
       .action(async (scope: string, options: { config: string; cooldown?: string; reason: string }) => {
-      const { openBreakers } = await import('../wiring/resilience.ts');
-      const { systemClock } = await import('../core/clock.ts');
-      const { withStore } = await import('./open.ts');
+        const { openBreakers } = await import('../wiring/resilience.ts');
+        const { systemClock } = await import('../core/clock.ts');
+        const { withStore } = await import('./open.ts');
         await withStore(options.config, async (store, config) => {
           const service = openBreakers(config, store, systemClock, () => {});
           const by = `operator:${process.env.USER ?? 'cli'}`;

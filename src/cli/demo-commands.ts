@@ -13,7 +13,12 @@ interface DemoCliOptions {
 function target(options: DemoCliOptions): DemoTarget | undefined {
   if (options.url === undefined && options.key === undefined) return undefined;
   if (!options.url || !options.key) throw new Error('--url and --key go together (a running gateway and an agent key it knows)');
-  return { url: options.url.replace(/\/+$/, '').replace(/\/v1$/, ''), key: options.key, raceKey: options.raceKey, adminToken: options.adminToken ?? process.env.FMGUARD_ADMIN_TOKEN };
+  return {
+    url: options.url.replace(/\/+$/, '').replace(/\/v1$/, ''),
+    key: options.key,
+    raceKey: options.raceKey,
+    adminToken: options.adminToken ?? process.env.FMGUARD_ADMIN_TOKEN,
+  };
 }
 
 export function registerDemoCommands(program: Command): void {
@@ -31,7 +36,10 @@ export function registerDemoCommands(program: Command): void {
       const json = options.json === true;
       const report = await runDemo({
         target: target(options),
-        only: options.only?.split(',').map((s) => s.trim()).filter(Boolean),
+        only: options.only
+          ?.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
         onRow: json ? undefined : (row) => console.error(`  ${row.scenario}: ${row.stopCode ?? 'not stopped'} after ${row.timeToStopMs} ms`),
       });
       console.log(json ? JSON.stringify(report, null, 2) : `\n${formatReport(report)}`);

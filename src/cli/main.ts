@@ -15,11 +15,7 @@ import { registerDemoCommands } from './demo-commands.ts';
  * The `fmguard` command line. Each family of subcommands registers itself from its own file; errors
  * are printed as one clear message (never a stack trace) with exit code 1, or 2 for bad usage.
  */
-const program = new Command('fmguard')
-  .description('Hard boundaries for foundation-model agents')
-  .version('0.1.0')
-  .showHelpAfterError()
-  .exitOverride();
+const program = new Command('fmguard').description('Hard boundaries for foundation-model agents').version('0.1.0').showHelpAfterError().exitOverride();
 
 registerConfigCommands(program);
 registerRunCommands(program);

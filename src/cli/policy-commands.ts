@@ -25,7 +25,8 @@ export function registerPolicyCommands(program: Command): void {
       const spec = await specOf(file);
       const agents = spec.agents.filter((a) => !options.agent || a.id === options.agent);
       if (options.agent && agents.length === 0) throw new Error(`no agent "${options.agent}" in ${file}`);
-      for (const agent of agents) console.log(`${compileShorthand(agent).trim() || `// agent "${agent.id}": no shorthand (default deny unless a policy file permits)`}\n`);
+      for (const agent of agents)
+        console.log(`${compileShorthand(agent).trim() || `// agent "${agent.id}": no shorthand (default deny unless a policy file permits)`}\n`);
     });
   policy
     .command('check')

@@ -61,7 +61,11 @@ export function registerServeCommands(program: Command): void {
     .option('-c, --config <file>', `config file (default: fmguard.yaml, else ${EXAMPLE_CONFIG})`)
     .option('-p, --port <n>', 'port (default: server.port from the config, else 8787)', port)
     .option('--host <host>', 'interface to listen on (default: server.host from the config, else 127.0.0.1)')
-    .option('--tool-call-violation <mode>', 'a forbidden or looping tool call in a response: refuse | strip (default: server.toolCallViolation, else refuse)', violationMode)
+    .option(
+      '--tool-call-violation <mode>',
+      'a forbidden or looping tool call in a response: refuse | strip (default: server.toolCallViolation, else refuse)',
+      violationMode,
+    )
     .action(async (options: { config?: string; port?: number; host?: string; toolCallViolation?: ToolCallViolation }) => {
       const { loadConfigFile } = await import('../config/load.ts');
       const { createGateway } = await import('../wiring/gateway.ts');
@@ -74,10 +78,13 @@ export function registerServeCommands(program: Command): void {
       const gateway = createGateway({
         guard,
         toolCallViolation: options.toolCallViolation,
-        onError: (error, where) => console.error(`fmguard: internal error on ${where.method} ${where.path}${where.runId ? ` (run ${where.runId})` : ''}: ${describe(error)}`),
+        onError: (error, where) =>
+          console.error(`fmguard: internal error on ${where.method} ${where.path}${where.runId ? ` (run ${where.runId})` : ''}: ${describe(error)}`),
       });
       const address = await gateway.listen(options.port ?? config.server.port ?? 8787, options.host ?? config.server.host ?? '127.0.0.1');
-      console.log(`fmguard gateway listening on ${address.url} (config ${file}, store ${config.store.kind}, tool-call violations: ${options.toolCallViolation})`);
+      console.log(
+        `fmguard gateway listening on ${address.url} (config ${file}, store ${config.store.kind}, tool-call violations: ${options.toolCallViolation})`,
+      );
       for (const line of usageLines(address.url, config, file)) console.log(line);
 
       const signal = await untilSignal();
@@ -102,7 +109,9 @@ export function registerServeCommands(program: Command): void {
         host: options.host,
         model: { scenario: options.scenario, tokensPerSecond: options.tokensPerSecond, firstTokenLatencyMs: options.firstTokenMs },
       });
-      console.log(`fmguard sim listening on ${server.url} (OpenAI base URL ${server.url}/v1; pick a behaviour per request with [sim:NAME] or the x-sim-scenario header)`);
+      console.log(
+        `fmguard sim listening on ${server.url} (OpenAI base URL ${server.url}/v1; pick a behaviour per request with [sim:NAME] or the x-sim-scenario header)`,
+      );
       const signal = await untilSignal();
       console.log(`${signal}: closing`);
       await server.close();

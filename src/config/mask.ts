@@ -17,10 +17,7 @@ export function describeConfig(config: FmguardConfig): Record<string, unknown> {
     }),
   );
   const agents = Object.fromEntries(
-    Object.entries(config.agents).map(([name, a]) => [
-      name,
-      { ...a, keys: a.keys.map(({ secret, ...key }) => ({ ...key, key: maskSecret(secret) })) },
-    ]),
+    Object.entries(config.agents).map(([name, a]) => [name, { ...a, keys: a.keys.map(({ secret, ...key }) => ({ ...key, key: maskSecret(secret) })) }]),
   );
   const { keyIndex: _keyIndex, ...rest } = config;
   const store = config.store.kind === 'redis' ? { ...config.store, url: config.store.url.replace(/\/\/[^@/]*@/, '//****@') } : config.store;

@@ -3,16 +3,7 @@ import { validateRetriers } from '../core/retry.ts';
 import { validateAlarmConfig, type AlarmSpec, type CompositeSpec } from '../alarms/index.ts';
 import type { BreakerPolicy } from '../breakers/index.ts';
 import type { ConfigProblem } from './problems.ts';
-import type {
-  AgentConfig,
-  BudgetConfig,
-  LimitsInput,
-  ModelConfig,
-  ParsedConfig,
-  ProviderConfig,
-  RateLimitsConfig,
-  RetrierConfig,
-} from './schema.ts';
+import type { AgentConfig, BudgetConfig, LimitsInput, ModelConfig, ParsedConfig, ProviderConfig, RateLimitsConfig, RetrierConfig } from './schema.ts';
 
 /** Every run limit, all set: a run is never unbounded. */
 export interface Limits {
@@ -150,7 +141,8 @@ function mergeLimits(base: Limits, over: LimitsInput | undefined): Limits {
   const merged: Limits = { ...base };
   for (const [key, value] of Object.entries(rest)) if (value !== undefined) (merged as unknown as Record<string, unknown>)[key] = value;
   if (typeof maxToolCallsPerTool === 'number') merged.maxToolCallsPerTool = { default: maxToolCallsPerTool, byTool: {} };
-  else if (maxToolCallsPerTool) merged.maxToolCallsPerTool = { default: base.maxToolCallsPerTool.default, byTool: { ...base.maxToolCallsPerTool.byTool, ...maxToolCallsPerTool } };
+  else if (maxToolCallsPerTool)
+    merged.maxToolCallsPerTool = { default: base.maxToolCallsPerTool.default, byTool: { ...base.maxToolCallsPerTool.byTool, ...maxToolCallsPerTool } };
   return merged;
 }
 

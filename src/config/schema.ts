@@ -11,7 +11,10 @@ const positiveInt = z.number({ error: 'expected a positive integer' }).int('expe
 const nonNegativeInt = z.number({ error: 'expected a non-negative integer' }).int('expected a non-negative integer').min(0, 'expected a non-negative integer');
 const usd = z.number({ error: 'expected an amount in USD' }).finite().min(0, 'expected an amount in USD >= 0');
 const price = z.number({ error: 'expected a price in USD per million tokens' }).finite().min(0, 'expected a price in USD per million tokens >= 0');
-const fraction = z.number({ error: 'expected a fraction between 0 and 1' }).gt(0, 'expected a fraction between 0 and 1').max(1, 'expected a fraction between 0 and 1');
+const fraction = z
+  .number({ error: 'expected a fraction between 0 and 1' })
+  .gt(0, 'expected a fraction between 0 and 1')
+  .max(1, 'expected a fraction between 0 and 1');
 
 /** Milliseconds as a number, or a string such as `500ms`, `30s`, `5m`, `2h`. */
 const duration = z.union([z.number(), z.string()], { error: 'expected a duration (milliseconds, or a string such as "30s")' }).transform((value, ctx) => {
@@ -192,7 +195,12 @@ const toolServerSchema = z.discriminatedUnion(
   'kind',
   [
     z.strictObject({ kind: z.literal('builtin'), tools: toolsSchema.optional() }),
-    z.strictObject({ kind: z.literal('http'), url: z.url({ error: 'expected a URL' }), headers: z.record(z.string(), z.string()).optional(), tools: toolsSchema.optional() }),
+    z.strictObject({
+      kind: z.literal('http'),
+      url: z.url({ error: 'expected a URL' }),
+      headers: z.record(z.string(), z.string()).optional(),
+      tools: toolsSchema.optional(),
+    }),
     z.strictObject({
       kind: z.literal('stdio'),
       command: z.string().min(1),

@@ -22,7 +22,5 @@ export function windowId(period: Period, now: number): string {
 /** When the window containing `now` ends (epoch ms). */
 export function windowEnd(period: Period, now: number): number {
   const d = new Date(now);
-  return period === 'day'
-    ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1)
-    : Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+  return period === 'day' ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1) : Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
 }

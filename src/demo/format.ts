@@ -18,7 +18,11 @@ const HEADER = ['scenario', 'unguarded (projected)', 'stop code', 'step', 'cost'
 export function formatReport(report: DemoReport): string {
   const rows = [HEADER, ...report.rows.map(cells)];
   const widths = HEADER.map((_, i) => Math.min(Math.max(...rows.map((r) => r[i]!.length)), i === 1 ? 50 : 40));
-  const line = (r: string[]) => r.map((c, i) => (c.length > widths[i]! ? `${c.slice(0, widths[i]! - 1)}…` : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (c.length > widths[i]! ? `${c.slice(0, widths[i]! - 1)}…` : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const out = [line(HEADER), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line), ''];
   report.rows.forEach((row, i) => out.push(`${i + 1}. ${row.scenario}: ${row.detail}`));
   out.push('', `Projection rule: ${report.projectionRule}`, `Gateway ${report.gateway} (${report.mode}); total ${report.totalMs} ms.`);

@@ -121,5 +121,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       await local.guard.close();
     }
   }
-  return { gateway: target.url, mode: local ? 'in-process' : 'external', rows, projectionRule: PROJECTION_RULE, totalMs: Math.round(performance.now() - started) };
+  return {
+    gateway: target.url,
+    mode: local ? 'in-process' : 'external',
+    rows,
+    projectionRule: PROJECTION_RULE,
+    totalMs: Math.round(performance.now() - started),
+  };
 }

@@ -87,8 +87,17 @@ const forbiddenTool: Scenario = {
   play: (ctx) =>
     timed(async () => {
       const id = ctx.runId('forbidden');
-      const stop = await agentLoop(agentClient(ctx.target, id), 'sim-small', '[sim:forbidden_tool demo__delete_file] Tidy up the workspace.', [searchTool, deleteFileTool]);
-      return { stop, runIds: [id], keepsSpending: false, unguardedNote: 'delete_file runs', detail: 'the response proposing delete_file was refused before it reached the agent' };
+      const stop = await agentLoop(agentClient(ctx.target, id), 'sim-small', '[sim:forbidden_tool demo__delete_file] Tidy up the workspace.', [
+        searchTool,
+        deleteFileTool,
+      ]);
+      return {
+        stop,
+        runIds: [id],
+        keepsSpending: false,
+        unguardedNote: 'delete_file runs',
+        detail: 'the response proposing delete_file was refused before it reached the agent',
+      };
     }),
 };
 
@@ -101,16 +110,28 @@ const budgetRace: Scenario = {
     timed(async () => {
       const ids = Array.from({ length: RACE_RUNS }, (_, i) => ctx.runId(`race-${i}`));
       const key = ctx.target.raceKey ?? ctx.target.key;
-      const stops = await Promise.all(ids.map((id) => agentLoop(agentClient(ctx.target, id, { key }), RACE.model, '[sim:refine] Write the launch announcement.')));
+      const stops = await Promise.all(
+        ids.map((id) => agentLoop(agentClient(ctx.target, id, { key }), RACE.model, '[sim:refine] Write the launch announcement.')),
+      );
       const byCode = new Map<string, number>();
       for (const s of stops) byCode.set(s.code ?? 'none', (byCode.get(s.code ?? 'none') ?? 0) + 1);
       const [top] = [...byCode].sort((a, b) => b[1] - a[1]);
       const mix = [...byCode].map(([code, n]) => `${code} ×${n}`).join(', ');
-      const budget = await adminCall<{ budgets: Array<{ scope: string; period: string; usedUsd: number; limitUsd: number }> }>(ctx.target, 'GET', '/admin/budgets');
+      const budget = await adminCall<{ budgets: Array<{ scope: string; period: string; usedUsd: number; limitUsd: number }> }>(
+        ctx.target,
+        'GET',
+        '/admin/budgets',
+      );
       const line = budget?.budgets.find((b) => b.scope === `tenant:${RACE.tenant}` && b.period === 'day');
       const spent = line ? `; tenant spend $${line.usedUsd.toFixed(4)} of its $${line.limitUsd.toFixed(2)} day budget` : '';
       const stop = stops.find((s) => s.code === top![0]) ?? stops[0]!;
-      return { stop: { ...stop, code: top![0] === 'none' ? null : top![0] }, runIds: ids, stops, keepsSpending: true, detail: `${RACE_RUNS} parallel runs stopped: ${mix}${spent}` };
+      return {
+        stop: { ...stop, code: top![0] === 'none' ? null : top![0] },
+        runIds: ids,
+        stops,
+        keepsSpending: true,
+        detail: `${RACE_RUNS} parallel runs stopped: ${mix}${spent}`,
+      };
     }),
 };
 
@@ -121,7 +142,12 @@ const killedRun: Scenario = {
     timed(async () => {
       const id = ctx.runId('killed');
       if (!ctx.target.adminToken) {
-        return { stop: { code: null, message: 'skipped: needs --admin-token' }, runIds: [], keepsSpending: false, detail: 'skipped: the kill goes through the admin API (--admin-token)' };
+        return {
+          stop: { code: null, message: 'skipped: needs --admin-token' },
+          runIds: [],
+          keepsSpending: false,
+          detail: 'skipped: the kill goes through the admin API (--admin-token)',
+        };
       }
       let kill: Promise<unknown> | undefined;
       const stop = await streamAnswer(agentClient(ctx.target, id), 'sim-large', '[sim:long 100000] Write everything you know.', (n) => {

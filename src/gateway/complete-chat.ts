@@ -11,7 +11,14 @@ import { checkResponseToolCalls, hasToolCalls, toolCallCheck } from './tool-call
  * it came. A run of its own (no `x-fmguard-run`) reports its counters from the call's result; a
  * named run reads them from the ledger (sub-runs and other replicas included).
  */
-export async function completeChat(ctx: GatewayContext, res: ServerResponse, run: Run, request: ChatRequest, fresh: boolean, client: ClientLink): Promise<void> {
+export async function completeChat(
+  ctx: GatewayContext,
+  res: ServerResponse,
+  run: Run,
+  request: ChatRequest,
+  fresh: boolean,
+  client: ClientLink,
+): Promise<void> {
   const result = await run.callModel(request);
   if (client.gone) return;
   const response = result.response;

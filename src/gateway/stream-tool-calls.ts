@@ -107,11 +107,16 @@ export class StreamToolCalls {
   private async release(choice: number, template: ChatChunk): Promise<{ chunk?: ChatChunk; noneKept: boolean }> {
     const held = (this.pending.get(choice) ?? []).filter(Boolean);
     this.pending.delete(choice);
-    const calls: ChatToolCall[] = held.map((d) => ({ id: d.id ?? '', type: 'function', function: { name: d.function?.name ?? '', arguments: d.function?.arguments ?? '' } }));
+    const calls: ChatToolCall[] = held.map((d) => ({
+      id: d.id ?? '',
+      type: 'function',
+      function: { name: d.function?.name ?? '', arguments: d.function?.arguments ?? '' },
+    }));
     if (calls.length === 0) return { noneKept: false };
     const { kept, notes } = await judgeToolCalls(this.check, calls, this.mode);
     const delta: Delta = {};
-    if (kept.length > 0) delta.tool_calls = kept.map((c, index) => ({ index, id: c.id, type: 'function', function: { name: c.function.name, arguments: c.function.arguments } }));
+    if (kept.length > 0)
+      delta.tool_calls = kept.map((c, index) => ({ index, id: c.id, type: 'function', function: { name: c.function.name, arguments: c.function.arguments } }));
     // Appended to text the model already streamed, as withNotes does for a whole message.
     if (notes.length > 0) delta.content = (this.wroteText.has(choice) ? '\n\n' : '') + withNotes(undefined, notes);
     const chunk: ChatChunk = {

@@ -33,7 +33,12 @@ export interface Judged {
 }
 
 function isViolation(value: unknown): value is ProposedCallViolation {
-  return typeof value === 'object' && value !== null && GuardError.isInstance((value as ProposedCallViolation).error) && typeof (value as ProposedCallViolation).call === 'object';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    GuardError.isInstance((value as ProposedCallViolation).error) &&
+    typeof (value as ProposedCallViolation).call === 'object'
+  );
 }
 
 type Method = (this: Run, ...args: unknown[]) => unknown;

@@ -115,7 +115,8 @@ export function validateChatRequest(body: unknown, hasModel: (name: string) => b
     throw invalid('stop', 'expected a string or an array of strings');
   }
   const choice = body.tool_choice;
-  if (choice !== undefined && choice !== null && typeof choice !== 'string' && !isObject(choice)) throw invalid('tool_choice', 'expected a string or an object');
+  if (choice !== undefined && choice !== null && typeof choice !== 'string' && !isObject(choice))
+    throw invalid('tool_choice', 'expected a string or an object');
 
   if (!hasModel(model)) throw guardError('request.invalid', `unknown model "${model}"`, { param: 'model' });
   return body as ChatRequest;

@@ -26,7 +26,9 @@ export function httpFailure(status: number, code: StopCode, message: string, hea
 }
 
 export function isHttpFailure(value: unknown): value is HttpFailure {
-  return typeof value === 'object' && value !== null && GuardError.isInstance((value as HttpFailure).error) && typeof (value as HttpFailure).status === 'number';
+  return (
+    typeof value === 'object' && value !== null && GuardError.isInstance((value as HttpFailure).error) && typeof (value as HttpFailure).status === 'number'
+  );
 }
 
 export function errorBody(error: GuardError): GatewayErrorBody {

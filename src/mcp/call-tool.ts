@@ -20,7 +20,10 @@ export interface ProxyContext {
 }
 
 function unknownTool(server: string, name: string): JsonRpcFailure {
-  return new JsonRpcFailure(ErrorCode.InvalidParams, `unknown tool "${name}" on MCP server "${server}"`, { code: 'request.invalid', tool: `${server}.${name}` });
+  return new JsonRpcFailure(ErrorCode.InvalidParams, `unknown tool "${name}" on MCP server "${server}"`, {
+    code: 'request.invalid',
+    tool: `${server}.${name}`,
+  });
 }
 
 /**
@@ -30,7 +33,13 @@ function unknownTool(server: string, name: string): JsonRpcFailure {
  * abort signal becomes an MCP cancellation upstream. Refusals the model can adapt to come back as
  * `isError` results; run stops are thrown as JSON-RPC errors.
  */
-export async function proxyToolCall(ctx: ProxyContext, identity: Identity, name: string, args: Record<string, unknown>, signal: AbortSignal): Promise<CallToolResult> {
+export async function proxyToolCall(
+  ctx: ProxyContext,
+  identity: Identity,
+  name: string,
+  args: Record<string, unknown>,
+  signal: AbortSignal,
+): Promise<CallToolResult> {
   const resource = `${ctx.server}.${name}`;
   // A server that is down and was never listed cannot tell us; the call then fails upstream, counted.
   const tools = await ctx.upstream.tools().catch(() => undefined);

@@ -122,7 +122,16 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
     const run = new SessionRun(guard);
     const mcp = createProxyServer({ ...ctx, session: run });
     const transport = new JsonHttpTransport({ sessionId: randomUUID() });
-    const session: Session = { id: transport.sessionId!, server: ctx.server, agent: identity.agent.name, keyId: identity.keyId, transport, mcp, lastSeen: Date.now(), active: 0 };
+    const session: Session = {
+      id: transport.sessionId!,
+      server: ctx.server,
+      agent: identity.agent.name,
+      keyId: identity.keyId,
+      transport,
+      mcp,
+      lastSeen: Date.now(),
+      active: 0,
+    };
     mcp.onclose = () => {
       sessions.delete(session.id);
       void run.end().catch((error: unknown) => report(error, req, ctx.server));
@@ -193,7 +202,8 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
     const body = await readJson(req, res, maxBodyBytes);
     if (!parsed(body)) return;
     const initialize = isInitialize(body);
-    if (mode === 'session' && !initialize) return sendHttpError(res, 400, 'request.invalid', 'Bad Request: Mcp-Session-Id header is required', { rpcCode: -32000 });
+    if (mode === 'session' && !initialize)
+      return sendHttpError(res, 400, 'request.invalid', 'Bad Request: Mcp-Session-Id header is required', { rpcCode: -32000 });
     if (initialize && mode !== 'stateless' && req.headers[MODE_HEADER] !== 'stateless') return openSession(ctx, identity, req, res, body);
     return statelessTransport(ctx).handlePost(req.headers, body, res, req.auth);
   }

@@ -67,7 +67,12 @@ export class JsonHttpTransport implements Transport {
    * Hand one POST (body already parsed) to the server. Its response is written once the server has
    * answered every request in it (or at close()); a POST without requests gets 202 at once.
    */
-  handlePost(headers: { accept?: string; 'content-type'?: string; 'mcp-protocol-version'?: string | string[] }, body: unknown, res: ServerResponse, authInfo?: AuthInfo): void {
+  handlePost(
+    headers: { accept?: string; 'content-type'?: string; 'mcp-protocol-version'?: string | string[] },
+    body: unknown,
+    res: ServerResponse,
+    authInfo?: AuthInfo,
+  ): void {
     if (this.closed) return sendHttpError(res, 404, 'request.invalid', 'Session not found', { rpcCode: -32001 });
     if (!acceptsBoth(headers.accept)) {
       return sendHttpError(res, 406, 'request.invalid', 'Not Acceptable: Client must accept both application/json and text/event-stream', { rpcCode: -32000 });
@@ -90,13 +95,16 @@ export class JsonHttpTransport implements Transport {
       if (this.initialized && this.sessionId !== undefined) {
         return sendHttpError(res, 400, 'request.invalid', 'Invalid Request: Server already initialized', { rpcCode: -32600 });
       }
-      if (messages.length > 1) return sendHttpError(res, 400, 'request.invalid', 'Invalid Request: Only one initialization request is allowed', { rpcCode: -32600 });
+      if (messages.length > 1)
+        return sendHttpError(res, 400, 'request.invalid', 'Invalid Request: Only one initialization request is allowed', { rpcCode: -32600 });
       this.initialized = true;
     } else {
       const version = headers['mcp-protocol-version'];
       if (typeof version === 'string' && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
         const supported = SUPPORTED_PROTOCOL_VERSIONS.join(', ');
-        return sendHttpError(res, 400, 'request.invalid', `Bad Request: Unsupported protocol version: ${version} (supported versions: ${supported})`, { rpcCode: -32000 });
+        return sendHttpError(res, 400, 'request.invalid', `Bad Request: Unsupported protocol version: ${version} (supported versions: ${supported})`, {
+          rpcCode: -32000,
+        });
       }
     }
 

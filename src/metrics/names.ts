@@ -12,16 +12,7 @@ import { isStopCode, type StopCode } from '../core/codes.ts';
  * - `latency_ms`, `input_tokens`, `output_tokens`, `cost_usd`: one value per upstream call.
  * - `error_rate` is derived per period: Sum(errors) / Sum(calls); missing when there were no calls.
  */
-export const BASE_METRICS = [
-  'calls',
-  'errors',
-  'timeouts',
-  'refusals',
-  'latency_ms',
-  'input_tokens',
-  'output_tokens',
-  'cost_usd',
-] as const;
+export const BASE_METRICS = ['calls', 'errors', 'timeouts', 'refusals', 'latency_ms', 'input_tokens', 'output_tokens', 'cost_usd'] as const;
 
 export type BaseMetric = (typeof BASE_METRICS)[number];
 export type MetricName = BaseMetric | 'error_rate' | `refusals:${StopCode}`;

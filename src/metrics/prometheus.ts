@@ -137,16 +137,27 @@ function preAggregatedHistogram(registry: Registry, name: string, help: string, 
   };
 }
 
-export function createPromInstruments({ registry = new (promClient().Registry)(), prefix = 'fmguard_', durationBuckets = GENAI_DURATION_BUCKETS }: PromOptions = {}): PromInstruments {
-  const calls = tallyCounter(registry, `${prefix}calls_total`, 'Model and tool calls that reached upstream, by outcome (success, error, timeout) and error type (stop code).', [
-    ...CALL_LABELS,
-    'outcome',
-    'error_type',
-  ]);
+export function createPromInstruments({
+  registry = new (promClient().Registry)(),
+  prefix = 'fmguard_',
+  durationBuckets = GENAI_DURATION_BUCKETS,
+}: PromOptions = {}): PromInstruments {
+  const calls = tallyCounter(
+    registry,
+    `${prefix}calls_total`,
+    'Model and tool calls that reached upstream, by outcome (success, error, timeout) and error type (stop code).',
+    [...CALL_LABELS, 'outcome', 'error_type'],
+  );
   const refusals = tallyCounter(registry, `${prefix}refusals_total`, 'Calls refused before upstream, by stop code.', [...CALL_LABELS, 'code']);
   const tokens = tallyCounter(registry, `${prefix}tokens_total`, 'Tokens used by model calls, by token type (input, output).', TOKEN_LABELS);
   const cost = tallyCounter(registry, `${prefix}cost_usd_total`, 'Cost of calls in US dollars.', CALL_LABELS);
-  const duration = preAggregatedHistogram(registry, `${prefix}operation_duration_seconds`, 'Duration of calls that reached upstream, in seconds.', DURATION_LABELS, [...durationBuckets].sort((a, b) => a - b));
+  const duration = preAggregatedHistogram(
+    registry,
+    `${prefix}operation_duration_seconds`,
+    'Duration of calls that reached upstream, in seconds.',
+    DURATION_LABELS,
+    [...durationBuckets].sort((a, b) => a - b),
+  );
 
   /** Everything one (operation, provider, model, tool, tenant, agent) combination touches. */
   interface Group {

@@ -20,4 +20,3 @@ export interface SeriesQuery {
 export interface DatapointSource {
   series(query: SeriesQuery): Promise<Datapoint[]>;
 }
-

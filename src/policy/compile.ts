@@ -54,7 +54,15 @@ export function compilePolicies(spec: PolicySpec): CompiledPolicies {
   const policies = new Map<string, CompiledPolicy>();
   const add = (p: CompiledPolicy, column: number): boolean => {
     if (policies.has(p.id)) {
-      problems.push({ severity: 'error', source: p.source, line: p.line || undefined, column: p.line ? column : undefined, policyId: p.id, message: `duplicate policy id "${p.id}"`, help: 'give each policy a distinct @id("...")' });
+      problems.push({
+        severity: 'error',
+        source: p.source,
+        line: p.line || undefined,
+        column: p.line ? column : undefined,
+        policyId: p.id,
+        message: `duplicate policy id "${p.id}"`,
+        help: 'give each policy a distinct @id("...")',
+      });
       return false;
     }
     policies.set(p.id, p);
@@ -84,7 +92,11 @@ export function compilePolicies(spec: PolicySpec): CompiledPolicies {
   }
 
   const generated = spec.agents.flatMap((agent) => shorthandPolicies(agent, problems).map((g) => ({ agent: agent.id, g })));
-  const generatedJson = validateGenerated(generated.map((x) => x.g), schema, problems);
+  const generatedJson = validateGenerated(
+    generated.map((x) => x.g),
+    schema,
+    problems,
+  );
   const agentIds = new Map<string, readonly string[]>();
   for (const agent of spec.agents) {
     const ids: string[] = [];
@@ -99,7 +111,15 @@ export function compilePolicies(spec: PolicySpec): CompiledPolicies {
         const id = `agent:${agent.id}:${annotationId(p.json) ?? `${name}#${p.index}`}`;
         const json = scopeToAgent(p.json, agent.id);
         if (!json) {
-          problems.push({ severity: 'error', source: name, line: p.line, column: p.column, policyId: id, message: `a policy in agent "${agent.id}"'s files must apply to that agent only`, help: `write \`principal\` or \`principal == ${AGENT_TYPE}::"${agent.id}"\`; org-wide rules belong in the global policies` });
+          problems.push({
+            severity: 'error',
+            source: name,
+            line: p.line,
+            column: p.column,
+            policyId: id,
+            message: `a policy in agent "${agent.id}"'s files must apply to that agent only`,
+            help: `write \`principal\` or \`principal == ${AGENT_TYPE}::"${agent.id}"\`; org-wide rules belong in the global policies`,
+          });
           continue;
         }
         if (add(compiled(id, json, p.text, agent.id, name, p.line), p.column)) ids.push(id);

@@ -103,14 +103,25 @@ export function buildInputType(servers: readonly ToolServerSpec[], problems: Pol
       const source = `toolServers[${si}].tools[${ti}].inputSchema`;
       const t = fromJsonSchema(tool.inputSchema as JsonSchema);
       if (t?.kind !== 'Record') {
-        problems.push({ severity: 'warning', source, message: `the input schema of ${server.name}.${tool.name} is not an object with properties; its arguments are untyped and policies cannot read them` });
+        problems.push({
+          severity: 'warning',
+          source,
+          message: `the input schema of ${server.name}.${tool.name} is not an object with properties; its arguments are untyped and policies cannot read them`,
+        });
         return;
       }
       const before = banned.size;
       input = merge(input, t, 'input', banned) as RecordType;
       if (banned.size > before) {
-        const names = [...banned].slice(before).map((b) => `context.${b}`).join(', ');
-        problems.push({ severity: 'warning', source, message: `${names} in ${server.name}.${tool.name} has a different type than in another tool; it is left undeclared and policies cannot read it` });
+        const names = [...banned]
+          .slice(before)
+          .map((b) => `context.${b}`)
+          .join(', ');
+        problems.push({
+          severity: 'warning',
+          source,
+          message: `${names} in ${server.name}.${tool.name} has a different type than in another tool; it is left undeclared and policies cannot read it`,
+        });
       }
     });
   });

@@ -273,7 +273,8 @@ function compilePattern(elems: unknown): Pattern | undefined {
   const segments: string[] = [''];
   for (const e of elems) {
     if (e === 'Wildcard') segments.push('');
-    else if (e && typeof e === 'object' && typeof (e as { Literal?: unknown }).Literal === 'string') segments[segments.length - 1] += (e as { Literal: string }).Literal;
+    else if (e && typeof e === 'object' && typeof (e as { Literal?: unknown }).Literal === 'string')
+      segments[segments.length - 1] += (e as { Literal: string }).Literal;
     else return undefined;
   }
   return { segments };

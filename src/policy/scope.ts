@@ -30,7 +30,11 @@ export function scopeFilter(p: CompiledPolicy, action: PolicyAction): ScopedPoli
   let mayApplyTo: (resource: EntityJson) => boolean = () => true;
   if (r.op === '==' && 'entity' in r) {
     const want = uidOf(r.entity);
-    if (want) mayApplyTo = (res) => { const u = uidOf(res.uid); return u?.type === want.type && u.id === want.id; };
+    if (want)
+      mayApplyTo = (res) => {
+        const u = uidOf(res.uid);
+        return u?.type === want.type && u.id === want.id;
+      };
   } else if (r.op === 'is') {
     const type = r.entity_type;
     mayApplyTo = (res) => uidOf(res.uid)?.type === type;

@@ -9,9 +9,21 @@ export function checkSpec(spec: PolicySpec, problems: PolicyProblem[]): void {
       seen.add(n);
     }
   };
-  dup('agent', spec.agents.map((a) => a.id), 'agents');
-  dup('model', (spec.models ?? []).map((m) => m.name), 'models');
-  dup('tool server', (spec.toolServers ?? []).map((s) => s.name), 'toolServers');
+  dup(
+    'agent',
+    spec.agents.map((a) => a.id),
+    'agents',
+  );
+  dup(
+    'model',
+    (spec.models ?? []).map((m) => m.name),
+    'models',
+  );
+  dup(
+    'tool server',
+    (spec.toolServers ?? []).map((s) => s.name),
+    'toolServers',
+  );
   for (const a of spec.agents) {
     if (!a.id) problems.push({ severity: 'error', source: 'agents', message: 'an agent needs a non-empty id' });
     if (!a.tenant) problems.push({ severity: 'error', source: `agents.${a.id}`, message: 'an agent needs a tenant' });
@@ -36,7 +48,8 @@ export function warnUnknownNames(spec: PolicySpec, agent: AgentPolicySpec, probl
       const tools = servers.get(server);
       const source = `agents.${agent.id}.${list}.tools[${i}]`;
       if (!servers.has(server)) problems.push({ severity: 'warning', source, message: `no tool server named "${server}" is configured` });
-      else if (tools && !name.includes('*') && !tools.has(name.slice(dot + 1))) problems.push({ severity: 'warning', source, message: `tool server "${server}" declares no tool "${name.slice(dot + 1)}"` });
+      else if (tools && !name.includes('*') && !tools.has(name.slice(dot + 1)))
+        problems.push({ severity: 'warning', source, message: `tool server "${server}" declares no tool "${name.slice(dot + 1)}"` });
     });
   }
 }

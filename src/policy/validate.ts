@@ -63,7 +63,11 @@ export function parseAndValidate(name: string, text: string, schema: Schema, pro
       continue;
     }
     const problem = problemAt(name, lines, v.error, 'error');
-    problems.push({ ...problem, message: `${problem.message}: this forbid can never apply`, help: 'check attribute names; a condition on a tool argument needs the tool\'s input schema in the config' });
+    problems.push({
+      ...problem,
+      message: `${problem.message}: this forbid can never apply`,
+      help: "check attribute names; a condition on a tool argument needs the tool's input schema in the config",
+    });
   }
   for (const w of answer.otherWarnings) problems.push(problemAt(name, lines, w, 'warning'));
   return problems.some((p) => p.source === name && p.severity === 'error') ? [] : parsed;

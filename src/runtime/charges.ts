@@ -103,7 +103,12 @@ export function clampOutput({ chain, budgets, balances, price, inputTokens, want
     if (fits < maxTokens) {
       maxTokens = Math.max(fits, 0);
       clampedBy = line.code;
-      const requested = line.dim === DIM.cost ? costNano(price, { inputTokens, outputTokens: 1 }) : line.dim === DIM.outputTokens ? 1 : inputTokens + (line.dim === DIM.totalTokens ? 1 : 0);
+      const requested =
+        line.dim === DIM.cost
+          ? costNano(price, { inputTokens, outputTokens: 1 })
+          : line.dim === DIM.outputTokens
+            ? 1
+            : inputTokens + (line.dim === DIM.totalTokens ? 1 : 0);
       binding = { line, balance, requested };
     }
   });

@@ -276,7 +276,11 @@ export class Guard {
         const ancestor = i === 0 ? parent : await this.store.runs.get(ancestorId);
         const limit = ancestor ? this.agentByName(ancestor.agent)?.limits.maxDepth : undefined;
         if (ancestor && limit !== undefined && depth - ancestor.depth > limit) {
-          throw guardError('limit.depth', `sub-run depth ${depth - ancestor.depth} below run ${ancestorId} exceeds its limit of ${limit}`, { limit, used: depth - ancestor.depth, runId: ancestorId });
+          throw guardError('limit.depth', `sub-run depth ${depth - ancestor.depth} below run ${ancestorId} exceeds its limit of ${limit}`, {
+            limit,
+            used: depth - ancestor.depth,
+            runId: ancestorId,
+          });
         }
       }
     }
@@ -296,10 +300,13 @@ export class Guard {
     if (!handle.stopped) {
       this.handles.set(record.id, handle);
       handle.armDeadline(this.clock, () => {
-        void this.stopRun(handle, guardError('limit.duration', `run ${record.id} reached its wall-time limit of ${agent.limits.maxDurationMs} ms`, {
-          limit: agent.limits.maxDurationMs,
-          runId: record.id,
-        }));
+        void this.stopRun(
+          handle,
+          guardError('limit.duration', `run ${record.id} reached its wall-time limit of ${agent.limits.maxDurationMs} ms`, {
+            limit: agent.limits.maxDurationMs,
+            runId: record.id,
+          }),
+        );
       });
     }
     return handle;
@@ -316,7 +323,14 @@ export class Guard {
       for (const b of budgets ?? []) {
         const window = windowId(b.period, now);
         to = Math.min(to, windowEnd(b.period, now));
-        out.push({ scope, period: b.period, window, account: `budget:${scope}:${b.period}:${window}`, limitNano: usdToNano(b.maxCostUsd), alertAt: b.alertAt ?? [0.5, 0.8, 1] });
+        out.push({
+          scope,
+          period: b.period,
+          window,
+          account: `budget:${scope}:${b.period}:${window}`,
+          limitNano: usdToNano(b.maxCostUsd),
+          alertAt: b.alertAt ?? [0.5, 0.8, 1],
+        });
       }
     };
     add(`tenant:${handle.record.tenant}`, this.config.tenants[handle.record.tenant]?.budgets);
@@ -333,7 +347,15 @@ export class Guard {
     this.handles.delete(handle.id);
     const now = this.clock.now();
     await this.store.runs.end(handle.id, 'stopped', now, error.code, error.message);
-    this.emit({ type: 'run.stopped', at: now, runId: handle.id, agent: handle.agent.name, tenant: handle.record.tenant, code: error.code, reason: error.message });
+    this.emit({
+      type: 'run.stopped',
+      at: now,
+      runId: handle.id,
+      agent: handle.agent.name,
+      tenant: handle.record.tenant,
+      code: error.code,
+      reason: error.message,
+    });
   }
 
   /** End a run normally; later calls on it are refused. */
@@ -395,7 +417,9 @@ export class Guard {
     const models = Object.keys(this.config.models);
     if (!authorizer) return models;
     const context = { maxTokens: 1, stream: false, runSteps: 0, runCostNanoUsd: 0, runDepth: 0, hourUtc: new Date(this.clock.now()).getUTCHours() };
-    return models.filter((model) => authorizer.authorize({ agent: agent.name, tenant: agent.tenant, action: 'invokeModel', resource: model, context }).effect !== 'deny');
+    return models.filter(
+      (model) => authorizer.authorize({ agent: agent.name, tenant: agent.tenant, action: 'invokeModel', resource: model, context }).effect !== 'deny',
+    );
   }
 
   /** Approve a pending approval request; the identical call then passes once. */

@@ -76,14 +76,19 @@ interface Prepared {
 const RESERVE_TRIES = 3;
 
 function isUsableMessages(messages: unknown): boolean {
-  return Array.isArray(messages) && messages.length > 0 && messages.every((m) => m !== null && typeof m === 'object' && typeof (m as { role?: unknown }).role === 'string');
+  return (
+    Array.isArray(messages) &&
+    messages.length > 0 &&
+    messages.every((m) => m !== null && typeof m === 'object' && typeof (m as { role?: unknown }).role === 'string')
+  );
 }
 
 /** Decision order steps 1–8: everything before the upstream call. Throws the refusal. */
 async function prepare(ctx: GuardContext, handle: RunHandle, request: ChatRequest, options: ModelCallOptions, streaming: boolean): Promise<Prepared> {
   const model = ctx.config.models[request.model];
   if (!model) throw guardError('request.invalid', `unknown model "${String(request.model)}"`, { param: 'model' });
-  if (!isUsableMessages(request.messages)) throw guardError('request.invalid', 'messages must be a non-empty array of messages with a role', { param: 'messages' });
+  if (!isUsableMessages(request.messages))
+    throw guardError('request.invalid', 'messages must be a non-empty array of messages with a role', { param: 'messages' });
   const requested = requestedMaxTokens(request);
   if (requested !== undefined && !(Number.isInteger(requested) && requested > 0)) {
     throw guardError('request.invalid', 'max_tokens must be a positive integer', { param: 'max_tokens' });
@@ -148,7 +153,21 @@ async function prepare(ctx: GuardContext, handle: RunHandle, request: ChatReques
     const reservationId = ctx.newId('res');
     const reserved = await ctx.store.ledger.reserve({ id: reservationId, charges, expiresAt: now + ctx.config.defaults.reservationTtlMs, now });
     if (reserved.ok) {
-      return { model: served.model, requested: model, breakerTokens: served.tokens, price, request, inputTokens, maxTokens, reservationId, charges, budgets, buckets, reservedTokens, startedAt: now };
+      return {
+        model: served.model,
+        requested: model,
+        breakerTokens: served.tokens,
+        price,
+        request,
+        inputTokens,
+        maxTokens,
+        reservationId,
+        charges,
+        budgets,
+        buckets,
+        reservedTokens,
+        startedAt: now,
+      };
     }
     if (buckets.length > 0) await ctx.store.rates.credit(buckets, now);
     // The full cap did not fit, or another call took the room meanwhile: clamp to what is left.
@@ -184,7 +203,13 @@ async function admitModel(ctx: GuardContext, handle: RunHandle, requested: Resol
   const candidates = [requested, ...requested.fallbacks.map((name) => ctx.config.models[name]!)];
   for (const [i, model] of candidates.entries()) {
     if (i > 0 && ctx.authorizer) {
-      const decision = ctx.authorizer.authorize({ agent: handle.agent.name, tenant: handle.record.tenant, action: 'invokeModel', resource: model.name, context: { maxTokens: 1, stream: false, runSteps: handle.localSteps, runCostNanoUsd: 0, runDepth: handle.record.depth, hourUtc: 0 } });
+      const decision = ctx.authorizer.authorize({
+        agent: handle.agent.name,
+        tenant: handle.record.tenant,
+        action: 'invokeModel',
+        resource: model.name,
+        context: { maxTokens: 1, stream: false, runSteps: handle.localSteps, runCostNanoUsd: 0, runDepth: handle.record.depth, hourUtc: 0 },
+      });
       if (decision.effect !== 'allow') continue;
     }
     const tokens: BreakerTokens = [];
@@ -255,8 +280,19 @@ function asGuardError(error: unknown, resource: string): GuardError {
   if (GuardError.isInstance(error)) return error;
   if (error instanceof ProviderError) {
     // The upstream rejected the request itself: repeating it cannot help.
-    if (REJECTED_REQUEST.has(error.status)) return guardError('request.invalid', `${resource}: the upstream rejected the request (${error.status}): ${error.message}`, { status: error.status }, error);
-    return guardError('upstream.error', `${resource}: upstream failed (${error.status}): ${error.message}`, { status: error.status, retryAfterMs: error.retryAfterMs }, error);
+    if (REJECTED_REQUEST.has(error.status))
+      return guardError(
+        'request.invalid',
+        `${resource}: the upstream rejected the request (${error.status}): ${error.message}`,
+        { status: error.status },
+        error,
+      );
+    return guardError(
+      'upstream.error',
+      `${resource}: upstream failed (${error.status}): ${error.message}`,
+      { status: error.status, retryAfterMs: error.retryAfterMs },
+      error,
+    );
   }
   const message = error instanceof Error ? error.message : String(error);
   return guardError('upstream.error', `${resource}: ${message}`, {}, error);
@@ -298,7 +334,15 @@ function fallbackUsage(prepared: Prepared, outputTokens: number): Usage {
 }
 
 /** Steps 10–11 after a success: settle, credit rate tokens, events, no-progress detection. */
-async function finish(ctx: GuardContext, handle: RunHandle, prepared: Prepared, usage: Usage, attempts: number, outKey: string | undefined, streamed: boolean): Promise<number> {
+async function finish(
+  ctx: GuardContext,
+  handle: RunHandle,
+  prepared: Prepared,
+  usage: Usage,
+  attempts: number,
+  outKey: string | undefined,
+  streamed: boolean,
+): Promise<number> {
   const now = ctx.clock.now();
   const cost = costNano(prepared.price, usage);
   const settled = await ctx.store.ledger.settle({
@@ -340,8 +384,12 @@ async function finish(ctx: GuardContext, handle: RunHandle, prepared: Prepared, 
 async function creditUnused(ctx: GuardContext, prepared: Prepared, usedTokens: number, now: number): Promise<void> {
   const unused = prepared.reservedTokens - usedTokens;
   if (unused <= 0 || prepared.buckets.length === 0) return;
-  const tokenBuckets = prepared.buckets.filter((b) => b.key.endsWith(":tpm"));
-  if (tokenBuckets.length > 0) await ctx.store.rates.credit(tokenBuckets.map((b) => ({ ...b, amount: unused })), now);
+  const tokenBuckets = prepared.buckets.filter((b) => b.key.endsWith(':tpm'));
+  if (tokenBuckets.length > 0)
+    await ctx.store.rates.credit(
+      tokenBuckets.map((b) => ({ ...b, amount: unused })),
+      now,
+    );
 }
 
 /** After a failure: keep the step (it was taken), record any usage that happened, report. */
@@ -430,10 +478,16 @@ export async function callModel(ctx: GuardContext, handle: RunHandle, request: C
       },
     });
     const choice = response.choices?.[0];
-    const usage = response.usage
-      ? toUsage(response.usage)
-      : fallbackUsage(prepared, Buffer.byteLength(choice?.message.content ?? '', 'utf8'));
-    const cost = await finish(ctx, handle, prepared, usage, attempts, choice?.message.tool_calls?.length ? undefined : outputKey(choice?.message.content, undefined), false);
+    const usage = response.usage ? toUsage(response.usage) : fallbackUsage(prepared, Buffer.byteLength(choice?.message.content ?? '', 'utf8'));
+    const cost = await finish(
+      ctx,
+      handle,
+      prepared,
+      usage,
+      attempts,
+      choice?.message.tool_calls?.length ? undefined : outputKey(choice?.message.content, undefined),
+      false,
+    );
     return { response, usage, costUsd: nanoToUsd(cost), maxTokens: prepared.maxTokens, attempts, ...servedFields(prepared) };
   } catch (error) {
     const guard = toGuardError(error, prepared.model.name);
@@ -451,7 +505,9 @@ async function guardedPrepare(ctx: GuardContext, handle: RunHandle, request: Cha
     return await prepare(ctx, handle, request, options, streaming);
   } catch (error) {
     // Before the upstream call, anything but a refusal is the state failing: fail closed.
-    const refusedWith = GuardError.isInstance(error) ? error : guardError('store.unavailable', `state could not be read: ${error instanceof Error ? error.message : String(error)}`, {}, error);
+    const refusedWith = GuardError.isInstance(error)
+      ? error
+      : guardError('store.unavailable', `state could not be read: ${error instanceof Error ? error.message : String(error)}`, {}, error);
     const guard = await afterRefusal(ctx, handle, refusedWith);
     if (ctx.listening) {
       ctx.emit({
@@ -510,7 +566,9 @@ export async function streamModel(ctx: GuardContext, handle: RunHandle, request:
   const { signal, dispose } = callSignal(handle, options);
   const timeouts = handle.agent.timeouts.model;
   let attempts = 0;
-  let open: { iterator: AsyncIterator<ChatChunk>; controller: AbortController; timers: AttemptTimers; unlink: () => void; first: ChatChunk | undefined } | undefined;
+  let open:
+    | { iterator: AsyncIterator<ChatChunk>; controller: AbortController; timers: AttemptTimers; unlink: () => void; first: ChatChunk | undefined }
+    | undefined;
 
   handle.active++;
   try {
@@ -574,7 +632,12 @@ export async function streamModel(ctx: GuardContext, handle: RunHandle, request:
         if (next.usage) usage = toUsage(next.usage);
         meter.add(next);
         if (meter.estimate > prepared.maxTokens + 16) {
-          controller.abort(guardError('limit.tokens', `the stream exceeded the ${prepared.maxTokens} output tokens reserved for it`, { limit: prepared.maxTokens, used: meter.estimate }));
+          controller.abort(
+            guardError('limit.tokens', `the stream exceeded the ${prepared.maxTokens} output tokens reserved for it`, {
+              limit: prepared.maxTokens,
+              used: meter.estimate,
+            }),
+          );
           throw controller.signal.reason;
         }
         yield next;

@@ -25,11 +25,7 @@ function usd(value: number): string {
  * A refusal from the ledger as a GuardError with the numbers in the units a user reads: USD for
  * money lines, plain counts otherwise.
  */
-export function refusal(
-  code: StopCode,
-  numbers: { limit: number; used: number; requested: number; key: string; dim: string },
-  handle: RunHandle,
-): GuardError {
+export function refusal(code: StopCode, numbers: { limit: number; used: number; requested: number; key: string; dim: string }, handle: RunHandle): GuardError {
   const money = numbers.dim === DIM.cost;
   const [, scopeKind, scopeId, period] = numbers.key.startsWith('budget:') ? numbers.key.split(':') : [];
   const scope = scopeKind ? `${scopeKind}:${scopeId}` : `run:${handle.id}`;

@@ -15,7 +15,12 @@ export interface ToolCallViolation {
  * policy (may this agent call that tool at all, with these arguments?) and the repeated-call detector
  * over the conversation plus this response. Pure check: the caller decides to refuse or strip.
  */
-export function checkProposedToolCalls(ctx: GuardContext, handle: RunHandle, calls: readonly ChatToolCall[], conversation: readonly ChatMessage[]): ToolCallViolation[] {
+export function checkProposedToolCalls(
+  ctx: GuardContext,
+  handle: RunHandle,
+  calls: readonly ChatToolCall[],
+  conversation: readonly ChatMessage[],
+): ToolCallViolation[] {
   if (calls.length === 0) return [];
   const violations: ToolCallViolation[] = [];
   const limit = handle.agent.limits.maxIdenticalToolCalls;
@@ -37,10 +42,23 @@ export function checkProposedToolCalls(ctx: GuardContext, handle: RunHandle, cal
         tenant: handle.record.tenant,
         action: 'callTool',
         resource,
-        context: { input: args, runSteps: handle.localSteps, runCostNanoUsd: handle.localCostNano, runDepth: handle.record.depth, hourUtc: new Date(ctx.clock.now()).getUTCHours() },
+        context: {
+          input: args,
+          runSteps: handle.localSteps,
+          runCostNanoUsd: handle.localCostNano,
+          runDepth: handle.record.depth,
+          hourUtc: new Date(ctx.clock.now()).getUTCHours(),
+        },
       });
       if (decision.effect === 'deny') {
-        violations.push({ call, error: guardError('policy.denied', `the model proposed ${resource}, which ${handle.agent.name} may not call`, { policies: decision.policies, resource, tool: resource }) });
+        violations.push({
+          call,
+          error: guardError('policy.denied', `the model proposed ${resource}, which ${handle.agent.name} may not call`, {
+            policies: decision.policies,
+            resource,
+            tool: resource,
+          }),
+        });
         continue;
       }
     }
@@ -50,7 +68,12 @@ export function checkProposedToolCalls(ctx: GuardContext, handle: RunHandle, cal
     if (count > limit) {
       violations.push({
         call,
-        error: guardError('loop.repeated_tool_call', `the model proposed ${resource} with the same arguments for the ${count}th time`, { limit, used: count, tool: resource, runId: handle.id }),
+        error: guardError('loop.repeated_tool_call', `the model proposed ${resource} with the same arguments for the ${count}th time`, {
+          limit,
+          used: count,
+          tool: resource,
+          runId: handle.id,
+        }),
       });
     }
   }

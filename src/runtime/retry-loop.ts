@@ -119,10 +119,7 @@ export async function withRetries<T>(options: WithRetriesOptions<T>): Promise<T>
     const timer =
       left === undefined
         ? undefined
-        : clock.setTimeout(
-            () => ctrl.abort(guardError('timeout.total', `deadline reached during attempt ${n}`, { deadline, attempt: n })),
-            left,
-          );
+        : clock.setTimeout(() => ctrl.abort(guardError('timeout.total', `deadline reached during attempt ${n}`, { deadline, attempt: n })), left);
     try {
       return await attempt(n, ctrl.signal, { timeLeftMs: left });
     } finally {

@@ -36,13 +36,7 @@ export class RunHandle {
     this.chain = chain;
     // Every concurrent call of the run listens to this signal; hundreds at once is normal.
     setMaxListeners(0, this.controller.signal);
-    this.killScopes = [
-      'global',
-      `tenant:${record.tenant}`,
-      `agent:${record.agent}`,
-      `run:${record.id}`,
-      ...record.ancestors.map((id) => `run:${id}`),
-    ];
+    this.killScopes = ['global', `tenant:${record.tenant}`, `agent:${record.agent}`, `run:${record.id}`, ...record.ancestors.map((id) => `run:${id}`)];
     if (record.status === 'stopped') {
       this.markStopped(guardError(record.stopCode ?? 'kill.switch', record.stopReason ?? 'the run was stopped', { runId: record.id }));
     } else if (record.status === 'completed') {

@@ -133,7 +133,10 @@ export class Run {
 export async function readRunUsage(store: Store, id: string, now: number): Promise<RunUsage> {
   const key = accounts.run(id);
   const dims = [DIM.steps, DIM.toolCalls, DIM.inputTokens, DIM.outputTokens, DIM.totalTokens, DIM.cost];
-  const b = await store.ledger.balances(dims.map((dim) => ({ key, dim })), now);
+  const b = await store.ledger.balances(
+    dims.map((dim) => ({ key, dim })),
+    now,
+  );
   return {
     steps: b[0]!.used,
     toolCalls: b[1]!.used,

@@ -41,7 +41,14 @@ export interface ToolCallResult<R> {
 /** A guarded tool call: kill switches, policy, call limits, loop detection, timeout, retries. */
 export async function callTool<A, R>(ctx: GuardContext, handle: RunHandle, options: ToolCallOptions<A, R>): Promise<ToolCallResult<R>> {
   const { tool, args } = options;
-  const subject = { runId: handle.id, agent: handle.agent.name, tenant: handle.record.tenant, keyId: handle.keyId, action: 'callTool' as const, resource: tool };
+  const subject = {
+    runId: handle.id,
+    agent: handle.agent.name,
+    tenant: handle.record.tenant,
+    keyId: handle.keyId,
+    action: 'callTool' as const,
+    resource: tool,
+  };
   const startedAt = ctx.clock.now();
   const reservationId = ctx.newId('res');
   const breakerScope = toolBreakerScope(tool);
@@ -65,7 +72,12 @@ export async function callTool<A, R>(ctx: GuardContext, handle: RunHandle, optio
       breakerToken = admission.token;
     }
     charges = toolCharges({ chain: handle.chain, tool, callFingerprint: fingerprint(toolCallKey(tool, args)) });
-    const reserved = await ctx.store.ledger.reserve({ id: reservationId, charges, expiresAt: startedAt + ctx.config.defaults.reservationTtlMs, now: startedAt });
+    const reserved = await ctx.store.ledger.reserve({
+      id: reservationId,
+      charges,
+      expiresAt: startedAt + ctx.config.defaults.reservationTtlMs,
+      now: startedAt,
+    });
     if (!reserved.ok) {
       const r = reserved.refusal;
       throw refusal(r.code, { limit: r.limit, used: r.used + r.reserved, requested: r.requested, key: r.key, dim: r.dim }, handle);
@@ -93,9 +105,12 @@ export async function callTool<A, R>(ctx: GuardContext, handle: RunHandle, optio
     }
   } catch (error) {
     if (breakerToken !== undefined) await ctx.breakers!.release(breakerScope, breakerToken as never);
-    const refusedWith = GuardError.isInstance(error) ? error : guardError('store.unavailable', `state could not be read: ${error instanceof Error ? error.message : String(error)}`, {}, error);
+    const refusedWith = GuardError.isInstance(error)
+      ? error
+      : guardError('store.unavailable', `state could not be read: ${error instanceof Error ? error.message : String(error)}`, {}, error);
     const guard = await afterRefusal(ctx, handle, refusedWith);
-    if (ctx.listening) ctx.emit({ ...subject, type: 'call.refused', at: ctx.clock.now(), code: guard.code, message: guard.message, details: guard.details, args });
+    if (ctx.listening)
+      ctx.emit({ ...subject, type: 'call.refused', at: ctx.clock.now(), code: guard.code, message: guard.message, details: guard.details, args });
     throw guard;
   }
 
@@ -129,7 +144,17 @@ export async function callTool<A, R>(ctx: GuardContext, handle: RunHandle, optio
     await ctx.store.ledger.settle({ id: reservationId, actual: charges.map((c) => c.amount), now });
     if (breakerToken !== undefined) await ctx.breakers!.record(breakerScope, breakerToken as never, true);
     await ctx.store.ledger.trackRepeat(`run:${handle.id}:tool-outcome`, 'ok');
-    if (ctx.listening) ctx.emit({ ...subject, type: 'call.allowed', at: now, usage: { inputTokens: 0, outputTokens: 0 }, costUsd: 0, latencyMs: now - startedAt, attempts, args });
+    if (ctx.listening)
+      ctx.emit({
+        ...subject,
+        type: 'call.allowed',
+        at: now,
+        usage: { inputTokens: 0, outputTokens: 0 },
+        costUsd: 0,
+        latencyMs: now - startedAt,
+        attempts,
+        args,
+      });
     return { result, attempts, latencyMs: now - startedAt };
   } catch (error) {
     const now = ctx.clock.now();
@@ -139,12 +164,18 @@ export async function callTool<A, R>(ctx: GuardContext, handle: RunHandle, optio
       if (isUpstreamFailure(guard.code)) await ctx.breakers!.record(breakerScope, breakerToken as never, false);
       else await ctx.breakers!.release(breakerScope, breakerToken as never);
     }
-    if (ctx.listening) ctx.emit({ ...subject, type: 'call.failed', at: now, code: guard.code, message: guard.message, costUsd: 0, latencyMs: now - startedAt, attempts, args });
+    if (ctx.listening)
+      ctx.emit({ ...subject, type: 'call.failed', at: now, code: guard.code, message: guard.message, costUsd: 0, latencyMs: now - startedAt, attempts, args });
     if (handle.stopped && guard === handle.stopped) throw guard;
     const failures = await ctx.store.ledger.trackRepeat(`run:${handle.id}:tool-outcome`, 'error');
     const limit = handle.agent.limits.maxConsecutiveErrors;
     if (failures >= limit) {
-      const stop = guardError('loop.repeated_error', `${failures} tool calls failed in a row (last: ${tool}: ${guard.message})`, { limit, used: failures, tool, runId: handle.id }, guard);
+      const stop = guardError(
+        'loop.repeated_error',
+        `${failures} tool calls failed in a row (last: ${tool}: ${guard.message})`,
+        { limit, used: failures, tool, runId: handle.id },
+        guard,
+      );
       await ctx.stopRun(handle, stop);
       throw stop;
     }
@@ -167,7 +198,10 @@ async function runWithTimeout<R>(ctx: GuardContext, timeoutMs: number, parent: A
   const onAbort = () => controller.abort(parent.reason);
   if (parent.aborted) controller.abort(parent.reason);
   parent.addEventListener('abort', onAbort, { once: true });
-  const timer = ctx.clock.setTimeout(() => controller.abort(guardError('timeout.tool', `tool call exceeded its timeout of ${timeoutMs} ms`, { limit: timeoutMs })), timeoutMs);
+  const timer = ctx.clock.setTimeout(
+    () => controller.abort(guardError('timeout.tool', `tool call exceeded its timeout of ${timeoutMs} ms`, { limit: timeoutMs })),
+    timeoutMs,
+  );
   let onStop = () => {};
   const stopped = new Promise<never>((_, reject) => {
     onStop = () => reject(controller.signal.reason);

@@ -64,7 +64,10 @@ function tsxApi(): string {
   try {
     tsxApiUrl ??= import.meta.resolve('tsx/esm/api');
   } catch (error) {
-    throw new Error('a worker tool written in TypeScript needs the "tsx" package, which is not installed: run `npm install tsx` (or point the worker at compiled JavaScript)', { cause: error });
+    throw new Error(
+      'a worker tool written in TypeScript needs the "tsx" package, which is not installed: run `npm install tsx` (or point the worker at compiled JavaScript)',
+      { cause: error },
+    );
   }
   return tsxApiUrl;
 }

@@ -7,4 +7,15 @@ export type * from './metrics.ts';
 export type * from './alarms.ts';
 export type * from './audit-sink.ts';
 export type * from './versioned.ts';
-export { AUDIT_EVENT_TYPES, type AuditEvent, type AuditEventType, type AuditFilter, type AuditUsage, type ChainHead, type StoredEvent, type TamperProblem, type VerifyOptions, type VerifyResult } from './audit.ts';
+export {
+  AUDIT_EVENT_TYPES,
+  type AuditEvent,
+  type AuditEventType,
+  type AuditFilter,
+  type AuditUsage,
+  type ChainHead,
+  type StoredEvent,
+  type TamperProblem,
+  type VerifyOptions,
+  type VerifyResult,
+} from './audit.ts';

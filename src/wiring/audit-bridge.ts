@@ -6,9 +6,24 @@ import type { GuardEvent } from '../runtime/events.ts';
 export function toAuditRecord(event: GuardEvent): AuditRecord | undefined {
   switch (event.type) {
     case 'run.started':
-      return { type: 'run.started', time: event.at, run: event.run.id, agent: event.run.agent, tenant: event.run.tenant, details: { parent: event.run.parentId, depth: event.run.depth } };
+      return {
+        type: 'run.started',
+        time: event.at,
+        run: event.run.id,
+        agent: event.run.agent,
+        tenant: event.run.tenant,
+        details: { parent: event.run.parentId, depth: event.run.depth },
+      };
     case 'run.stopped':
-      return { type: 'run.stopped', time: event.at, run: event.runId, agent: event.agent, tenant: event.tenant, code: event.code, details: { reason: event.reason } };
+      return {
+        type: 'run.stopped',
+        time: event.at,
+        run: event.runId,
+        agent: event.agent,
+        tenant: event.tenant,
+        code: event.code,
+        details: { reason: event.reason },
+      };
     case 'call.allowed':
       return {
         type: 'call.allowed',
@@ -20,7 +35,15 @@ export function toAuditRecord(event: GuardEvent): AuditRecord | undefined {
         resource: event.resource,
         usage: { inputTokens: event.usage.inputTokens, outputTokens: event.usage.outputTokens, cachedTokens: event.usage.cachedInputTokens },
         costUsd: event.costUsd,
-        details: { keyId: event.keyId, latencyMs: event.latencyMs, attempts: event.attempts, maxTokens: event.maxTokens, servedBy: event.servedBy, streamed: event.streamed, args: event.args },
+        details: {
+          keyId: event.keyId,
+          latencyMs: event.latencyMs,
+          attempts: event.attempts,
+          maxTokens: event.maxTokens,
+          servedBy: event.servedBy,
+          streamed: event.streamed,
+          args: event.args,
+        },
       };
     case 'call.refused':
       return {
@@ -53,13 +76,28 @@ export function toAuditRecord(event: GuardEvent): AuditRecord | undefined {
         ? { type: 'kill', time: event.at, action: 'kill', resource: event.scope, details: { reason: event.reason, by: event.by } }
         : { type: 'kill.cleared', time: event.at, action: 'unkill', resource: event.scope };
     case 'budget.threshold':
-      return { type: 'budget.threshold', time: event.at, resource: event.scope, costUsd: event.usedUsd, details: { period: event.period, window: event.window, threshold: event.threshold, limitUsd: event.limitUsd } };
+      return {
+        type: 'budget.threshold',
+        time: event.at,
+        resource: event.scope,
+        costUsd: event.usedUsd,
+        details: { period: event.period, window: event.window, threshold: event.threshold, limitUsd: event.limitUsd },
+      };
     case 'breaker.changed':
       return { type: 'breaker.changed', time: event.at, resource: event.scope, details: { from: event.from, to: event.to, reason: event.reason } };
     case 'alarm.changed':
       return { type: 'alarm.changed', time: event.at, resource: event.alarm, details: { from: event.from, to: event.to, reason: event.reason } };
     case 'policy.shadow':
-      return { type: 'policy.shadow', time: event.at, run: event.runId, agent: event.agent, tenant: event.tenant, action: event.action, resource: event.resource, details: { effect: event.effect, policies: event.policies } };
+      return {
+        type: 'policy.shadow',
+        time: event.at,
+        run: event.runId,
+        agent: event.agent,
+        tenant: event.tenant,
+        action: event.action,
+        resource: event.resource,
+        details: { effect: event.effect, policies: event.policies },
+      };
     case 'retry':
       return undefined;
   }

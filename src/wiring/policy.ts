@@ -52,7 +52,16 @@ export function engineAuthorizer(engine: PolicyEngine, emit: (event: GuardEvent)
       const decision = engine.decide(request as never);
       if (!decision.shadow) return toAuthorize(decision);
       if (decision.effect !== 'allow') {
-        emit({ type: 'policy.shadow', at: now(), agent: request.agent, tenant: request.tenant, action: request.action, resource: request.resource, effect: decision.effect, policies: [...decision.policies] });
+        emit({
+          type: 'policy.shadow',
+          at: now(),
+          agent: request.agent,
+          tenant: request.tenant,
+          action: request.action,
+          resource: request.resource,
+          effect: decision.effect,
+          policies: [...decision.policies],
+        });
       }
       return { effect: 'allow', policies: [...decision.policies] };
     },

@@ -53,7 +53,8 @@ export function openAlarmEngine(config: FmguardConfig, wiring: AlarmWiring): Ala
       breakers: wiring.breakers,
       kills: wiring.kills,
       audit: (event: AlarmEvent) => {
-        if (event.type === 'alarm.state') wiring.emit({ type: 'alarm.changed', at: event.at, alarm: event.alarm, from: event.from, to: event.to, reason: event.reason });
+        if (event.type === 'alarm.state')
+          wiring.emit({ type: 'alarm.changed', at: event.at, alarm: event.alarm, from: event.from, to: event.to, reason: event.reason });
       },
     },
   });
@@ -77,7 +78,14 @@ export function toCallEvent(config: FmguardConfig, event: GuardEvent): CallEvent
   }
   switch (event.type) {
     case 'call.allowed':
-      return { ...base, outcome: 'success', latencyMs: event.latencyMs, inputTokens: event.usage.inputTokens, outputTokens: event.usage.outputTokens, costUsd: event.costUsd };
+      return {
+        ...base,
+        outcome: 'success',
+        latencyMs: event.latencyMs,
+        inputTokens: event.usage.inputTokens,
+        outputTokens: event.usage.outputTokens,
+        costUsd: event.costUsd,
+      };
     case 'call.failed':
       return {
         ...base,

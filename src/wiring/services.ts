@@ -28,7 +28,10 @@ export function openAuditSink(config: FmguardConfig, store: Store): AuditSink | 
     case 'postgres': {
       if (!config.audit.url) throw new Error('audit.url: the postgres audit sink needs a connection URL');
       // Each replica keeps its own hash chain in the shared table.
-      return createPostgresAuditSink({ connectionString: config.audit.url, replica: config.audit.replica ?? process.env.FMGUARD_REPLICA ?? `${hostname()}-${process.pid}` });
+      return createPostgresAuditSink({
+        connectionString: config.audit.url,
+        replica: config.audit.replica ?? process.env.FMGUARD_REPLICA ?? `${hostname()}-${process.pid}`,
+      });
     }
     default:
       throw new Error(`audit sink "${sink}" is not available in this build`);

@@ -69,7 +69,15 @@ describe('admin API: runs and kill switches', () => {
 
   it('bad query values → 400 request.invalid naming the parameter', async () => {
     const gw = await startAdminGateway();
-    for (const path of ['/admin/runs?status=sleeping', '/admin/runs?limit=0', '/admin/runs?limit=abc', '/admin/audit?code=nope', '/admin/audit?type=nope', '/admin/audit?from=yesterday', '/admin/runs/%E0%A4%A']) {
+    for (const path of [
+      '/admin/runs?status=sleeping',
+      '/admin/runs?limit=0',
+      '/admin/runs?limit=abc',
+      '/admin/audit?code=nope',
+      '/admin/audit?type=nope',
+      '/admin/audit?from=yesterday',
+      '/admin/runs/%E0%A4%A',
+    ]) {
       const res = await admin(gw, 'GET', path);
       expect(res.status, path).toBe(400);
       expect(res.json.error.code).toBe('request.invalid');
@@ -90,7 +98,9 @@ describe('admin API: runs and kill switches', () => {
 
   it('a kill through the admin API cuts an in-flight stream of the official client', async () => {
     const gw = await startAdminGateway();
-    const stream = await gw.client({ headers: { 'x-fmguard-run': 'streamer' } }).chat.completions.create({ ...ask('[sim:long 5000] write a book'), stream: true });
+    const stream = await gw
+      .client({ headers: { 'x-fmguard-run': 'streamer' } })
+      .chat.completions.create({ ...ask('[sim:long 5000] write a book'), stream: true });
     let chunks = 0;
     const error = await (async () => {
       for await (const _ of stream) {

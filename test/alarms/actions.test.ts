@@ -69,7 +69,8 @@ describe('cost alarm on a tenant', () => {
     // Every second each live run makes a call costing $0.02 → $2.40/min for acme.
     for (let s = 0; s < 70; s++) {
       for (const run of runs) {
-        if (!run.controller.signal.aborted) metrics.record({ tenant: run.tenant, agent: 'bot', model: 'sim-small', provider: 'sim', outcome: 'success', costUsd: 0.02 });
+        if (!run.controller.signal.aborted)
+          metrics.record({ tenant: run.tenant, agent: 'bot', model: 'sim-small', provider: 'sim', outcome: 'success', costUsd: 0.02 });
       }
       await clock.advance(1_000);
       await engine.idle();
@@ -81,7 +82,10 @@ describe('cost alarm on a tenant', () => {
       ['acme:r2', true],
       ['globex:r3', false],
     ]);
-    expect(events.map((e) => e.type === 'alarm.state' ? `${e.from}→${e.to}` : `${e.action} ${e.target} ${e.ok}`)).toEqual(['INSUFFICIENT_DATA→ALARM', 'kill tenant:acme true']);
+    expect(events.map((e) => (e.type === 'alarm.state' ? `${e.from}→${e.to}` : `${e.action} ${e.target} ${e.ok}`))).toEqual([
+      'INSUFFICIENT_DATA→ALARM',
+      'kill tenant:acme true',
+    ]);
     await engine.stop();
   });
 });
@@ -132,7 +136,15 @@ describe('closeOnOk', () => {
 describe('evaluation cadence', () => {
   it('evaluates 10 s alarms every 10 s and 1 min alarms every minute, on the injected clock', async () => {
     const clock = new FakeClock(T0);
-    const alarm = (name: string, period: string): AlarmSpec => ({ name, scope: 'global', metric: 'calls', period, evaluationPeriods: 1, comparison: 'GreaterThanThreshold', threshold: 0 });
+    const alarm = (name: string, period: string): AlarmSpec => ({
+      name,
+      scope: 'global',
+      metric: 'calls',
+      period,
+      evaluationPeriods: 1,
+      comparison: 'GreaterThanThreshold',
+      threshold: 0,
+    });
     const seen: Record<string, number[]> = { fast: [], slow: [], mid: [] };
     const metrics = createMetrics({ clock, store: createMemoryMetricStore() });
     const engine = createAlarmEngine({
@@ -164,7 +176,18 @@ describe('engine validation', () => {
       createAlarmEngine({
         clock,
         metrics,
-        alarms: [{ name: 'x', scope: 'provider:sim', metric: 'error_rate', period: '15s', evaluationPeriods: 1, comparison: 'GreaterThanThreshold', threshold: 0, actions: [{ openBreaker: {} }] }],
+        alarms: [
+          {
+            name: 'x',
+            scope: 'provider:sim',
+            metric: 'error_rate',
+            period: '15s',
+            evaluationPeriods: 1,
+            comparison: 'GreaterThanThreshold',
+            threshold: 0,
+            actions: [{ openBreaker: {} }],
+          },
+        ],
         composites: [{ name: 'y', rule: 'ALARM(z)' }],
       }),
     ).toThrow(/alarms\[0\]\.period: .*composites\[0\]\.rule: unknown alarm "z".*actions\.breakers: alarms open or close breakers but no breakers were given/);
@@ -194,12 +217,22 @@ describe('webhook action', () => {
 
   it('gives up after the retries and reports why', async () => {
     const url = await listen((_n, _req, _body, res) => res.writeHead(500).end());
-    expect(await postWebhook({ url, body: {}, retries: 2, retryDelayMs: 5, clock: systemClock })).toEqual({ ok: false, attempts: 3, status: 500, error: 'HTTP 500' });
+    expect(await postWebhook({ url, body: {}, retries: 2, retryDelayMs: 5, clock: systemClock })).toEqual({
+      ok: false,
+      attempts: 3,
+      status: 500,
+      error: 'HTTP 500',
+    });
   });
 
   it('does not retry a 4xx other than 408/429', async () => {
     const url = await listen((_n, _req, _body, res) => res.writeHead(404).end());
-    expect(await postWebhook({ url, body: {}, retries: 3, retryDelayMs: 5, clock: systemClock })).toEqual({ ok: false, attempts: 1, status: 404, error: 'HTTP 404' });
+    expect(await postWebhook({ url, body: {}, retries: 3, retryDelayMs: 5, clock: systemClock })).toEqual({
+      ok: false,
+      attempts: 1,
+      status: 404,
+      error: 'HTTP 404',
+    });
   });
 
   it('bounds each attempt in time (a server that never answers)', async () => {
@@ -246,7 +279,15 @@ describe('webhook action', () => {
       wait();
     });
     expect(events.some((e) => e.type === 'alarm.action')).toBe(false);
-    expect(received[0].body).toEqual({ alarm: 'errors', kind: 'metric', scope: 'provider:sim', from: 'INSUFFICIENT_DATA', to: 'ALARM', reason: expect.stringContaining('breached'), at: new Date(T0 + 10_000).toISOString() });
+    expect(received[0].body).toEqual({
+      alarm: 'errors',
+      kind: 'metric',
+      scope: 'provider:sim',
+      from: 'INSUFFICIENT_DATA',
+      to: 'ALARM',
+      reason: expect.stringContaining('breached'),
+      at: new Date(T0 + 10_000).toISOString(),
+    });
     expect(received[0].headers['content-type']).toBe('application/json');
     expect(received[0].headers.authorization).toBe('Bearer t');
     release();

@@ -54,7 +54,14 @@ function world() {
     const ok = provider.healthy || provider.calls % 2 === 0; // half the calls fail
     const costUsd = ok ? 0.001 : 0;
     counts.spentUsd += costUsd;
-    metrics.record({ provider: 'sim', model: 'sim-small', outcome: ok ? 'success' : 'error', ...(ok ? {} : { code: 'upstream.error' }), latencyMs: 20, costUsd });
+    metrics.record({
+      provider: 'sim',
+      model: 'sim-small',
+      outcome: ok ? 'success' : 'error',
+      ...(ok ? {} : { code: 'upstream.error' }),
+      latencyMs: 20,
+      costUsd,
+    });
     await breakers.record(SCOPE, admission.token, ok);
   };
   /** `seconds` of traffic at 4 calls a second, on the fake clock, with the engine ticking. */
@@ -92,9 +99,20 @@ describe('a provider failing half its calls', () => {
     expect(w.counts.upstream).toBe(before.upstream);
     expect(w.counts.spentUsd).toBe(before.spentUsd);
     expect(w.counts.refused - before.refused).toBe(29 * 4);
-    const refusedSeries = await w.metrics.series({ scope: SCOPE, metric: 'refusals:breaker.open', statistic: 'Sum', periodMs: 10_000, end: T0 + 60_000, count: 3 });
+    const refusedSeries = await w.metrics.series({
+      scope: SCOPE,
+      metric: 'refusals:breaker.open',
+      statistic: 'Sum',
+      periodMs: 10_000,
+      end: T0 + 60_000,
+      count: 3,
+    });
     expect(refusedSeries).toEqual([40, 40, 36]);
-    expect(await w.metrics.series({ scope: SCOPE, metric: 'cost_usd', statistic: 'Sum', periodMs: 10_000, end: T0 + 60_000, count: 3 })).toEqual([null, null, null]);
+    expect(await w.metrics.series({ scope: SCOPE, metric: 'cost_usd', statistic: 'Sum', periodMs: 10_000, end: T0 + 60_000, count: 3 })).toEqual([
+      null,
+      null,
+      null,
+    ]);
 
     // The provider recovers; after the cooldown the 3 probes succeed and close the breaker.
     w.provider.healthy = true;

@@ -70,8 +70,21 @@ describe('alarm engine: CloudWatch vectors replayed as traffic over a fake clock
 
   it('C10: composite ALARM(A) AND NOT ALARM(B) follows its alarms', async () => {
     const clock = new FakeClock(T0);
-    const alarm = (name: string): AlarmSpec => ({ name, scope: 'global', metric: 'calls', period: '1m', evaluationPeriods: 1, comparison: 'GreaterThanThreshold', threshold: 0 });
-    const engine = createAlarmEngine({ clock, metrics: createMetrics({ clock, store: createMemoryMetricStore() }), alarms: [alarm('A'), alarm('B')], composites: [{ name: 'C', rule: 'ALARM(A) AND NOT ALARM(B)' }] });
+    const alarm = (name: string): AlarmSpec => ({
+      name,
+      scope: 'global',
+      metric: 'calls',
+      period: '1m',
+      evaluationPeriods: 1,
+      comparison: 'GreaterThanThreshold',
+      threshold: 0,
+    });
+    const engine = createAlarmEngine({
+      clock,
+      metrics: createMetrics({ clock, store: createMemoryMetricStore() }),
+      alarms: [alarm('A'), alarm('B')],
+      composites: [{ name: 'C', rule: 'ALARM(A) AND NOT ALARM(B)' }],
+    });
     expect(engine.status('C')!.state).toBe('INSUFFICIENT_DATA');
     const cases: Array<[AlarmState, AlarmState, AlarmState]> = [
       ['ALARM', 'OK', 'ALARM'],
@@ -94,7 +107,19 @@ describe('alarm engine: CloudWatch vectors replayed as traffic over a fake clock
       clock,
       metrics,
       actions: { breakers: { open: async (scope) => void opened.push(scope), close: async () => {} } },
-      alarms: [{ name: 'busy', scope: 'global', metric: 'calls', period: '10s', evaluationPeriods: 1, comparison: 'GreaterThanThreshold', threshold: 0, treatMissingData: 'notBreaching', actions: [{ openBreaker: { scope: 'provider:sim' } }] }],
+      alarms: [
+        {
+          name: 'busy',
+          scope: 'global',
+          metric: 'calls',
+          period: '10s',
+          evaluationPeriods: 1,
+          comparison: 'GreaterThanThreshold',
+          threshold: 0,
+          treatMissingData: 'notBreaching',
+          actions: [{ openBreaker: { scope: 'provider:sim' } }],
+        },
+      ],
     });
     engine.start();
     for (let i = 0; i < 6; i++) {

@@ -8,7 +8,11 @@ describe('evaluateAlarm: CloudWatch vectors', () => {
       const expected = v.expect[mode];
       it(`${v.id} N=${v.n} M=${v.m} [${v.data}] ${mode} → ${expected}`, () => {
         for (const current of STATES) {
-          const result = evaluateAlarm(points(v.data), { evaluationPeriods: v.n, datapointsToAlarm: v.m, comparison: VECTOR_COMPARISON, threshold: VECTOR_THRESHOLD, treatMissingData: mode }, current);
+          const result = evaluateAlarm(
+            points(v.data),
+            { evaluationPeriods: v.n, datapointsToAlarm: v.m, comparison: VECTOR_COMPARISON, threshold: VECTOR_THRESHOLD, treatMissingData: mode },
+            current,
+          );
           expect(result.state, `from ${current}: ${result.reason}`).toBe(expected === 'keep' ? current : expected);
         }
       });
@@ -19,7 +23,11 @@ describe('evaluateAlarm: CloudWatch vectors', () => {
     const data = [12, 5, 10, 3, 15];
     const gt = evaluateAlarm(data, { evaluationPeriods: 5, datapointsToAlarm: 3, comparison: 'GreaterThanThreshold', threshold: 10 }, 'INSUFFICIENT_DATA');
     expect(gt).toMatchObject({ state: 'OK', breaching: 2 });
-    const gte = evaluateAlarm(data, { evaluationPeriods: 5, datapointsToAlarm: 3, comparison: 'GreaterThanOrEqualToThreshold', threshold: 10 }, 'INSUFFICIENT_DATA');
+    const gte = evaluateAlarm(
+      data,
+      { evaluationPeriods: 5, datapointsToAlarm: 3, comparison: 'GreaterThanOrEqualToThreshold', threshold: 10 },
+      'INSUFFICIENT_DATA',
+    );
     expect(gte).toMatchObject({ state: 'ALARM', breaching: 3 });
   });
 });
@@ -45,8 +53,20 @@ describe('evaluateAlarm: details', () => {
   });
 
   it('with N real points uses the newest ones and ignores the missing-data setting', () => {
-    const cfg = { evaluationPeriods: 3, datapointsToAlarm: 3, comparison: 'GreaterThanThreshold' as const, threshold: 50, treatMissingData: 'breaching' as const };
-    expect(evaluateAlarm([1, null, 100, 100, 100].map((x) => x), cfg, 'OK').state).toBe('ALARM');
+    const cfg = {
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      comparison: 'GreaterThanThreshold' as const,
+      threshold: 50,
+      treatMissingData: 'breaching' as const,
+    };
+    expect(
+      evaluateAlarm(
+        [1, null, 100, 100, 100].map((x) => x),
+        cfg,
+        'OK',
+      ).state,
+    ).toBe('ALARM');
     expect(evaluateAlarm([100, 1, null, 100, 100], cfg, 'OK').state).toBe('OK');
   });
 

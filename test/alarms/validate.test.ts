@@ -107,7 +107,7 @@ describe('validateAlarms', () => {
   });
 });
 
-describe('validateAlarmConfig (the config file\'s single alarms: list)', () => {
+describe("validateAlarmConfig (the config file's single alarms: list)", () => {
   it('treats entries with a rule as composites and keeps the list indices in paths', async () => {
     const { validateAlarmConfig, splitAlarmConfig } = await import('../../src/alarms/validate.ts');
     const list = [good, { name: 'both', rule: 'ALARM(sim-errors) AND ALARM(nope)' }, { ...good, name: 'x', period: '7s' }];

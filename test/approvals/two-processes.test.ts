@@ -19,7 +19,9 @@ function runWorker(path: string, name: string, iterations: number): Promise<stri
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve((JSON.parse(stdout) as { consumed: string[] }).consumed) : reject(new Error(`${name} exited ${code}: ${stderr}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve((JSON.parse(stdout) as { consumed: string[] }).consumed) : reject(new Error(`${name} exited ${code}: ${stderr}`)),
+    );
   });
 }
 
@@ -34,7 +36,10 @@ describe('approvals shared by two processes', () => {
 
     const db = new Database(path, { readonly: true });
     const counts = Object.fromEntries(
-      (db.prepare('SELECT status, count(*) AS n FROM approval_requests GROUP BY status').all() as Array<{ status: string; n: number }>).map((r) => [r.status, r.n]),
+      (db.prepare('SELECT status, count(*) AS n FROM approval_requests GROUP BY status').all() as Array<{ status: string; n: number }>).map((r) => [
+        r.status,
+        r.n,
+      ]),
     );
     db.close();
     expect(counts.consumed).toBe(all.length);

@@ -15,7 +15,10 @@ function chain(): StoredEvent[] {
 }
 
 const verify = (events: Array<StoredEvent | undefined>, head?: { seq: number; hash: string } | null) =>
-  verifyChain(events.map((event) => ({ event })), { head });
+  verifyChain(
+    events.map((event) => ({ event })),
+    { head },
+  );
 
 describe('hash chain', () => {
   it('numbers events from 1 and links each to the previous hash', () => {

@@ -37,10 +37,34 @@ describe('redact', () => {
       keyboard: 'us',
       monkey: 'george',
     }) as Record<string, unknown>;
-    for (const k of ['apiKey', 'api_key', 'x-api-key', 'OPENAI_API_KEY', 'authorization', 'Authorization', 'key', 'password', 'userPassword', 'client_secret', 'accessToken', 'token', 'cookie']) {
+    for (const k of [
+      'apiKey',
+      'api_key',
+      'x-api-key',
+      'OPENAI_API_KEY',
+      'authorization',
+      'Authorization',
+      'key',
+      'password',
+      'userPassword',
+      'client_secret',
+      'accessToken',
+      'token',
+      'cookie',
+    ]) {
       expect(out[k], k).toBe(REDACTED);
     }
-    expect(out).toMatchObject({ inputTokens: 120, outputTokens: 30, maxTokens: 4096, max_tokens: 4096, maxToken: 4096, total_tokens: 150, tokenizer: 'cl100k', keyboard: 'us', monkey: 'george' });
+    expect(out).toMatchObject({
+      inputTokens: 120,
+      outputTokens: 30,
+      maxTokens: 4096,
+      max_tokens: 4096,
+      maxToken: 4096,
+      total_tokens: 150,
+      tokenizer: 'cl100k',
+      keyboard: 'us',
+      monkey: 'george',
+    });
   });
 
   it('masks a secret-named object whole', () => {

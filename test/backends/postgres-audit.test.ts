@@ -49,7 +49,11 @@ async function tamper(sql: string, params: unknown[] = []): Promise<void> {
   await admin.query(sql, params);
 }
 
-const quoted = (table: string) => table.split('.').map((p) => `"${p}"`).join('.');
+const quoted = (table: string) =>
+  table
+    .split('.')
+    .map((p) => `"${p}"`)
+    .join('.');
 
 describe('postgres audit sink: one replica', () => {
   let table: string;
@@ -138,9 +142,7 @@ describe('postgres audit sink: many replicas', () => {
     const table = freshTable();
     const one = sink(table, 'gw-x');
     const two = sink(table, 'gw-x');
-    await Promise.all(
-      Array.from({ length: 100 }, (_, i) => (i % 2 ? one : two).append({ type: 'call.allowed', time: T0 + i, details: { i } })),
-    );
+    await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? one : two).append({ type: 'call.allowed', time: T0 + i, details: { i } })));
     expect(await one.verify()).toMatchObject({ ok: true, count: 100 });
   });
 

@@ -14,7 +14,17 @@ import { FakeClock } from '../../src/testing/fake-clock.ts';
 import { countKeys, deleteKeys, REDIS_URL, uniquePrefix } from '../redis/helpers.ts';
 
 const closed = (failures: number): BreakerState => ({ kind: 'closed', epoch: 0, since: 0, failures });
-const row = (over: Partial<MetricRow>): MetricRow => ({ scope: 'provider:sim', metric: 'calls', start: 0, source: 'r1', count: 1, sum: 1, min: 1, max: 1, ...over });
+const row = (over: Partial<MetricRow>): MetricRow => ({
+  scope: 'provider:sim',
+  metric: 'calls',
+  start: 0,
+  source: 'r1',
+  count: 1,
+  sum: 1,
+  min: 1,
+  max: 1,
+  ...over,
+});
 
 const stores: RedisStore[] = [];
 const prefixes: string[] = [];

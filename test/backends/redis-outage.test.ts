@@ -68,14 +68,21 @@ describe('redis store: nothing listening at the address', () => {
     expect(await store.kills.list()).toEqual(new Map());
     expect(opened).toEqual(['rates', 'kills']);
     // The ledger stays closed, and so do operator writes and runs, whatever the option says.
-    const reserve = store.ledger.reserve({ id: 'a', charges: [{ key: 'run:r', dim: 'cost', amount: 1, limit: 10, code: 'limit.cost' }], expiresAt: T0 + 1, now: T0 });
+    const reserve = store.ledger.reserve({
+      id: 'a',
+      charges: [{ key: 'run:r', dim: 'cost', amount: 1, limit: 10, code: 'limit.cost' }],
+      expiresAt: T0 + 1,
+      now: T0,
+    });
     await expect(reserve).rejects.toMatchObject({ code: 'store.unavailable' });
     await expect(store.kills.set('global', { reason: 'x', by: 'ops', at: T0 })).rejects.toMatchObject({ code: 'store.unavailable' });
     await expect(store.runs.list()).rejects.toMatchObject({ code: 'store.unavailable' });
 
     const open = createRedisStore({ url: `redis://127.0.0.1:${port}`, commandTimeoutMs: 100, failOpen: true });
     stores.push(open);
-    expect(await open.ledger.reserve({ id: 'a', charges: [{ key: 'run:r', dim: 'cost', amount: 1, limit: 10, code: 'limit.cost' }], expiresAt: T0 + 1, now: T0 })).toEqual({ ok: true });
+    expect(
+      await open.ledger.reserve({ id: 'a', charges: [{ key: 'run:r', dim: 'cost', amount: 1, limit: 10, code: 'limit.cost' }], expiresAt: T0 + 1, now: T0 }),
+    ).toEqual({ ok: true });
     expect(await open.ledger.balances([{ key: 'run:r', dim: 'cost' }], T0)).toEqual([{ used: 0, reserved: 0 }]);
     expect(await open.ledger.trackRepeat('run:r', 'fp')).toBe(1);
   });

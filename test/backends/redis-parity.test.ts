@@ -44,7 +44,9 @@ describe('redis store decides as the memory store does', () => {
     const stores: Store[] = [createMemoryStore(), redis];
     const rand = rng(2026);
     const keys = ['a', 'b', 'c'];
-    const shapes = new Map(keys.map((k) => [k, { capacity: 1 + Math.floor(rand() * 50) + (rand() < 0.3 ? rand() : 0), windowMs: 500 + Math.floor(rand() * 90_000) }]));
+    const shapes = new Map(
+      keys.map((k) => [k, { capacity: 1 + Math.floor(rand() * 50) + (rand() < 0.3 ? rand() : 0), windowMs: 500 + Math.floor(rand() * 90_000) }]),
+    );
     let now = T0;
     for (let step = 0; step < 600; step++) {
       now += Math.floor(rand() * 3000);

@@ -90,7 +90,9 @@ describe('redis store: replicas sharing one Redis', () => {
     expect(seen).toHaveLength(1);
     // ... are found when b's subscriber connection is dropped by the server and comes back.
     const clients = await r.client('LIST');
-    const line = String(clients).split('\n').find((l) => l.includes(`name=fmguard-sub:${b.id}`));
+    const line = String(clients)
+      .split('\n')
+      .find((l) => l.includes(`name=fmguard-sub:${b.id}`));
     expect(line).toBeDefined();
     const id = /\bid=(\d+)/.exec(line as string)?.[1];
     await r.client('KILL', 'ID', id as string);
@@ -198,8 +200,8 @@ describe('redis store: replicas sharing one Redis', () => {
     prefixes.push(prefix);
     // Both start firing together, once both have connected.
     const run = (n: number) =>
-      promisify(execFile)(process.execPath, ['--import', 'tsx', CHILD, REDIS_URL, prefix, 'reserve', String(n), '1000', '100000', '2'], { cwd: ROOT }).then((r) =>
-        r.stdout.split(' ').map(Number),
+      promisify(execFile)(process.execPath, ['--import', 'tsx', CHILD, REDIS_URL, prefix, 'reserve', String(n), '1000', '100000', '2'], { cwd: ROOT }).then(
+        (r) => r.stdout.split(' ').map(Number),
       );
     const [[grantedA, settledA], [grantedB, settledB]] = await Promise.all([run(150), run(150)]);
     expect(grantedA + grantedB).toBe(100);
@@ -216,7 +218,10 @@ describe('redis store: replicas sharing one Redis', () => {
     const prefix = uniquePrefix('dead');
     prefixes.push(prefix);
     const ttlMs = 1500;
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, REDIS_URL, prefix, 'hold', '1000', String(ttlMs)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, REDIS_URL, prefix, 'hold', '1000', String(ttlMs)], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     try {
       const held = await new Promise<string>((resolve, reject) => {

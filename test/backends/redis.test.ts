@@ -43,11 +43,21 @@ describe('redis store basics', () => {
     open.push(s);
     const big = 4_000_000_000_000_000; // $4M in nano-USD
     const limit = Number.MAX_SAFE_INTEGER;
-    const r = await s.ledger.reserve({ id: 'big', charges: [{ key: 'budget:t', dim: 'cost', amount: big, limit, code: 'budget.exhausted' }], expiresAt: T0 + 1000, now: T0 });
+    const r = await s.ledger.reserve({
+      id: 'big',
+      charges: [{ key: 'budget:t', dim: 'cost', amount: big, limit, code: 'budget.exhausted' }],
+      expiresAt: T0 + 1000,
+      now: T0,
+    });
     expect(r.ok).toBe(true);
     const settled = await s.ledger.settle({ id: 'big', actual: [big + 1], now: T0 });
     expect(settled).toEqual({ ok: true, lines: [{ key: 'budget:t', dim: 'cost', before: 0, after: big + 1, limit }] });
-    const over = await s.ledger.reserve({ id: 'over', charges: [{ key: 'budget:t', dim: 'cost', amount: limit - big, limit, code: 'budget.exhausted' }], expiresAt: T0 + 1000, now: T0 });
+    const over = await s.ledger.reserve({
+      id: 'over',
+      charges: [{ key: 'budget:t', dim: 'cost', amount: limit - big, limit, code: 'budget.exhausted' }],
+      expiresAt: T0 + 1000,
+      now: T0,
+    });
     expect(over).toMatchObject({ ok: false, refusal: { used: big + 1, reserved: 0, requested: limit - big } });
   });
 
@@ -59,7 +69,7 @@ describe('redis store basics', () => {
     expect((await s.ledger.reserve({ id: 'inf', charges: [line(Number.POSITIVE_INFINITY)], expiresAt: T0 + 1000, now: T0 })).ok).toBe(true);
   });
 
-  it('releases a dead replica\'s large backlog in bounded steps, never loosening a limit meanwhile', async () => {
+  it("releases a dead replica's large backlog in bounded steps, never loosening a limit meanwhile", async () => {
     const s = await makeTestStore();
     open.push(s);
     const line = { key: 'budget:t', dim: 'cost', amount: 1, code: 'budget.exhausted' as const };

@@ -11,10 +11,14 @@ const dir = mkdtempSync(join(tmpdir(), 'fmguard-approvals-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
-approvalStoreSuite('sqlite', () => {
-  const path = join(dir, `a${++n}.db`);
-  return { store: createSqliteApprovalStore({ path }), other: createSqliteApprovalStore({ path }) };
-}, { sharedState: true });
+approvalStoreSuite(
+  'sqlite',
+  () => {
+    const path = join(dir, `a${++n}.db`);
+    return { store: createSqliteApprovalStore({ path }), other: createSqliteApprovalStore({ path }) };
+  },
+  { sharedState: true },
+);
 
 describe('sqlite approval store', () => {
   it('shares a state database handle, keeps it open, and survives a restart', async () => {

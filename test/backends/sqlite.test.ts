@@ -57,10 +57,25 @@ describe('sqlite store', () => {
   it('state survives close and reopen', async () => {
     const path = freshPath();
     const a = createSqliteStore({ path });
-    await a.ledger.reserve({ id: 'settled', charges: [{ key: 'run:r', dim: 'cost', amount: 100, limit: 1000, code: 'limit.cost' }], expiresAt: T0 + 60_000, now: T0 });
+    await a.ledger.reserve({
+      id: 'settled',
+      charges: [{ key: 'run:r', dim: 'cost', amount: 100, limit: 1000, code: 'limit.cost' }],
+      expiresAt: T0 + 60_000,
+      now: T0,
+    });
     await a.ledger.settle({ id: 'settled', actual: [70], now: T0 });
-    await a.ledger.reserve({ id: 'open', charges: [{ key: 'run:r', dim: 'cost', amount: 200, limit: 1000, code: 'limit.cost' }], expiresAt: T0 + 60_000, now: T0 });
-    await a.ledger.reserve({ id: 'late', charges: [{ key: 'run:r', dim: 'cost', amount: 50, limit: 1000, code: 'limit.cost' }], expiresAt: T0 + 1000, now: T0 });
+    await a.ledger.reserve({
+      id: 'open',
+      charges: [{ key: 'run:r', dim: 'cost', amount: 200, limit: 1000, code: 'limit.cost' }],
+      expiresAt: T0 + 60_000,
+      now: T0,
+    });
+    await a.ledger.reserve({
+      id: 'late',
+      charges: [{ key: 'run:r', dim: 'cost', amount: 50, limit: 1000, code: 'limit.cost' }],
+      expiresAt: T0 + 1000,
+      now: T0,
+    });
     await a.ledger.trackRepeat('run:r', 'fp');
     await a.rates.take([{ key: 'agent:a', capacity: 10, windowMs: 60_000, amount: 10, scope: 'agent' }], T0);
     await a.kills.set('agent:a', { reason: 'runaway', by: 'cli', at: T0 });

@@ -76,7 +76,7 @@ describe.each(STORE_KINDS)('Breakers service over $name', ({ make }) => {
       const probe = await breakers.admit(scope);
       expect(probe).toMatchObject({ ok: true, probe: true });
       await breakers.record(scope, token(probe), false);
-      seen.push((await breakers.admit(scope) as { retryAfterMs: number }).retryAfterMs);
+      seen.push(((await breakers.admit(scope)) as { retryAfterMs: number }).retryAfterMs);
     }
     expect(seen).toEqual([60_000, 100_000, 100_000, 100_000]);
   });
@@ -117,7 +117,13 @@ describe.each(STORE_KINDS)('Breakers service over $name', ({ make }) => {
     await breakers.reset('provider:openai', { by: 'operator:bob', reason: 'reset' });
     expect(await breakers.list()).toEqual([]);
     expect(await breakers.admit('provider:openai')).toMatchObject({ ok: true, probe: false });
-    expect(changes.map((c) => `${c.to} by ${c.by}`)).toEqual(['open by operator:ann', 'closed by operator:ann', 'open by operator:ann', 'halfOpen by operator:ann', 'closed by operator:bob']);
+    expect(changes.map((c) => `${c.to} by ${c.by}`)).toEqual([
+      'open by operator:ann',
+      'closed by operator:ann',
+      'open by operator:ann',
+      'halfOpen by operator:ann',
+      'closed by operator:bob',
+    ]);
   });
 
   it('applies per-kind and per-scope overrides; failureThreshold 0 disables the automatic breaker', async () => {

@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_BREAKER_POLICY } from '../../src/breakers/policy.ts';
-import { admitCall, effectiveKind, forceClose, forceOpen, initialBreakerState, recordResult, releaseProbe, type BreakerState, type BreakerToken } from '../../src/breakers/state.ts';
+import {
+  admitCall,
+  effectiveKind,
+  forceClose,
+  forceOpen,
+  initialBreakerState,
+  recordResult,
+  releaseProbe,
+  type BreakerState,
+  type BreakerToken,
+} from '../../src/breakers/state.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
 
 const policy = { ...DEFAULT_BREAKER_POLICY };

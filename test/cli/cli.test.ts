@@ -62,7 +62,10 @@ describe('the fmguard command line', { timeout: 120_000 }, () => {
     const policyFile = join(dir, 'broken.cedar');
     writeFileSync(policyFile, '@id("x")\npermit (principal, action, resource)\nwhen { context.nothing == 1 };\n');
     const badConfig = join(dir, 'bad-policy.yaml');
-    writeFileSync(badConfig, `providers: { sim: { kind: simulated } }\nmodels: { m: { provider: sim, inputPerMTok: 1, outputPerMTok: 1 } }\ntenants: { acme: {} }\nagents: { bot: { tenant: acme, policies: broken.cedar } }\n`);
+    writeFileSync(
+      badConfig,
+      `providers: { sim: { kind: simulated } }\nmodels: { m: { provider: sim, inputPerMTok: 1, outputPerMTok: 1 } }\ntenants: { acme: {} }\nagents: { bot: { tenant: acme, policies: broken.cedar } }\n`,
+    );
     const checked = await cli('policy', 'check', badConfig);
     expect(checked.code).toBe(1);
     expect(checked.out).toMatch(/broken\.cedar:3:\d+: error/);
@@ -72,7 +75,9 @@ describe('the fmguard command line', { timeout: 120_000 }, () => {
     const config = loadConfigFile(configFile);
     const guard = createGuard({ config });
     const run = await guard.startRun({ agent: 'bot' });
-    const refused = await run.callTool({ tool: 'demo.send_email', args: { to: 'a@example.com' }, execute: () => 'sent' }).catch((e: { details: { approvalId: string } }) => e);
+    const refused = await run
+      .callTool({ tool: 'demo.send_email', args: { to: 'a@example.com' }, execute: () => 'sent' })
+      .catch((e: { details: { approvalId: string } }) => e);
     const id = (refused as { details: { approvalId: string } }).details.approvalId;
 
     const listed = await cli('approvals', 'list', '-c', configFile);
@@ -95,7 +100,9 @@ describe('the fmguard command line', { timeout: 120_000 }, () => {
 
     const db = new Database(join(dir, 'state.db'));
     const table = (db.prepare("SELECT name FROM sqlite_master WHERE type='table' AND name LIKE 'audit%events%'").get() as { name: string }).name;
-    db.prepare(`UPDATE ${table} SET body = replace(body, 'demo.send_email', 'demo.read_file') WHERE seq = (SELECT MIN(seq) FROM ${table} WHERE body LIKE '%demo.send_email%')`).run();
+    db.prepare(
+      `UPDATE ${table} SET body = replace(body, 'demo.send_email', 'demo.read_file') WHERE seq = (SELECT MIN(seq) FROM ${table} WHERE body LIKE '%demo.send_email%')`,
+    ).run();
     db.close();
     const tampered = await cli('audit', 'verify', '-c', configFile);
     expect(tampered.code).toBe(1);

@@ -29,7 +29,11 @@ describe('configuration', () => {
   });
 
   it('merges agent limits over the defaults field by field', () => {
-    const config = parseConfig({ ...minimal, defaults: { limits: { maxSteps: 10 } }, agents: { 'support-bot': { tenant: 'acme', limits: { maxCostUsd: 0.5 } } } });
+    const config = parseConfig({
+      ...minimal,
+      defaults: { limits: { maxSteps: 10 } },
+      agents: { 'support-bot': { tenant: 'acme', limits: { maxCostUsd: 0.5 } } },
+    });
     const limits = config.agents['support-bot']!.limits;
     expect(limits.maxSteps).toBe(10);
     expect(limits.maxCostUsd).toBe(0.5);
@@ -63,7 +67,10 @@ describe('configuration', () => {
 
   it('validates retry policies with Step Functions rules', () => {
     const found = problems(() =>
-      parseConfig({ ...minimal, agents: { a: { tenant: 'acme', retry: [{ errorEquals: ['all'] }, { errorEquals: ['upstream.error'], backoffRate: 0.5 }, { errorEquals: ['bogus'] }] } } }),
+      parseConfig({
+        ...minimal,
+        agents: { a: { tenant: 'acme', retry: [{ errorEquals: ['all'] }, { errorEquals: ['upstream.error'], backoffRate: 0.5 }, { errorEquals: ['bogus'] }] } },
+      }),
     );
     const paths = found.map((p) => p.path);
     expect(paths).toEqual(expect.arrayContaining(['agents.a.retry[0].errorEquals', 'agents.a.retry[1].backoffRate', 'agents.a.retry[2].errorEquals[0]']));

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ALL_STOP_CODES, STOP_CODES, type StopCode } from '../../src/core/codes.ts';
-import {
-  MAX_RETRY_DELAY_MS,
-  RetryConfigError,
-  compileRetryPolicy,
-  validateRetriers,
-  type Retrier,
-  type RetryDecision,
-} from '../../src/core/retry.ts';
+import { MAX_RETRY_DELAY_MS, RetryConfigError, compileRetryPolicy, validateRetriers, type Retrier, type RetryDecision } from '../../src/core/retry.ts';
 
 /** mulberry32: a seeded uniform [0, 1) source; `draws` records what it returned. */
 function seeded(seed: number): { random: () => number; draws: number[] } {
@@ -281,9 +274,7 @@ describe('retry policy: validation', () => {
   });
 
   it('prefixes paths for the config loader', () => {
-    expect(validateRetriers([{ errorEquals: ['all'] }, { errorEquals: [E] }], 'agents.bot.retry')[0].path).toBe(
-      'agents.bot.retry[0].errorEquals',
-    );
+    expect(validateRetriers([{ errorEquals: ['all'] }, { errorEquals: [E] }], 'agents.bot.retry')[0].path).toBe('agents.bot.retry[0].errorEquals');
   });
 
   it('compileRetryPolicy throws a RetryConfigError naming each path', () => {

@@ -124,7 +124,9 @@ describe('bad input: each gives its code, never a stack trace or a 500', () => {
     expect(error.message).toContain('another agent');
     // Through the official client too, and not retried.
     const before = gw.requests();
-    await expect(gw.client({ key: OTHER_KEY, headers: { 'x-fmguard-run': 'bots-run' } }).chat.completions.create(ask('steal'))).rejects.toMatchObject({ status: 401 });
+    await expect(gw.client({ key: OTHER_KEY, headers: { 'x-fmguard-run': 'bots-run' } }).chat.completions.create(ask('steal'))).rejects.toMatchObject({
+      status: 401,
+    });
     expect(gw.requests() - before).toBe(1);
   });
 

@@ -42,7 +42,10 @@ describe('POST /v1/chat/completions through the official openai client', () => {
   it('makes a sub-run from x-fmguard-parent-run: its spend counts against the parent', async () => {
     const gw = await startGateway();
     await gw.client({ headers: { 'x-fmguard-run': 'parent-1' } }).chat.completions.create(ask('plan'));
-    const { response } = await gw.client({ headers: { 'x-fmguard-run': 'child-1', 'x-fmguard-parent-run': 'parent-1' } }).chat.completions.create(ask('do')).withResponse();
+    const { response } = await gw
+      .client({ headers: { 'x-fmguard-run': 'child-1', 'x-fmguard-parent-run': 'parent-1' } })
+      .chat.completions.create(ask('do'))
+      .withResponse();
     expect(response.headers.get('x-fmguard-run')).toBe('child-1');
     const child = await gw.guard.store.runs.get('child-1');
     expect(child).toMatchObject({ parentId: 'parent-1', depth: 1 });

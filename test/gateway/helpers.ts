@@ -52,7 +52,12 @@ export interface StartOptions {
 const open: TestGateway[] = [];
 
 /** A real listening gateway on 127.0.0.1 (any free port) over a guard with the in-process sim. */
-export async function startGateway({ config = gatewayConfig(), sim: simOptions, guard: guardOptions, gateway: gatewayOptions }: StartOptions = {}): Promise<TestGateway> {
+export async function startGateway({
+  config = gatewayConfig(),
+  sim: simOptions,
+  guard: guardOptions,
+  gateway: gatewayOptions,
+}: StartOptions = {}): Promise<TestGateway> {
   const sim = createSimModel(simOptions);
   const guard = createGuard({ config, providers: { sim }, ...guardOptions });
   const gateway = createGateway({ guard, ...gatewayOptions });

@@ -27,7 +27,11 @@ interface Case {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const repeatedCall = { role: 'assistant' as const, content: null, tool_calls: [{ id: 'c1', type: 'function' as const, function: { name: 'search', arguments: '{"q":"x"}' } }] };
+const repeatedCall = {
+  role: 'assistant' as const,
+  content: null,
+  tool_calls: [{ id: 'c1', type: 'function' as const, function: { name: 'search', arguments: '{"q":"x"}' } }],
+};
 const toolResult = { role: 'tool' as const, tool_call_id: 'c1', content: 'nothing' };
 
 function storeDown() {
@@ -59,7 +63,12 @@ const CASES: Case[] = [
     setup: async (_gw, c) => void (await c.chat.completions.create(ask('one'))),
     call: (c) => c.chat.completions.create(ask('two')),
   },
-  { code: 'limit.tokens', expectClass: OpenAI.PermissionDeniedError, start: cfg({ limits: { maxTotalTokens: 5 } }), call: (c) => c.chat.completions.create(ask('hi')) },
+  {
+    code: 'limit.tokens',
+    expectClass: OpenAI.PermissionDeniedError,
+    start: cfg({ limits: { maxTotalTokens: 5 } }),
+    call: (c) => c.chat.completions.create(ask('hi')),
+  },
   {
     code: 'limit.duration',
     expectClass: OpenAI.PermissionDeniedError,
@@ -99,7 +108,12 @@ const CASES: Case[] = [
     call: (c) => c.chat.completions.create(ask('[sim:no_progress] draft')),
   },
   // The agent's policy allows only sim-pricey (default deny for everything else).
-  { code: 'policy.denied', expectClass: OpenAI.PermissionDeniedError, start: cfg({ allow: { models: ['sim-pricey'] } }), call: (c) => c.chat.completions.create(ask('hi')) },
+  {
+    code: 'policy.denied',
+    expectClass: OpenAI.PermissionDeniedError,
+    start: cfg({ allow: { models: ['sim-pricey'] } }),
+    call: (c) => c.chat.completions.create(ask('hi')),
+  },
   {
     code: 'kill.switch',
     expectClass: OpenAI.PermissionDeniedError,
@@ -127,7 +141,13 @@ const CASES: Case[] = [
     call: (c) => c.chat.completions.create(ask('hi')),
     retries: 0,
   },
-  { code: 'store.unavailable', expectClass: OpenAI.InternalServerError, start: { guard: { store: storeDown() } }, call: (c) => c.chat.completions.create(ask('hi')), retries: 1 },
+  {
+    code: 'store.unavailable',
+    expectClass: OpenAI.InternalServerError,
+    start: { guard: { store: storeDown() } },
+    call: (c) => c.chat.completions.create(ask('hi')),
+    retries: 1,
+  },
   {
     code: 'timeout.total',
     expectClass: OpenAI.InternalServerError,
@@ -187,7 +207,9 @@ describe('every stop code a model call can produce, over HTTP with the official 
     const notModelCalls = ALL_STOP_CODES.filter((code) => !covered.has(code));
     // Tool-call limits, the approval gate, tool errors and timeouts apply to tool calls (MCP / SDK);
     // timeout.idle is mid-stream, so it is an SSE error event (streams.test.ts).
-    expect(notModelCalls.sort()).toEqual(['approval.denied', 'approval.expired', 'approval.required', 'limit.tool_calls', 'loop.repeated_error', 'timeout.idle', 'timeout.tool'].sort());
+    expect(notModelCalls.sort()).toEqual(
+      ['approval.denied', 'approval.expired', 'approval.required', 'limit.tool_calls', 'loop.repeated_error', 'timeout.idle', 'timeout.tool'].sort(),
+    );
   });
 });
 

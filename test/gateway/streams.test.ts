@@ -198,7 +198,13 @@ describe('streams that must stop after they started', () => {
             },
             async *stream() {
               for (let i = 0; i < 200; i++) {
-                yield { id: 'x', object: 'chat.completion.chunk', created: 0, model: 'sim-small', choices: [{ index: 0, delta: { content: 'word ' }, finish_reason: null }] };
+                yield {
+                  id: 'x',
+                  object: 'chat.completion.chunk',
+                  created: 0,
+                  model: 'sim-small',
+                  choices: [{ index: 0, delta: { content: 'word ' }, finish_reason: null }],
+                };
                 await sleep(1);
               }
             },

@@ -82,7 +82,8 @@ function chunk(delta: ChatChunk['choices'][number]['delta'], finish: ChatChunk['
 
 function gateOf(forbidden: string[]): ToolCallCheck {
   return {
-    check: async (calls) => calls.filter((c) => forbidden.includes(c.function.name)).map((call) => ({ call, error: guardError('policy.denied', `no ${call.function.name}`) })),
+    check: async (calls) =>
+      calls.filter((c) => forbidden.includes(c.function.name)).map((call) => ({ call, error: guardError('policy.denied', `no ${call.function.name}`) })),
     refuse: async (v) => v.error,
   };
 }
@@ -155,9 +156,9 @@ describe('StreamToolCalls', () => {
       chunk({}, 'tool_calls', 1),
     ];
     const out = await run(new StreamToolCalls(gateOf(['delete_file']), 'strip'), two);
-    const byChoice = (i: number) => out.flatMap((c) => c.choices.filter((ch) => ch.index === i).flatMap((ch) => ch.delta.tool_calls ?? [])) as Array<Partial<ChatToolCall>>;
+    const byChoice = (i: number) =>
+      out.flatMap((c) => c.choices.filter((ch) => ch.index === i).flatMap((ch) => ch.delta.tool_calls ?? [])) as Array<Partial<ChatToolCall>>;
     expect(byChoice(0).map((c) => c.id)).toEqual(['x']);
     expect(byChoice(1)).toEqual([]);
   });
 });
-

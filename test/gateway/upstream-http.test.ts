@@ -39,7 +39,10 @@ describe('gateway → OpenAI-compatible provider → sim server, over HTTP', () 
 
   it('an upstream failure is a 502 upstream.error through the client', async () => {
     const gw = await start();
-    await expect(gw.client({ maxRetries: 0 }).chat.completions.create(ask('[sim:fail 1 503] hi'))).rejects.toMatchObject({ status: 502, code: 'upstream.error' });
+    await expect(gw.client({ maxRetries: 0 }).chat.completions.create(ask('[sim:fail 1 503] hi'))).rejects.toMatchObject({
+      status: 502,
+      code: 'upstream.error',
+    });
   });
 
   it('a stalled upstream stream is cut by the idle timeout and the upstream sees its socket close', async () => {

@@ -70,7 +70,9 @@ permit (principal, action == Fmguard::Action::"callTool", resource == Fmguard::T
 when { context.input has to && context.input.to like "*@acme.com" };
 `,
     );
-    const tools = Object.fromEntries([...DEMO_TOOLS.values()].map((t) => [t.definition.name, { inputSchema: t.definition.inputSchema as Record<string, unknown> }]));
+    const tools = Object.fromEntries(
+      [...DEMO_TOOLS.values()].map((t) => [t.definition.name, { inputSchema: t.definition.inputSchema as Record<string, unknown> }]),
+    );
     gw = await startGateway(mcpConfig({ allow: { tools: ['demo.search'] }, policies: file }, { toolServers: { demo: { kind: 'builtin', tools } } }));
     const { client } = await connectClient(gw);
     // The permit-plus-guarded-forbid tool is listed; the permit that needs certain arguments is not.
@@ -117,7 +119,8 @@ when { context.input has to && context.input.to like "*@acme.com" };
           // "may write, except under /etc": a permit plus a conditional forbid.
           if (r.resource === 'demo.write_file' && input?.path?.startsWith('/etc/')) return { effect: 'deny', policies: ['no-etc'] };
           // "may email only acme.com": a permit that reads the arguments.
-          if (r.resource === 'demo.send_email') return input?.to?.endsWith('@acme.com') ? { effect: 'allow', policies: ['acme-mail'] } : { effect: 'deny', policies: [] };
+          if (r.resource === 'demo.send_email')
+            return input?.to?.endsWith('@acme.com') ? { effect: 'allow', policies: ['acme-mail'] } : { effect: 'deny', policies: [] };
           return undefined;
         },
       },

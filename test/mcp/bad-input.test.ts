@@ -13,7 +13,11 @@ const LIST = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', param
 
 async function post(path: string, body: string, headers: Record<string, string> = MCP_HEADERS) {
   const res = await fetch(`${gw!.url}${path}`, { method: 'POST', headers, body });
-  return { status: res.status, headers: res.headers, body: (await res.json()) as { error?: { code: number; message: string; data?: { code?: string } }; result?: unknown } };
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: (await res.json()) as { error?: { code: number; message: string; data?: { code?: string } }; result?: unknown },
+  };
 }
 
 describe('MCP gateway: bad input gets a clear error', () => {
@@ -82,7 +86,10 @@ describe('MCP gateway: bad input gets a clear error', () => {
 
   it('a body over the limit is a 413', async () => {
     gw = await startGateway(mcpConfig(), { maxBodyBytes: 1024 });
-    const res = await post('/mcp/demo', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search', arguments: { query: 'x'.repeat(5000) } } }));
+    const res = await post(
+      '/mcp/demo',
+      JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search', arguments: { query: 'x'.repeat(5000) } } }),
+    );
     expect(res.status).toBe(413);
   });
 

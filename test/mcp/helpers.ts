@@ -73,7 +73,10 @@ export interface TestGateway {
 }
 
 /** A real guard and the MCP handler on a plain node:http server on a free port. */
-export async function startGateway(config: ConfigInput, options: { authorizer?: Authorizer } & Partial<Omit<McpHandlerOptions & DemoToolsOption, 'guard'>> = {}): Promise<TestGateway> {
+export async function startGateway(
+  config: ConfigInput,
+  options: { authorizer?: Authorizer } & Partial<Omit<McpHandlerOptions & DemoToolsOption, 'guard'>> = {},
+): Promise<TestGateway> {
   const { authorizer, ...handlerOptions } = options;
   const guard = createGuard({ config, authorizer, audit: false });
   const world = handlerOptions.demoWorld ?? createDemoWorld();
@@ -110,7 +113,10 @@ export interface ConnectOptions {
 }
 
 /** The official MCP client on `/mcp/{server}` of the gateway. */
-export async function connectClient(gateway: { url: string }, options: ConnectOptions = {}): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+export async function connectClient(
+  gateway: { url: string },
+  options: ConnectOptions = {},
+): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
   const headers: Record<string, string> = { authorization: `Bearer ${options.key ?? KEY}`, ...options.headers };
   const transport = new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp/${options.server ?? 'demo'}`), { requestInit: { headers } });
   const client = new Client({ name: 'fmguard-test', version: '0.0.0' });

@@ -62,7 +62,10 @@ describe('MCP gateway: HTTP tool servers', () => {
     await upstream.close();
     upstream = undefined;
     gw = await startGateway(
-      mcpConfig({ limits: { maxConsecutiveErrors: 10 } }, { toolServers: { remote: { kind: 'http', url } }, breakers: { overrides: { 'server:remote': { failureThreshold: 2, cooldownMs: 60_000 } } } }),
+      mcpConfig(
+        { limits: { maxConsecutiveErrors: 10 } },
+        { toolServers: { remote: { kind: 'http', url } }, breakers: { overrides: { 'server:remote': { failureThreshold: 2, cooldownMs: 60_000 } } } },
+      ),
     );
     const { client } = await connectClient(gw, { server: 'remote' });
     const codes: unknown[] = [];

@@ -83,7 +83,9 @@ describe('MCP gateway: stateless mode', () => {
     const { client } = await connectClient(gw, { headers: { 'x-fmguard-run': 'stateless-run-1' } });
     await client.callTool({ name: 'search', arguments: { query: 'refund' } });
     await client.callTool({ name: 'search', arguments: { query: 'refund' } });
-    await expect(client.callTool({ name: 'search', arguments: { query: 'refund' } })).rejects.toMatchObject({ data: { code: 'loop.repeated_tool_call', runId: 'stateless-run-1' } });
+    await expect(client.callTool({ name: 'search', arguments: { query: 'refund' } })).rejects.toMatchObject({
+      data: { code: 'loop.repeated_tool_call', runId: 'stateless-run-1' },
+    });
     await client.close();
   });
 

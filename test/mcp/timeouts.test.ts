@@ -28,7 +28,9 @@ describe('MCP gateway: tool timeouts cancel the upstream call', () => {
   });
 
   it("a tool's own timeout from the config (toolServers.demo.tools.sleep.timeoutMs) wins over the agent's", async () => {
-    gw = await startGateway(mcpConfig({ timeouts: { tool: { totalMs: 30_000 } } }, { toolServers: { demo: { kind: 'builtin', tools: { sleep: { timeoutMs: 200 } } } } }));
+    gw = await startGateway(
+      mcpConfig({ timeouts: { tool: { totalMs: 30_000 } } }, { toolServers: { demo: { kind: 'builtin', tools: { sleep: { timeoutMs: 200 } } } } }),
+    );
     const { client } = await connectClient(gw);
     const result = await client.callTool({ name: 'sleep', arguments: { ms: 10_000 } });
     expect(fmguardOf(result)).toMatchObject({ code: 'timeout.tool', limit: 200 });

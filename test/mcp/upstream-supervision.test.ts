@@ -62,7 +62,10 @@ describe('ClientUpstream supervision', () => {
     h.failNext(3);
     await expect(h.upstream.call('search', { query: 'a' }, never)).rejects.toMatchObject({ code: 'upstream.error' });
     // A first failure may retry at once.
-    await expect(h.upstream.call('search', { query: 'a' }, never)).rejects.toMatchObject({ code: 'upstream.error', message: expect.stringContaining('spawn failed') });
+    await expect(h.upstream.call('search', { query: 'a' }, never)).rejects.toMatchObject({
+      code: 'upstream.error',
+      message: expect.stringContaining('spawn failed'),
+    });
     expect(h.starts).toBe(2);
     // Now backing off 100 ms: no start attempt, a fast refusal saying when.
     await expect(h.upstream.call('search', { query: 'a' }, never)).rejects.toMatchObject({ code: 'upstream.error', details: { retryAfterMs: 100 } });

@@ -33,10 +33,23 @@ describe('Prometheus exposition', () => {
       fmguard_operation_duration_seconds: 'histogram',
     });
 
-    const chat = { gen_ai_operation_name: 'chat', gen_ai_provider_name: 'sim', gen_ai_request_model: 'sim-small', fmguard_tenant: 'acme', fmguard_agent: 'support-bot' };
+    const chat = {
+      gen_ai_operation_name: 'chat',
+      gen_ai_provider_name: 'sim',
+      gen_ai_request_model: 'sim-small',
+      fmguard_tenant: 'acme',
+      fmguard_agent: 'support-bot',
+    };
     expect(sample(families, 'fmguard_calls_total', { ...chat, outcome: 'success', error_type: '' })).toBe(2);
     expect(sample(families, 'fmguard_calls_total', { ...chat, outcome: 'error', error_type: 'upstream.error' })).toBe(1);
-    expect(sample(families, 'fmguard_calls_total', { gen_ai_operation_name: 'execute_tool', gen_ai_tool_name: 'demo.search', outcome: 'timeout', error_type: 'timeout.tool' })).toBe(1);
+    expect(
+      sample(families, 'fmguard_calls_total', {
+        gen_ai_operation_name: 'execute_tool',
+        gen_ai_tool_name: 'demo.search',
+        outcome: 'timeout',
+        error_type: 'timeout.tool',
+      }),
+    ).toBe(1);
     expect(sample(families, 'fmguard_refusals_total', { ...chat, code: 'breaker.open' })).toBe(1);
     expect(sample(families, 'fmguard_tokens_total', { gen_ai_request_model: 'sim-small', gen_ai_token_type: 'input' })).toBe(150);
     expect(sample(families, 'fmguard_tokens_total', { gen_ai_request_model: 'sim-small', gen_ai_token_type: 'output' })).toBe(50);

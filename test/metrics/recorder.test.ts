@@ -134,6 +134,12 @@ describe('record() cost', () => {
 describe('eventScopes', () => {
   it('names global plus one scope per dimension the event has', async () => {
     const { eventScopes } = await import('../../src/metrics/event.ts');
-    expect(eventScopes({ tenant: 'acme', agent: 'bot', tool: 'demo.search', server: 'demo', outcome: 'success' })).toEqual(['global', 'tenant:acme', 'agent:bot', 'server:demo', 'tool:demo.search']);
+    expect(eventScopes({ tenant: 'acme', agent: 'bot', tool: 'demo.search', server: 'demo', outcome: 'success' })).toEqual([
+      'global',
+      'tenant:acme',
+      'agent:bot',
+      'server:demo',
+      'tool:demo.search',
+    ]);
   });
 });

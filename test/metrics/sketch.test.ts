@@ -5,7 +5,7 @@ import { emptyStatSet, mergeStatSet, statisticValue } from '../../src/metrics/st
 /** A deterministic pseudo-random sequence (no flaky tests). */
 function lcg(seed: number) {
   let s = seed;
-  return () => ((s = (s * 1664525 + 1013904223) % 2 ** 32) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) % 2 ** 32) / 2 ** 32;
 }
 
 const exact = (sorted: number[], q: number) => sorted[Math.max(1, Math.ceil(q * sorted.length)) - 1];

@@ -62,7 +62,11 @@ const HEAVY = ['ioredis', 'pg', 'better-sqlite3', 'prom-client', '@cedar-policy/
 describe('importing fmguard', () => {
   it('loads none of ioredis, pg, better-sqlite3, prom-client or cedar-wasm; a guard with a policy then loads cedar-wasm', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', CHILD], { cwd: ROOT, timeout: 60_000 });
-    const { afterImport, afterGuard, exports } = JSON.parse(stdout.trim().split('\n').pop()!) as { afterImport: string[]; afterGuard: string[]; exports: number };
+    const { afterImport, afterGuard, exports } = JSON.parse(stdout.trim().split('\n').pop()!) as {
+      afterImport: string[];
+      afterGuard: string[];
+      exports: number;
+    };
     expect(exports).toBeGreaterThan(10);
     for (const name of HEAVY) expect(afterImport, `${name} loaded by import 'fmguard'`).not.toContain(name);
     expect(afterGuard).toContain('@cedar-policy/cedar-wasm');

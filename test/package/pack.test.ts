@@ -71,7 +71,16 @@ console.log(JSON.stringify({ text: typeof result.response.choices[0].message.con
     writeFileSync(
       join(project, 'tsconfig.json'),
       JSON.stringify({
-        compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, types: ['node'], typeRoots: [join(ROOT, 'node_modules', '@types')] },
+        compilerOptions: {
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          target: 'ES2022',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: ['node'],
+          typeRoots: [join(ROOT, 'node_modules', '@types')],
+        },
         files: ['check.ts'],
       }),
     );
@@ -97,7 +106,10 @@ createGuard({
 });
 `,
     );
-    const checked = await run(TSC, ['-p', project], { cwd: project, timeout: 120_000 }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? String(error), failed: true }));
+    const checked = await run(TSC, ['-p', project], { cwd: project, timeout: 120_000 }).catch((error: { stdout?: string }) => ({
+      stdout: error.stdout ?? String(error),
+      failed: true,
+    }));
     expect(checked.stdout).toBe('');
     expect('failed' in checked).toBe(false);
   });

@@ -7,7 +7,12 @@ describe('decision caching', () => {
     const e = createPolicyEngine(
       baseSpec({
         agents: [{ id: 'bot', tenant: 'acme', allow: { tools: ['payments.*'], models: ['sim-*'] } }],
-        global: [{ name: 'g.cedar', text: '@id("cap")\nforbid(principal, action == Fmguard::Action::"callTool", resource) when { context.input has amount && context.input.amount > 100 };\n@id("steps")\nforbid(principal, action == Fmguard::Action::"invokeModel", resource) when { context.runSteps >= 10 };' }],
+        global: [
+          {
+            name: 'g.cedar',
+            text: '@id("cap")\nforbid(principal, action == Fmguard::Action::"callTool", resource) when { context.input has amount && context.input.amount > 100 };\n@id("steps")\nforbid(principal, action == Fmguard::Action::"invokeModel", resource) when { context.runSteps >= 10 };',
+          },
+        ],
       }),
     );
     for (let i = 0; i < 5; i++) {
@@ -43,7 +48,18 @@ describe('slicing and caching agree with full-set evaluation', () => {
     agents: [
       { id: 'a', tenant: 'acme', allow: { models: ['sim-*'], tools: ['demo.*'] }, deny: { tools: ['demo.write_file'] }, approve: { tools: ['payments.*'] } },
       { id: 'b', tenant: 'acme', mode: 'shadow', allow: { tools: ['demo.read_*', 'payments.process_refund'] } },
-      { id: 'c', tenant: 'globex', tags: { tier: 'gold' }, allow: { models: ['*'] }, policies: [{ name: 'c.cedar', text: '@id("mail") permit(principal, action, resource == Fmguard::Tool::"demo.send_email") when { context.input has to && context.input.to like "*@example.com" };\n@id("refunds") permit(principal, action, resource is Fmguard::Tool) when { resource.server == "payments" && context.runCostMicroUsd < 1000 };' }] },
+      {
+        id: 'c',
+        tenant: 'globex',
+        tags: { tier: 'gold' },
+        allow: { models: ['*'] },
+        policies: [
+          {
+            name: 'c.cedar',
+            text: '@id("mail") permit(principal, action, resource == Fmguard::Tool::"demo.send_email") when { context.input has to && context.input.to like "*@example.com" };\n@id("refunds") permit(principal, action, resource is Fmguard::Tool) when { resource.server == "payments" && context.runCostMicroUsd < 1000 };',
+          },
+        ],
+      },
       { id: 'd', tenant: 'globex' },
       { id: 'f', tenant: 'initech', allow: { models: ['sim-*'] }, deny: { models: ['sim-large'] } },
       {
@@ -85,14 +101,20 @@ describe('slicing and caching agree with full-set evaluation', () => {
     seed = (seed + 0x6d2b79f5) | 0;
     let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * n | 0;
+    return ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n) | 0;
   };
-  const pick = <T,>(xs: readonly T[]): T => xs[rand(xs.length)]!;
+  const pick = <T>(xs: readonly T[]): T => xs[rand(xs.length)]!;
 
   function request(): DecisionRequest {
     const agent = pick(['a', 'b', 'c', 'd', 'e', 'e', 'f', 'ghost']);
     const run = { runSteps: rand(20), runCostNanoUsd: pick([0, 999_000_000, 1_000_000, 2_000_000]), runDepth: rand(3), hourUtc: rand(24) };
-    if (rand(3) === 0) return { agent, action: 'invokeModel', resource: pick(['sim-small', 'sim-large', 'gpt-4o-mini', 'unknown-model']), context: { ...run, maxTokens: pick([100, 2000]), stream: rand(2) === 0 } };
+    if (rand(3) === 0)
+      return {
+        agent,
+        action: 'invokeModel',
+        resource: pick(['sim-small', 'sim-large', 'gpt-4o-mini', 'unknown-model']),
+        context: { ...run, maxTokens: pick([100, 2000]), stream: rand(2) === 0 },
+      };
     const input: Record<string, unknown> = {};
     const fields: [string, unknown[]][] = [
       ['amount', [50, 500, '5', 5.5]],
@@ -104,7 +126,12 @@ describe('slicing and caching agree with full-set evaluation', () => {
       ['extra', [{ __entity: { type: 'Fmguard::Agent', id: 'a' } }, 'x']],
     ];
     for (const [key, values] of fields) if (rand(3) === 0) input[key] = pick(values);
-    return { agent, action: 'callTool', resource: pick(['demo.read_file', 'demo.write_file', 'demo.send_email', 'demo.search', 'payments.process_refund', 'payments.other', 'other.tool']), context: { ...run, input } };
+    return {
+      agent,
+      action: 'callTool',
+      resource: pick(['demo.read_file', 'demo.write_file', 'demo.send_email', 'demo.search', 'payments.process_refund', 'payments.other', 'other.tool']),
+      context: { ...run, input },
+    };
   }
 
   it('over 2,000 random requests', { timeout: 120_000 }, () => {

@@ -26,7 +26,10 @@ function creationError(spec: PolicySpec): PolicyConfigError {
 
 describe('bad policies fail at creation, with file:line:column', () => {
   it('a malformed policy', () => {
-    const name = file('malformed.cedar', '// ok so far\npermit(principal, action, resource);\n\nforbid(principal, action, resource)\n  when { context.runSteps > };\n');
+    const name = file(
+      'malformed.cedar',
+      '// ok so far\npermit(principal, action, resource);\n\nforbid(principal, action, resource)\n  when { context.runSteps > };\n',
+    );
     const err = creationError(baseSpec({ baseDir: dir, global: [name] }));
     expect(err.problems).toHaveLength(1);
     expect(err.problems[0]).toMatchObject({ severity: 'error', source: 'malformed.cedar', line: 5, column: 29 });
@@ -78,17 +81,25 @@ describe('bad policies fail at creation, with file:line:column', () => {
   });
 
   it('duplicate policy ids', () => {
-    const err = creationError(baseSpec({ global: [{ name: 'g.cedar', text: '@id("x") permit(principal, action, resource);\n@id("x") forbid(principal, action, resource);' }] }));
+    const err = creationError(
+      baseSpec({ global: [{ name: 'g.cedar', text: '@id("x") permit(principal, action, resource);\n@id("x") forbid(principal, action, resource);' }] }),
+    );
     expect(err.problems[0]).toMatchObject({ source: 'g.cedar', line: 2, message: 'duplicate policy id "x"' });
   });
 
   it('a shorthand tool without a server is reported at its config path', () => {
     const err = creationError(baseSpec({ agents: [{ id: 'bot', tenant: 'acme', allow: { tools: ['send_email'] } }] }));
-    expect(formatProblem(err.problems[0]!)).toBe('agents.bot.allow.tools[0]: error: expected a tool as server.tool (e.g. "demo.send_email" or "send_email.*"), got "send_email"');
+    expect(formatProblem(err.problems[0]!)).toBe(
+      'agents.bot.allow.tools[0]: error: expected a tool as server.tool (e.g. "demo.send_email" or "send_email.*"), got "send_email"',
+    );
   });
 
   it('a policy reading an argument no tool declares fails validation', () => {
-    const err = creationError(baseSpec({ global: [{ name: 'g.cedar', text: 'permit(principal, action == Fmguard::Action::"callTool", resource) when { context.input.account == "x" };' }] }));
+    const err = creationError(
+      baseSpec({
+        global: [{ name: 'g.cedar', text: 'permit(principal, action == Fmguard::Action::"callTool", resource) when { context.input.account == "x" };' }],
+      }),
+    );
     expect(err.problems[0]).toMatchObject({ line: 1, column: 75 });
     expect(err.problems[0]!.message).toContain('`input.account` in context for Fmguard::Action::"callTool" not found');
   });
@@ -104,7 +115,8 @@ describe('bad policies fail at creation, with file:line:column', () => {
   });
 
   it('undeclared arguments never reach policies, as the validator assumed', () => {
-    const permit = '@id("p")\npermit(principal, action == Fmguard::Action::"callTool", resource) when { context.input has account && context.input.account == "x" };';
+    const permit =
+      '@id("p")\npermit(principal, action == Fmguard::Action::"callTool", resource) when { context.input has account && context.input.account == "x" };';
     const e = createPolicyEngine(baseSpec({ agents: [{ id: 'bot', tenant: 'acme' }], global: [{ name: 'g.cedar', text: permit }] }));
     expect(e.decide(tool('bot', 'demo.search', { account: 'x' }))).toMatchObject({ effect: 'deny', reason: 'no-permit' });
   });
@@ -119,7 +131,10 @@ describe('checkPolicies', () => {
     });
     expect(checkPolicies(spec)).toEqual([]);
     const e = createPolicyEngine(spec);
-    expect(e.decide(tool('support-bot', 'payments.process_refund', { amount: 150 }))).toMatchObject({ effect: 'allow', policies: ['agent:support-bot:small-refunds'] });
+    expect(e.decide(tool('support-bot', 'payments.process_refund', { amount: 150 }))).toMatchObject({
+      effect: 'allow',
+      policies: ['agent:support-bot:small-refunds'],
+    });
     expect(e.decide(tool('support-bot', 'payments.process_refund', { amount: 700 }))).toMatchObject({ effect: 'approval' });
     expect(e.decide(tool('support-bot', 'payments.process_refund', { amount: 1700 }))).toMatchObject({ effect: 'deny', policies: ['global:no-large-refunds'] });
   });
@@ -128,7 +143,13 @@ describe('checkPolicies', () => {
     const spec = baseSpec({
       agents: [{ id: 'bot', tenant: 'acme', allow: { models: ['sim-smal'], tools: ['demo.serch', 'nosuch.tool'] } }],
       toolServers: [
-        { name: 'demo', tools: [{ name: 'search', inputSchema: { type: 'object', properties: { q: { type: 'string' } } } }, { name: 'count', inputSchema: { type: 'object', properties: { q: { type: 'integer' } } } }] },
+        {
+          name: 'demo',
+          tools: [
+            { name: 'search', inputSchema: { type: 'object', properties: { q: { type: 'string' } } } },
+            { name: 'count', inputSchema: { type: 'object', properties: { q: { type: 'integer' } } } },
+          ],
+        },
       ],
     });
     const problems = checkPolicies(spec);

@@ -15,7 +15,12 @@ describe('default deny', () => {
   });
 
   it('an unknown action or a malformed context is a deny, never a throw', () => {
-    const e = createPolicyEngine(baseSpec({ agents: [{ id: 'bot', tenant: 't' }], global: [{ name: 'g.cedar', text: 'permit(principal, action, resource) when { context.runSteps < 5 };' }] }));
+    const e = createPolicyEngine(
+      baseSpec({
+        agents: [{ id: 'bot', tenant: 't' }],
+        global: [{ name: 'g.cedar', text: 'permit(principal, action, resource) when { context.runSteps < 5 };' }],
+      }),
+    );
     for (const action of ['__proto__', 'constructor', 'deleteEverything']) {
       expect(e.decide({ ...tool('bot', 'demo.search'), action } as never)).toMatchObject({ effect: 'deny', reason: 'no-permit' });
     }
@@ -44,7 +49,12 @@ describe('org-wide guardrails', () => {
           { id: 'a', tenant: 'acme', allow: { models: ['*'] } },
           { id: 'b', tenant: 'globex', allow: { models: ['*'] } },
         ],
-        global: [{ name: 'g.cedar', text: '@id("acme-no-openai")\nforbid(principal in Fmguard::Tenant::"acme", action, resource is Fmguard::Model) when { resource.provider == "openai" };' }],
+        global: [
+          {
+            name: 'g.cedar',
+            text: '@id("acme-no-openai")\nforbid(principal in Fmguard::Tenant::"acme", action, resource is Fmguard::Model) when { resource.provider == "openai" };',
+          },
+        ],
       }),
     );
     expect(e.decide(model('a', 'gpt-4o-mini'))).toMatchObject({ effect: 'deny', reason: 'forbid', policies: ['acme-no-openai'] });
@@ -128,7 +138,10 @@ when { context.input has fee && context.input.fee.lessThan(decimal("2.5")) };`,
   );
 
   it('send_email only to recipients ending @example.com', () => {
-    expect(e.decide(tool('mailer', 'demo.send_email', { to: 'ann@example.com', subject: 'hi' }))).toMatchObject({ effect: 'allow', policies: ['agent:mailer:internal-mail'] });
+    expect(e.decide(tool('mailer', 'demo.send_email', { to: 'ann@example.com', subject: 'hi' }))).toMatchObject({
+      effect: 'allow',
+      policies: ['agent:mailer:internal-mail'],
+    });
     expect(e.decide(tool('mailer', 'demo.send_email', { to: 'ann@evil.com' }))).toMatchObject({ effect: 'deny', reason: 'no-permit' });
     expect(e.decide(tool('mailer', 'demo.send_email', { to: 'ann@example.com.evil.com' }))).toMatchObject({ effect: 'deny' });
   });
@@ -167,12 +180,23 @@ describe('forbids that cannot be evaluated fail closed', () => {
     const e = createPolicyEngine(
       baseSpec({
         agents: [{ id: 'bot', tenant: 'acme', allow: { tools: ['payments.*'] } }],
-        global: [{ name: 'g.cedar', text: '@id("cap")\nforbid(principal, action, resource) when { context has input && context.input has amount && context.input.amount > 1000 };' }],
+        global: [
+          {
+            name: 'g.cedar',
+            text: '@id("cap")\nforbid(principal, action, resource) when { context has input && context.input has amount && context.input.amount > 1000 };',
+          },
+        ],
       }),
     );
     expect(e.decide(tool('bot', 'payments.process_refund', { amount: 10 }))).toMatchObject({ effect: 'allow' });
     expect(e.decide(tool('bot', 'payments.process_refund', { amount: 5000 }))).toMatchObject({ effect: 'deny', reason: 'forbid', policies: ['cap'] });
-    expect(e.decide(tool('bot', 'payments.process_refund', { amount: '5000' }))).toEqual({ effect: 'deny', reason: 'error', policies: ['cap'], errors: ['cap'], shadow: false });
+    expect(e.decide(tool('bot', 'payments.process_refund', { amount: '5000' }))).toEqual({
+      effect: 'deny',
+      reason: 'error',
+      policies: ['cap'],
+      errors: ['cap'],
+      shadow: false,
+    });
     // A fractional amount does not fit the declared Long either.
     expect(e.decide(tool('bot', 'payments.process_refund', { amount: 5000.5 }))).toMatchObject({ effect: 'deny', reason: 'error' });
   });
@@ -247,7 +271,12 @@ describe('approval', () => {
           {
             id: 'bot',
             tenant: 'acme',
-            policies: [{ name: 'bot.cedar', text: '@id("big-refunds")\n@approval("required")\npermit(principal, action == Fmguard::Action::"callTool", resource) when { context.input has amount && context.input.amount > 100 };\n@id("refunds")\npermit(principal, action, resource == Fmguard::Tool::"payments.process_refund");' }],
+            policies: [
+              {
+                name: 'bot.cedar',
+                text: '@id("big-refunds")\n@approval("required")\npermit(principal, action == Fmguard::Action::"callTool", resource) when { context.input has amount && context.input.amount > 100 };\n@id("refunds")\npermit(principal, action, resource == Fmguard::Tool::"payments.process_refund");',
+              },
+            ],
           },
         ],
       }),
@@ -284,7 +313,18 @@ describe('policy ids', () => {
   it('come from @id, else from file#index; agent policies carry the agent; policy() says where', () => {
     const e = createPolicyEngine(
       baseSpec({
-        agents: [{ id: 'bot', tenant: 'acme', policies: [{ name: 'bot.cedar', text: '// unnamed\npermit(principal, action, resource == Fmguard::Tool::"demo.search");\n\n@id("named") permit(principal, action, resource == Fmguard::Tool::"demo.read_file");' }] }],
+        agents: [
+          {
+            id: 'bot',
+            tenant: 'acme',
+            policies: [
+              {
+                name: 'bot.cedar',
+                text: '// unnamed\npermit(principal, action, resource == Fmguard::Tool::"demo.search");\n\n@id("named") permit(principal, action, resource == Fmguard::Tool::"demo.read_file");',
+              },
+            ],
+          },
+        ],
         global: [{ name: 'g.cedar', text: 'forbid(principal, action, resource == Fmguard::Tool::"demo.write_file");' }],
       }),
     );
@@ -298,7 +338,12 @@ describe('policy ids', () => {
 
 describe('warm', () => {
   it('prepares every configured agent × model/tool pair up front, with the same answers', () => {
-    const spec = baseSpec({ agents: [{ id: 'a', tenant: 't', allow: { tools: ['demo.*'], models: ['sim-*'] } }, { id: 'b', tenant: 't' }] });
+    const spec = baseSpec({
+      agents: [
+        { id: 'a', tenant: 't', allow: { tools: ['demo.*'], models: ['sim-*'] } },
+        { id: 'b', tenant: 't' },
+      ],
+    });
     const e = createPolicyEngine(spec);
     expect(e.warm()).toBe(2 * (3 + 5));
     expect(e.decide(tool('a', 'demo.read_file'))).toMatchObject({ effect: 'allow' });

@@ -18,7 +18,14 @@ export const SERVERS: ToolServerSpec[] = [
       { name: 'search' },
       { name: 'read_file', inputSchema: { type: 'object', properties: { path: { type: 'string' } } } },
       { name: 'write_file', inputSchema: { type: 'object', properties: { path: { type: 'string' } } } },
-      { name: 'send_email', inputSchema: { type: 'object', properties: { to: { type: 'string' }, cc: { type: 'array', items: { type: 'string' } }, subject: { type: 'string' } }, required: ['to'] } },
+      {
+        name: 'send_email',
+        inputSchema: {
+          type: 'object',
+          properties: { to: { type: 'string' }, cc: { type: 'array', items: { type: 'string' } }, subject: { type: 'string' } },
+          required: ['to'],
+        },
+      },
     ],
   },
   {

@@ -6,8 +6,15 @@ import { baseSpec, tool } from './helpers.ts';
 
 describe('compileShorthand', () => {
   it('prints what `fmguard policy compile` shows', () => {
-    expect(compileShorthand({ id: 'support-bot', tenant: 'acme', allow: { models: ['sim-*'], tools: ['demo.search', 'demo.read_*'] }, approve: { tools: ['demo.send_email'] }, deny: { tools: ['*'] } }))
-      .toMatchInlineSnapshot(`
+    expect(
+      compileShorthand({
+        id: 'support-bot',
+        tenant: 'acme',
+        allow: { models: ['sim-*'], tools: ['demo.search', 'demo.read_*'] },
+        approve: { tools: ['demo.send_email'] },
+        deny: { tools: ['*'] },
+      }),
+    ).toMatchInlineSnapshot(`
         "// agent "support-bot": compiled from the config shorthand (allow / approve / deny)
 
         @id("agent:support-bot:allow:models:sim-*")
@@ -69,7 +76,14 @@ describe('compileShorthand', () => {
     expect(e.decide(tool('bot', 'demo.search'))).toMatchObject({ effect: 'allow', policies: ['agent:bot:allow:tools:*.search'] });
     expect(e.decide(tool('bot', 'demo.search_all'))).toMatchObject({ effect: 'deny' });
     expect(e.decide(tool('bot', 'payments.process_refund'))).toMatchObject({ effect: 'allow' });
-    expect(e.decide({ agent: 'bot', action: 'invokeModel', resource: 'anything', context: { runSteps: 0, runCostNanoUsd: 0, runDepth: 0, hourUtc: 0, maxTokens: 1, stream: false } })).toMatchObject({ effect: 'allow' });
+    expect(
+      e.decide({
+        agent: 'bot',
+        action: 'invokeModel',
+        resource: 'anything',
+        context: { runSteps: 0, runCostNanoUsd: 0, runDepth: 0, hourUtc: 0, maxTokens: 1, stream: false },
+      }),
+    ).toMatchObject({ effect: 'allow' });
   });
 
   it('repeated entries compile once; an empty entry is a problem', () => {
@@ -116,7 +130,13 @@ describe('tool argument types', () => {
     const t = buildInputType(
       [
         { name: 'a', tools: [{ name: 'one', inputSchema: { type: 'object', properties: { q: { type: 'string' }, k: { type: 'integer' } } } }] },
-        { name: 'b', tools: [{ name: 'two', inputSchema: { type: 'object', properties: { q: { type: 'integer' }, k: { type: 'integer' }, z: { type: 'boolean' } } } }, { name: 'three', inputSchema: { type: 'object', properties: { q: { type: 'string' } } } }] },
+        {
+          name: 'b',
+          tools: [
+            { name: 'two', inputSchema: { type: 'object', properties: { q: { type: 'integer' }, k: { type: 'integer' }, z: { type: 'boolean' } } } },
+            { name: 'three', inputSchema: { type: 'object', properties: { q: { type: 'string' } } } },
+          ],
+        },
       ],
       problems,
     );

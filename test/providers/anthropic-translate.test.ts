@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatChunk, ChatMessage, ChatRequest } from '../../src/core/chat.ts';
 import { AnthropicStreamTranslator } from '../../src/providers/anthropic/stream.ts';
-import { DEFAULT_MAX_TOKENS, fromAnthropicMessage, toAnthropicMessages, toAnthropicRequest, toChatUsage, toFinishReason } from '../../src/providers/anthropic/translate.ts';
+import {
+  DEFAULT_MAX_TOKENS,
+  fromAnthropicMessage,
+  toAnthropicMessages,
+  toAnthropicRequest,
+  toChatUsage,
+  toFinishReason,
+} from '../../src/providers/anthropic/translate.ts';
 import { ProviderError } from '../../src/providers/provider.ts';
 
 const call = (id: string, name: string, args: string) => ({ id, type: 'function' as const, function: { name, arguments: args } });
@@ -26,7 +33,13 @@ describe('toAnthropicMessages', () => {
       out: {
         messages: [
           { role: 'user', content: 'weather?' },
-          { role: 'assistant', content: [{ type: 'text', text: 'Checking.' }, { type: 'tool_use', id: 't1', name: 'weather', input: { city: 'Oslo' } }] },
+          {
+            role: 'assistant',
+            content: [
+              { type: 'text', text: 'Checking.' },
+              { type: 'tool_use', id: 't1', name: 'weather', input: { city: 'Oslo' } },
+            ],
+          },
         ],
       },
     },
@@ -40,8 +53,21 @@ describe('toAnthropicMessages', () => {
       ],
       out: {
         messages: [
-          { role: 'assistant', content: [{ type: 'tool_use', id: 'a', name: 'f', input: {} }, { type: 'tool_use', id: 'b', name: 'g', input: {} }] },
-          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'a', content: 'A' }, { type: 'tool_result', tool_use_id: 'b' }, { type: 'text', text: 'and now?' }] },
+          {
+            role: 'assistant',
+            content: [
+              { type: 'tool_use', id: 'a', name: 'f', input: {} },
+              { type: 'tool_use', id: 'b', name: 'g', input: {} },
+            ],
+          },
+          {
+            role: 'user',
+            content: [
+              { type: 'tool_result', tool_use_id: 'a', content: 'A' },
+              { type: 'tool_result', tool_use_id: 'b' },
+              { type: 'text', text: 'and now?' },
+            ],
+          },
         ],
       },
     },
@@ -92,22 +118,47 @@ describe('toAnthropicMessages', () => {
 
 describe('toAnthropicRequest', () => {
   const base: ChatRequest = { model: 'claude-x', messages: [{ role: 'user', content: 'hi' }] };
-  const tools = [{ type: 'function' as const, function: { name: 'search', description: 'Search', parameters: { type: 'object', properties: { q: { type: 'string' } } } } }];
+  const tools = [
+    { type: 'function' as const, function: { name: 'search', description: 'Search', parameters: { type: 'object', properties: { q: { type: 'string' } } } } },
+  ];
 
   it.each<[string, Partial<ChatRequest>, boolean, Record<string, unknown>]>([
     ['max_tokens defaults when absent', {}, false, { max_tokens: DEFAULT_MAX_TOKENS }],
     ['max_completion_tokens wins over max_tokens', { max_tokens: 10, max_completion_tokens: 20 }, false, { max_tokens: 20 }],
-    ['stop string, temperature, top_p, user', { stop: 'END', temperature: 0.2, top_p: 0.9, user: 'u1' }, false, { stop_sequences: ['END'], temperature: 0.2, top_p: 0.9, metadata: { user_id: 'u1' } }],
+    [
+      'stop string, temperature, top_p, user',
+      { stop: 'END', temperature: 0.2, top_p: 0.9, user: 'u1' },
+      false,
+      { stop_sequences: ['END'], temperature: 0.2, top_p: 0.9, metadata: { user_id: 'u1' } },
+    ],
     ['stop array and stream', { stop: ['a', 'b'] }, true, { stop_sequences: ['a', 'b'], stream: true }],
-    ['tools', { tools }, false, { tools: [{ name: 'search', description: 'Search', input_schema: { type: 'object', properties: { q: { type: 'string' } } } }] }],
-    ['tool_choice required, no parallel calls', { tools, tool_choice: 'required', parallel_tool_calls: false }, false, { tool_choice: { type: 'any', disable_parallel_tool_use: true } }],
-    ['tool_choice by name', { tools, tool_choice: { type: 'function', function: { name: 'search' } } }, false, { tool_choice: { type: 'tool', name: 'search' } }],
+    [
+      'tools',
+      { tools },
+      false,
+      { tools: [{ name: 'search', description: 'Search', input_schema: { type: 'object', properties: { q: { type: 'string' } } } }] },
+    ],
+    [
+      'tool_choice required, no parallel calls',
+      { tools, tool_choice: 'required', parallel_tool_calls: false },
+      false,
+      { tool_choice: { type: 'any', disable_parallel_tool_use: true } },
+    ],
+    [
+      'tool_choice by name',
+      { tools, tool_choice: { type: 'function', function: { name: 'search' } } },
+      false,
+      { tool_choice: { type: 'tool', name: 'search' } },
+    ],
   ])('%s', (_name, extra, stream, expected) => {
     expect(toAnthropicRequest({ ...base, ...extra }, stream)).toMatchObject(expected);
   });
 
   it('leaves out fields Anthropic does not know', () => {
-    const out = toAnthropicRequest({ ...base, n: 1, seed: 3, frequency_penalty: 1, stream: true, stream_options: { include_usage: true }, response_format: { type: 'json_object' } }, false);
+    const out = toAnthropicRequest(
+      { ...base, n: 1, seed: 3, frequency_penalty: 1, stream: true, stream_options: { include_usage: true }, response_format: { type: 'json_object' } },
+      false,
+    );
     expect(out).toEqual({ model: 'claude-x', max_tokens: DEFAULT_MAX_TOKENS, messages: [{ role: 'user', content: 'hi' }] });
   });
 
@@ -129,12 +180,18 @@ describe('response translation', () => {
   ])('stop_reason %s → %s', (reason, finish) => expect(toFinishReason(reason)).toBe(finish));
 
   it.each([
-    [{ input_tokens: 10, output_tokens: 5 }, { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 }],
+    [
+      { input_tokens: 10, output_tokens: 5 },
+      { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+    ],
     [
       { input_tokens: 10, output_tokens: 5, cache_read_input_tokens: 100, cache_creation_input_tokens: 20 },
       { prompt_tokens: 130, completion_tokens: 5, total_tokens: 135, prompt_tokens_details: { cached_tokens: 100 } },
     ],
-    [{ input_tokens: 3, output_tokens: 1, cache_read_input_tokens: 0, cache_creation_input_tokens: null }, { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4, prompt_tokens_details: { cached_tokens: 0 } }],
+    [
+      { input_tokens: 3, output_tokens: 1, cache_read_input_tokens: 0, cache_creation_input_tokens: null },
+      { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4, prompt_tokens_details: { cached_tokens: 0 } },
+    ],
   ])('usage %j', (usage, expected) => expect(toChatUsage(usage)).toEqual(expected));
 
   it('a message with text and tool_use blocks', () => {
@@ -162,7 +219,12 @@ describe('response translation', () => {
       choices: [
         {
           index: 0,
-          message: { role: 'assistant', content: 'Let me look.', tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'search', arguments: '{"q":"budgets"}' } }], refusal: null },
+          message: {
+            role: 'assistant',
+            content: 'Let me look.',
+            tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'search', arguments: '{"q":"budgets"}' } }],
+            refusal: null,
+          },
           finish_reason: 'tool_calls',
           logprobs: null,
         },
@@ -173,7 +235,15 @@ describe('response translation', () => {
 
   it('only tool calls: content is null', () => {
     const res = fromAnthropicMessage(
-      { id: 'm', type: 'message', role: 'assistant', model: 'c', content: [{ type: 'tool_use', id: 't', name: 'f', input: {} }], stop_reason: 'tool_use', usage: {} },
+      {
+        id: 'm',
+        type: 'message',
+        role: 'assistant',
+        model: 'c',
+        content: [{ type: 'tool_use', id: 't', name: 'f', input: {} }],
+        stop_reason: 'tool_use',
+        usage: {},
+      },
       0,
     );
     expect(res.choices[0].message).toMatchObject({ content: null, tool_calls: [{ function: { arguments: '{}' } }] });
@@ -186,7 +256,10 @@ describe('AnthropicStreamTranslator', () => {
     const chunks = events.map((e) => t.next(e)).filter((c): c is ChatChunk => c !== undefined);
     return { chunks, done: t.done };
   }
-  const start = { type: 'message_start', message: { id: 'msg_9', model: 'claude-x', usage: { input_tokens: 12, output_tokens: 1, cache_read_input_tokens: 4 } } };
+  const start = {
+    type: 'message_start',
+    message: { id: 'msg_9', model: 'claude-x', usage: { input_tokens: 12, output_tokens: 1, cache_read_input_tokens: 4 } },
+  };
 
   it('text, then two tools with stable indexes, finish and usage', () => {
     const { chunks, done } = run([

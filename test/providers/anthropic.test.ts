@@ -68,8 +68,18 @@ describe('Anthropic provider', () => {
       }),
     );
     const tools = [
-      { type: 'function' as const, function: { name: 'weather', description: 'Weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } },
-      { type: 'function' as const, function: { name: 'notify', parameters: { type: 'object', properties: { to: { type: 'string' }, text: { type: 'string' } } } } },
+      {
+        type: 'function' as const,
+        function: {
+          name: 'weather',
+          description: 'Weather for a city',
+          parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+        },
+      },
+      {
+        type: 'function' as const,
+        function: { name: 'notify', parameters: { type: 'object', properties: { to: { type: 'string' }, text: { type: 'string' } } } },
+      },
     ];
     const request: ChatRequest = {
       model: 'claude-test',
@@ -81,10 +91,14 @@ describe('Anthropic provider', () => {
       messages: [
         { role: 'system', content: 'You compare weather.' },
         { role: 'user', content: 'Which is colder, Oslo or Rome?' },
-        { role: 'assistant', content: null, tool_calls: [
-          { id: 'toolu_1', type: 'function', function: { name: 'weather', arguments: '{"city":"Oslo"}' } },
-          { id: 'toolu_2', type: 'function', function: { name: 'weather', arguments: '{"city":"Rome"}' } },
-        ] },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: 'toolu_1', type: 'function', function: { name: 'weather', arguments: '{"city":"Oslo"}' } },
+            { id: 'toolu_2', type: 'function', function: { name: 'weather', arguments: '{"city":"Rome"}' } },
+          ],
+        },
         { role: 'tool', tool_call_id: 'toolu_1', content: '-3C' },
         { role: 'tool', tool_call_id: 'toolu_2', content: '14C' },
       ],
@@ -129,7 +143,11 @@ describe('Anthropic provider', () => {
     expect(res.model).toBe('claude-test');
     expect(res.choices[0]).toMatchObject({
       finish_reason: 'tool_calls',
-      message: { role: 'assistant', content: 'Oslo is colder.', tool_calls: [{ id: 'toolu_3', type: 'function', function: { name: 'notify', arguments: '{"to":"ops","text":"cold"}' } }] },
+      message: {
+        role: 'assistant',
+        content: 'Oslo is colder.',
+        tool_calls: [{ id: 'toolu_3', type: 'function', function: { name: 'notify', arguments: '{"to":"ops","text":"cold"}' } }],
+      },
     });
     // input (50) + cache reads (200) + cache writes (10); the reads are the cached part.
     expect(res.usage).toEqual({ prompt_tokens: 260, completion_tokens: 20, total_tokens: 280, prompt_tokens_details: { cached_tokens: 200 } });
@@ -234,14 +252,23 @@ describe('Anthropic provider', () => {
     let status = 429;
     const { provider } = await anthropic((_req, res) => {
       if (status === 429) {
-        replyJson(res, 429, { type: 'error', error: { type: 'rate_limit_error', message: 'Number of request tokens has exceeded your per-minute rate limit' } }, { 'retry-after': '12' });
+        replyJson(
+          res,
+          429,
+          { type: 'error', error: { type: 'rate_limit_error', message: 'Number of request tokens has exceeded your per-minute rate limit' } },
+          { 'retry-after': '12' },
+        );
       } else {
         replyJson(res, 529, { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
       }
     });
     const a = await rejection(provider.complete(ask('hi'), { signal: signal() }));
     expect(a).toBeInstanceOf(ProviderError);
-    expect(a).toMatchObject({ status: 429, retryAfterMs: 12_000, message: 'Number of request tokens has exceeded your per-minute rate limit (rate_limit_error)' });
+    expect(a).toMatchObject({
+      status: 429,
+      retryAfterMs: 12_000,
+      message: 'Number of request tokens has exceeded your per-minute rate limit (rate_limit_error)',
+    });
     status = 529;
     const b = await rejection(collect(provider.stream(ask('hi'), { signal: signal() })));
     expect(b).toMatchObject({ status: 529, retryAfterMs: undefined, message: 'Overloaded (overloaded_error)' });
@@ -274,12 +301,24 @@ describe('Anthropic provider', () => {
       event(res, messageStart());
       res.end();
     });
-    expect(await rejection(collect(provider.stream(ask('hi'), { signal: signal() })))).toMatchObject({ status: 502, message: 'claude: the upstream stream ended before message_stop' });
+    expect(await rejection(collect(provider.stream(ask('hi'), { signal: signal() })))).toMatchObject({
+      status: 502,
+      message: 'claude: the upstream stream ended before message_stop',
+    });
   });
 
   it('accepts a base URL ending in /v1, and reuses its connection', async () => {
     const { fake, provider } = await anthropic(
-      (_req, res) => replyJson(res, 200, { id: 'm', type: 'message', role: 'assistant', model: 'c', content: [{ type: 'text', text: 'ok' }], stop_reason: 'end_turn', usage: { input_tokens: 1, output_tokens: 1 } }),
+      (_req, res) =>
+        replyJson(res, 200, {
+          id: 'm',
+          type: 'message',
+          role: 'assistant',
+          model: 'c',
+          content: [{ type: 'text', text: 'ok' }],
+          stop_reason: 'end_turn',
+          usage: { input_tokens: 1, output_tokens: 1 },
+        }),
       '/v1',
     );
     for (let i = 0; i < 5; i++) expect((await provider.complete(ask('hi'), { signal: signal() })).choices[0].message.content).toBe('ok');
@@ -289,7 +328,10 @@ describe('Anthropic provider', () => {
 
   it('a translation problem is a 400 before anything is sent', async () => {
     const { fake, provider } = await anthropic((_req, res) => replyJson(res, 500, {}));
-    const bad: ChatRequest = { model: 'c', messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 't', type: 'function', function: { name: 'f', arguments: 'nope' } }] }] };
+    const bad: ChatRequest = {
+      model: 'c',
+      messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 't', type: 'function', function: { name: 'f', arguments: 'nope' } }] }],
+    };
     expect(await rejection(provider.complete(bad, { signal: signal() }))).toMatchObject({ status: 400 });
     expect(fake.requests).toHaveLength(0);
   });
@@ -299,9 +341,23 @@ describe('createProvider', () => {
   it('builds openai and anthropic providers from config, and refuses simulated', async () => {
     fake = await startFakeServer((req, res) => {
       if (req.path === '/v1/messages') {
-        replyJson(res, 200, { id: 'm', type: 'message', role: 'assistant', model: 'c', content: [{ type: 'text', text: 'from anthropic' }], stop_reason: 'end_turn', usage: { input_tokens: 1, output_tokens: 1 } });
+        replyJson(res, 200, {
+          id: 'm',
+          type: 'message',
+          role: 'assistant',
+          model: 'c',
+          content: [{ type: 'text', text: 'from anthropic' }],
+          stop_reason: 'end_turn',
+          usage: { input_tokens: 1, output_tokens: 1 },
+        });
       } else {
-        replyJson(res, 200, { id: 'r', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'from openai' }, finish_reason: 'stop' }] });
+        replyJson(res, 200, {
+          id: 'r',
+          object: 'chat.completion',
+          created: 1,
+          model: 'm',
+          choices: [{ index: 0, message: { role: 'assistant', content: 'from openai' }, finish_reason: 'stop' }],
+        });
       }
     });
     const openai = createProvider('oa', { kind: 'openai', baseUrl: `${fake.url}/v1`, apiKey: 'k-123456' }, { clock: systemClock });

@@ -189,7 +189,14 @@ const chunk = (content: string): ChatChunk => ({
   model: 'm',
   choices: [{ index: 0, delta: { content }, finish_reason: null }],
 });
-const completion = { id: 'r1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } };
+const completion = {
+  id: 'r1',
+  object: 'chat.completion',
+  created: 1,
+  model: 'm',
+  choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+  usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+};
 
 describe('OpenAI provider against a hand-written upstream', () => {
   it('sends the auth header, custom headers and the request to <baseUrl>/chat/completions', async () => {
@@ -213,7 +220,11 @@ describe('OpenAI provider against a hand-written upstream', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(completion));
     });
-    provider = createOpenAIProvider({ name: 'azure', baseUrl: `${fake.url}/openai/deployments/d1?api-version=2024-10-21`, headers: { 'api-key': 'azure-key-123456' } });
+    provider = createOpenAIProvider({
+      name: 'azure',
+      baseUrl: `${fake.url}/openai/deployments/d1?api-version=2024-10-21`,
+      headers: { 'api-key': 'azure-key-123456' },
+    });
     await provider.complete(ask('hi'), { signal: signal() });
     expect(fake.requests[0].path).toBe('/openai/deployments/d1/chat/completions?api-version=2024-10-21');
     expect(fake.requests[0].headers['api-key']).toBe('azure-key-123456');

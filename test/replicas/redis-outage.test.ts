@@ -54,7 +54,11 @@ describe('two gateway replicas on a Redis that stops and comes back', () => {
           const i = n++;
           const startedAt = performance.now();
           // Runs of their own (no x-fmguard-run): each call is a fresh run, one step of its three.
-          const reply = await chat(pool, ask(`load ${i}`, 'sim-free')).catch((error: Error) => ({ status: 0, code: `client error: ${error.message}`, body: '' }));
+          const reply = await chat(pool, ask(`load ${i}`, 'sim-free')).catch((error: Error) => ({
+            status: 0,
+            code: `client error: ${error.message}`,
+            body: '',
+          }));
           samples.push({ ...reply, replica, startedAt, endedAt: performance.now() });
         }
       }),

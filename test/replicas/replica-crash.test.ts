@@ -128,7 +128,9 @@ describe('a replica killed with SIGKILL mid-stream', () => {
       const crashedEvents = await reader.query({ replica: 'gw-crash' });
       const verified = await reader.verify();
       const chains = Object.fromEntries(verified.chains.map((c) => [c.replica, c.result]));
-      console.log(`replica crash: audit chains ${JSON.stringify(Object.fromEntries(verified.chains.map((c) => [c.replica, c.result.ok ? `ok, ${(c.result as { count: number }).count} events` : c.result.message])))}`);
+      console.log(
+        `replica crash: audit chains ${JSON.stringify(Object.fromEntries(verified.chains.map((c) => [c.replica, c.result.ok ? `ok, ${(c.result as { count: number }).count} events` : c.result.message])))}`,
+      );
       expect(verified.ok).toBe(true);
       expect(chains['gw-crash']).toMatchObject({ ok: true, count: crashedEvents.length });
       expect(crashedEvents.length).toBeGreaterThanOrEqual(STREAMS);

@@ -11,7 +11,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** Allows everything, but sending e-mail needs a human. */
 const authorizer: Authorizer = {
   authorize: ({ action, resource }) =>
-    action === 'callTool' && resource === 'demo.send_email' ? { effect: 'approval', policies: ['approve-email'] } : { effect: 'allow', policies: ['allow-all'] },
+    action === 'callTool' && resource === 'demo.send_email'
+      ? { effect: 'approval', policies: ['approve-email'] }
+      : { effect: 'allow', policies: ['allow-all'] },
 };
 
 const email = { to: 'ana@example.com', subject: 'hi' };

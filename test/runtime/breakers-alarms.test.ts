@@ -7,8 +7,7 @@ import { baseConfig } from './fixtures.ts';
 function flakyProvider(clock: FakeClock) {
   const sim = createSimModel({ clock, seed: 7 });
   const state = { mode: 'flaky' as 'flaky' | 'down' | 'healthy' };
-  const script = (req: ChatRequest): ChatRequest =>
-    state.mode === 'healthy' ? req : { ...req, sim: state.mode === 'flaky' ? 'fail 0.5 503' : 'fail 1 503' };
+  const script = (req: ChatRequest): ChatRequest => (state.mode === 'healthy' ? req : { ...req, sim: state.mode === 'flaky' ? 'fail 0.5 503' : 'fail 1 503' });
   const provider: ModelProvider = {
     name: 'sim',
     complete: (req, opts) => sim.complete(script(req), opts),
@@ -25,31 +24,32 @@ describe('alarms and breakers in the runtime', () => {
     const clock = new FakeClock(Date.UTC(2026, 0, 1, 0, 0, 0));
     const { sim, provider, state } = flakyProvider(clock);
     const guard = createGuard({
-      config: baseConfig(
-        { limits: { maxSteps: 100_000, maxCostUsd: 100, maxIdenticalOutputs: 100_000, maxDurationMs: 3_600_000 } },
-        {
-          breakers: noAutoBreakers,
-          alarms: [
-            {
-              name: 'sim-errors',
-              scope: 'provider:sim',
-              metric: 'error_rate',
-              period: '10s',
-              evaluationPeriods: 3,
-              datapointsToAlarm: 2,
-              comparison: 'GreaterThanOrEqualToThreshold',
-              threshold: 0.3,
-              treatMissingData: 'notBreaching',
-              actions: [{ openBreaker: { cooldown: '30s', halfOpenProbes: 2 } }],
-            },
-          ],
-        } as never,
-      ),
+      config: baseConfig({ limits: { maxSteps: 100_000, maxCostUsd: 100, maxIdenticalOutputs: 100_000, maxDurationMs: 3_600_000 } }, {
+        breakers: noAutoBreakers,
+        alarms: [
+          {
+            name: 'sim-errors',
+            scope: 'provider:sim',
+            metric: 'error_rate',
+            period: '10s',
+            evaluationPeriods: 3,
+            datapointsToAlarm: 2,
+            comparison: 'GreaterThanOrEqualToThreshold',
+            threshold: 0.3,
+            treatMissingData: 'notBreaching',
+            actions: [{ openBreaker: { cooldown: '30s', halfOpenProbes: 2 } }],
+          },
+        ],
+      } as never),
       clock,
       providers: { sim: provider },
     });
     const run = await guard.startRun({ agent: 'bot' });
-    const call = () => run.callModel(request).then(() => 'ok', (e: GuardError) => e.code);
+    const call = () =>
+      run.callModel(request).then(
+        () => 'ok',
+        (e: GuardError) => e.code,
+      );
 
     // Drive traffic one second at a time until the breaker refuses.
     let openedAt: number | undefined;
@@ -118,7 +118,13 @@ describe('alarms and breakers in the runtime', () => {
     const guard = createGuard({ config: baseConfig() });
     const run = await guard.startRun({ agent: 'bot' });
     const codes: string[] = [];
-    for (let i = 0; i < 7; i++) codes.push(await run.callModel({ ...request, messages: [{ role: 'user', content: `[sim:fail 1 503] ${i}` }] }).then(() => 'ok', (e: GuardError) => e.code));
+    for (let i = 0; i < 7; i++)
+      codes.push(
+        await run.callModel({ ...request, messages: [{ role: 'user', content: `[sim:fail 1 503] ${i}` }] }).then(
+          () => 'ok',
+          (e: GuardError) => e.code,
+        ),
+      );
     expect(codes).toEqual(['upstream.error', 'upstream.error', 'upstream.error', 'upstream.error', 'upstream.error', 'breaker.open', 'breaker.open']);
     await guard.close();
   });
@@ -127,26 +133,23 @@ describe('alarms and breakers in the runtime', () => {
     const clock = new FakeClock(Date.UTC(2026, 0, 1));
     const sim = createSimModel({ clock });
     const guard = createGuard({
-      config: baseConfig(
-        { limits: { maxSteps: 100_000, maxCostUsd: 100, maxIdenticalOutputs: 100_000, maxDurationMs: 3_600_000 } },
-        {
-          tenants: { acme: {}, other: {} },
-          agents: { bot: { tenant: 'acme', allow: { models: ['*'] } }, calm: { tenant: 'other', allow: { models: ['*'] } } },
-          alarms: [
-            {
-              name: 'acme-spend',
-              scope: 'tenant:acme',
-              metric: 'cost_usd',
-              statistic: 'Sum',
-              period: '10s',
-              evaluationPeriods: 1,
-              comparison: 'GreaterThanThreshold',
-              threshold: 0.05,
-              actions: [{ kill: { reason: 'spend per period over $0.05' } }],
-            },
-          ],
-        } as never,
-      ),
+      config: baseConfig({ limits: { maxSteps: 100_000, maxCostUsd: 100, maxIdenticalOutputs: 100_000, maxDurationMs: 3_600_000 } }, {
+        tenants: { acme: {}, other: {} },
+        agents: { bot: { tenant: 'acme', allow: { models: ['*'] } }, calm: { tenant: 'other', allow: { models: ['*'] } } },
+        alarms: [
+          {
+            name: 'acme-spend',
+            scope: 'tenant:acme',
+            metric: 'cost_usd',
+            statistic: 'Sum',
+            period: '10s',
+            evaluationPeriods: 1,
+            comparison: 'GreaterThanThreshold',
+            threshold: 0.05,
+            actions: [{ kill: { reason: 'spend per period over $0.05' } }],
+          },
+        ],
+      } as never),
       clock,
       providers: { sim },
     });

@@ -50,10 +50,10 @@ describe.each(stores)('budget race on the %s store', (_name, makeStore) => {
   it('a tenant day budget shared by 20 runs is never exceeded', async () => {
     const store = makeStore();
     const guard = createGuard({
-      config: baseConfig(
-        { limits: { maxCostUsd: 5, maxSteps: 1000, maxIdenticalOutputs: 1000 } },
-        { models, tenants: { acme: { budgets: [{ period: 'day', maxCostUsd: 1 }] } } } as never,
-      ),
+      config: baseConfig({ limits: { maxCostUsd: 5, maxSteps: 1000, maxIdenticalOutputs: 1000 } }, {
+        models,
+        tenants: { acme: { budgets: [{ period: 'day', maxCostUsd: 1 }] } },
+      } as never),
       store,
     });
     const runs = await Promise.all(Array.from({ length: 20 }, () => guard.startRun({ agent: 'bot' })));

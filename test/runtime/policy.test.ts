@@ -17,7 +17,11 @@ const toolServers = {
   },
 };
 const run = async (guard: ReturnType<typeof createGuard>) => guard.startRun({ agent: 'bot' });
-const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: GuardError) => e.code);
+const code = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (e: GuardError) => e.code,
+  );
 const tool = (name: string, args: unknown = {}) => ({ tool: name, args, execute: () => 'done' });
 
 describe('Cedar policies in the runtime', () => {
@@ -66,7 +70,9 @@ unless { context.input has to && context.input.to like "*@example.com" };
   });
 
   it('approve shorthand turns allow into an approval', async () => {
-    const guard = createGuard({ config: baseConfig({ allow: { models: ['*'], tools: ['demo.*'] }, approve: { tools: ['demo.send_email'] } }, { toolServers } as never) });
+    const guard = createGuard({
+      config: baseConfig({ allow: { models: ['*'], tools: ['demo.*'] }, approve: { tools: ['demo.send_email'] } }, { toolServers } as never),
+    });
     const r = await run(guard);
     const error = (await r.callTool(tool('demo.send_email', { to: 'ana@example.com' })).catch((e: unknown) => e)) as GuardError;
     expect(error.code).toBe('approval.required');

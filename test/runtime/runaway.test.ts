@@ -63,7 +63,15 @@ describe('a runaway agent is stopped', () => {
     const run = await guard.startRun({ agent: 'bot' });
     const codes: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const error = await stopOf(run.callTool({ tool: 'demo.flaky', args: { i }, execute: () => { throw new Error('boom'); } }));
+      const error = await stopOf(
+        run.callTool({
+          tool: 'demo.flaky',
+          args: { i },
+          execute: () => {
+            throw new Error('boom');
+          },
+        }),
+      );
       codes.push(error.code);
     }
     expect(codes).toEqual(['upstream.error', 'upstream.error', 'loop.repeated_error', 'loop.repeated_error', 'loop.repeated_error']);

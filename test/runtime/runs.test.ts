@@ -43,7 +43,12 @@ describe('runs', () => {
   });
 
   it('a run is resumed by id and belongs to the agent that started it', async () => {
-    const config = baseConfig({}, { agents: { bot: { tenant: 'acme', keys: ['sk-test-bot-0001'], allow: { models: ['*'] } }, other: { tenant: 'acme', keys: ['sk-test-other-01'], allow: { models: ['*'] } } } } as never);
+    const config = baseConfig({}, {
+      agents: {
+        bot: { tenant: 'acme', keys: ['sk-test-bot-0001'], allow: { models: ['*'] } },
+        other: { tenant: 'acme', keys: ['sk-test-other-01'], allow: { models: ['*'] } },
+      },
+    } as never);
     const store = createMemoryStore();
     const guard = createGuard({ config, store });
     const run = await guard.startRun({ key: 'sk-test-bot-0001', id: 'run-42' });
@@ -72,7 +77,10 @@ describe('runs', () => {
   it('bad input to a call is a clear request.invalid, never a crash', async () => {
     const guard = createGuard({ config: baseConfig() });
     const run = await guard.startRun({ agent: 'bot' });
-    await expect(run.callModel({ model: 'nope', messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({ code: 'request.invalid', message: 'unknown model "nope"' });
+    await expect(run.callModel({ model: 'nope', messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({
+      code: 'request.invalid',
+      message: 'unknown model "nope"',
+    });
     await expect(run.callModel({ model: 'sim-small', messages: [] })).rejects.toMatchObject({ code: 'request.invalid' });
     await expect(run.callModel({ model: 'sim-small', messages: 'hi' as never })).rejects.toMatchObject({ code: 'request.invalid' });
     await expect(run.callModel({ ...ask('x'), max_tokens: -5 })).rejects.toMatchObject({ code: 'request.invalid' });
@@ -109,10 +117,9 @@ describe('budgets, rate limits and reservations', () => {
 
   it('emits alert events at the budget thresholds and stops at 100 %', async () => {
     const guard = createGuard({
-      config: baseConfig(
-        { limits: { maxCostUsd: 10, maxSteps: 1000, maxIdenticalOutputs: 1000 } },
-        { tenants: { acme: { budgets: [{ period: 'day', maxCostUsd: 0.1, alertAt: [0.5, 0.8, 1] }] } } } as never,
-      ),
+      config: baseConfig({ limits: { maxCostUsd: 10, maxSteps: 1000, maxIdenticalOutputs: 1000 } }, {
+        tenants: { acme: { budgets: [{ period: 'day', maxCostUsd: 0.1, alertAt: [0.5, 0.8, 1] }] } },
+      } as never),
     });
     const events: GuardEvent[] = [];
     guard.on((e) => events.push(e));

@@ -112,7 +112,12 @@ describe('timeouts stop the work under them', () => {
         tool: 'demo.slow',
         args: {},
         execute: (_args, { signal }) =>
-          new Promise((_, reject) => signal.addEventListener('abort', () => { sawAbort = true; reject(signal.reason); })),
+          new Promise((_, reject) =>
+            signal.addEventListener('abort', () => {
+              sawAbort = true;
+              reject(signal.reason);
+            }),
+          ),
       })
       .catch((e: unknown) => e);
     await clock.advance(501);

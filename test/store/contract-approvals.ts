@@ -36,7 +36,17 @@ export function approvalStoreSuite(
     });
 
     const call = (overrides: Partial<Parameters<typeof checkApproval>[0]> = {}) =>
-      checkApproval({ store: fx.store, run: 'r1', agent: 'support-bot', tenant: 'acme', tool: 'demo.send_email', args: EMAIL, now: clock.now(), ttlMs: TTL, ...overrides });
+      checkApproval({
+        store: fx.store,
+        run: 'r1',
+        agent: 'support-bot',
+        tenant: 'acme',
+        tool: 'demo.send_email',
+        args: EMAIL,
+        now: clock.now(),
+        ttlMs: TTL,
+        ...overrides,
+      });
 
     const refusal = async (overrides: Partial<Parameters<typeof checkApproval>[0]> = {}) => {
       const result = await call(overrides);
@@ -129,7 +139,11 @@ export function approvalStoreSuite(
     it('decides only pending requests', async () => {
       const { request } = await refusal();
       await approve({ store: fx.store, id: request.id, by: 'alice', now: clock.now() });
-      expect(await deny({ store: fx.store, id: request.id, by: 'bob', now: clock.now() })).toMatchObject({ ok: false, reason: 'not-pending', request: { status: 'approved' } });
+      expect(await deny({ store: fx.store, id: request.id, by: 'bob', now: clock.now() })).toMatchObject({
+        ok: false,
+        reason: 'not-pending',
+        request: { status: 'approved' },
+      });
       expect(await approve({ store: fx.store, id: 'apr_nope', by: 'alice', now: clock.now() })).toEqual({ ok: false, reason: 'unknown' });
     });
 
@@ -229,10 +243,16 @@ export function approvalStoreSuite(
 
     describe.runIf(sharedState)('through a second handle on the same state', () => {
       it('consumes an approval exactly once and files one request per call', async () => {
-        const [a, b] = await Promise.all([call(), checkApproval({ store: fx.other!, run: 'r1', agent: 'support-bot', tool: 'demo.send_email', args: EMAIL, now: clock.now(), ttlMs: TTL })]);
+        const [a, b] = await Promise.all([
+          call(),
+          checkApproval({ store: fx.other!, run: 'r1', agent: 'support-bot', tool: 'demo.send_email', args: EMAIL, now: clock.now(), ttlMs: TTL }),
+        ]);
         expect(!a.ok && !b.ok && a.request.id === b.request.id).toBe(true);
         await approve({ store: fx.other!, id: a.request.id, by: 'alice', now: clock.now() });
-        const results = await Promise.all([call(), checkApproval({ store: fx.other!, run: 'r1', agent: 'support-bot', tool: 'demo.send_email', args: EMAIL, now: clock.now(), ttlMs: TTL })]);
+        const results = await Promise.all([
+          call(),
+          checkApproval({ store: fx.other!, run: 'r1', agent: 'support-bot', tool: 'demo.send_email', args: EMAIL, now: clock.now(), ttlMs: TTL }),
+        ]);
         expect(results.filter((r) => r.ok)).toHaveLength(1);
       });
 

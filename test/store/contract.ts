@@ -93,7 +93,15 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
         });
         expect(r.ok).toBe(false);
         if (!r.ok) expect(r.refusal).toMatchObject({ key: 'budget:t', code: 'budget.exhausted', limit: 50, requested: 100 });
-        expect(await store.ledger.balances([{ key: 'run:a', dim: 'cost' }, { key: 'budget:t', dim: 'cost' }], T0)).toEqual([
+        expect(
+          await store.ledger.balances(
+            [
+              { key: 'run:a', dim: 'cost' },
+              { key: 'budget:t', dim: 'cost' },
+            ],
+            T0,
+          ),
+        ).toEqual([
           { used: 0, reserved: 0 },
           { used: 0, reserved: 0 },
         ]);
@@ -116,7 +124,15 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
           expiresAt: T0 + MINUTE,
           now: T0,
         });
-        expect(await store.ledger.balances([{ key: 'run:a', dim: 'steps' }, { key: 'run:a', dim: 'cost' }], T0)).toEqual([
+        expect(
+          await store.ledger.balances(
+            [
+              { key: 'run:a', dim: 'steps' },
+              { key: 'run:a', dim: 'cost' },
+            ],
+            T0,
+          ),
+        ).toEqual([
           { used: 0, reserved: 7 },
           { used: 0, reserved: 500 },
         ]);
@@ -143,9 +159,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
 
       it('rejects a duplicate reservation id with TypeError and changes nothing', async () => {
         await store.ledger.reserve({ id: 'dup', charges: [charge('k', 10, 100)], expiresAt: T0 + MINUTE, now: T0 });
-        await expect(store.ledger.reserve({ id: 'dup', charges: [charge('k', 10, 100)], expiresAt: T0 + MINUTE, now: T0 })).rejects.toThrow(
-          TypeError,
-        );
+        await expect(store.ledger.reserve({ id: 'dup', charges: [charge('k', 10, 100)], expiresAt: T0 + MINUTE, now: T0 })).rejects.toThrow(TypeError);
         expect(await balance('k')).toEqual({ used: 0, reserved: 10 });
         // After settling, the id is free again.
         await store.ledger.settle({ id: 'dup', actual: [4], now: T0 });
@@ -154,9 +168,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
 
       it('rejects amounts that are not non-negative integers with TypeError', async () => {
         for (const amount of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
-          await expect(store.ledger.reserve({ id: id(), charges: [charge('k', amount, 100)], expiresAt: T0 + MINUTE, now: T0 })).rejects.toThrow(
-            TypeError,
-          );
+          await expect(store.ledger.reserve({ id: id(), charges: [charge('k', amount, 100)], expiresAt: T0 + MINUTE, now: T0 })).rejects.toThrow(TypeError);
         }
         expect(await balance('k')).toEqual({ used: 0, reserved: 0 });
       });
@@ -329,7 +341,10 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
         const runLimit = 1_000_000_000;
         const tenantLimit = 600_000_000;
         const amount = 15_000_000;
-        const charges = [charge('run:hot', amount, runLimit, 'limit.cost'), charge('budget:tenant:acme:day:2026-01-01', amount, tenantLimit, 'budget.exhausted')];
+        const charges = [
+          charge('run:hot', amount, runLimit, 'limit.cost'),
+          charge('budget:tenant:acme:day:2026-01-01', amount, tenantLimit, 'budget.exhausted'),
+        ];
         const results = await Promise.all(
           Array.from({ length: 200 }, (_, i) => store.ledger.reserve({ id: `c${i}`, charges, expiresAt: T0 + MINUTE, now: T0 })),
         );
@@ -632,7 +647,11 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
         expect(await ids({ limit: 2 })).toEqual(['a2', 'b2']);
         expect(await ids({ limit: 0 })).toEqual([]);
         expect(await ids({ agent: 'nobody' })).toEqual([]);
-        expect((await store.runs.list({ status: 'completed' }))[0]).toEqual({ ...run('a2', { agent: 'a', tenant: 't2', startedAt: T0 + 3 }), status: 'completed', endedAt: T0 + 10 });
+        expect((await store.runs.list({ status: 'completed' }))[0]).toEqual({
+          ...run('a2', { agent: 'a', tenant: 't2', startedAt: T0 + 3 }),
+          status: 'completed',
+          endedAt: T0 + 10,
+        });
       });
     });
 

@@ -2,7 +2,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { MetricRow } from '../../src/store/metrics.ts';
 import { METRIC_STORES } from './metric-stores.ts';
 
-const row = (over: Partial<MetricRow>): MetricRow => ({ scope: 'provider:sim', metric: 'calls', start: 0, source: 'r1', count: 1, sum: 1, min: 1, max: 1, ...over });
+const row = (over: Partial<MetricRow>): MetricRow => ({
+  scope: 'provider:sim',
+  metric: 'calls',
+  start: 0,
+  source: 'r1',
+  count: 1,
+  sum: 1,
+  min: 1,
+  max: 1,
+  ...over,
+});
 
 describe.each(METRIC_STORES)('MetricStore contract: $name', ({ make }) => {
   let close = () => {};

@@ -29,7 +29,10 @@ export function createMemoryAuditSink(): MemoryAuditSink {
       return structuredClone(n > 0 ? events.slice(-n) : []);
     },
     async verify(options) {
-      return verifyChain(events.map((event) => ({ event })), options);
+      return verifyChain(
+        events.map((event) => ({ event })),
+        options,
+      );
     },
     async close() {},
   };

@@ -1,12 +1,4 @@
-import type {
-  Balance,
-  LedgerStore,
-  ReserveRequest,
-  ReserveResult,
-  SettledLine,
-  SettleRequest,
-  SettleResult,
-} from '../../store/store.ts';
+import type { Balance, LedgerStore, ReserveRequest, ReserveResult, SettledLine, SettleRequest, SettleResult } from '../../store/store.ts';
 import { ExpiryHeap } from './expiry-heap.ts';
 import { checkActual, checkCharges, fits, OK, pendingBefore, refusalOf, SETTLE_UNKNOWN } from '../rules.ts';
 

@@ -30,13 +30,7 @@ export class MemoryRuns implements RunStore {
     return entry && copyRun(entry.run);
   }
 
-  async end(
-    id: string,
-    status: Exclude<RunStatus, 'running'>,
-    at: number,
-    code?: StopCode,
-    reason?: string,
-  ): Promise<RunRecord | undefined> {
+  async end(id: string, status: Exclude<RunStatus, 'running'>, at: number, code?: StopCode, reason?: string): Promise<RunRecord | undefined> {
     const entry = this.runs.get(id);
     if (entry === undefined) return undefined;
     const run = entry.run;

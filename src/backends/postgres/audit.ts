@@ -134,7 +134,14 @@ export function createPostgresAuditSink(options: PostgresAuditSinkOptions): Post
   if (typeof replica !== 'string' || replica.length === 0) throw new TypeError('replica must be a non-empty string');
   const names = namesOf(options.table ?? 'fmguard_audit_events');
   const owned = !('pool' in options);
-  const pool = 'pool' in options ? options.pool : new (loadDriver<typeof pg>('pg', 'the Postgres audit sink').Pool)({ connectionString: options.connectionString, connectionTimeoutMillis: 5000, max: 4 });
+  const pool =
+    'pool' in options
+      ? options.pool
+      : new (loadDriver<typeof pg>('pg', 'the Postgres audit sink').Pool)({
+          connectionString: options.connectionString,
+          connectionTimeoutMillis: 5000,
+          max: 4,
+        });
   // An idle client losing its connection must not crash the process; the next query reports it.
   if (owned) pool.on('error', () => {});
   let closed = false;
@@ -284,7 +291,10 @@ function verifyAll(heads: HeadRow[], rows: EventRow[], self: string, options: Po
   }
   for (const [name, anchor] of Object.entries(options.anchors ?? {})) {
     if (!byReplica.has(name)) {
-      chains.push({ replica: name, result: { ok: false, seq: 1, problem: 'removed', message: `no events at all; the anchored event ${anchor.seq} is gone`, position: 1, checked: 0 } });
+      chains.push({
+        replica: name,
+        result: { ok: false, seq: 1, problem: 'removed', message: `no events at all; the anchored event ${anchor.seq} is gone`, position: 1, checked: 0 },
+      });
     }
   }
   const broken = chains.find((c) => !c.result.ok);

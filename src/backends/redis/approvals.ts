@@ -7,15 +7,24 @@ import { checkApprovalScript, decideApprovalScript } from './lua/approvals.ts';
 
 function toFields(r: ApprovalRequest): string[] {
   const f = [
-    'id', r.id,
-    'run', r.run,
-    'agent', r.agent,
-    'tool', r.tool,
-    'fingerprint', r.fingerprint,
-    'args', canonicalJson(r.args),
-    'createdAt', String(r.createdAt),
-    'expiresAt', String(r.expiresAt),
-    'status', r.status,
+    'id',
+    r.id,
+    'run',
+    r.run,
+    'agent',
+    r.agent,
+    'tool',
+    r.tool,
+    'fingerprint',
+    r.fingerprint,
+    'args',
+    canonicalJson(r.args),
+    'createdAt',
+    String(r.createdAt),
+    'expiresAt',
+    String(r.expiresAt),
+    'status',
+    r.status,
   ];
   if (r.tenant !== undefined) f.push('tenant', r.tenant);
   if (r.decidedAt !== undefined) f.push('decidedAt', String(r.decidedAt));

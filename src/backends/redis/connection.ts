@@ -103,7 +103,12 @@ export class Gate {
       };
       const timer = setTimeout(() => {
         this.waiters.delete(wake);
-        reject(guardError('store.unavailable', `redis store: ${what} failed: not connected within ${this.timeoutMs} ms`, { store: 'redis', status: this.redis.status }));
+        reject(
+          guardError('store.unavailable', `redis store: ${what} failed: not connected within ${this.timeoutMs} ms`, {
+            store: 'redis',
+            status: this.redis.status,
+          }),
+        );
       }, this.timeoutMs);
       this.waiters.add(wake);
     });

@@ -87,7 +87,11 @@ export class RedisKills implements KillStore {
   }
 
   async list(): Promise<Map<KillScope, KillInfo>> {
-    return this.policy.guard('kills', () => this.readKills(), () => new Map());
+    return this.policy.guard(
+      'kills',
+      () => this.readKills(),
+      () => new Map(),
+    );
   }
 
   subscribe(listener: KillListener): () => void {

@@ -1,13 +1,5 @@
 import { checkActual, checkCharges, OK, pendingBefore, SETTLE_UNKNOWN } from '../rules.ts';
-import type {
-  Balance,
-  LedgerStore,
-  ReserveRequest,
-  ReserveResult,
-  SettledLine,
-  SettleRequest,
-  SettleResult,
-} from '../../store/store.ts';
+import type { Balance, LedgerStore, ReserveRequest, ReserveResult, SettledLine, SettleRequest, SettleResult } from '../../store/store.ts';
 import type { Gate } from './connection.ts';
 import type { FailPolicy } from './fail-open.ts';
 import { balancesScript, releaseScript, repeatScript, reserveScript, settleScript } from './lua/ledger.ts';

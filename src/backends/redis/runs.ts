@@ -5,14 +5,22 @@ import { createRunScript, endRunScript, listRunsScript } from './lua/runs.ts';
 
 function toFields(run: RunRecord): string[] {
   const f = [
-    'id', run.id,
-    'agent', run.agent,
-    'tenant', run.tenant,
-    'ancestors', JSON.stringify(run.ancestors),
-    'depth', String(run.depth),
-    'startedAt', String(run.startedAt),
-    'deadline', String(run.deadline),
-    'status', run.status,
+    'id',
+    run.id,
+    'agent',
+    run.agent,
+    'tenant',
+    run.tenant,
+    'ancestors',
+    JSON.stringify(run.ancestors),
+    'depth',
+    String(run.depth),
+    'startedAt',
+    String(run.startedAt),
+    'deadline',
+    String(run.deadline),
+    'status',
+    run.status,
   ];
   if (run.parentId !== undefined) f.push('parentId', run.parentId);
   if (run.stopCode !== undefined) f.push('stopCode', run.stopCode);

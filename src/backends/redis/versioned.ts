@@ -30,7 +30,14 @@ function createRedisVersionedStore<S>(handle: RedisHandle, place: Place): Versio
   return {
     kind: 'redis',
     async get(scope) {
-      const [json, version] = await gate.run(`${place.what} get`, (redis) => redis.pipeline().hget(place.states, scope).hget(place.versions, scope).exec().then(unwrap<string | null>));
+      const [json, version] = await gate.run(`${place.what} get`, (redis) =>
+        redis
+          .pipeline()
+          .hget(place.states, scope)
+          .hget(place.versions, scope)
+          .exec()
+          .then(unwrap<string | null>),
+      );
       return json === null ? undefined : record(scope, json, Number(version));
     },
     async compareAndSet(scope, expectedVersion, state): Promise<CasResult<S>> {
@@ -47,7 +54,14 @@ function createRedisVersionedStore<S>(handle: RedisHandle, place: Place): Versio
       await gate.run(`${place.what} delete`, (redis) => deleteVersionedScript.run(redis, args));
     },
     async list() {
-      const [states, versions] = await gate.run(`${place.what} list`, (redis) => redis.pipeline().hgetall(place.states).hgetall(place.versions).exec().then(unwrap<Record<string, string>>));
+      const [states, versions] = await gate.run(`${place.what} list`, (redis) =>
+        redis
+          .pipeline()
+          .hgetall(place.states)
+          .hgetall(place.versions)
+          .exec()
+          .then(unwrap<Record<string, string>>),
+      );
       return Object.keys(states)
         .sort()
         .map((scope) => record(scope, states[scope], Number(versions[scope] ?? 0)));

@@ -1,13 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type {
-  Balance,
-  LedgerStore,
-  ReserveRequest,
-  ReserveResult,
-  SettledLine,
-  SettleRequest,
-  SettleResult,
-} from '../../store/store.ts';
+import type { Balance, LedgerStore, ReserveRequest, ReserveResult, SettledLine, SettleRequest, SettleResult } from '../../store/store.ts';
 import { checkActual, checkCharges, fits, OK, pendingBefore, refusalOf, SETTLE_UNKNOWN } from '../rules.ts';
 
 /** A reservation line as stored: [key, dim, amount, limit or null]. */

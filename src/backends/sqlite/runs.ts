@@ -55,9 +55,7 @@ export class SqliteRuns implements RunStore {
     this.q = {
       insert: db.prepare(`INSERT OR IGNORE INTO fm_runs (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       get: db.prepare(`SELECT ${COLUMNS} FROM fm_runs WHERE id = ?`),
-      end: db.prepare(
-        `UPDATE fm_runs SET status = ?, ended_at = ?, stop_code = ?, stop_reason = ? WHERE id = ? AND status = 'running'`,
-      ),
+      end: db.prepare(`UPDATE fm_runs SET status = ?, ended_at = ?, stop_code = ?, stop_reason = ? WHERE id = ? AND status = 'running'`),
     };
     this.createTx = db.transaction((run: RunRecord) => {
       const { changes } = this.q.insert.run(
@@ -76,13 +74,11 @@ export class SqliteRuns implements RunStore {
       );
       return { created: changes > 0, run: toRecord(this.q.get.get(run.id) as RunRow) };
     });
-    this.endTx = db.transaction(
-      (id: string, status: Exclude<RunStatus, 'running'>, at: number, code?: StopCode, reason?: string) => {
-        this.q.end.run(status, at, code ?? null, reason ?? null, id);
-        const row = this.q.get.get(id);
-        return row && toRecord(row);
-      },
-    );
+    this.endTx = db.transaction((id: string, status: Exclude<RunStatus, 'running'>, at: number, code?: StopCode, reason?: string) => {
+      this.q.end.run(status, at, code ?? null, reason ?? null, id);
+      const row = this.q.get.get(id);
+      return row && toRecord(row);
+    });
   }
 
   async create(run: RunRecord): Promise<{ created: boolean; run: RunRecord }> {
@@ -94,13 +90,7 @@ export class SqliteRuns implements RunStore {
     return row && toRecord(row);
   }
 
-  async end(
-    id: string,
-    status: Exclude<RunStatus, 'running'>,
-    at: number,
-    code?: StopCode,
-    reason?: string,
-  ): Promise<RunRecord | undefined> {
+  async end(id: string, status: Exclude<RunStatus, 'running'>, at: number, code?: StopCode, reason?: string): Promise<RunRecord | undefined> {
     return this.endTx.immediate(id, status, at, code, reason);
   }
 
@@ -125,9 +115,7 @@ export class SqliteRuns implements RunStore {
     if (stmt === undefined) {
       const clause = shape === '' ? '' : `WHERE ${shape}`;
       // A negative LIMIT means no limit in SQLite.
-      stmt = this.db.prepare<ListParams, RunRow>(
-        `SELECT ${COLUMNS} FROM fm_runs ${clause} ORDER BY started_at DESC, rowid DESC LIMIT @limit`,
-      );
+      stmt = this.db.prepare<ListParams, RunRow>(`SELECT ${COLUMNS} FROM fm_runs ${clause} ORDER BY started_at DESC, rowid DESC LIMIT @limit`);
       this.lists.set(shape, stmt);
     }
     return stmt.all(params).map(toRecord);

@@ -21,7 +21,10 @@ function failure(value: string): CallToolResult {
 function snippet(body: string, query: string): string {
   const i = body.toLowerCase().indexOf(query);
   const start = Math.max(0, i - 40);
-  return body.slice(start, i + query.length + 40).replace(/\s+/g, ' ').trim();
+  return body
+    .slice(start, i + query.length + 40)
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 const search: DemoTool = {
@@ -193,5 +196,8 @@ export const DEMO_TOOLS: ReadonlyMap<string, DemoTool> = new Map(
  * in the config.
  */
 export function demoToolServerSpec(server: string): { name: string; tools: Array<{ name: string; inputSchema: Record<string, unknown> }> } {
-  return { name: server, tools: [...DEMO_TOOLS.values()].map((t) => ({ name: t.definition.name, inputSchema: t.definition.inputSchema as Record<string, unknown> })) };
+  return {
+    name: server,
+    tools: [...DEMO_TOOLS.values()].map((t) => ({ name: t.definition.name, inputSchema: t.definition.inputSchema as Record<string, unknown> })),
+  };
 }

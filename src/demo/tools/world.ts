@@ -27,10 +27,7 @@ export interface DemoSleep {
   reason?: string;
 }
 
-export type DemoEvent =
-  | { type: 'call'; tool: string }
-  | { type: 'sleep.started'; sleep: DemoSleep }
-  | { type: 'sleep.ended'; sleep: DemoSleep };
+export type DemoEvent = { type: 'call'; tool: string } | { type: 'sleep.started'; sleep: DemoSleep } | { type: 'sleep.ended'; sleep: DemoSleep };
 
 export interface DemoWorld {
   readonly files: Map<string, string>;

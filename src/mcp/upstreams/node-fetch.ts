@@ -41,7 +41,11 @@ export function createNodeFetch(): { fetch: FetchLike; close(): void } {
       const secure = url.protocol === 'https:';
       const signal = init?.signal ?? undefined;
       if (signal?.aborted) return reject(signal.reason);
-      const req = (secure ? httpsRequest : httpRequest)(url, { method: init?.method ?? 'GET', headers: headerRecord(init?.headers), agent: secure ? agents.https : agents.http });
+      const req = (secure ? httpsRequest : httpRequest)(url, {
+        method: init?.method ?? 'GET',
+        headers: headerRecord(init?.headers),
+        agent: secure ? agents.https : agents.http,
+      });
       const onAbort = () => {
         req.destroy(signal!.reason instanceof Error ? signal!.reason : new Error(String(signal!.reason)));
         reject(signal!.reason);

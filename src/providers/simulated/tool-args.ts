@@ -23,7 +23,10 @@ export function toolArguments(tool: ChatTool | undefined, topic: string, fallbac
 
 /** A short, stable excerpt of the user's request, used as the main string argument. */
 export function topicOf(text: string): string {
-  const clean = text.replace(/\[sim:[^\]]*\]/gi, '').replace(/\s+/g, ' ').trim();
+  const clean = text
+    .replace(/\[sim:[^\]]*\]/gi, '')
+    .replace(/\s+/g, ' ')
+    .trim();
   const cut = Array.from(clean).slice(0, 60).join('');
   return cut || 'simulated request';
 }

@@ -39,7 +39,16 @@ export function sampleEvents(): AuditEvent[] {
       resource: 'gpt-4o-mini',
       details: { limit: 50, used: 50, scope: 'tenant:globex' },
     },
-    { type: 'kill', time: T0 + 4000, agent: 'billing-bot', tenant: 'globex', code: 'kill.switch', action: 'kill', resource: 'agent:billing-bot', details: { by: 'ops', reason: 'runaway' } },
+    {
+      type: 'kill',
+      time: T0 + 4000,
+      agent: 'billing-bot',
+      tenant: 'globex',
+      code: 'kill.switch',
+      action: 'kill',
+      resource: 'agent:billing-bot',
+      details: { by: 'ops', reason: 'runaway' },
+    },
     { type: 'breaker.changed', time: T0 + 5000, resource: 'provider:sim', details: { from: 'closed', to: 'open' } },
   ];
 }

@@ -73,7 +73,9 @@ describe('sim HTTP server', () => {
 
   it('returns 429 with retry-after and the OpenAI error shape', async () => {
     const { client } = await start({ model: { retryAfterMs: 2500 } });
-    const err = await client.chat.completions.create({ model: 'sim', messages, stream: true }, { headers: { 'x-sim-scenario': 'throttle' } }).catch((e: unknown) => e);
+    const err = await client.chat.completions
+      .create({ model: 'sim', messages, stream: true }, { headers: { 'x-sim-scenario': 'throttle' } })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(APIError);
     const apiError = err as APIError;
     expect(apiError.status).toBe(429);
@@ -94,7 +96,9 @@ describe('sim HTTP server', () => {
     const { server } = await start();
     const bad = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":' });
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toEqual({ error: { message: 'request body is not valid JSON', type: 'invalid_request_error', code: 'invalid_request', param: null } });
+    expect(await bad.json()).toEqual({
+      error: { message: 'request body is not valid JSON', type: 'invalid_request_error', code: 'invalid_request', param: null },
+    });
     const invalid = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', body: '{"model":"sim"}' });
     expect(invalid.status).toBe(400);
     expect((await fetch(`${server.url}/v2/nothing`)).status).toBe(404);

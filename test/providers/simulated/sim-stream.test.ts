@@ -44,8 +44,15 @@ describe('sim model streaming', () => {
     const chunks: ChatChunk[] = [];
     for await (const c of sim.stream(ask('find x', { tools: [searchTool] }), { signal: signal() })) chunks.push(c);
     const first = chunks[0].choices[0].delta;
-    expect(first).toMatchObject({ role: 'assistant', content: null, tool_calls: [{ index: 0, type: 'function', function: { name: 'search', arguments: '' } }] });
-    const args = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []).map((t) => t.function?.arguments ?? '').join('');
+    expect(first).toMatchObject({
+      role: 'assistant',
+      content: null,
+      tool_calls: [{ index: 0, type: 'function', function: { name: 'search', arguments: '' } }],
+    });
+    const args = chunks
+      .flatMap((c) => c.choices[0]?.delta.tool_calls ?? [])
+      .map((t) => t.function?.arguments ?? '')
+      .join('');
     expect(JSON.parse(args)).toEqual({ query: 'find x', limit: 5 });
     expect(chunks.at(-2)!.choices[0].finish_reason).toBe('tool_calls');
   });

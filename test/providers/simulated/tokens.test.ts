@@ -19,7 +19,13 @@ describe('prompt token estimate', () => {
       for (const b of samples) {
         const messages: ChatMessage[] = [
           { role: 'system', content: a },
-          { role: 'user', content: [{ type: 'text', text: b }, { type: 'text', text: a }] },
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: b },
+              { type: 'text', text: a },
+            ],
+          },
         ];
         const bound = messages.reduce((sum, m) => sum + Buffer.byteLength(a + (m.role === 'user' ? b : ''), 'utf8') + 8, 0);
         expect(estimatePromptTokens(messages)).toBeLessThanOrEqual(bound);
