@@ -28,7 +28,7 @@ export interface JsonHttpTransportOptions {
 }
 
 function acceptsBoth(accept: string | undefined): boolean {
-  return accept !== undefined && accept.includes('application/json') && accept.includes('text/event-stream');
+  return (accept?.includes('application/json') && accept.includes('text/event-stream')) === true;
 }
 
 function isJson(contentType: string | undefined): boolean {
