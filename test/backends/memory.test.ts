@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../../src/backends/memory/index.ts';
 import type { Charge } from '../../src/store/store.ts';
-import { runStoreContract } from '../store/contract.ts';
-
-runStoreContract('memory', async () => createMemoryStore());
 
 const T0 = Date.UTC(2026, 0, 1);
 const line = (amount: number): Charge => ({ key: 'k', dim: 'cost', amount, limit: 1e12, code: 'limit.cost' });

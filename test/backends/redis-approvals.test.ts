@@ -1,39 +1,8 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { approve, checkApproval } from '../../src/approvals/gate.ts';
 import { createRedisApprovalStore } from '../../src/backends/redis/approvals.ts';
 import { createRedisStore, type RedisStore } from '../../src/backends/redis/index.ts';
-import { approvalStoreSuite } from '../store/contract-approvals.ts';
 import { deleteKeys, REDIS_URL, uniquePrefix } from '../redis/helpers.ts';
-import { tracked } from '../redis/network-fake-clock.ts';
-
-/*
- * The shared suite drives gate.ts with a FakeClock whose advance() lets only two setImmediate rounds
- * pass between timers: enough for stores that answer in-process, not for a network round trip (two
- * of its tests then wait forever). For this file only, the fake clock also waits for the store calls
- * in flight to answer; the suite's assertions are unchanged.
- */
-vi.mock('../../src/testing/fake-clock.ts', async () => (await import('../redis/network-fake-clock.ts')).fakeClockModule);
-
-/** Two store instances on one prefix: two replicas' handles on the same approvals. */
-approvalStoreSuite(
-  'redis',
-  async () => {
-    const prefix = uniquePrefix('approvals');
-    const a = createRedisStore({ url: REDIS_URL, prefix, commandTimeoutMs: 5000 });
-    const b = createRedisStore({ url: REDIS_URL, prefix, commandTimeoutMs: 5000 });
-    await Promise.all([a.ready(), b.ready()]);
-    return {
-      store: tracked(createRedisApprovalStore(a)),
-      other: tracked(createRedisApprovalStore(b)),
-      cleanup: async () => {
-        await a.close();
-        await b.close();
-        await deleteKeys(prefix);
-      },
-    };
-  },
-  { sharedState: true },
-);
 
 describe('redis approvals across replicas', () => {
   const stores: RedisStore[] = [];

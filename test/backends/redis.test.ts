@@ -1,10 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedisStore, type RedisStore } from '../../src/backends/redis/index.ts';
 import { countKeys, makeTestStore, REDIS_URL, uniquePrefix } from '../redis/helpers.ts';
-import { runStoreContract } from '../store/contract.ts';
-
-// Every contract test gets its own prefix; closing the store deletes its keys.
-runStoreContract('redis', () => makeTestStore());
 
 const T0 = Date.UTC(2026, 0, 1);
 

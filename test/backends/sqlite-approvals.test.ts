@@ -5,20 +5,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSqliteApprovalStore } from '../../src/backends/sqlite/approvals.ts';
 import { checkApproval } from '../../src/approvals/gate.ts';
-import { approvalStoreSuite } from '../store/contract-approvals.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fmguard-approvals-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let n = 0;
-
-approvalStoreSuite(
-  'sqlite',
-  () => {
-    const path = join(dir, `a${++n}.db`);
-    return { store: createSqliteApprovalStore({ path }), other: createSqliteApprovalStore({ path }) };
-  },
-  { sharedState: true },
-);
 
 describe('sqlite approval store', () => {
   it('shares a state database handle, keeps it open, and survives a restart', async () => {

@@ -7,7 +7,6 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { createSqliteStore, type SqliteStore } from '../../src/backends/sqlite/index.ts';
 import type { KillInfo, KillScope } from '../../src/store/store.ts';
-import { runStoreContract } from '../store/contract.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const CHILD = fileURLToPath(new URL('./sqlite-child.ts', import.meta.url));
@@ -25,8 +24,6 @@ const freshPath = () => join(dir, `store-${process.pid}-${++n}.db`);
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
-
-runStoreContract('sqlite', async () => createSqliteStore({ path: freshPath() }));
 
 describe('sqlite store', () => {
   const open: SqliteStore[] = [];

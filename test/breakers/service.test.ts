@@ -4,7 +4,7 @@ import { breakerOpenError, createBreakers, type BreakerChange } from '../../src/
 import type { Admission, BreakerToken } from '../../src/breakers/state.ts';
 import type { BreakerStore } from '../../src/store/breakers.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
-import { STORE_KINDS } from '../store/breaker-stores.ts';
+import { STORE_KINDS } from './stores.ts';
 import { createMemoryBreakerStore } from '../../src/backends/memory/versioned.ts';
 
 const token = (a: Admission): BreakerToken => {

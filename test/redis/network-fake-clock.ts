@@ -1,10 +1,12 @@
 /**
- * FakeClock (src/testing/fake-clock.ts) for code that awaits network I/O: identical, except that
- * where the original lets queued promise callbacks run, this one also waits until every store call
- * in flight (counted by `tracked`) has answered, as an in-process store would have by then.
+ * For FakeClock (src/testing/fake-clock.ts) driving code that awaits network I/O: its advance()
+ * lets queued promise callbacks run between timers, which is enough for a store that answers in
+ * process; with a Redis store it must also wait until every store call in flight (counted by
+ * `tracked`) has answered, as an in-process store would have by then. Pass `flushWithStoreCalls`
+ * as the clock's `settle`.
  */
 import type { ApprovalStore } from '../../src/store/approvals.ts';
-import type { Clock } from '../../src/core/clock.ts';
+import { flushMicrotasks } from '../../src/testing/fake-clock.ts';
 
 let inflight = 0;
 
@@ -31,66 +33,11 @@ export function tracked(store: ApprovalStore): ApprovalStore {
   };
 }
 
-interface Timer {
-  id: number;
-  at: number;
-  fn: () => void;
-}
-
-export async function flushMicrotasks(rounds = 2): Promise<void> {
+/** Queued callbacks, then every tracked store call in flight, until both are done. */
+export async function flushWithStoreCalls(): Promise<void> {
   for (;;) {
-    for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+    await flushMicrotasks();
     if (inflight === 0) return;
     while (inflight > 0) await new Promise<void>((resolve) => setTimeout(resolve, 1));
   }
 }
-
-export class FakeClock implements Clock {
-  private current: number;
-  private timers: Timer[] = [];
-  private nextId = 1;
-
-  constructor(start = Date.UTC(2026, 0, 1)) {
-    this.current = start;
-  }
-
-  now(): number {
-    return this.current;
-  }
-
-  setTimeout(fn: () => void, ms: number): unknown {
-    const timer = { id: this.nextId++, at: this.current + Math.max(0, ms), fn };
-    this.timers.push(timer);
-    return timer.id;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((t) => t.id !== handle);
-  }
-
-  get pending(): number {
-    return this.timers.length;
-  }
-
-  set(ms: number): void {
-    this.current = ms;
-  }
-
-  async advance(ms: number): Promise<void> {
-    const target = this.current + ms;
-    await flushMicrotasks();
-    for (;;) {
-      this.timers.sort((a, b) => a.at - b.at || a.id - b.id);
-      const next = this.timers[0];
-      if (!next || next.at > target) break;
-      this.timers.shift();
-      this.current = Math.max(this.current, next.at);
-      next.fn();
-      await flushMicrotasks();
-    }
-    this.current = target;
-    await flushMicrotasks();
-  }
-}
-
-export const fakeClockModule = { FakeClock, flushMicrotasks };

@@ -16,18 +16,18 @@ export interface StoreFixture {
 const TTL = 60_000;
 const EMAIL = { to: 'a@example.com', subject: 'refund', body: 'Your refund of $20 is on its way.' };
 
-/** The behaviour every ApprovalStore must have, run against each implementation. */
+/** The approvals section of the store contract: the behaviour every ApprovalStore must have. */
 export function approvalStoreSuite(
   name: string,
   makeFixture: () => StoreFixture | Promise<StoreFixture>,
-  { sharedState = false }: { sharedState?: boolean } = {},
+  { sharedState = false, clock: newClock = () => new FakeClock() }: { sharedState?: boolean; clock?: () => FakeClock } = {},
 ): void {
-  describe(`approvals on the ${name} store`, () => {
+  describe(`store contract: ${name}: approvals`, () => {
     let fx: StoreFixture;
     let clock: FakeClock;
     beforeEach(async () => {
       fx = await makeFixture();
-      clock = new FakeClock();
+      clock = newClock();
     });
     afterEach(async () => {
       await fx.store.close();

@@ -1,46 +1,30 @@
-import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createJsonlAuditSink } from '../../src/backends/jsonl/audit.ts';
-import { createMemoryAuditSink } from '../../src/backends/memory/audit.ts';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditSink } from '../../src/store/audit-sink.ts';
-import { createSqliteAuditSink } from '../../src/backends/sqlite/audit.ts';
 import { sampleEvents, T0 } from '../audit/helpers/events.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'fmguard-sinks-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let n = 0;
-
-interface Factory {
-  make(): AuditSink;
+export interface AuditFactory {
+  make(): AuditSink | Promise<AuditSink>;
   /** Open the same log again (persistent sinks only). */
-  reopen?: (sink: AuditSink) => AuditSink;
+  reopen?: (sink: AuditSink) => AuditSink | Promise<AuditSink>;
+  /** False for a sink that keeps working after close (the in-memory one). */
+  refusesAfterClose?: boolean;
+  cleanup?: () => Promise<void> | void;
 }
 
-const factories: Record<string, () => Factory> = {
-  memory: () => ({ make: () => createMemoryAuditSink() }),
-  sqlite: () => {
-    const path = join(dir, `s${++n}.db`);
-    return { make: () => createSqliteAuditSink({ path }), reopen: () => createSqliteAuditSink({ path }) };
-  },
-  jsonl: () => {
-    const path = join(dir, `j${++n}.jsonl`);
-    return { make: () => createJsonlAuditSink({ path }), reopen: () => createJsonlAuditSink({ path }) };
-  },
-};
-
-for (const [name, factory] of Object.entries(factories)) {
-  describe(`${name} audit sink`, () => {
-    let f: Factory;
+/** The audit section of the store contract: any sink, fresh from `factory` for every test. */
+export function auditSections(name: string, factory: () => AuditFactory): void {
+  describe(`store contract: ${name}: audit`, () => {
+    let f: AuditFactory;
     let sink: AuditSink;
     beforeEach(async () => {
       f = factory();
-      sink = f.make();
+      sink = await f.make();
       for (const event of sampleEvents()) await sink.append(event);
     });
-    afterEach(() => sink.close());
+    afterEach(async () => {
+      await sink.close();
+      await f.cleanup?.();
+    });
 
     const seqs = async (filter: Parameters<AuditSink['query']>[0]) => (await sink.query(filter)).map((e) => e.seq);
 
@@ -91,10 +75,10 @@ for (const [name, factory] of Object.entries(factories)) {
       expect(await sink.verify()).toMatchObject({ ok: true, count: 26 });
     });
 
-    if (factories[name]().reopen) {
+    if (factory().reopen) {
       it('continues the chain after reopening the log', async () => {
         await sink.close();
-        sink = f.reopen!(sink);
+        sink = await f.reopen!(sink);
         expect((await sink.append({ type: 'run.completed', time: T0 + 9000 })).seq).toBe(7);
         expect(await sink.verify()).toMatchObject({ ok: true, count: 7 });
       });
@@ -102,20 +86,7 @@ for (const [name, factory] of Object.entries(factories)) {
 
     it('refuses to work after close', async () => {
       await sink.close();
-      if (name !== 'memory') await expect(sink.append(sampleEvents()[0])).rejects.toThrow(/closed/);
+      if (f.refusesAfterClose !== false) await expect(sink.append(sampleEvents()[0])).rejects.toThrow(/closed/);
     });
   });
 }
-
-describe('SQLite sink on a shared database handle', () => {
-  it('creates its own tables beside the state and leaves the handle open', async () => {
-    const db = new Database(join(dir, 'shared.db'));
-    db.exec('CREATE TABLE runs (id TEXT PRIMARY KEY)');
-    const sink = createSqliteAuditSink({ db });
-    await sink.append(sampleEvents()[0]);
-    await sink.close();
-    const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as Array<{ name: string }>).map((t) => t.name);
-    expect(tables).toEqual(['audit_events', 'audit_head', 'runs']);
-    db.close();
-  });
-});
