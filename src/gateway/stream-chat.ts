@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { ChatChunk, ChatRequest } from '../core/chat.ts';
-import type { GuardedStream } from '../runtime/model-call.ts';
+import type { GuardedStream } from '../runtime/model-types.ts';
 import type { Run } from '../runtime/run.ts';
 import type { ClientLink } from './client-link.ts';
 import type { GatewayContext } from './context.ts';

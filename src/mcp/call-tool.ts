@@ -1,6 +1,6 @@
 import { ErrorCode, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { guardError } from '../core/errors.ts';
-import { toGuardError } from '../runtime/model-call.ts';
+import { toGuardError } from '../runtime/upstream.ts';
 import type { Guard } from '../runtime/guard.ts';
 import type { ArgumentChecker } from './arg-check.ts';
 import type { Identity } from './identity.ts';

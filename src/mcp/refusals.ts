@@ -1,7 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { StopCode } from '../core/codes.ts';
 import { GuardError } from '../core/errors.ts';
-import { toGuardError } from '../runtime/model-call.ts';
+import { toGuardError } from '../runtime/upstream.ts';
 
 /** The JSON-RPC error code of every fmguard stop; `error.data.code` says which one. */
 export const FMGUARD_JSONRPC_ERROR = -32010;

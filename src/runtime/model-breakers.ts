@@ -1,0 +1,60 @@
+import { breakerOpenError } from '../breakers/index.ts';
+import { isUpstreamFailure, type StopCode } from '../core/codes.ts';
+import type { ResolvedModel } from '../config/resolve.ts';
+import type { GuardContext } from './context.ts';
+import type { RunHandle } from './run-handle.ts';
+
+/** The breaker admissions a call holds, by scope, to be given back with its outcome. */
+export type BreakerTokens = Array<[scope: string, token: unknown]>;
+
+/**
+ * Step 6: the model's and its provider's breakers. An open breaker sends the call to the first
+ * configured fallback the agent may use whose breakers admit it (the Step Functions Catch);
+ * without one the call is refused with `breaker.open` and the cooldown left.
+ */
+export async function admitBreakers(ctx: GuardContext, handle: RunHandle, requested: ResolvedModel): Promise<{ model: ResolvedModel; tokens: BreakerTokens }> {
+  const breakers = ctx.breakers;
+  if (!breakers) return { model: requested, tokens: [] };
+  let refused: { scope: string; retryAfterMs: number | null } | undefined;
+  const candidates = [requested, ...requested.fallbacks.map((name) => ctx.config.models[name]!)];
+  for (const [i, model] of candidates.entries()) {
+    if (i > 0 && ctx.authorizer) {
+      const decision = ctx.authorizer.authorize({
+        agent: handle.agent.name,
+        tenant: handle.record.tenant,
+        action: 'invokeModel',
+        resource: model.name,
+        context: { maxTokens: 1, stream: false, runSteps: handle.localSteps, runCostNanoUsd: 0, runDepth: handle.record.depth, hourUtc: 0 },
+      });
+      if (decision.effect !== 'allow') continue;
+    }
+    const tokens: BreakerTokens = [];
+    let blocked = false;
+    for (const scope of [`model:${model.name}`, `provider:${model.provider}`]) {
+      const admission = await breakers.admit(scope);
+      if (!admission.ok) {
+        if (!refused || (admission.retryAfterMs ?? Infinity) < (refused.retryAfterMs ?? Infinity)) refused = { scope, retryAfterMs: admission.retryAfterMs };
+        blocked = true;
+        break;
+      }
+      tokens.push([scope, admission.token]);
+    }
+    if (!blocked) return { model, tokens };
+    await releaseBreakers(ctx, tokens);
+  }
+  throw breakerOpenError(refused!.scope, { ok: false, retryAfterMs: refused!.retryAfterMs });
+}
+
+export async function releaseBreakers(ctx: GuardContext, tokens: BreakerTokens): Promise<void> {
+  for (const [scope, token] of tokens) await ctx.breakers!.release(scope, token as never);
+}
+
+/** Tell the breakers how the call went: upstream failures count, everything else only frees probes. */
+export async function recordBreakers(ctx: GuardContext, tokens: BreakerTokens, outcome: 'success' | StopCode): Promise<void> {
+  if (!ctx.breakers || tokens.length === 0) return;
+  for (const [scope, token] of tokens) {
+    if (outcome === 'success') await ctx.breakers.record(scope, token as never, true);
+    else if (isUpstreamFailure(outcome)) await ctx.breakers.record(scope, token as never, false);
+    else await ctx.breakers.release(scope, token as never);
+  }
+}

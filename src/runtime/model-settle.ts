@@ -1,0 +1,112 @@
+import type { Usage } from '../core/chat.ts';
+import { fastHash } from '../core/canonical-json.ts';
+import { guardError, type GuardError } from '../core/errors.ts';
+import { nanoToUsd } from '../core/money.ts';
+import { costNano } from '../core/pricing.ts';
+import { modelActuals } from './charges.ts';
+import type { GuardContext } from './context.ts';
+import { modelSubject } from './model-admission.ts';
+import { recordBreakers } from './model-breakers.ts';
+import type { Prepared } from './model-types.ts';
+import { settleThresholds } from './outcomes.ts';
+import type { RunHandle } from './run-handle.ts';
+
+/** Usage when the upstream reported none: the input bound and what was counted of the output. */
+export function fallbackUsage(prepared: Prepared, outputTokens: number): Usage {
+  return { inputTokens: prepared.inputTokens, outputTokens: Math.min(outputTokens, prepared.maxTokens) };
+}
+
+/** Step 10 after a success: settle, credit rate tokens, events, then the no-progress detector. Returns the cost. */
+export async function settleSuccess(
+  ctx: GuardContext,
+  handle: RunHandle,
+  prepared: Prepared,
+  usage: Usage,
+  attempts: number,
+  outKey: string | undefined,
+  streamed: boolean,
+): Promise<number> {
+  const now = ctx.clock.now();
+  const cost = costNano(prepared.price, usage);
+  const settled = await ctx.store.ledger.settle({
+    id: prepared.reservationId,
+    actual: modelActuals(prepared.charges, { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, costNano: cost }),
+    now,
+  });
+  handle.localSteps++;
+  handle.localCostNano += cost;
+  await recordBreakers(ctx, prepared.breakerTokens, 'success');
+  await creditUnused(ctx, prepared, usage.inputTokens + usage.outputTokens, now);
+  if (settled.ok) settleThresholds(ctx, prepared.budgets, settled.lines, now);
+  if (ctx.listening) {
+    ctx.emit({
+      type: 'call.allowed',
+      at: now,
+      ...modelSubject(handle, prepared.requested.name),
+      servedBy: prepared.model !== prepared.requested ? prepared.model.name : undefined,
+      usage,
+      costUsd: nanoToUsd(cost),
+      latencyMs: now - prepared.startedAt,
+      attempts,
+      maxTokens: prepared.maxTokens,
+      streamed,
+    });
+  }
+  // Repeated tool calls are judged by the more specific repeated-call detector; this one watches text.
+  if (outKey === undefined) return cost;
+  const repeats = await ctx.store.ledger.trackRepeat(`run:${handle.id}:output`, fastHash(outKey));
+  const limit = handle.agent.limits.maxIdenticalOutputs;
+  if (repeats >= limit) {
+    const error = guardError('loop.no_progress', `the model returned the same output ${repeats} times in a row`, { limit, used: repeats, runId: handle.id });
+    await ctx.stopRun(handle, error);
+    throw error;
+  }
+  return cost;
+}
+
+async function creditUnused(ctx: GuardContext, prepared: Prepared, usedTokens: number, now: number): Promise<void> {
+  const unused = prepared.reservedTokens - usedTokens;
+  if (unused <= 0 || prepared.buckets.length === 0) return;
+  const tokenBuckets = prepared.buckets.filter((b) => b.key.endsWith(':tpm'));
+  if (tokenBuckets.length > 0)
+    await ctx.store.rates.credit(
+      tokenBuckets.map((b) => ({ ...b, amount: unused })),
+      now,
+    );
+}
+
+/** Step 10 after a failure: keep the step (it was taken), record any usage that happened, report. */
+export async function settleFailure(
+  ctx: GuardContext,
+  handle: RunHandle,
+  prepared: Prepared,
+  error: GuardError,
+  attempts: number,
+  usage: Usage | undefined,
+): Promise<void> {
+  const now = ctx.clock.now();
+  const used = usage ?? { inputTokens: 0, outputTokens: 0 };
+  const cost = usage ? costNano(prepared.price, usage) : 0;
+  await ctx.store.ledger.settle({
+    id: prepared.reservationId,
+    actual: modelActuals(prepared.charges, { inputTokens: used.inputTokens, outputTokens: used.outputTokens, costNano: cost }),
+    now,
+  });
+  handle.localSteps++;
+  handle.localCostNano += cost;
+  await recordBreakers(ctx, prepared.breakerTokens, error.code);
+  await creditUnused(ctx, prepared, used.inputTokens + used.outputTokens, now);
+  if (ctx.listening) {
+    ctx.emit({
+      type: 'call.failed',
+      at: now,
+      ...modelSubject(handle, prepared.requested.name),
+      code: error.code,
+      message: error.message,
+      usage,
+      costUsd: nanoToUsd(cost),
+      latencyMs: now - prepared.startedAt,
+      attempts,
+    });
+  }
+}

@@ -1,0 +1,58 @@
+import type { ChatChunk, ChatRequest, ChatResponse, Usage } from '../core/chat.ts';
+import type { Price } from '../core/pricing.ts';
+import type { ResolvedModel } from '../config/resolve.ts';
+import type { BucketSpec, Charge } from '../store/store.ts';
+import type { BudgetLine } from './charges.ts';
+import type { BreakerTokens } from './model-breakers.ts';
+
+export interface ModelCallOptions {
+  /** The caller's own cancellation; the run's signal always applies too. */
+  signal?: AbortSignal;
+  /** An exact input token count, when the caller has one; otherwise a safe upper bound is estimated. */
+  inputTokens?: number;
+}
+
+/** A guarded model call's outcome. */
+export interface ModelCallResult {
+  response: ChatResponse;
+  usage: Usage;
+  costUsd: number;
+  /** The output cap sent upstream after clamping. */
+  maxTokens: number;
+  attempts: number;
+  /** The model asked for. */
+  model: string;
+  /** The fallback that served the call when the requested model's breaker was open. */
+  servedBy?: string;
+}
+
+export interface ModelStreamResult extends Omit<ModelCallResult, 'response'> {
+  content: string;
+}
+
+/** A stream whose first chunk has arrived; iterate it once. `result` settles when it ends. */
+export interface GuardedStream extends AsyncIterable<ChatChunk> {
+  readonly maxTokens: number;
+  readonly model: string;
+  readonly servedBy?: string;
+  readonly result: Promise<ModelStreamResult>;
+}
+
+/** A model call that passed decision steps 2–8: what serves it, and what was reserved for it. */
+export interface Prepared {
+  /** The model that serves the call (a fallback when the requested one's breaker is open). */
+  model: ResolvedModel;
+  /** What the agent asked for. */
+  requested: ResolvedModel;
+  breakerTokens: BreakerTokens;
+  price: Price;
+  request: ChatRequest;
+  inputTokens: number;
+  maxTokens: number;
+  reservationId: string;
+  charges: Charge[];
+  budgets: BudgetLine[];
+  buckets: BucketSpec[];
+  reservedTokens: number;
+  startedAt: number;
+}
