@@ -193,43 +193,45 @@ export function createAlarmEngine(options: AlarmEngineOptions): AlarmEngine {
     }
   };
 
+  /** Post a webhook action, with retries, and audit its outcome. */
+  const deliverWebhook = (
+    entry: Entry,
+    action: Extract<Action, { type: 'webhook' }>,
+    context: { to: AlarmState; from: AlarmState; reason: string; at: number },
+  ) => {
+    const { name, kind, scope } = entry.alarm;
+    const body = { alarm: name, kind, scope, from: context.from, to: context.to, reason: context.reason, at: new Date(context.at).toISOString() };
+    return postWebhook({
+      url: action.url,
+      body,
+      headers: action.headers,
+      timeoutMs: action.timeoutMs ?? actions.webhook?.timeoutMs,
+      retries: action.retries ?? actions.webhook?.retries,
+      retryDelayMs: actions.webhook?.retryDelayMs,
+      clock,
+      fetch: actions.fetch,
+      signal: stopper.signal,
+    }).then((result: WebhookResult) =>
+      audit({
+        type: 'alarm.action',
+        alarm: name,
+        action: 'webhook',
+        target: action.url,
+        ok: result.ok,
+        attempts: result.attempts,
+        at: clock.now(),
+        ...(result.ok ? {} : { error: result.error }),
+      }),
+    );
+  };
+
   const runAction = async (entry: Entry, action: Action, context: { to: AlarmState; from: AlarmState; reason: string; at: number }) => {
     const name = entry.alarm.name;
     const by = `alarm:${name}`;
     const reason = `alarm ${name} is ${context.to}: ${context.reason}`;
     if (action.type === 'webhook') {
-      const body = {
-        alarm: name,
-        kind: entry.alarm.kind,
-        scope: entry.alarm.scope,
-        from: context.from,
-        to: context.to,
-        reason: context.reason,
-        at: new Date(context.at).toISOString(),
-      };
-      const delivery = postWebhook({
-        url: action.url,
-        body,
-        headers: action.headers,
-        timeoutMs: action.timeoutMs ?? actions.webhook?.timeoutMs,
-        retries: action.retries ?? actions.webhook?.retries,
-        retryDelayMs: actions.webhook?.retryDelayMs,
-        clock,
-        fetch: actions.fetch,
-        signal: stopper.signal,
-      }).then((result: WebhookResult) =>
-        audit({
-          type: 'alarm.action',
-          alarm: name,
-          action: 'webhook',
-          target: action.url,
-          ok: result.ok,
-          attempts: result.attempts,
-          at: clock.now(),
-          ...(result.ok ? {} : { error: result.error }),
-        }),
-      );
       // Fire and forget: evaluation never waits for a webhook.
+      const delivery = deliverWebhook(entry, action, context);
       webhooks.add(delivery);
       void delivery.finally(() => webhooks.delete(delivery));
       return;

@@ -133,13 +133,17 @@ export class Guard {
     this.ready = this.loadKills();
     this.policy = parts.policy;
     this.authorizer = parts.authorizer((event) => this.emit(event));
+    this.ctx = this.context();
+  }
+
+  /** What the call flows see of the guard (runtime/context.ts). */
+  private context(): GuardContext {
     const guard = this;
-    const retryBudget = new RetryBudget(this.config.defaults.retryBudget);
-    this.ctx = {
+    return {
       config: this.config,
       store: this.store,
       clock: this.clock,
-      retryBudget,
+      retryBudget: new RetryBudget(this.config.defaults.retryBudget),
       authorizer: this.authorizer,
       breakers: this.breakers,
       approvals: this.approvals,
@@ -151,14 +155,7 @@ export class Guard {
       },
       retryPolicy: (agent) => guard.policies.get(agent)!,
       budgetsFor: (handle, now) => guard.budgetsFor(handle, now),
-      killedBy: (handle) => {
-        if (guard.kills.size === 0) return undefined;
-        for (const scope of handle.killScopes) {
-          const info = guard.kills.get(scope);
-          if (info) return { scope, reason: info.reason };
-        }
-        return undefined;
-      },
+      killedBy: (handle) => guard.killedBy(handle),
       stopRun: (handle, error) => guard.stopRun(handle, error),
       emit: (event) => guard.emit(event),
       get listening() {
@@ -168,6 +165,16 @@ export class Guard {
       startRun: async (opts) => (await guard.startRun(opts)).handle,
       endRun: (handle) => guard.endHandle(handle),
     };
+  }
+
+  /** The kill switch that stops this run right now, if any. */
+  private killedBy(handle: RunHandle): { scope: string; reason: string } | undefined {
+    if (this.kills.size === 0) return undefined;
+    for (const scope of handle.killScopes) {
+      const info = this.kills.get(scope);
+      if (info) return { scope, reason: info.reason };
+    }
+    return undefined;
   }
 
   /** Subscribe to every decision; returns the unsubscribe function. */
