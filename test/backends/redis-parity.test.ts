@@ -1,5 +1,5 @@
 /**
- * The Redis scripts must decide exactly as the shared rules (src/stores/memory/rules.ts) do: the
+ * The Redis scripts must decide exactly as the shared rules (src/backends/rules.ts) do: the
  * same random sequence of operations on the memory store and on Redis gives identical answers.
  */
 import { afterEach, describe, expect, it } from 'vitest';
