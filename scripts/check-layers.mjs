@@ -80,12 +80,15 @@ export function violations() {
     for (const m of text.matchAll(IMPORT)) {
       const spec = m[1] ?? m[2] ?? m[3];
       if (!spec.startsWith('.')) continue;
-      const to = relative(SRC, normalize(join(dirname(file), spec))).split(sep).join('/');
+      const to = relative(SRC, normalize(join(dirname(file), spec)))
+        .split(sep)
+        .join('/');
       if (to.startsWith('..')) {
         out.push(`${from}: imports ${spec}, outside src/`);
         continue;
       }
-      if (!allowed(from, to)) out.push(`${from}: imports ${to} (${partOf(from)} may import ${(RULES[partOf(from)] ?? []).join(', ') || 'nothing else in src'})`);
+      if (!allowed(from, to))
+        out.push(`${from}: imports ${to} (${partOf(from)} may import ${(RULES[partOf(from)] ?? []).join(', ') || 'nothing else in src'})`);
     }
   }
   return out;
