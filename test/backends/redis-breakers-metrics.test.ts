@@ -6,24 +6,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createBreakers } from '../../src/breakers/service.ts';
 import { initialBreakerState } from '../../src/breakers/state.ts';
-import type { MetricRow } from '../../src/store/metrics.ts';
 import { createRedisBreakerStore } from '../../src/backends/redis/versioned.ts';
 import { createRedisStore, type RedisStore } from '../../src/backends/redis/index.ts';
 import { createRedisMetricStore } from '../../src/backends/redis/metrics.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
 import { countKeys, deleteKeys, REDIS_URL, uniquePrefix } from '../redis/helpers.ts';
-
-const row = (over: Partial<MetricRow>): MetricRow => ({
-  scope: 'provider:sim',
-  metric: 'calls',
-  start: 0,
-  source: 'r1',
-  count: 1,
-  sum: 1,
-  min: 1,
-  max: 1,
-  ...over,
-});
+import { row } from '../store/contract-metrics.ts';
 
 const stores: RedisStore[] = [];
 const prefixes: string[] = [];

@@ -7,19 +7,9 @@ import { createMemoryStore } from '../../src/backends/memory/index.ts';
 import type { RedisStore } from '../../src/backends/redis/index.ts';
 import type { BucketSpec, Charge, Store } from '../../src/store/store.ts';
 import { makeTestStore } from '../redis/helpers.ts';
+import { mulberry32 as rng } from '../../src/providers/simulated/random.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Run the same answers-producing call on both stores; errors count as answers (by class and message). */
 async function both<T>(stores: Store[], call: (s: Store) => Promise<T>): Promise<unknown[]> {

@@ -4,7 +4,8 @@ import type { MetricRow, MetricStore } from '../../src/store/metrics.ts';
 /** A backend's metric store (and a second replica's handle on it, when it has one). */
 export type MetricPair = () => Promise<{ store: MetricStore; other?: MetricStore; close: () => Promise<void> | void }>;
 
-const row = (over: Partial<MetricRow>): MetricRow => ({
+/** A metric row with defaults, for the metric tests. */
+export const row = (over: Partial<MetricRow>): MetricRow => ({
   scope: 'provider:sim',
   metric: 'calls',
   start: 0,

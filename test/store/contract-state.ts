@@ -6,21 +6,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { StopCode } from '../../src/core/codes.ts';
 import type { BucketSpec, Charge, KillInfo, KillScope, RunRecord, Store } from '../../src/store/store.ts';
+import { mulberry32 as rng } from '../../src/providers/simulated/random.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const MINUTE = 60_000;
-
-/** Small seeded PRNG, so a failing run can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function charge(key: string, amount: number, limit?: number, code: StopCode = 'limit.cost', dim = 'cost'): Charge {
   return limit === undefined ? { key, dim, amount, code } : { key, dim, amount, limit, code };
