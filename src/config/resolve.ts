@@ -23,7 +23,7 @@ export interface Limits {
   maxIdenticalOutputs: number;
 }
 
-/** Applied to every agent for any limit it does not set (DESIGN.md: default on for limits). */
+/** Applied to every agent for any limit it does not set (default on for limits: a run is never unbounded). */
 export const DEFAULT_LIMITS: Limits = {
   maxSteps: 50,
   maxToolCalls: 100,

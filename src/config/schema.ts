@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from './duration.ts';
 
 /**
- * The one configuration schema (DESIGN.md "Configuration"). Files (YAML/JSON) and SDK objects are
+ * The one configuration schema (README "Configuration"). Files (YAML/JSON) and SDK objects are
  * validated by it; every error names its path. Objects are strict, so a misspelt key is an error,
  * not a silently ignored limit.
  */

@@ -1,5 +1,5 @@
 /**
- * The stop-code catalogue (DESIGN.md "Stop codes"). One table maps every code to its HTTP status,
+ * The stop-code catalogue (README "Stop codes"). One table maps every code to its HTTP status,
  * whether a retry can help, and whether it ends the run. SDK errors, HTTP bodies, MCP results,
  * metrics and the audit log all use these strings.
  */

@@ -3,7 +3,7 @@ import { GuardError } from '../core/errors.ts';
 import type { Run } from '../runtime/run.ts';
 
 /**
- * DESIGN.md step 11: the tool calls a model proposes are checked (policy, loop detectors) before
+ * Decision step 11 (ARCHITECTURE.md): the tool calls a model proposes are checked (policy, loop detectors) before
  * they reach the agent. The check belongs to the runtime: `run.checkToolCalls(calls, conversation)`,
  * feature-detected here. It may return the violations (`[{ call, error }]`) or throw a GuardError
  * for the first one; both are accepted. Each violation acted on is reported through `run.refuse`

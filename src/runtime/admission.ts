@@ -4,7 +4,7 @@ import type { AuthorizeDecision, GuardContext } from './context.ts';
 import type { RunHandle } from './run-handle.ts';
 
 /**
- * The checks every call passes before anything is reserved (DESIGN.md decision order, steps 2–4):
+ * The checks every call passes before anything is reserved (decision order steps 2–4, ARCHITECTURE.md):
  * the run is alive and within its wall time, no kill switch covers it, and the policy allows it.
  * Synchronous (it is on every call's path); throws the refusal. The caller stops the run when the
  * refusal is terminal.

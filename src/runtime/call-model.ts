@@ -14,7 +14,7 @@ import { AttemptTimers } from './stream-timeouts.ts';
 import { attemptController, retryOptions, toGuardError, upstreamRequest } from './upstream.ts';
 
 /**
- * A guarded non-streaming model call, in the decision order of DESIGN.md (ARCHITECTURE.md lists the
+ * A guarded non-streaming model call, in the decision order (ARCHITECTURE.md lists the
  * file and function of every step):
  *   2–8  admitModelCall: kill switches, policy, run limits and loop detectors, breakers (fallback),
  *        output clamp, rate limits, worst-case reservation; refusals are reported and thrown

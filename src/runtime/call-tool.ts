@@ -52,7 +52,7 @@ interface AdmittedTool {
 }
 
 /**
- * A guarded tool call, in the decision order of DESIGN.md (the same as a model call's, with the
+ * A guarded tool call, in the decision order (ARCHITECTURE.md) (the same as a model call's, with the
  * tool's own limits):
  *   2–8  admitToolCall: kill switches, policy (`callTool` on the tool, with its arguments), the tool
  *        server's breaker, tool-call limits and the repeated-call detector (reserved), the approval gate

@@ -84,7 +84,7 @@ export type ClampResult =
   | { ok: false; code: StopCode; limit: number; used: number; requested: number; key: string; dim: string };
 
 /**
- * Clamp the output cap to what every remaining budget and token limit can pay for (DESIGN.md step 5).
+ * Clamp the output cap to what every remaining budget and token limit can pay for (decision step 5, ARCHITECTURE.md).
  * Refuses when not even one output token fits, naming the line that binds.
  */
 export function clampOutput({ chain, budgets, balances, price, inputTokens, wantOutputTokens }: ClampInput): ClampResult {

@@ -1,7 +1,7 @@
 import { GuardError, guardError } from '../core/errors.ts';
 
 /**
- * Fail closed (DESIGN.md): anything but a refusal thrown while deciding a call means state could not
+ * Fail closed: anything but a refusal thrown while deciding a call means state could not
  * be read or written, and the call is refused with `store.unavailable`. A refusal passes unchanged.
  */
 export function failClosed(error: unknown, what = 'state'): GuardError {

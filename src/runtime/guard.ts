@@ -209,7 +209,7 @@ export class Guard {
     try {
       return await this.openRun(options);
     } catch (error) {
-      // The run's state could not be read or written: fail closed (DESIGN.md).
+      // The run's state could not be read or written: fail closed.
       throw failClosed(error, 'run state');
     }
   }

@@ -12,7 +12,7 @@ function push(out: BucketSpec[], scope: string, limits: RateLimitsConfig | undef
   if (limits.tokensPerMinute) out.push({ key: `rate:${scope}:tpm`, capacity: limits.tokensPerMinute, windowMs: MINUTE, amount: tokens, scope });
 }
 
-/** Requests- and tokens-per-minute buckets for key, agent, tenant and model (DESIGN.md step 7). */
+/** Requests- and tokens-per-minute buckets for key, agent, tenant and model (decision step 7, ARCHITECTURE.md). */
 export function rateBuckets(ctx: GuardContext, handle: RunHandle, model: ResolvedModel | undefined, tokens: number): BucketSpec[] {
   const out: BucketSpec[] = [];
   const agent = handle.agent;

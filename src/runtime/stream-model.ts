@@ -24,7 +24,7 @@ interface OpenStream {
 }
 
 /**
- * A guarded streaming model call, in the decision order of DESIGN.md:
+ * A guarded streaming model call, in the decision order (ARCHITECTURE.md):
  *   2–8  admitModelCall (as for callModel)
  *   9    open the upstream stream, retried until its first chunk (so a refusal or a first-token
  *        timeout is still an ordinary error), then relay it under the idle and total timeouts, cut
