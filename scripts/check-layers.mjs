@@ -72,8 +72,37 @@ function allowed(from, to) {
   return rules.some((rule) => rule === target || to === rule || to.startsWith(`${rule}/`));
 }
 
+/** What the SDK entry (src/index.ts) may not reach through its static imports: the adapters, the CLI, the demo. */
+const NOT_IN_SDK = ['demo', 'cli', 'gateway', 'mcp', 'admin', 'http'];
+
+function staticImports(file) {
+  const text = readFileSync(file, 'utf8');
+  const out = [];
+  for (const m of text.matchAll(IMPORT)) {
+    const spec = m[1] ?? m[3];
+    if (spec?.startsWith('.') && !/^\s*(?:import|export)\s+type\b/.test(m[0])) out.push(normalize(join(dirname(file), spec)));
+  }
+  return out;
+}
+
+/** Every file the SDK entry loads, by following static (non-type) imports from src/index.ts. */
+function sdkClosure() {
+  const seen = new Set();
+  const queue = [join(SRC, 'index.ts')];
+  while (queue.length > 0) {
+    const file = queue.pop();
+    if (seen.has(file)) continue;
+    seen.add(file);
+    queue.push(...staticImports(file));
+  }
+  return [...seen].map((file) => relative(SRC, file).split(sep).join('/'));
+}
+
 export function violations() {
   const out = [];
+  for (const file of sdkClosure()) {
+    if (NOT_IN_SDK.includes(partOf(file))) out.push(`index.ts (the SDK) loads ${file}: the SDK must not load ${NOT_IN_SDK.join(', ')}`);
+  }
   for (const file of files(SRC)) {
     const from = relative(SRC, file).split(sep).join('/');
     const text = readFileSync(file, 'utf8');

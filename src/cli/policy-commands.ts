@@ -4,12 +4,12 @@ import type { Command } from 'commander';
 /** What the policy engine would be built from: the config's policies and the built-in tool servers' schemas. */
 async function specOf(file: string) {
   const { loadConfigFile } = await import('../config/load.ts');
-  const { demoToolServerSpec } = await import('../demo/tools/index.ts');
+  const { builtinToolServerSpec } = await import('../config/builtin-tools.ts');
   const { policySpecFromConfig } = await import('../wiring/policy.ts');
   const config = loadConfigFile(file);
   const builtin = Object.entries(config.toolServers)
     .filter(([, server]) => server.kind === 'builtin')
-    .map(([name]) => demoToolServerSpec(name));
+    .map(([name]) => builtinToolServerSpec(name));
   return policySpecFromConfig(config, builtin);
 }
 

@@ -4,7 +4,7 @@ import { parseConfig } from '../config/load.ts';
 import type { FmguardConfig } from '../config/resolve.ts';
 import type { ConfigInput } from '../config/schema.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
-import { demoToolServerSpec } from '../demo/tools/tools.ts';
+import { builtinToolServerSpec } from '../config/builtin-tools.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { ModelProvider } from '../providers/provider.ts';
 import type { Authorizer } from '../runtime/context.ts';
@@ -62,7 +62,7 @@ export function createGuard(options: CreateGuardOptions): Guard {
   // Built-in tool servers declare their tools' input schemas, so policies can test arguments.
   const builtinTools = Object.entries(config.toolServers)
     .filter(([, server]) => server.kind === 'builtin')
-    .map(([name]) => demoToolServerSpec(name));
+    .map(([name]) => builtinToolServerSpec(name));
   const policy = options.authorizer ? undefined : openPolicyEngine(config, builtinTools);
   return new Guard({
     config,

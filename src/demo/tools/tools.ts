@@ -1,4 +1,5 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { BUILTIN_TOOLS, builtinToolServerSpec } from '../../config/builtin-tools.ts';
 import type { DemoSleep, DemoWorld } from './world.ts';
 
 /** A demo tool: its MCP definition and what it does to the world. */
@@ -6,9 +7,6 @@ export interface DemoTool {
   definition: Tool;
   run(world: DemoWorld, args: Record<string, unknown>, context: { signal: AbortSignal }): Promise<CallToolResult> | CallToolResult;
 }
-
-const MAX_SLEEP_MS = 600_000;
-const PATH = { type: 'string', pattern: '^/', maxLength: 512, description: 'An absolute path in the demo world, e.g. /docs/readme.md' } as const;
 
 function text(value: string): CallToolResult {
   return { content: [{ type: 'text', text: value }] };
@@ -28,21 +26,7 @@ function snippet(body: string, query: string): string {
 }
 
 const search: DemoTool = {
-  definition: {
-    name: 'search',
-    title: 'Search',
-    description: 'Search the files and web pages of the demo world for a phrase (case-insensitive).',
-    inputSchema: {
-      type: 'object',
-      properties: {
-        query: { type: 'string', minLength: 1, maxLength: 200 },
-        limit: { type: 'integer', minimum: 1, maximum: 50, description: 'Most results to return (default 10).' },
-      },
-      required: ['query'],
-      additionalProperties: false,
-    },
-    annotations: { readOnlyHint: true, openWorldHint: false },
-  },
+  definition: BUILTIN_TOOLS.search,
   run(world, args) {
     const query = String(args.query).toLowerCase();
     const limit = typeof args.limit === 'number' ? args.limit : 10;
@@ -56,13 +40,7 @@ const search: DemoTool = {
 };
 
 const readFile: DemoTool = {
-  definition: {
-    name: 'read_file',
-    title: 'Read a file',
-    description: 'Read a file of the demo world.',
-    inputSchema: { type: 'object', properties: { path: PATH }, required: ['path'], additionalProperties: false },
-    annotations: { readOnlyHint: true, openWorldHint: false },
-  },
+  definition: BUILTIN_TOOLS.readFile,
   run(world, args) {
     const body = world.files.get(String(args.path));
     return body === undefined ? failure(`no such file: ${args.path}`) : text(body);
@@ -70,18 +48,7 @@ const readFile: DemoTool = {
 };
 
 const writeFile: DemoTool = {
-  definition: {
-    name: 'write_file',
-    title: 'Write a file',
-    description: 'Create or replace a file of the demo world.',
-    inputSchema: {
-      type: 'object',
-      properties: { path: PATH, content: { type: 'string', maxLength: 1_048_576 } },
-      required: ['path', 'content'],
-      additionalProperties: false,
-    },
-    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
-  },
+  definition: BUILTIN_TOOLS.writeFile,
   run(world, args) {
     const content = String(args.content);
     world.files.set(String(args.path), content);
@@ -90,35 +57,14 @@ const writeFile: DemoTool = {
 };
 
 const deleteFile: DemoTool = {
-  definition: {
-    name: 'delete_file',
-    title: 'Delete a file',
-    description: 'Delete a file of the demo world.',
-    inputSchema: { type: 'object', properties: { path: PATH }, required: ['path'], additionalProperties: false },
-    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
-  },
+  definition: BUILTIN_TOOLS.deleteFile,
   run(world, args) {
     return world.files.delete(String(args.path)) ? text(`deleted ${args.path}`) : failure(`no such file: ${args.path}`);
   },
 };
 
 const sendEmail: DemoTool = {
-  definition: {
-    name: 'send_email',
-    title: 'Send an email',
-    description: "Send an email (it lands in the demo world's outbox; nothing is sent).",
-    inputSchema: {
-      type: 'object',
-      properties: {
-        to: { type: 'string', pattern: '^[^@\\s]+@[^@\\s]+$', maxLength: 320 },
-        subject: { type: 'string', maxLength: 998 },
-        body: { type: 'string', maxLength: 100_000 },
-      },
-      required: ['to', 'subject', 'body'],
-      additionalProperties: false,
-    },
-    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  },
+  definition: BUILTIN_TOOLS.sendEmail,
   run(world, args) {
     const id = `msg_${world.outbox.length + 1}`;
     world.outbox.push({ id, to: String(args.to), subject: String(args.subject), body: String(args.body), at: Date.now() });
@@ -127,18 +73,7 @@ const sendEmail: DemoTool = {
 };
 
 const httpGet: DemoTool = {
-  definition: {
-    name: 'http_get',
-    title: 'Fetch a web page',
-    description: 'Fetch a URL. The demo world has canned pages only; there is no network.',
-    inputSchema: {
-      type: 'object',
-      properties: { url: { type: 'string', pattern: '^https?://', maxLength: 2048 } },
-      required: ['url'],
-      additionalProperties: false,
-    },
-    annotations: { readOnlyHint: true, openWorldHint: true },
-  },
+  definition: BUILTIN_TOOLS.httpGet,
   run(world, args) {
     const found = world.pages.get(String(args.url));
     if (!found) return failure(`404 Not Found: ${args.url} (the demo world has no page there)`);
@@ -149,18 +84,7 @@ const httpGet: DemoTool = {
 };
 
 const sleep: DemoTool = {
-  definition: {
-    name: 'sleep',
-    title: 'Sleep',
-    description: 'Wait for a number of milliseconds, then answer. Stops at once when the call is cancelled.',
-    inputSchema: {
-      type: 'object',
-      properties: { ms: { type: 'integer', minimum: 0, maximum: MAX_SLEEP_MS } },
-      required: ['ms'],
-      additionalProperties: false,
-    },
-    annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
-  },
+  definition: BUILTIN_TOOLS.sleep,
   run(world, args, { signal }) {
     const ms = Number(args.ms);
     const record: DemoSleep = { id: world.sleeps.length + 1, ms, outcome: 'running', elapsedMs: 0 };
@@ -190,14 +114,5 @@ export const DEMO_TOOLS: ReadonlyMap<string, DemoTool> = new Map(
   [search, readFile, writeFile, deleteFile, sendEmail, httpGet, sleep].map((tool) => [tool.definition.name, tool]),
 );
 
-/**
- * The demo server's tools as the policy engine wants them (`ToolServerSpec`: names and input
- * schemas), so policies on a `builtin` server can test typed arguments without listing the tools
- * in the config.
- */
-export function demoToolServerSpec(server: string): { name: string; tools: Array<{ name: string; inputSchema: Record<string, unknown> }> } {
-  return {
-    name: server,
-    tools: [...DEMO_TOOLS.values()].map((t) => ({ name: t.definition.name, inputSchema: t.definition.inputSchema as Record<string, unknown> })),
-  };
-}
+/** The demo server's tools as the policy engine wants them (the builtin server's declarations). */
+export const demoToolServerSpec = builtinToolServerSpec;
