@@ -162,7 +162,7 @@ Machine load average (1 min) at start / end: ${loadBefore.toFixed(1)} / ${loadav
 Mock: node:http, a fixed ~300-byte JSON answer, or an SSE stream of 8 small chunks (first at once, the rest a tick later).
 Gateway: memory store; tenant, agent and key day budgets and rate limits; run limits; loop and no-progress detection;
 breakers; metrics; the Cedar policy engine (\`allow: { models: [mock-*] }\`); the OpenAI-compatible provider
-(\`src/providers/openai.ts\`, undici pool). Client: undici \`Pool.request\`. ${LATENCY_ROUNDS} interleaved rounds of ${LATENCY_CALLS} sequential calls per
+(\`src/providers/openai/openai.ts\`, undici pool). Client: undici \`Pool.request\`. ${LATENCY_ROUNDS} interleaved rounds of ${LATENCY_CALLS} sequential calls per
 side at 1 connection after ${WARMUP} warm-up calls per path; ${THROUGHPUT_ROUNDS} interleaved rounds of ${THROUGHPUT_MS / 1000} s at 10 connections (median shown).
 "Gateway" is a run of its own per request (no \`x-fmguard-run\`: a run is created, guarded, ended); "named run" sends \`x-fmguard-run\`
 (one long run; the counters headers then read the ledger).
