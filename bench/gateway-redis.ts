@@ -46,11 +46,7 @@ interface Target {
 }
 
 function target(name: string, url: string, headers: Record<string, string> = {}): Target {
-  return {
-    name,
-    pool: new Pool(url, { connections: 1, pipelining: 1, keepAliveTimeout: 60_000 }),
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, ...headers },
-  };
+  return { name, pool: new Pool(url, { connections: 1, pipelining: 1, keepAliveTimeout: 60_000 }), headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, ...headers } };
 }
 
 async function once(t: Target): Promise<number> {
@@ -95,10 +91,7 @@ async function redisPing(n: number): Promise<number> {
     xs.push(performance.now() - t);
   }
   redis.disconnect();
-  return percentile(
-    xs.sort((a, b) => a - b),
-    50,
-  );
+  return percentile(xs.sort((a, b) => a - b), 50);
 }
 
 const loadBefore = loadavg()[0]!;
@@ -135,8 +128,7 @@ const ms3 = (x: number) => x.toFixed(3);
 const added = (xs: number[]) => median(xs) - median(lat.direct);
 const addedRedis = added(lat.redis);
 const verdict = (ok: boolean) => (ok ? 'met' : '**not met**');
-const row = (name: string, xs: number[]) =>
-  `| ${name} | ${ms3(p(xs, 50))} | ${ms3(p(xs, 90))} | ${ms3(p(xs, 99))} | ${xs === lat.direct ? '' : ms3(added(xs))} |`;
+const row = (name: string, xs: number[]) => `| ${name} | ${ms3(p(xs, 50))} | ${ms3(p(xs, 90))} | ${ms3(p(xs, 99))} | ${xs === lat.direct ? '' : ms3(added(xs))} |`;
 
 const body = `Load generator, mock upstream and two gateways, each in its own process, on a 2-core machine that also runs Redis.
 Machine load average (1 min) at start / end: ${loadBefore.toFixed(1)} / ${loadavg()[0]!.toFixed(1)} (anything above ~0.5 is other work sharing these 2 cores).

@@ -16,10 +16,7 @@ if (!upstream || !key) throw new Error('usage: gateway-server.ts <upstream url> 
 const redis = redisUrl ? createRedisStore({ url: redisUrl, prefix: redisPrefix }) : undefined;
 await redis?.ready();
 
-const big = {
-  budgets: [{ period: 'day' as const, maxCostUsd: 1_000_000 }],
-  rateLimits: { requestsPerMinute: 1_000_000_000, tokensPerMinute: 1_000_000_000_000 },
-};
+const big = { budgets: [{ period: 'day' as const, maxCostUsd: 1_000_000 }], rateLimits: { requestsPerMinute: 1_000_000_000, tokensPerMinute: 1_000_000_000_000 } };
 const guard = createGuard({
   config: {
     store: redis ? { kind: 'redis', url: redisUrl!, prefix: redisPrefix } : { kind: 'memory' },

@@ -34,13 +34,7 @@ function start(file: string, args: string[] = []): Promise<{ child: ChildProcess
 }
 
 const plainBody = JSON.stringify({ model: 'mock-small', messages: [{ role: 'user', content: 'What is the capital of France?' }], max_tokens: 64 });
-const streamBody = JSON.stringify({
-  model: 'mock-small',
-  messages: [{ role: 'user', content: 'What is the capital of France?' }],
-  max_tokens: 64,
-  stream: true,
-  stream_options: { include_usage: true },
-});
+const streamBody = JSON.stringify({ model: 'mock-small', messages: [{ role: 'user', content: 'What is the capital of France?' }], max_tokens: 64, stream: true, stream_options: { include_usage: true } });
 
 interface Target {
   name: string;
@@ -49,11 +43,7 @@ interface Target {
 }
 
 function target(name: string, url: string, connections: number, headers: Record<string, string> = {}): Target {
-  return {
-    name,
-    pool: new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 60_000 }),
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, ...headers },
-  };
+  return { name, pool: new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 60_000 }), headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, ...headers } };
 }
 
 /** One request; returns [time to first body byte, total] in ms. */
@@ -122,14 +112,7 @@ const direct10 = target('direct', mock.url, 10);
 const floor10 = target('minimal proxy', floor.url, 10);
 const gw10 = target('gateway', gw.url, 10);
 for (const t of [direct10, floor10, gw10]) await throughput(t, 10, 1000, false);
-const rps = {
-  direct: [] as number[],
-  floor: [] as number[],
-  gw: [] as number[],
-  directStream: [] as number[],
-  floorStream: [] as number[],
-  gwStream: [] as number[],
-};
+const rps = { direct: [] as number[], floor: [] as number[], gw: [] as number[], directStream: [] as number[], floorStream: [] as number[], gwStream: [] as number[] };
 for (let r = 0; r < THROUGHPUT_ROUNDS; r++) {
   rps.direct.push(await throughput(direct10, 10, THROUGHPUT_MS, false));
   rps.floor.push(await throughput(floor10, 10, THROUGHPUT_MS, false));
@@ -162,7 +145,7 @@ Machine load average (1 min) at start / end: ${loadBefore.toFixed(1)} / ${loadav
 Mock: node:http, a fixed ~300-byte JSON answer, or an SSE stream of 8 small chunks (first at once, the rest a tick later).
 Gateway: memory store; tenant, agent and key day budgets and rate limits; run limits; loop and no-progress detection;
 breakers; metrics; the Cedar policy engine (\`allow: { models: [mock-*] }\`); the OpenAI-compatible provider
-(\`src/providers/openai/openai.ts\`, undici pool). Client: undici \`Pool.request\`. ${LATENCY_ROUNDS} interleaved rounds of ${LATENCY_CALLS} sequential calls per
+(\`src/providers/openai.ts\`, undici pool). Client: undici \`Pool.request\`. ${LATENCY_ROUNDS} interleaved rounds of ${LATENCY_CALLS} sequential calls per
 side at 1 connection after ${WARMUP} warm-up calls per path; ${THROUGHPUT_ROUNDS} interleaved rounds of ${THROUGHPUT_MS / 1000} s at 10 connections (median shown).
 "Gateway" is a run of its own per request (no \`x-fmguard-run\`: a run is created, guarded, ended); "named run" sends \`x-fmguard-run\`
 (one long run; the counters headers then read the ledger).

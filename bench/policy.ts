@@ -23,35 +23,14 @@ function agentPolicies(i: number, n: number): string {
   for (let k = 0; k < n; k++) {
     const id = `@id("p${k}")`;
     switch (k % 8) {
-      case 0:
-        out.push(`${id} permit(principal, action == Fmguard::Action::"invokeModel", resource) when { resource.name like "sim-${k}*" };`);
-        break;
-      case 1:
-        out.push(`${id} permit(principal, action == Fmguard::Action::"callTool", resource) when { resource.name like "demo.read_${k}*" };`);
-        break;
-      case 2:
-        out.push(`${id} permit(principal, action == Fmguard::Action::"callTool", resource == Fmguard::Tool::"demo.tool_${k}");`);
-        break;
-      case 3:
-        out.push(
-          `${id} permit(principal, action == Fmguard::Action::"callTool", resource == Fmguard::Tool::"payments.process_refund") when { context.input has amount && context.input.amount < ${100 * (k + 1)} };`,
-        );
-        break;
-      case 4:
-        out.push(`${id} forbid(principal, action == Fmguard::Action::"callTool", resource) when { resource.name like "*.delete_${k}*" };`);
-        break;
-      case 5:
-        out.push(
-          `${id} permit(principal, action == Fmguard::Action::"callTool", resource == Fmguard::Tool::"demo.send_email") when { context.input has to && context.input.to like "*@example.com" };`,
-        );
-        break;
-      case 6:
-        out.push(
-          `${id} permit(principal, action == Fmguard::Action::"invokeModel", resource) when { resource.provider == "sim" && context.maxTokens <= ${1024 * (k + 1)} };`,
-        );
-        break;
-      default:
-        out.push(`${id} permit(principal, action == Fmguard::Action::"callTool", resource in Fmguard::ToolServer::"search${i}");`);
+      case 0: out.push(`${id} permit(principal, action == Fmguard::Action::"invokeModel", resource) when { resource.name like "sim-${k}*" };`); break;
+      case 1: out.push(`${id} permit(principal, action == Fmguard::Action::"callTool", resource) when { resource.name like "demo.read_${k}*" };`); break;
+      case 2: out.push(`${id} permit(principal, action == Fmguard::Action::"callTool", resource == Fmguard::Tool::"demo.tool_${k}");`); break;
+      case 3: out.push(`${id} permit(principal, action == Fmguard::Action::"callTool", resource == Fmguard::Tool::"payments.process_refund") when { context.input has amount && context.input.amount < ${100 * (k + 1)} };`); break;
+      case 4: out.push(`${id} forbid(principal, action == Fmguard::Action::"callTool", resource) when { resource.name like "*.delete_${k}*" };`); break;
+      case 5: out.push(`${id} permit(principal, action == Fmguard::Action::"callTool", resource == Fmguard::Tool::"demo.send_email") when { context.input has to && context.input.to like "*@example.com" };`); break;
+      case 6: out.push(`${id} permit(principal, action == Fmguard::Action::"invokeModel", resource) when { resource.provider == "sim" && context.maxTokens <= ${1024 * (k + 1)} };`); break;
+      default: out.push(`${id} permit(principal, action == Fmguard::Action::"callTool", resource in Fmguard::ToolServer::"search${i}");`);
     }
   }
   return out.join('\n');
@@ -73,12 +52,7 @@ const spec: PolicySpec = {
 
 const run = { runSteps: 3, runCostNanoUsd: 12_000_000, runDepth: 0, hourUtc: 14 };
 // Context-dependent: refund amount conditions (agent and global) decide it.
-const refund = (amount: number): DecisionRequest => ({
-  agent: 'agent-0',
-  action: 'callTool',
-  resource: 'payments.process_refund',
-  context: { ...run, input: { amount, note: 'customer asked twice' } },
-});
+const refund = (amount: number): DecisionRequest => ({ agent: 'agent-0', action: 'callTool', resource: 'payments.process_refund', context: { ...run, input: { amount, note: 'customer asked twice' } } });
 // No condition in reach reads the context: decided once, then cached.
 const readFile: DecisionRequest = { agent: 'agent-0', action: 'callTool', resource: 'demo.read_1x', context: { ...run, input: { path: '/etc/hosts' } } };
 
@@ -150,7 +124,5 @@ ${prepareLine}
 
 "policies evaluated": per call, after pruning (the per-target rows evaluate the 3 conditions partial evaluation left for this agent and tool: 2 agent permits on the amount and the global refund cap; the other 17 cannot apply once agent and tool are known).`;
 
-process.stdout.write(
-  `Policy decisions — ${machine()}, load ${load}\n\n${lines.join('\n').trim()}\n\n${prepareLine}\n\n${met ? 'target met' : 'target NOT met'}\n`,
-);
+process.stdout.write(`Policy decisions — ${machine()}, load ${load}\n\n${lines.join('\n').trim()}\n\n${prepareLine}\n\n${met ? 'target met' : 'target NOT met'}\n`);
 writeSection('Policy decisions', body);

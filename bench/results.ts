@@ -15,9 +15,7 @@ export function machine(): string {
  * and reruns update it in place.
  */
 export function writeSection(heading: string, body: string): void {
-  const text = existsSync(FILE)
-    ? readFileSync(FILE, 'utf8')
-    : '# Benchmark results\n\nEach section is written by its benchmark (`npm run bench:*`); rerun one to update it.\n';
+  const text = existsSync(FILE) ? readFileSync(FILE, 'utf8') : '# Benchmark results\n\nEach section is written by its benchmark (`npm run bench:*`); rerun one to update it.\n';
   const section = `## ${heading}\n\n_Measured ${new Date().toISOString().slice(0, 10)} on ${machine()}._\n\n${body.trim()}\n`;
   const start = text.indexOf(`## ${heading}\n`);
   let next: string;
