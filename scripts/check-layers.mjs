@@ -5,7 +5,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const SRC = fileURLToPath(new URL('../src/', import.meta.url));
+// FMGUARD_LAYERS_SRC: check another tree (the test that this check fails uses it).
+const SRC = process.env.FMGUARD_LAYERS_SRC ?? fileURLToPath(new URL('../src/', import.meta.url));
 
 /**
  * What each top-level part of src/ may import, besides itself. A target is a folder (`store`), a
