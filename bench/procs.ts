@@ -53,16 +53,18 @@ export function start(name: string, command: { command: string; args: string[] }
       keep(line);
       if (settled) return;
       const ready = options.ready;
-      const found = ready instanceof RegExp ? ready.exec(line)?.[1] : ready(child, line);
-      void Promise.resolve(found).then(
-        (url) => {
-          if (!url || settled) return;
-          settled = true;
-          clearTimeout(timer);
-          resolve({ name, child, url, output });
-        },
-        (error: Error) => fail(error.message),
-      );
+      // A throwing `ready` fails the start (never an uncaught exception in this event handler).
+      void Promise.resolve()
+        .then(() => (ready instanceof RegExp ? ready.exec(line)?.[1] : ready(child, line)))
+        .then(
+          (url) => {
+            if (!url || settled) return;
+            settled = true;
+            clearTimeout(timer);
+            resolve({ name, child, url, output });
+          },
+          (error: Error) => fail(error.message),
+        );
     });
   });
 }
