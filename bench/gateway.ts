@@ -115,6 +115,18 @@ async function startFmguard(store: Store, env: Record<string, string>): Promise<
 
 const PORTKEY_DIR = `${REPO}node_modules/@portkey-ai/gateway`;
 
+/** The @hono/node-server Portkey resolves (package.json pins it for Portkey: see bench/README.md). */
+function portkeyHonoServer(): string {
+  for (const dir of [`${PORTKEY_DIR}/node_modules`, `${REPO}node_modules`]) {
+    try {
+      return (JSON.parse(readFileSync(`${dir}/@hono/node-server/package.json`, 'utf8')) as { version: string }).version;
+    } catch {
+      // not at this level of node_modules
+    }
+  }
+  return 'not found';
+}
+
 async function startPortkey(): Promise<{ started?: Started; version?: string; why?: string }> {
   let version: string;
   try {
@@ -198,12 +210,17 @@ async function sequentialCalls(url: string, headers: Record<string, string>, bod
 // ---------------------------------------------------------------------------------------------
 // The run
 
-stopAllOnExit();
 const loadBefore = loadavg();
 const startedAt = new Date();
 const load = loadGenerator(opts['load-generator']);
 progress(`load generator: ${load.name}${load.note ? ` (${load.note})` : ''}; ${ROUNDS} rounds of ${DURATION} s per measurement`);
 const stateDir = mkdtempSync(join(tmpdir(), 'fmguard-bench-'));
+/** What the run leaves behind outside its processes: the SQLite state and the Redis keys. */
+async function cleanup(): Promise<number> {
+  rmSync(stateDir, { recursive: true, force: true });
+  return deleteRedisKeys(SHARED_REDIS, REDIS_PREFIX).catch(() => -1);
+}
+stopAllOnExit(cleanup);
 const notes: string[] = [];
 let redisKeysLeft = -1;
 
@@ -403,8 +420,7 @@ try {
   redisOps = await measureRedis(env);
 } finally {
   await stopAll();
-  redisKeysLeft = await deleteRedisKeys(SHARED_REDIS, REDIS_PREFIX).catch(() => -1);
-  rmSync(stateDir, { recursive: true, force: true });
+  redisKeysLeft = await cleanup();
 }
 const loadAfter = loadavg();
 progress('all processes stopped');
@@ -502,7 +518,7 @@ Load average (1/5/15 min) before: ${loadBefore.map((x) => x.toFixed(2)).join(' /
 Load generator: ${load.name}${load.note ? ` — ${load.note}` : ''}${load.latencyNote ? ` (${load.latencyNote})` : ''}, closed loop, in its own process. ${ROUNDS} rounds; in each, every measurement runs ${DURATION} s per target, targets round-robin (the start rotating per round); figures are medians of the rounds (c10 req/s with the rounds' range), after a ${WARMUP} s warm-up per target and kind at 10 connections.
 
 Every target is a process of its own: the mock upstream (bench/gateway-upstream.ts: node:http; a fixed ~300-byte chat completion, or SSE: the first chunk at once, then 5 content chunks, the finish chunk, a usage chunk and \`[DONE]\` on the next event-loop turn); the floor (bench/gateway-floor.ts: node:http in, undici Pool out, no parsing, no checks, the upstream's answer piped back);
-${pk ? `Portkey's gateway \`@portkey-ai/gateway\` ${portkeyVersion} (npm, \`build/start-server.js --headless\`, provider \`openai\` with \`x-portkey-custom-host\` at the mock; its \`@hono/node-server\` held at 1.13.5, see bench/README.md)` : `Portkey's gateway: **not measured** — ${portkeyWhy}`};
+${pk ? `Portkey's gateway \`@portkey-ai/gateway\` ${portkeyVersion} (npm, \`build/start-server.js --headless\`, provider \`openai\` with \`x-portkey-custom-host\` at the mock; its \`@hono/node-server\` ${portkeyHonoServer()}, see bench/README.md)` : `Portkey's gateway: **not measured** — ${portkeyWhy}`};
 fmguard through its CLI (\`fmguard serve -c bench/configs/{memory,sqlite,redis}.yaml -p 0\`): an \`openai\`-kind provider at the mock, one agent key with day budgets and rate limits at key, agent and tenant level, run limits, the Cedar policy engine allowing the model and \`demo.read_file\` (every limit generous: nothing is refused; every answer checked before timing, non-2xx counted during it). No \`x-fmguard-run\`: each request is a run of its own.
 Store: memory (audit none, its default); SQLite (the default; state and audit in one file, in a temporary directory); Redis (${SHARED_REDIS}, the shared local server, under the run's own key prefix, deleted at the end: ${redisKeysLeft >= 0 ? `${redisKeysLeft} keys removed` : 'cleanup failed'}; audit none, its default).
 Request: \`POST /v1/chat/completions\`, model \`mock-small\`, one user message, \`max_tokens: 64\`; streamed: the same with \`stream: true, stream_options.include_usage\`.

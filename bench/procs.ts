@@ -107,15 +107,21 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...running].map((child) => stop(child)));
 }
 
-/** Stop every child on the way out, whatever the way out is. */
-export function stopAllOnExit(): void {
+/**
+ * Stop every child on the way out, whatever the way out is; on a signal, also run `cleanup` (what
+ * the script's own finally would have done: temporary files, keys) before exiting.
+ */
+export function stopAllOnExit(cleanup: () => Promise<unknown> = async () => {}): void {
   process.once('exit', () => {
     for (const child of running) child.kill('SIGKILL');
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
       process.stderr.write(`\n${signal}: stopping the bench's processes\n`);
-      void stopAll().finally(() => process.exit(130));
+      void stopAll()
+        .then(cleanup)
+        .catch((error: Error) => process.stderr.write(`cleanup: ${error.message}\n`))
+        .finally(() => process.exit(130));
     });
   }
 }
