@@ -1,8 +1,12 @@
 /**
- * The bench's mock OpenAI-compatible upstream: node:http, a fixed small JSON answer and a short fixed
- * SSE stream (headers and the first chunk at once, the rest on the next turn of the event loop, so
- * time to first token is measurable). Run as its own child process by bench/gateway.ts so it never
- * shares an event loop with the gateway or the load generator. Prints nothing; reports its URL over IPC.
+ * The bench's mock OpenAI-compatible upstream, a process of its own (bench/gateway.ts starts it).
+ * node:http, `POST …/chat/completions` only:
+ * - plain: a fixed ~300-byte `chat.completion` JSON;
+ * - `"stream":true`: SSE, headers and the first chunk at once, then five more content chunks, the
+ *   finish chunk, a usage chunk (when `stream_options.include_usage` asks for it) and `[DONE]` on
+ *   the next turn of the event loop, so the first token is the only thing on the wire for a moment.
+ * The request body is tested by substring, never parsed: the mock costs the same whoever calls it.
+ * Prints `listening <url>` on stdout; exits when its stdin closes (its parent went away).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,18 +27,23 @@ const FIRST = chunk({ role: 'assistant', content: 'Paris' });
 const REST = [' is', ' the', ' capital', ' of', ' France.'].map((content) => chunk({ content })).join('') + chunk({}, 'stop');
 const USAGE = `data: ${JSON.stringify({ id: 'chatcmpl-mock', object: 'chat.completion.chunk', created, model: 'mock-small', choices: [], usage })}\n\n`;
 
+function notFound(res: import('node:http').ServerResponse): void {
+  res.writeHead(404, { 'content-type': 'application/json' });
+  res.end('{"error":{"message":"not found","type":"invalid_request_error"}}');
+}
+
 const server = createServer({ keepAlive: true, noDelay: true }, (req, res) => {
   const parts: Buffer[] = [];
   req.on('data', (part: Buffer) => parts.push(part));
   req.on('end', () => {
+    if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) return notFound(res);
     const text = Buffer.concat(parts).toString('utf8');
-    // A substring test, not a parse: the mock must cost the same whoever calls it.
-    if (!text.includes('"stream":true')) {
+    if (!/"stream"\s*:\s*true/.test(text)) {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(JSON_BODY) });
       res.end(JSON_BODY);
       return;
     }
-    const withUsage = text.includes('"include_usage":true');
+    const withUsage = /"include_usage"\s*:\s*true/.test(text);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     res.write(FIRST);
     setImmediate(() => {
@@ -47,6 +56,8 @@ const server = createServer({ keepAlive: true, noDelay: true }, (req, res) => {
 server.keepAliveTimeout = 60_000;
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address() as AddressInfo;
-  process.send?.({ url: `http://127.0.0.1:${port}` });
+  process.stdout.write(`listening http://127.0.0.1:${port}\n`);
 });
-process.on('disconnect', () => process.exit(0));
+process.stdin.resume();
+process.stdin.on('end', () => process.exit(0));
+process.on('SIGTERM', () => process.exit(0));

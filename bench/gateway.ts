@@ -1,191 +1,560 @@
 /**
- * npm run bench:gateway — what the gateway adds over calling the upstream directly.
+ * npm run bench:gateway [-- --duration 5s --rounds 3 --load-generator wrk|autocannon]
  *
- * Three processes, so no two share an event loop: this one (the load generator: an undici Pool,
- * the cheapest HTTP client), the mock upstream (bench/gateway-upstream.ts) and the gateway
- * (bench/gateway-server.ts: memory store, every safeguard on, the OpenAI-compatible provider
- * pointing at the mock). The same requests go to the mock directly and through the gateway, in
- * interleaved rounds so both sides see the same machine state: at 1 connection (latency, time to
- * first token) and at 10 (throughput), plain and streamed.
+ * What a gateway adds to a model call and to an MCP tool call, every contender side by side in one
+ * run, each in a process of its own: the mock OpenAI upstream (bench/gateway-upstream.ts), the floor
+ * (bench/gateway-floor.ts: node:http in, undici out, nothing else), Portkey's published gateway
+ * (@portkey-ai/gateway, headless), and fmguard through its CLI (`serve -c bench/configs/<store>.yaml`)
+ * on the memory, SQLite and Redis stores; the demo MCP tool server over HTTP (`fmguard demo-tools
+ * --http`) and a second floor in front of it. Load comes from wrk in its own process (bench/load.ts);
+ * time to first token from a small client process (bench/ttft-client.ts). Every target gets the same
+ * requests in interleaved rounds (round-robin, the start rotating per round); figures are medians of
+ * the rounds. Then what a request costs the SQLite and Redis stores (bench/store-ops.ts). The section
+ * "Gateway overhead (bench:gateway)" of bench/RESULTS.md is rewritten from this run's figures.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import { Pool } from 'undici';
-import { percentile, writeSection } from './results.ts';
+import { benchScriptCommand, fmguardCommand, REPO } from './fmguard-cli.ts';
+import { loadGenerator, type LoadResult } from './load.ts';
+import { listeningPort, run, start, stop, stopAll, stopAllOnExit, type Started } from './procs.ts';
+import { writeSection } from './results.ts';
+import { byCount, countKeys, growth, redisCommandCounter, SqliteObserver, total, usedMemory } from './store-ops.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Options and fixed inputs
+
+const { values: opts } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5s' },
+    rounds: { type: 'string', default: '3' },
+    'warmup-duration': { type: 'string', default: '2s' },
+    'load-generator': { type: 'string' },
+    'ops-requests': { type: 'string', default: '200' },
+    'redis-url': { type: 'string', default: process.env.FMGUARD_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    'no-write': { type: 'boolean', default: false },
+  },
+});
+const seconds = (text: string) => {
+  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text);
+  if (!m) throw new Error(`not a duration: "${text}" (e.g. 5s)`);
+  return m[2] === 'ms' ? Number(m[1]) / 1000 : Number(m[1]);
+};
+const DURATION = seconds(opts.duration!);
+const WARMUP = seconds(opts['warmup-duration']!);
+// The TTFT client is sequential and needs fewer seconds for a stable median (keeps the run near 10 min).
+const TTFT_DURATION = Math.max(1, DURATION / 2);
+const ROUNDS = Number(opts.rounds);
+const OPS_N = Number(opts['ops-requests']);
+const SHARED_REDIS = opts['redis-url']!;
+// wrk's -d takes whole seconds.
+if (!Number.isInteger(DURATION) || DURATION < 1 || !Number.isInteger(WARMUP) || WARMUP < 1) throw new Error('--duration and --warmup-duration: whole seconds, at least 1s');
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error('--rounds: a positive integer');
 
 const KEY = 'sk-bench-gateway-0001';
-const LATENCY_ROUNDS = 6;
-const LATENCY_CALLS = 1500;
-const THROUGHPUT_ROUNDS = 3;
-const THROUGHPUT_MS = 3000;
-const WARMUP = 3000;
+const RUN_TAG = `${process.pid}-${Date.now().toString(36)}`;
+const REDIS_PREFIX = `fmguard-bench:${RUN_TAG}:`;
+const MESSAGES = [{ role: 'user', content: 'What is the capital of France?' }];
+const PLAIN = JSON.stringify({ model: 'mock-small', messages: MESSAGES, max_tokens: 64 });
+const STREAM = JSON.stringify({ model: 'mock-small', messages: MESSAGES, max_tokens: 64, stream: true, stream_options: { include_usage: true } });
+const TOOL_CALL = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'read_file', arguments: { path: '/docs/readme.md' } } });
+/** In the demo world's /docs/readme.md: a tools/call answer without it is a refusal or an error. */
+const TOOL_EXPECT = 'Acme support';
+const MCP_VERSION = '2025-06-18';
+const TTFT_WARMUP = 50;
+const REDIS_WARMUP = { chat: 50, tool: 20 };
+const JSON_HEADERS = { 'content-type': 'application/json', authorization: `Bearer ${KEY}` };
+const MCP_HEADERS = { ...JSON_HEADERS, accept: 'application/json, text/event-stream', 'mcp-protocol-version': MCP_VERSION };
 
-function start(file: string, args: string[] = []): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(fileURLToPath(new URL(file, import.meta.url)), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
-    child.on('message', (message: { url?: string; error?: string }) => {
-      if (message.url) resolve({ child, url: message.url });
-      if (message.error) process.stderr.write(`gateway error: ${message.error}\n`);
-    });
-  });
-}
-
-const plainBody = JSON.stringify({ model: 'mock-small', messages: [{ role: 'user', content: 'What is the capital of France?' }], max_tokens: 64 });
-const streamBody = JSON.stringify({ model: 'mock-small', messages: [{ role: 'user', content: 'What is the capital of France?' }], max_tokens: 64, stream: true, stream_options: { include_usage: true } });
+type Store = 'memory' | 'sqlite' | 'redis';
+const STORES: Store[] = ['memory', 'sqlite', 'redis'];
+const STORE_LABEL: Record<Store, string> = { memory: 'fmguard, memory store', sqlite: 'fmguard, SQLite store (default)', redis: 'fmguard, Redis store' };
 
 interface Target {
-  name: string;
-  pool: Pool;
+  id: string;
+  label: string;
+  /** The chat completions URL, or the MCP endpoint. */
+  url: string;
   headers: Record<string, string>;
 }
 
-function target(name: string, url: string, connections: number, headers: Record<string, string> = {}): Target {
-  return { name, pool: new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 60_000 }), headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, ...headers } };
+const progress = (text: string) => process.stderr.write(`[bench:gateway ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
-/** One request; returns [time to first body byte, total] in ms. */
-async function once(t: Target, stream: boolean): Promise<[number, number]> {
-  const started = performance.now();
-  const res = await t.pool.request({ path: '/v1/chat/completions', method: 'POST', headers: t.headers, body: stream ? streamBody : plainBody });
-  if (res.statusCode !== 200) throw new Error(`${t.name}: HTTP ${res.statusCode}: ${await res.body.text()}`);
-  let first = 0;
-  for await (const _ of res.body) if (first === 0) first = performance.now() - started;
-  return [first, performance.now() - started];
+// ---------------------------------------------------------------------------------------------
+// Starting the processes
+
+function fmguardEnv(extra: Record<string, string>): Record<string, string> {
+  return { FMGUARD_BENCH_KEY: KEY, FMGUARD_BENCH_REDIS_URL: SHARED_REDIS, FMGUARD_BENCH_REDIS_PREFIX: REDIS_PREFIX, ...extra };
 }
 
-async function sequential(t: Target, n: number, stream: boolean, ttft: number[], total: number[]): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    const [first, all] = await once(t, stream);
-    ttft.push(first);
-    total.push(all);
+async function startFmguard(store: Store, env: Record<string, string>): Promise<{ started: Started; startupMs: number }> {
+  const t0 = performance.now();
+  const started = await start(`fmguard (${store})`, fmguardCommand('serve', '-c', `bench/configs/${store}.yaml`, '-p', '0'), {
+    env,
+    ready: /listening on (http:\/\/\S+)/,
+    timeoutMs: 60_000,
+  });
+  return { started, startupMs: performance.now() - t0 };
+}
+
+const PORTKEY_DIR = `${REPO}node_modules/@portkey-ai/gateway`;
+
+/** The @hono/node-server Portkey resolves (package.json pins it for Portkey: see bench/README.md). */
+function portkeyHonoServer(): string {
+  for (const dir of [`${PORTKEY_DIR}/node_modules`, `${REPO}node_modules`]) {
+    try {
+      return (JSON.parse(readFileSync(`${dir}/@hono/node-server/package.json`, 'utf8')) as { version: string }).version;
+    } catch {
+      // not at this level of node_modules
+    }
+  }
+  return 'not found';
+}
+
+async function startPortkey(): Promise<{ started?: Started; version?: string; why?: string }> {
+  let version: string;
+  try {
+    version = (JSON.parse(readFileSync(`${PORTKEY_DIR}/package.json`, 'utf8')) as { version: string }).version;
+  } catch {
+    return { why: '@portkey-ai/gateway is not installed (npm ci installs it as a dev dependency)' };
+  }
+  try {
+    // Headless: no web console. It prints no real port for --port=0, so the port is read from /proc.
+    const started = await start(`Portkey gateway ${version}`, { command: process.execPath, args: [`${PORTKEY_DIR}/build/start-server.js`, '--headless', '--port=0'] }, {
+      ready: (child, line) => {
+        if (!line.includes('Ready for connections')) return undefined;
+        const port = listeningPort(child.pid!);
+        if (!port) throw new Error('Portkey reports ready but listens on no TCP port');
+        return `http://127.0.0.1:${port}`;
+      },
+      timeoutMs: 60_000,
+    });
+    return { started, version };
+  } catch (error) {
+    return { version, why: `Portkey's gateway did not start on Node ${process.version}: ${(error as Error).message.split('\n').slice(0, 4).join(' / ')}` };
   }
 }
 
-async function throughput(t: Target, connections: number, ms: number, stream: boolean): Promise<number> {
-  let done = 0;
-  const end = performance.now() + ms;
-  await Promise.all(
-    Array.from({ length: connections }, async () => {
-      while (performance.now() < end) {
-        await once(t, stream);
-        done++;
-      }
-    }),
+/** Open an MCP session (initialize + initialized) and return its id. */
+async function mcpSession(url: string): Promise<string> {
+  const init = JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: MCP_VERSION, capabilities: {}, clientInfo: { name: 'fmguard-bench', version: '1' } } });
+  const res = await fetch(url, { method: 'POST', headers: MCP_HEADERS, body: init });
+  const id = res.headers.get('mcp-session-id');
+  const text = await res.text();
+  if (res.status !== 200 || !id) throw new Error(`MCP initialize at ${url}: HTTP ${res.status} ${text.slice(0, 200)}`);
+  const note = await fetch(url, { method: 'POST', headers: { ...MCP_HEADERS, 'mcp-session-id': id }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  await note.text();
+  if (note.status !== 202 && note.status !== 200) throw new Error(`MCP notifications/initialized at ${url}: HTTP ${note.status}`);
+  return id;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks and measurements
+
+/** One plain and one streamed call, answered correctly, before anything is timed. */
+async function checkChat(t: Target): Promise<void> {
+  const plain = await fetch(t.url, { method: 'POST', headers: t.headers, body: PLAIN });
+  const text = await plain.text();
+  if (plain.status !== 200 || !text.includes('Paris')) throw new Error(`${t.label}: plain call answered HTTP ${plain.status}: ${text.slice(0, 300)}`);
+  const stream = await fetch(t.url, { method: 'POST', headers: t.headers, body: STREAM });
+  const sse = await stream.text();
+  if (stream.status !== 200 || !sse.includes('Paris') || !sse.includes('[DONE]')) throw new Error(`${t.label}: streamed call answered HTTP ${stream.status}: ${sse.slice(0, 300)}`);
+}
+
+async function checkTool(t: Target): Promise<void> {
+  const res = await fetch(t.url, { method: 'POST', headers: t.headers, body: TOOL_CALL });
+  const text = await res.text();
+  if (res.status !== 200 || !text.includes(TOOL_EXPECT)) throw new Error(`${t.label}: tools/call answered HTTP ${res.status}: ${text.slice(0, 300)}`);
+}
+
+async function ttft(t: Target, durationS: number): Promise<{ p50: number; p90: number; p99: number; n: number }> {
+  const spec = JSON.stringify({ url: t.url, headers: t.headers, body: STREAM, durationMs: durationS * 1000, warmup: TTFT_WARMUP });
+  const out = await run(benchScriptCommand('./ttft-client.ts', spec));
+  if (out.code !== 0) throw new Error(`TTFT client on ${t.label} failed: ${out.stderr.slice(0, 500)}`);
+  return JSON.parse(out.stdout.trim().split('\n').pop()!) as { p50: number; p90: number; p99: number; n: number };
+}
+
+/** N sequential calls from this process (the store-operation counts need an exact N, not a duration). */
+async function sequentialCalls(url: string, headers: Record<string, string>, body: string, n: number, expect: string): Promise<number> {
+  const u = new URL(url);
+  const pool = new Pool(u.origin, { connections: 1 });
+  const t0 = performance.now();
+  try {
+    for (let i = 0; i < n; i++) {
+      const res = await pool.request({ path: u.pathname, method: 'POST', headers, body });
+      const text = await res.body.text();
+      if (res.statusCode !== 200 || !text.includes(expect)) throw new Error(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
+    }
+  } finally {
+    await pool.close();
+  }
+  return performance.now() - t0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run
+
+const loadBefore = loadavg();
+const startedAt = new Date();
+const load = loadGenerator(opts['load-generator']);
+progress(`load generator: ${load.name}${load.note ? ` (${load.note})` : ''}; ${ROUNDS} rounds of ${DURATION} s per measurement`);
+const stateDir = mkdtempSync(join(tmpdir(), 'fmguard-bench-'));
+/** What the run leaves behind outside its processes: the SQLite state and the Redis keys. */
+async function cleanup(): Promise<number> {
+  rmSync(stateDir, { recursive: true, force: true });
+  return deleteRedisKeys(SHARED_REDIS, REDIS_PREFIX).catch(() => -1);
+}
+stopAllOnExit(cleanup);
+const notes: string[] = [];
+let redisKeysLeft = -1;
+
+const chatTargets: Target[] = [];
+const toolTargets: Target[] = [];
+const startupMs: Partial<Record<Store, number>> = {};
+let portkeyVersion: string | undefined;
+let portkeyWhy: string | undefined;
+
+type Mode = 'plain1' | 'stream1' | 'plain10' | 'stream10';
+const MODES: Array<{ mode: Mode; stream: boolean; connections: number }> = [
+  { mode: 'plain1', stream: false, connections: 1 },
+  { mode: 'stream1', stream: true, connections: 1 },
+  { mode: 'plain10', stream: false, connections: 10 },
+  { mode: 'stream10', stream: true, connections: 10 },
+];
+const results = new Map<string, Record<Mode, LoadResult[]>>();
+const ttfts = new Map<string, Array<{ p50: number; p90: number; p99: number; n: number }>>();
+const toolResults = new Map<string, LoadResult[]>();
+let sqliteOps: Awaited<ReturnType<typeof measureSqlite>> | undefined;
+let redisOps: Awaited<ReturnType<typeof measureRedis>> | undefined;
+
+async function measureSqlite(fmguardUrl: string) {
+  const observer = new SqliteObserver(join(stateDir, 'state.db'));
+  try {
+    const one = async (label: string, url: string, headers: Record<string, string>, body: string, expect: string) => {
+      await observer.truncateWal();
+      const before = observer.sizes();
+      observer.hold();
+      const ms = await sequentialCalls(url, headers, body, OPS_N, expect);
+      const wal = observer.walCount();
+      observer.release();
+      // The same time with no requests: what the gateway writes on its own (timers).
+      await observer.truncateWal();
+      observer.hold();
+      await new Promise((r) => setTimeout(r, ms));
+      const idle = observer.walCount();
+      observer.release();
+      await observer.truncateWal();
+      const after = observer.sizes();
+      return { label, ms, wal, idle, tables: growth(before, after, OPS_N), fileBytes: (after.fileBytes - before.fileBytes) / OPS_N };
+    };
+    return [
+      await one('chat completion, plain', `${fmguardUrl}/v1/chat/completions`, JSON_HEADERS, PLAIN, 'Paris'),
+      await one('chat completion, streamed', `${fmguardUrl}/v1/chat/completions`, JSON_HEADERS, STREAM, '[DONE]'),
+      await one('MCP tools/call', `${fmguardUrl}/mcp/demo`, MCP_HEADERS, TOOL_CALL, TOOL_EXPECT),
+    ];
+  } finally {
+    observer.close();
+  }
+}
+
+/** On a private redis-server (nobody else's commands in its counters), with an fmguard of its own. */
+async function measureRedis(env: Record<string, string>) {
+  let url = SHARED_REDIS;
+  let privateServer: Started | undefined;
+  try {
+    const port = await freePort();
+    privateServer = await start('redis-server (private)', { command: 'redis-server', args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'] }, {
+      ready: (_, line) => (line.includes('Ready to accept connections') ? `redis://127.0.0.1:${port}` : undefined),
+    });
+    url = privateServer.url;
+  } catch (error) {
+    notes.push(`Redis commands were counted on the shared Redis (${SHARED_REDIS}), only those naming the run's key prefix (a private redis-server did not start: ${(error as Error).message.split('\n')[0]}); used_memory is not attributable there.`);
+  }
+  const { started } = await startFmguard('redis', { ...env, FMGUARD_BENCH_REDIS_URL: url });
+  const counter = await redisCommandCounter(url, privateServer ? undefined : REDIS_PREFIX);
+  try {
+    const gw = started.url;
+    await sequentialCalls(`${gw}/v1/chat/completions`, JSON_HEADERS, PLAIN, REDIS_WARMUP.chat, 'Paris');
+    await sequentialCalls(`${gw}/mcp/demo`, MCP_HEADERS, TOOL_CALL, REDIS_WARMUP.tool, TOOL_EXPECT);
+    const one = async (label: string, u: string, headers: Record<string, string>, body: string, expect: string) => {
+      const keysBefore = await countKeys(counter.client, REDIS_PREFIX);
+      const memBefore = await usedMemory(counter.client);
+      await counter.begin();
+      const ms = await sequentialCalls(u, headers, body, OPS_N, expect);
+      const busy = await counter.end();
+      const keys = (await countKeys(counter.client, REDIS_PREFIX)) - keysBefore;
+      const bytes = privateServer ? (await usedMemory(counter.client)) - memBefore : NaN;
+      // The same time with no requests: what the gateway sends on its own (timers, polling).
+      await counter.begin();
+      await new Promise((r) => setTimeout(r, ms));
+      const idle = await counter.end();
+      return { label, ms, busy, idle, keys: keys / OPS_N, bytes: bytes / OPS_N };
+    };
+    return {
+      where: privateServer ? 'a private redis-server (started for this, on a free loopback port)' : `the shared Redis (${SHARED_REDIS}), counting only commands that name the run's prefix`,
+      rows: [
+        await one('chat completion, plain', `${gw}/v1/chat/completions`, JSON_HEADERS, PLAIN, 'Paris'),
+        await one('chat completion, streamed', `${gw}/v1/chat/completions`, JSON_HEADERS, STREAM, '[DONE]'),
+        await one('MCP tools/call', `${gw}/mcp/demo`, MCP_HEADERS, TOOL_CALL, TOOL_EXPECT),
+      ],
+    };
+  } finally {
+    counter.close();
+    await stop(started.child);
+    if (privateServer) await stop(privateServer.child);
+  }
+}
+
+/** SCAN + UNLINK under the bench's own prefix (never a FLUSH); how many keys there were. */
+async function deleteRedisKeys(url: string, prefix: string): Promise<number> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  redis.on('error', () => {});
+  let n = 0;
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000);
+      cursor = next;
+      n += keys.length;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  return n;
+}
+
+try {
+  // Upstreams first; every gateway points at them.
+  const mock = await start('mock upstream', benchScriptCommand('./gateway-upstream.ts'), { ready: /^listening (\S+)/ });
+  const tools = await start('demo tool server', fmguardCommand('demo-tools', '--http', '--port', '0'), { ready: /demo tools on (\S+)/ });
+  const floor = await start('floor proxy', benchScriptCommand('./gateway-floor.ts', mock.url), { ready: /^listening (\S+)/ });
+  const toolsOrigin = new URL(tools.url).origin;
+  const toolsFloor = await start('floor proxy (MCP)', benchScriptCommand('./gateway-floor.ts', toolsOrigin), { ready: /^listening (\S+)/ });
+  const env = fmguardEnv({ FMGUARD_BENCH_UPSTREAM: mock.url, FMGUARD_BENCH_TOOLS: tools.url, FMGUARD_BENCH_DIR: stateDir });
+
+  chatTargets.push({ id: 'direct', label: 'direct to the mock', url: `${mock.url}/v1/chat/completions`, headers: JSON_HEADERS });
+  chatTargets.push({ id: 'floor', label: 'the floor (minimal Node proxy)', url: `${floor.url}/v1/chat/completions`, headers: JSON_HEADERS });
+  const portkey = await startPortkey();
+  portkeyVersion = portkey.version;
+  portkeyWhy = portkey.why;
+  if (portkey.started) {
+    chatTargets.push({
+      id: 'portkey',
+      label: `Portkey gateway ${portkey.version} (npm)`,
+      url: `${portkey.started.url}/v1/chat/completions`,
+      headers: { ...JSON_HEADERS, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${mock.url}/v1` },
+    });
+  } else progress(`Portkey left out: ${portkey.why}`);
+  // One at a time: their startup times are figures too.
+  for (const store of STORES) {
+    const { started, startupMs: ms } = await startFmguard(store, env);
+    startupMs[store] = ms;
+    chatTargets.push({ id: store, label: STORE_LABEL[store], url: `${started.url}/v1/chat/completions`, headers: JSON_HEADERS });
+    toolTargets.push({ id: store, label: STORE_LABEL[store], url: `${started.url}/mcp/demo`, headers: MCP_HEADERS });
+  }
+  // Direct and through the floor, the tool server wants a session (it serves sessions only); through
+  // fmguard, stateless calls (no session: a run of its own per call, like the chat rows).
+  toolTargets.unshift(
+    { id: 'direct', label: 'direct to the tool server (session)', url: tools.url, headers: { ...MCP_HEADERS, 'mcp-session-id': await mcpSession(tools.url) } },
+    { id: 'floor', label: 'the floor (minimal Node proxy, session)', url: `${toolsFloor.url}/mcp`, headers: { ...MCP_HEADERS, 'mcp-session-id': await mcpSession(`${toolsFloor.url}/mcp`) } },
   );
-  return (done * 1000) / ms;
+
+  for (const t of chatTargets) await checkChat(t);
+  for (const t of toolTargets) await checkTool(t);
+  progress(`all ${chatTargets.length} chat targets and ${toolTargets.length} tool targets answer correctly; warming up`);
+  for (const t of chatTargets) {
+    for (const stream of [false, true]) await load.run({ url: t.url, headers: t.headers, body: stream ? STREAM : PLAIN, connections: 10, durationS: WARMUP });
+    results.set(t.id, { plain1: [], stream1: [], plain10: [], stream10: [] });
+    ttfts.set(t.id, []);
+  }
+  for (const t of toolTargets) {
+    await load.run({ url: t.url, headers: t.headers, body: TOOL_CALL, connections: 1, durationS: WARMUP });
+    toolResults.set(t.id, []);
+  }
+
+  const rotate = <T>(xs: T[], k: number) => xs.map((_, i) => xs[(i + k) % xs.length]!);
+  const flag = (t: Target, what: string, r: LoadResult) => {
+    if (r.errors > 0 || r.bad > 0) notes.push(`${t.label}, ${what}: ${r.errors} errors or non-2xx answers and ${r.bad} answers without the expected content out of ${r.requests}.`);
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const { mode, stream, connections } of MODES) {
+      for (const t of rotate(chatTargets, round)) {
+        progress(`round ${round + 1}/${ROUNDS}: ${mode} → ${t.label}`);
+        const r = await load.run({ url: t.url, headers: t.headers, body: stream ? STREAM : PLAIN, connections, durationS: DURATION });
+        flag(t, mode, r);
+        results.get(t.id)![mode].push(r);
+      }
+    }
+    for (const t of rotate(chatTargets, round)) {
+      progress(`round ${round + 1}/${ROUNDS}: time to first token → ${t.label}`);
+      ttfts.get(t.id)!.push(await ttft(t, TTFT_DURATION));
+    }
+    for (const t of rotate(toolTargets, round)) {
+      progress(`round ${round + 1}/${ROUNDS}: MCP tools/call → ${t.label}`);
+      const r = await load.run({ url: t.url, headers: t.headers, body: TOOL_CALL, connections: 1, durationS: DURATION, expect: TOOL_EXPECT });
+      flag(t, 'MCP tools/call', r);
+      toolResults.get(t.id)!.push(r);
+    }
+  }
+
+  progress(`store operations per request (${OPS_N} sequential requests each)`);
+  const sqliteTarget = chatTargets.find((t) => t.id === 'sqlite')!;
+  sqliteOps = await measureSqlite(new URL(sqliteTarget.url).origin);
+  redisOps = await measureRedis(env);
+} finally {
+  await stopAll();
+  redisKeysLeft = await cleanup();
+}
+const loadAfter = loadavg();
+progress('all processes stopped');
+
+// ---------------------------------------------------------------------------------------------
+// The report
+
+const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '—');
+const int = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—');
+const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)} %` : '—');
+const has = (id: string) => results.has(id);
+const med = (id: string, mode: Mode, field: 'p50' | 'p99' | 'rps') => (has(id) ? median(results.get(id)![mode].map((r) => r[field])) : NaN);
+const range = (id: string, mode: Mode) => {
+  const xs = results.get(id)![mode].map((r) => r.rps);
+  return `${int(Math.min(...xs))}–${int(Math.max(...xs))}`;
+};
+const ttft50 = (id: string) => (ttfts.has(id) ? median(ttfts.get(id)!.map((r) => r.p50)) : NaN);
+const ttft99 = (id: string) => (ttfts.has(id) ? median(ttfts.get(id)!.map((r) => r.p99)) : NaN);
+const tool = (id: string, field: 'p50' | 'p99' | 'rps') => (toolResults.has(id) ? median(toolResults.get(id)!.map((r) => r[field])) : NaN);
+const verdict = (ok: boolean, measured: boolean) => (!measured ? 'not measured' : ok ? 'met' : '**missed**');
+
+const ids = chatTargets.map((t) => t.id);
+const label = (id: string) => chatTargets.find((t) => t.id === id)!.label;
+const own = (id: string, mode: Mode) => med(id, mode, 'p50') - med('floor', mode, 'p50');
+const added = (id: string, mode: Mode) => med(id, mode, 'p50') - med('direct', mode, 'p50');
+const share = (id: string, mode: Mode) => med(id, mode, 'rps') / med('floor', mode, 'rps');
+
+const plainRows = ids.map((id) => {
+  const base = id === 'direct';
+  return `| ${label(id)} | ${ms(med(id, 'plain1', 'p50'))} | ${ms(med(id, 'plain1', 'p99'))} | ${base ? '—' : ms(added(id, 'plain1'))} | ${base || id === 'floor' ? '—' : ms(own(id, 'plain1'))} | ${int(med(id, 'plain10', 'rps'))} (${range(id, 'plain10')}) | ${base ? '' : pct(share(id, 'plain10'))} |`;
+});
+const streamRows = ids.map((id) => {
+  const base = id === 'direct';
+  const floorish = base || id === 'floor';
+  return `| ${label(id)} | ${ms(ttft50(id))} | ${ms(ttft99(id))} | ${base ? '—' : ms(ttft50(id) - ttft50('direct'))} | ${floorish ? '—' : ms(ttft50(id) - ttft50('floor'))} | ${ms(med(id, 'stream1', 'p50'))} | ${int(med(id, 'stream10', 'rps'))} (${range(id, 'stream10')}) | ${base ? '' : pct(share(id, 'stream10'))} |`;
+});
+const toolIds = toolTargets.map((t) => t.id);
+const toolRows = toolIds.map((id) => {
+  const t = toolTargets.find((x) => x.id === id)!;
+  const base = id === 'direct';
+  return `| ${t.label} | ${ms(tool(id, 'p50'))} | ${ms(tool(id, 'p99'))} | ${int(tool(id, 'rps'))} | ${base ? '—' : ms(tool(id, 'p50') - tool('direct', 'p50'))} | ${base || id === 'floor' ? '—' : ms(tool(id, 'p50') - tool('floor', 'p50'))} |`;
+});
+
+const pk = has('portkey');
+const targetRows = [
+  ...(['memory', 'sqlite', 'redis'] as const).map((s, i) => {
+    const limit = [0.08, 0.12, 0.35][i]!;
+    return `| own work over the floor, p50 at c1 (plain), ${s} ≤ ${limit} ms | ${ms(own(s, 'plain1'))} ms | ${verdict(own(s, 'plain1') <= limit, has(s))} |`;
+  }),
+  ...(['memory', 'sqlite', 'redis'] as const).map((s, i) => {
+    const limit = [0.5, 0.4, 0.3][i]!;
+    return `| c10 throughput (plain) as a share of the floor, ${s} ≥ ${limit * 100} % | ${pct(share(s, 'plain10'))} | ${verdict(share(s, 'plain10') >= limit, has(s))} |`;
+  }),
+  `| SQLite c10 throughput (plain) ≥ 3× Portkey's | ${pk ? `${(med('sqlite', 'plain10', 'rps') / med('portkey', 'plain10', 'rps')).toFixed(2)}×` : '—'} | ${verdict(med('sqlite', 'plain10', 'rps') >= 3 * med('portkey', 'plain10', 'rps'), pk)} |`,
+  `| SQLite added p50 at c1 (plain) ≤ ½ of Portkey's | ${pk ? `${ms(added('sqlite', 'plain1'))} vs ${ms(added('portkey', 'plain1'))} ms (${(added('sqlite', 'plain1') / added('portkey', 'plain1')).toFixed(2)}×)` : '—'} | ${verdict(added('sqlite', 'plain1') <= 0.5 * added('portkey', 'plain1'), pk)} |`,
+  ...STORES.map((s) => `| streamed time to first token, own work over the floor, ${s} ≤ 0.1 ms | ${ms(ttft50(s) - ttft50('floor'))} ms | ${verdict(ttft50(s) - ttft50('floor') <= 0.1, has(s))} |`),
+  ...STORES.map((s) => `| MCP tools/call added over the tool server direct, ${s} ≤ 0.3 ms | ${ms(tool(s, 'p50') - tool('direct', 'p50'))} ms | ${verdict(tool(s, 'p50') - tool('direct', 'p50') <= 0.3, toolResults.has(s))} |`),
+];
+if (sqliteOps) {
+  const plain = sqliteOps[0]!;
+  targetRows.push(`| storage ≤ 1 KB per request on SQLite (plain chat; file growth) | ${int(plain.fileBytes)} B | ${verdict(plain.fileBytes <= 1024, true)} |`);
 }
 
-const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
-const ms3 = (x: number) => x.toFixed(3);
+const sqliteSection = sqliteOps
+  ? `**SQLite store: writes per request** (${OPS_N} sequential requests per row, through the SQLite gateway after the timed rounds; WAL counted with a read snapshot held so no checkpoint resets it; "idle" is the same time with no requests, i.e. the gateway's own timers)
 
-const loadBefore = loadavg()[0]!;
-const mock = await start('./gateway-upstream.ts');
-const gw = await start('./gateway-server.ts', [mock.url, KEY]);
-const floor = await start('./gateway-floor.ts', [mock.url]);
-const direct1 = target('direct', mock.url, 1);
-const floor1 = target('minimal proxy', floor.url, 1);
-const fresh1 = target('gateway', gw.url, 1);
-const named1 = target('gateway, named run', gw.url, 1, { 'x-fmguard-run': 'bench-run' });
+| request | write transactions (commits) | WAL frames | KB written to the WAL | idle commits / frames (whole window) | file growth B | rows added (per table) |
+|---|---:|---:|---:|---:|---:|---|
+${sqliteOps
+  .map((o) => {
+    const tables = o.tables.filter((t) => t.rows !== 0).map((t) => `${t.name} ${+t.rows.toFixed(2)}`).join(', ');
+    return `| ${o.label} | ${(o.wal.commits / OPS_N).toFixed(2)} | ${(o.wal.frames / OPS_N).toFixed(1)} | ${((o.wal.frames * (o.wal.pageSize + 24)) / OPS_N / 1024).toFixed(1)} | ${o.idle.commits} / ${o.idle.frames} | ${int(o.fileBytes)} | ${tables || '—'} |`;
+  })
+  .join('\n')}
 
-// Warm up every path (JIT, pools, the provider's upstream pool).
-for (const t of [direct1, floor1, fresh1, named1]) for (const stream of [false, true]) await sequential(t, WARMUP / 2, stream, [], []);
+Bytes per request by table or index (plain chat completion; pages / payload): ${sqliteOps[0]!.tables
+      .filter((t) => t.pageBytes !== 0 || t.payloadBytes !== 0)
+      .map((t) => `${t.name} ${int(t.pageBytes)} / ${int(t.payloadBytes)}`)
+      .join('; ')}. SQL statements per request cannot be counted from outside the process (no hook on a foreign connection); the commits and frames above are what reaches the disk.`
+  : 'SQLite store operations: not measured (the run failed before them).';
 
-// 1 connection: latency (plain) and time to first token (streamed), interleaved rounds.
-const lat = { direct: [] as number[], floor: [] as number[], fresh: [] as number[], named: [] as number[] };
-const ttft = { direct: [] as number[], floor: [] as number[], fresh: [] as number[] };
-const streamTotal = { direct: [] as number[], floor: [] as number[], fresh: [] as number[] };
-for (let r = 0; r < LATENCY_ROUNDS; r++) {
-  await sequential(direct1, LATENCY_CALLS, false, [], lat.direct);
-  await sequential(floor1, LATENCY_CALLS, false, [], lat.floor);
-  await sequential(fresh1, LATENCY_CALLS, false, [], lat.fresh);
-  await sequential(named1, LATENCY_CALLS, false, [], lat.named);
-  await sequential(direct1, LATENCY_CALLS, true, ttft.direct, streamTotal.direct);
-  await sequential(floor1, LATENCY_CALLS, true, ttft.floor, streamTotal.floor);
-  await sequential(fresh1, LATENCY_CALLS, true, ttft.fresh, streamTotal.fresh);
-}
+const redisSection = redisOps
+  ? `**Redis store: commands per request** (${OPS_N} sequential requests per row, on ${redisOps.where}, through a fresh fmguard on bench/configs/redis.yaml after ${REDIS_WARMUP.chat} chat and ${REDIS_WARMUP.tool} tool warm-up calls; every command seen with MONITOR, fenced by markers: "sent" are the gateway's own commands, one round trip each unless pipelined; "in scripts" are run by its Lua scripts inside Redis; "idle" is the same time with no requests)
 
-// 10 connections: throughput, interleaved rounds.
-const direct10 = target('direct', mock.url, 10);
-const floor10 = target('minimal proxy', floor.url, 10);
-const gw10 = target('gateway', gw.url, 10);
-for (const t of [direct10, floor10, gw10]) await throughput(t, 10, 1000, false);
-const rps = { direct: [] as number[], floor: [] as number[], gw: [] as number[], directStream: [] as number[], floorStream: [] as number[], gwStream: [] as number[] };
-for (let r = 0; r < THROUGHPUT_ROUNDS; r++) {
-  rps.direct.push(await throughput(direct10, 10, THROUGHPUT_MS, false));
-  rps.floor.push(await throughput(floor10, 10, THROUGHPUT_MS, false));
-  rps.gw.push(await throughput(gw10, 10, THROUGHPUT_MS, false));
-  rps.directStream.push(await throughput(direct10, 10, THROUGHPUT_MS, true));
-  rps.floorStream.push(await throughput(floor10, 10, THROUGHPUT_MS, true));
-  rps.gwStream.push(await throughput(gw10, 10, THROUGHPUT_MS, true));
-}
+| request | sent | sent, by command | in scripts | keys added | used_memory added B | sent / in scripts, idle (whole window) |
+|---|---:|---|---:|---:|---:|---:|
+${redisOps.rows.map((o) => `| ${o.label} | ${(total(o.busy.sent) / OPS_N).toFixed(2)} | ${byCount(o.busy.sent, OPS_N)} | ${(total(o.busy.inScripts) / OPS_N).toFixed(2)} | ${o.keys.toFixed(2)} | ${int(o.bytes)} | ${total(o.idle.sent)} / ${total(o.idle.inScripts)} |`).join('\n')}
 
-for (const t of [direct1, floor1, fresh1, named1, direct10, floor10, gw10]) await t.pool.close();
-for (const child of [gw, floor, mock]) child.child.disconnect();
+Commands inside the scripts, plain chat completion, per request: ${byCount(redisOps.rows[0]!.busy.inScripts, OPS_N)}.`
+  : 'Redis store operations: not measured (the run failed before them).';
 
-const p = (xs: number[], q: number) => percentile(sorted(xs), q);
-const median = (xs: number[]) => p(xs, 50);
-const addedPlain = median(lat.fresh) - median(lat.direct);
-const addedNamed = median(lat.named) - median(lat.direct);
-const addedTtft = median(ttft.fresh) - median(ttft.direct);
-const hop = median(lat.floor) - median(lat.direct);
-const own = median(lat.fresh) - median(lat.floor);
-const ownNamed = median(lat.named) - median(lat.floor);
-const hopTtft = median(ttft.floor) - median(ttft.direct);
-const ratio = median(rps.gw) / median(rps.direct);
-const ratioStream = median(rps.gwStream) / median(rps.direct);
-const ratioStreamOwn = median(rps.gwStream) / median(rps.directStream);
-const verdict = (ok: boolean) => (ok ? 'met' : '**not met**');
+const cpu = cpus()[0]?.model ?? 'unknown CPU';
+const body = `One run of \`npm run bench:gateway\` (started ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC): ${availableParallelism()} cores (nproc), ${cpu}, Node ${process.version}.
+Load average (1/5/15 min) before: ${loadBefore.map((x) => x.toFixed(2)).join(' / ')}; after: ${loadAfter.map((x) => x.toFixed(2)).join(' / ')} (above ~0.5 is other work sharing the cores: absolute figures are then noisy, ratios less so).
+Load generator: ${load.name}${load.note ? ` — ${load.note}` : ''}${load.latencyNote ? ` (${load.latencyNote})` : ''}, closed loop, in its own process. ${ROUNDS} rounds; in each, every measurement runs ${DURATION} s per target, targets round-robin (the start rotating per round); figures are medians of the rounds (c10 req/s with the rounds' range), after a ${WARMUP} s warm-up per target and kind at 10 connections.
 
-const row = (name: string, xs: number[]) => `| ${name} | ${ms3(p(xs, 50))} | ${ms3(p(xs, 90))} | ${ms3(p(xs, 99))} |`;
-const body = `Load generator, mock upstream and gateway each in their own process (2 cores for 3 processes at 10 connections).
-Machine load average (1 min) at start / end: ${loadBefore.toFixed(1)} / ${loadavg()[0]!.toFixed(1)} (anything above ~0.5 is other work sharing these 2 cores).
-Mock: node:http, a fixed ~300-byte JSON answer, or an SSE stream of 8 small chunks (first at once, the rest a tick later).
-Gateway: memory store; tenant, agent and key day budgets and rate limits; run limits; loop and no-progress detection;
-breakers; metrics; the Cedar policy engine (\`allow: { models: [mock-*] }\`); the OpenAI-compatible provider
-(\`src/providers/openai.ts\`, undici pool). Client: undici \`Pool.request\`. ${LATENCY_ROUNDS} interleaved rounds of ${LATENCY_CALLS} sequential calls per
-side at 1 connection after ${WARMUP} warm-up calls per path; ${THROUGHPUT_ROUNDS} interleaved rounds of ${THROUGHPUT_MS / 1000} s at 10 connections (median shown).
-"Gateway" is a run of its own per request (no \`x-fmguard-run\`: a run is created, guarded, ended); "named run" sends \`x-fmguard-run\`
-(one long run; the counters headers then read the ledger).
+Every target is a process of its own: the mock upstream (bench/gateway-upstream.ts: node:http; a fixed ~300-byte chat completion, or SSE: the first chunk at once, then 5 content chunks, the finish chunk, a usage chunk and \`[DONE]\` on the next event-loop turn); the floor (bench/gateway-floor.ts: node:http in, undici Pool out, no parsing, no checks, the upstream's answer piped back);
+${pk ? `Portkey's gateway \`@portkey-ai/gateway\` ${portkeyVersion} (npm, \`build/start-server.js --headless\`, provider \`openai\` with \`x-portkey-custom-host\` at the mock; its \`@hono/node-server\` ${portkeyHonoServer()}, see bench/README.md)` : `Portkey's gateway: **not measured** — ${portkeyWhy}`};
+fmguard through its CLI (\`fmguard serve -c bench/configs/{memory,sqlite,redis}.yaml -p 0\`): an \`openai\`-kind provider at the mock, one agent key with day budgets and rate limits at key, agent and tenant level, run limits, the Cedar policy engine allowing the model and \`demo.read_file\` (every limit generous: nothing is refused; every answer checked before timing, non-2xx counted during it). No \`x-fmguard-run\`: each request is a run of its own.
+Store: memory (audit none, its default); SQLite (the default; state and audit in one file, in a temporary directory); Redis (${SHARED_REDIS}, the shared local server, under the run's own key prefix, deleted at the end: ${redisKeysLeft >= 0 ? `${redisKeysLeft} keys removed` : 'cleanup failed'}; audit none, its default).
+Request: \`POST /v1/chat/completions\`, model \`mock-small\`, one user message, \`max_tokens: 64\`; streamed: the same with \`stream: true, stream_options.include_usage\`.
+Startup of \`fmguard serve\` (process start to listening, measured here): ${STORES.map((s) => `${s} ${startupMs[s] ? `${(startupMs[s]! / 1000).toFixed(2)} s` : '—'}`).join(', ')}.
 
-| Target (2-core machine) | Result | |
+**Targets of issue 13 (this run)**
+
+| target | this run | |
 |---|---:|---|
-| added median latency at 1 connection < 0.150 ms | ${ms3(addedPlain)} ms | ${verdict(addedPlain < 0.15)} |
-| at 10 connections ≥ 25 % of direct throughput | ${(ratio * 100).toFixed(1)} % | ${verdict(ratio >= 0.25)} |
-| streamed time to first token added < 0.300 ms | ${ms3(addedTtft)} ms | ${verdict(addedTtft < 0.3)} |
+${targetRows.join('\n')}
 
-**1 connection, plain** (ms)
+**Plain chat completions** (latency ms at 1 connection; req/s at 10 connections)
 
-| path | p50 | p90 | p99 |
-|---|---:|---:|---:|
-${row('direct', lat.direct)}
-${row('minimal proxy, no safeguards (the floor)', lat.floor)}
-${row('through fmguard (run per request)', lat.fresh)}
-${row('through fmguard (named run)', lat.named)}
+| path | p50 | p99 | added p50 over direct | own work over the floor (p50) | req/s at c10 (rounds) | share of the floor |
+|---|---:|---:|---:|---:|---:|---:|
+${plainRows.join('\n')}
 
-Added at the median: ${ms3(addedPlain)} ms per request (named run: ${ms3(addedNamed)} ms), of which the second HTTP hop
-(the minimal proxy) is ${ms3(hop)} ms and fmguard's own work (gateway and guard runtime) ${ms3(own)} ms (named run: ${ms3(ownNamed)} ms).
+**Streamed chat completions** (time to first token: bench/ttft-client.ts, a separate process timing each request from its write to the first complete SSE \`data:\` line, sequential on one keep-alive connection, ${TTFT_DURATION} s per target and round after ${TTFT_WARMUP} untimed requests; "whole stream" is wrk's latency at 1 connection, to the last byte)
 
-**1 connection, streamed** (ms)
+| path | TTFT p50 | TTFT p99 | TTFT added over direct | TTFT own work over the floor | whole stream p50 at c1 | req/s at c10 (rounds) | share of the floor |
+|---|---:|---:|---:|---:|---:|---:|---:|
+${streamRows.join('\n')}
 
-| path | TTFT p50 | TTFT p90 | TTFT p99 | whole stream p50 |
-|---|---:|---:|---:|---:|
-| direct | ${ms3(p(ttft.direct, 50))} | ${ms3(p(ttft.direct, 90))} | ${ms3(p(ttft.direct, 99))} | ${ms3(median(streamTotal.direct))} |
-| minimal proxy (the floor) | ${ms3(p(ttft.floor, 50))} | ${ms3(p(ttft.floor, 90))} | ${ms3(p(ttft.floor, 99))} | ${ms3(median(streamTotal.floor))} |
-| through fmguard | ${ms3(p(ttft.fresh, 50))} | ${ms3(p(ttft.fresh, 90))} | ${ms3(p(ttft.fresh, 99))} | ${ms3(median(streamTotal.fresh))} |
+**MCP \`tools/call\`** (\`read_file\` on the demo tool server, \`fmguard demo-tools --http\`; 1 connection, wrk, every answer checked for the file's content; direct and through the floor on an MCP session of the tool server; through fmguard \`POST /mcp/demo\` stateless, i.e. a run of its own per call, fmguard holding its own session upstream)
 
-Time to first token added: ${ms3(addedTtft)} ms, of which the hop ${ms3(hopTtft)} ms and fmguard ${ms3(addedTtft - hopTtft)} ms.
+| path | p50 ms | p99 ms | req/s at c1 | added p50 over direct | own work over the floor |
+|---|---:|---:|---:|---:|---:|
+${toolRows.join('\n')}
 
-**10 connections** (requests/s, median of rounds; rounds: ${rps.gw.map((x) => x.toFixed(0)).join(', ')} through the gateway)
+${sqliteSection}
 
-| path | plain | streamed |
-|---|---:|---:|
-| direct | ${median(rps.direct).toFixed(0)} | ${median(rps.directStream).toFixed(0)} |
-| minimal proxy (the floor) | ${median(rps.floor).toFixed(0)} (${((median(rps.floor) / median(rps.direct)) * 100).toFixed(1)} %) | ${median(rps.floorStream).toFixed(0)} |
-| through fmguard | ${median(rps.gw).toFixed(0)} (${(ratio * 100).toFixed(1)} %) | ${median(rps.gwStream).toFixed(0)} (${(ratioStreamOwn * 100).toFixed(1)} % of direct streams) |
+${redisSection}
+${notes.length ? `\nNotes from this run:\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}
+Not measured here: the Responses API; SQL statements per request (see above); Redis round trips where the gateway pipelines (each pipelined command counts one).`;
 
-Streamed requests through the gateway reach ${(ratioStream * 100).toFixed(1)} % of the direct plain rate.`;
 console.log(body);
-writeSection('Gateway overhead (bench:gateway)', body);
+if (!opts['no-write']) writeSection('Gateway overhead (bench:gateway)', body);
+// Every child is stopped and every client closed above; exit even if a library keeps a timer alive.
+process.exit(0);
