@@ -20,7 +20,7 @@ export function toAuditRecord(event: GuardEvent): AuditRecord | undefined {
         resource: event.resource,
         usage: { inputTokens: event.usage.inputTokens, outputTokens: event.usage.outputTokens, cachedTokens: event.usage.cachedInputTokens },
         costUsd: event.costUsd,
-        details: { keyId: event.keyId, latencyMs: event.latencyMs, attempts: event.attempts, maxTokens: event.maxTokens, servedBy: event.servedBy, streamed: event.streamed, args: event.args },
+        details: { keyId: event.keyId, latencyMs: event.latencyMs, attempts: event.attempts, maxTokens: event.maxTokens, servedBy: event.servedBy, streamed: event.streamed, args: event.args, upstreamRequestId: event.upstreamRequestId },
       };
     case 'call.refused':
       return {
@@ -46,7 +46,7 @@ export function toAuditRecord(event: GuardEvent): AuditRecord | undefined {
         resource: event.resource,
         usage: event.usage ? { inputTokens: event.usage.inputTokens, outputTokens: event.usage.outputTokens } : undefined,
         costUsd: event.costUsd,
-        details: { keyId: event.keyId, message: event.message, latencyMs: event.latencyMs, attempts: event.attempts, args: event.args },
+        details: { keyId: event.keyId, message: event.message, latencyMs: event.latencyMs, attempts: event.attempts, args: event.args, upstreamRequestId: event.upstreamRequestId },
       };
     case 'kill':
       return event.on

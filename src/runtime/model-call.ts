@@ -8,7 +8,7 @@ import { nanoToUsd } from '../core/money.ts';
 import { costNano, type Price } from '../core/pricing.ts';
 import { inputTokenUpperBound } from '../core/token-estimate.ts';
 import type { ResolvedModel } from '../config/resolve.ts';
-import { ProviderError } from '../providers/provider.ts';
+import { ProviderError, type UpstreamMeta } from '../providers/provider.ts';
 import type { BucketSpec, Charge } from '../stores/store.ts';
 import { admitCall, afterRefusal } from './admission.ts';
 import { clampLines, clampOutput, modelActuals, modelCharges, type BudgetLine } from './charges.ts';
@@ -71,6 +71,8 @@ interface Prepared {
   buckets: BucketSpec[];
   reservedTokens: number;
   startedAt: number;
+  /** The upstream's id for the latest attempt, when the provider reports one (for the audit). */
+  upstreamRequestId?: string;
 }
 
 const RESERVE_TRIES = 3;
@@ -234,7 +236,7 @@ const REJECTED_REQUEST = new Set([400, 404, 413, 422]);
 /** Map anything an attempt threw to a stop code (for retry matching and reporting). */
 export function codeOf(error: unknown): StopCode {
   if (GuardError.isInstance(error)) return error.code;
-  if (error instanceof ProviderError) return REJECTED_REQUEST.has(error.status) ? 'request.invalid' : 'upstream.error';
+  if (error instanceof ProviderError) return error.code ?? (REJECTED_REQUEST.has(error.status) ? 'request.invalid' : 'upstream.error');
   if (typeof error === 'object' && error !== null && isStopCode((error as { code?: unknown }).code)) return (error as { code: StopCode }).code;
   return 'upstream.error';
 }
@@ -254,6 +256,7 @@ export function toGuardError(error: unknown, resource: string): GuardError {
 function asGuardError(error: unknown, resource: string): GuardError {
   if (GuardError.isInstance(error)) return error;
   if (error instanceof ProviderError) {
+    if (error.code !== undefined) return guardError(error.code, `${resource}: ${error.message}`, { status: error.status, retryAfterMs: error.retryAfterMs }, error);
     // The upstream rejected the request itself: repeating it cannot help.
     if (REJECTED_REQUEST.has(error.status)) return guardError('request.invalid', `${resource}: the upstream rejected the request (${error.status}): ${error.message}`, { status: error.status }, error);
     return guardError('upstream.error', `${resource}: upstream failed (${error.status}): ${error.message}`, { status: error.status, retryAfterMs: error.retryAfterMs }, error);
@@ -265,6 +268,13 @@ function asGuardError(error: unknown, resource: string): GuardError {
 function retryAfterOf(error: unknown): number | undefined {
   if (error instanceof ProviderError) return error.retryAfterMs;
   return GuardError.isInstance(error) ? error.details.retryAfterMs : undefined;
+}
+
+/** Keeps the upstream's request id of the latest attempt, for the call's event. */
+function upstreamMeta(prepared: Prepared) {
+  return (meta: UpstreamMeta) => {
+    if (meta.requestId !== undefined) prepared.upstreamRequestId = meta.requestId;
+  };
 }
 
 /** The run's signal, joined with the caller's own when there is one (cheaply: see signals.ts). */
@@ -323,6 +333,7 @@ async function finish(ctx: GuardContext, handle: RunHandle, prepared: Prepared, 
       attempts,
       maxTokens: prepared.maxTokens,
       streamed,
+      upstreamRequestId: prepared.upstreamRequestId,
     });
   }
   // Repeated tool calls are judged by the more specific repeated-call detector; this one watches text.
@@ -369,6 +380,7 @@ async function fail(ctx: GuardContext, handle: RunHandle, prepared: Prepared, er
       costUsd: nanoToUsd(cost),
       latencyMs: now - prepared.startedAt,
       attempts,
+      upstreamRequestId: prepared.upstreamRequestId,
     });
   }
 }
@@ -420,7 +432,7 @@ export async function callModel(ctx: GuardContext, handle: RunHandle, request: C
         const { controller, unlink } = attemptController(attemptSignal);
         const timers = new AttemptTimers(ctx.clock, controller, timeouts, { streaming: false, totalMs: timeouts.totalMs });
         try {
-          return await provider.complete(body, { signal: controller.signal });
+          return await provider.complete(body, { signal: controller.signal, onUpstreamMeta: upstreamMeta(prepared) });
         } catch (error) {
           throw controller.signal.aborted ? controller.signal.reason : error;
         } finally {
@@ -520,7 +532,7 @@ export async function streamModel(ctx: GuardContext, handle: RunHandle, request:
         attempts = n;
         const { controller, unlink } = attemptController(attemptSignal, signal);
         const timers = new AttemptTimers(ctx.clock, controller, timeouts, { streaming: true, totalMs: timeouts.totalMs });
-        const iterator = provider.stream(body, { signal: controller.signal })[Symbol.asyncIterator]();
+        const iterator = provider.stream(body, { signal: controller.signal, onUpstreamMeta: upstreamMeta(prepared) })[Symbol.asyncIterator]();
         const aborted = abortPromise(controller.signal);
         try {
           const first = await Promise.race([iterator.next(), aborted.promise]);
