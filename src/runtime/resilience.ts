@@ -7,6 +7,7 @@ import type { KillInfo, Store } from '../stores/store.ts';
 import { createRedisBreakerStore, createRedisMetricStore, type RedisStore } from '../stores/redis/index.ts';
 import type { GuardEvent } from './events.ts';
 import { sqliteHandle } from './services.ts';
+import { createEmfWriter, withEmf } from '../aws/emf/index.ts';
 
 /** Breakers for every model, provider and tool server, their state beside the rest. */
 export function openBreakers(config: FmguardConfig, store: Store, clock: Clock, onChange: (change: BreakerChange) => void): Breakers {
@@ -25,13 +26,16 @@ export function openBreakers(config: FmguardConfig, store: Store, clock: Clock, 
 export function openMetrics(config: FmguardConfig, store: Store, clock: Clock, onError?: (error: unknown) => void): Metrics {
   const db = sqliteHandle(store);
   const redis = store.kind === 'redis' ? (store as RedisStore) : undefined;
-  return createMetrics({
+  const metrics = createMetrics({
     clock,
     store: db ? createSqliteMetricStore(db) : redis ? createRedisMetricStore(redis, { retentionMs: config.metrics.retentionMs }) : createMemoryMetricStore(),
     resolutionMs: config.metrics.resolutionMs,
     retentionMs: config.metrics.retentionMs,
     onError,
   });
+  // CloudWatch Embedded Metric Format lines beside the store, when configured.
+  const emf = config.metrics.emf;
+  return emf ? withEmf(metrics, createEmfWriter({ path: emf.path, namespace: emf.namespace, clock, onError })) : metrics;
 }
 
 export interface AlarmWiring {

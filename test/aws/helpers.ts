@@ -14,9 +14,10 @@ import { nanoToUsd } from '../../src/core/money.ts';
 import { inputTokenUpperBound } from '../../src/core/token-estimate.ts';
 import type { ChatRequest, ChatResponse } from '../../src/core/chat.ts';
 import type { CallEvent } from '../../src/metrics/index.ts';
-import { BASE_METRICS, SCOPE_KINDS } from '../../src/metrics/index.ts';
+import { BASE_METRICS, SCOPE_KINDS, isMetricName } from '../../src/metrics/index.ts';
+import { parsePrometheusText } from '../metrics/prom-parser.ts';
 
-export { createGuard, parseConfig, createGateway, createSimModel, FakeClock, costNano, nanoToUsd, inputTokenUpperBound, BASE_METRICS, SCOPE_KINDS };
+export { createGuard, parseConfig, createGateway, createSimModel, FakeClock, costNano, nanoToUsd, inputTokenUpperBound, BASE_METRICS, SCOPE_KINDS, isMetricName, parsePrometheusText };
 export type { ConfigInput, FmguardConfig, GuardEvent, Gateway, SimModel, SimModelOptions, StoredEvent, ChatRequest, ChatResponse, CallEvent };
 
 export const BOT_KEY = 'sk-test-aws-bot-0001';
