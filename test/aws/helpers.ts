@@ -16,9 +16,11 @@ import type { ChatRequest, ChatResponse } from '../../src/core/chat.ts';
 import type { CallEvent } from '../../src/metrics/index.ts';
 import { BASE_METRICS, SCOPE_KINDS, isMetricName } from '../../src/metrics/index.ts';
 import { parsePrometheusText } from '../metrics/prom-parser.ts';
+import { compileRetryPolicy, type Retrier } from '../../src/core/retry.ts';
+import type { StopCode } from '../../src/core/codes.ts';
 
-export { createGuard, parseConfig, createGateway, createSimModel, FakeClock, costNano, nanoToUsd, inputTokenUpperBound, BASE_METRICS, SCOPE_KINDS, isMetricName, parsePrometheusText };
-export type { ConfigInput, FmguardConfig, GuardEvent, Gateway, SimModel, SimModelOptions, StoredEvent, ChatRequest, ChatResponse, CallEvent };
+export { createGuard, parseConfig, createGateway, createSimModel, FakeClock, costNano, nanoToUsd, inputTokenUpperBound, BASE_METRICS, SCOPE_KINDS, isMetricName, parsePrometheusText, compileRetryPolicy };
+export type { Retrier, StopCode, ConfigInput, FmguardConfig, GuardEvent, Gateway, SimModel, SimModelOptions, StoredEvent, ChatRequest, ChatResponse, CallEvent };
 
 export const BOT_KEY = 'sk-test-aws-bot-0001';
 

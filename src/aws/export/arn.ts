@@ -62,7 +62,8 @@ export function logicalId(prefix: string, name: string): string {
  * known once deployed): `${ToolFunctionSearchArn}` in the state machine definition.
  */
 export function toolFunctionPlaceholder(functionName: string): string {
-  return `ToolFunction${functionName.replace(/[^A-Za-z0-9]/g, '')}Arn`;
+  const words = functionName.split(/[^A-Za-z0-9]+/).filter(Boolean);
+  return `ToolFunction${words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('')}Arn`;
 }
 
 /** What a state machine's Task names as the tool's Lambda: its ARN, or the placeholder of a created one. */

@@ -114,9 +114,9 @@ export function aslRetry(retriers: readonly Retrier[], kind: TaskKind, report: E
   return out;
 }
 
-/** A Fail state's name for a stop code: `StopLimitSteps` for `limit.steps`. */
-export function stopStateName(code: StopCode): string {
-  return `Stop${code
+/** A Fail state's name for a stop code: `StopLimitSteps` for `limit.steps` (`ToolStop…` inside the tool Map). */
+export function stopStateName(code: StopCode, prefix = ''): string {
+  return `${prefix}Stop${code
     .split(/[._]/)
     .map((w) => w[0]!.toUpperCase() + w.slice(1))
     .join('')}`;
@@ -139,7 +139,7 @@ export function modelCatchers(configCatchers: AslCatcher[] = []): AslCatcher[] {
 /** After retries: a tool task's error ends the run with the tool call's stop code. */
 export function toolCatchers(): AslCatcher[] {
   return [
-    { ErrorEquals: ['States.Timeout', 'Sandbox.Timedout'], Next: stopStateName('timeout.tool') },
-    { ErrorEquals: ['States.ALL'], Next: stopStateName('upstream.error') },
+    { ErrorEquals: ['States.Timeout', 'Sandbox.Timedout'], Next: stopStateName('timeout.tool', 'Tool') },
+    { ErrorEquals: ['States.ALL'], Next: stopStateName('upstream.error', 'Tool') },
   ];
 }

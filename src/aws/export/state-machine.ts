@@ -160,12 +160,15 @@ export function agentStateMachine(plan: AgentLoopPlan, report: ExportReport): As
   }
 
   const iterator: Record<string, AslState> = {
-    RouteTool: routes.length > 0 ? { Type: 'Choice', Choices: routes, Default: stopStateName('policy.denied') } : { Type: 'Pass', Next: stopStateName('policy.denied') },
+    RouteTool: routes.length > 0 ? { Type: 'Choice', Choices: routes, Default: stopStateName('policy.denied', 'Tool') } : { Type: 'Pass', Next: stopStateName('policy.denied', 'Tool') },
     ...toolStates,
-    [stopStateName('policy.denied')]: { Type: 'Fail', Error: 'policy.denied', Cause: 'the model called a tool this agent may not call on AWS' },
-    [stopStateName('timeout.tool')]: { Type: 'Fail', Error: 'timeout.tool', Cause: 'a tool call ran past its timeout' },
-    [stopStateName('upstream.error')]: { Type: 'Fail', Error: 'upstream.error', Cause: 'a tool call failed after its retries' },
+    // State names are unique in the whole machine, so the Map's own Fail states carry a prefix.
+    [stopStateName('policy.denied', 'Tool')]: { Type: 'Fail', Error: 'policy.denied', Cause: 'the model called a tool this agent may not call on AWS' },
   };
+  if (plan.tools.length > 0) {
+    iterator[stopStateName('timeout.tool', 'Tool')] = { Type: 'Fail', Error: 'timeout.tool', Cause: 'a tool call ran past its timeout' };
+    iterator[stopStateName('upstream.error', 'Tool')] = { Type: 'Fail', Error: 'upstream.error', Cause: 'a tool call failed after its retries' };
+  }
 
   const states: Record<string, AslState> = {
     Init: {
