@@ -328,7 +328,7 @@ describe('fmguard export aws (the CLI writes the files)', () => {
     const badAccount = spawnSync(process.execPath, [join(root, 'bin/fmguard.js'), 'export', 'aws', '--config', configFile, '--out', target, '--account', '12345'], { encoding: 'utf8', cwd: root });
     expect(badAccount.status).toBe(1);
     expect(badAccount.stderr).toContain('expected a 12-digit AWS account id');
-    const badArn = structuredClone(input) as { toolServers: { crm: { tools: { lookup_customer: { aws: { lambda: string } } } } } };
+    const badArn = structuredClone(input) as unknown as { toolServers: { crm: { tools: { lookup_customer: { aws: { lambda: string } } } } } };
     badArn.toolServers.crm.tools.lookup_customer.aws.lambda = 'arn:aws:lambda:us-east-1:123:function:x';
     writeFileSync(configFile, JSON.stringify(badArn));
     const result = spawnSync(process.execPath, [join(root, 'bin/fmguard.js'), 'export', 'aws', '--config', configFile, '--out', target], { encoding: 'utf8', cwd: root });
@@ -339,10 +339,10 @@ describe('fmguard export aws (the CLI writes the files)', () => {
 
   it('the config rejects a bad bedrock region and a Lambda mapping that is neither an ARN nor a function spec', () => {
     const { input } = exportConfigInput();
-    const withRegion = structuredClone(input) as { providers: { aws: { region: string } } };
+    const withRegion = structuredClone(input) as unknown as { providers: { aws: { region: string } } };
     withRegion.providers.aws.region = 'mars-1';
     expect(() => parseConfig(withRegion, { baseDir: dir })).toThrow(/providers\.aws\.region: expected an AWS Region/);
-    const withSpec = structuredClone(input) as { toolServers: { crm: { tools: { refund: { aws: { lambda: Record<string, unknown> } } } } } };
+    const withSpec = structuredClone(input) as unknown as { toolServers: { crm: { tools: { refund: { aws: { lambda: Record<string, unknown> } } } } } };
     delete withSpec.toolServers.crm.tools.refund.aws.lambda.handler;
     expect(() => parseConfig(withSpec, { baseDir: dir })).toThrow(/toolServers\.crm\.tools\.refund\.aws\.lambda/);
   });

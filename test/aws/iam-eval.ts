@@ -143,7 +143,7 @@ function conditionHolds(operator: string, key: string, values: string[], request
   const base = negated ?? op;
   if (set) {
     const items = actual === undefined ? [] : Array.isArray(actual) ? actual : [actual];
-    const match = (item: string) => expected.some((e) => compare(base, item, e));
+    const match = (item: string | number | boolean) => expected.some((e) => compare(base, item, e));
     const result = set === 'all' ? items.every(match) : items.some(match);
     return negated ? !result : result;
   }
