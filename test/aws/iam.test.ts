@@ -88,7 +88,7 @@ describe('the test IAM evaluator reproduces the IAM vectors (reference §3)', ()
 
   it('I14: IpAddress matches a CIDR; an absent key (VPC endpoint) fails', () => {
     const p = allow({ Action: 's3:*', Resource: '*', Condition: { IpAddress: { 'aws:SourceIp': '203.0.113.0/24' } } });
-    const req = (ip?: string) => ({ action: 's3:GetObject', resource: 'arn:aws:s3:::b/k', context: ip ? { 'aws:SourceIp': ip } : {} });
+    const req = (ip?: string) => ({ action: 's3:GetObject', resource: 'arn:aws:s3:::b/k', context: (ip ? { 'aws:SourceIp': ip } : {}) as Record<string, string> });
     expect(evaluate({ identity: [p] }, req('203.0.113.7'))).toBe('ALLOW');
     expect(evaluate({ identity: [p] }, req('198.51.100.1'))).toBe('DENY');
     expect(evaluate({ identity: [p] }, req())).toBe('DENY');
