@@ -55,7 +55,7 @@ describe('Step Functions state machines', () => {
     expect(m.StartAt).toBe('Init');
     expect(m.TimeoutSeconds).toBe(120);
     const check = m.States.Check as { Choices: Array<Record<string, unknown>>; Default: string };
-    expect(check.Default).toBe('InvokeModel');
+    expect(check.Default).toBe('CountStep');
     expect(check.Choices.map((c) => c.Next)).toEqual(['StopLimitDuration', 'Done', 'StopLimitSteps', 'StopLimitTokens', 'StopLimitCost']);
     expect(check.Choices[2]).toEqual({ Variable: '$.steps', NumericGreaterThanEquals: 12, Next: 'StopLimitSteps' });
     for (const code of ['limit.duration', 'limit.steps', 'limit.tokens', 'limit.cost', 'rate.limited', 'request.invalid', 'timeout.total', 'upstream.error'] as const) {

@@ -127,12 +127,13 @@ export function stopStateName(code: StopCode, prefix = ''): string {
  * catchers (`catch:` on models, routing to a fallback) go first when the config has them.
  */
 export function modelCatchers(configCatchers: AslCatcher[] = []): AslCatcher[] {
+  // ResultPath keeps the state (the step counter) beside the error (reference §1, vector S9).
   return [
     ...configCatchers,
-    { ErrorEquals: aslErrorNames('rate.limited', 'model'), Next: stopStateName('rate.limited') },
-    { ErrorEquals: aslErrorNames('request.invalid', 'model'), Next: stopStateName('request.invalid') },
-    { ErrorEquals: ['States.Timeout'], Next: stopStateName('timeout.total') },
-    { ErrorEquals: ['States.ALL'], Next: stopStateName('upstream.error') },
+    { ErrorEquals: aslErrorNames('rate.limited', 'model'), Next: stopStateName('rate.limited'), ResultPath: '$.error' },
+    { ErrorEquals: aslErrorNames('request.invalid', 'model'), Next: stopStateName('request.invalid'), ResultPath: '$.error' },
+    { ErrorEquals: ['States.Timeout'], Next: stopStateName('timeout.total'), ResultPath: '$.error' },
+    { ErrorEquals: ['States.ALL'], Next: stopStateName('upstream.error'), ResultPath: '$.error' },
   ];
 }
 

@@ -108,8 +108,9 @@ export function loopSettings(plan: AgentLoopPlan) {
 /** Retries for the agent-loop function itself (Lambda's transient errors), as AWS recommends. */
 const LAMBDA_SERVICE_RETRY = [{ ErrorEquals: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'], IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2 }];
 
-function fail(code: StopCode, cause: string, withSteps: boolean): AslState {
-  return withSteps ? { Type: 'Fail', Error: code, CausePath: `States.Format('${cause} (after {} model calls)', $.steps)` } : { Type: 'Fail', Error: code, Cause: cause };
+/** A Fail state: the stop code as its Error. (The step counter is in the state's input, in the execution history.) */
+function fail(code: StopCode, cause: string): AslState {
+  return { Type: 'Fail', Error: code, Cause: cause };
 }
 
 /**
@@ -122,8 +123,8 @@ export function configModelCatchers(_plan: AgentLoopPlan): AslCatcher[] {
 
 /**
  * The agent loop as an Amazon States Language state machine:
- * Init → Check (Choice: limit.duration, done, limit.steps, limit.tokens, limit.cost) → InvokeModel
- * (Bedrock, with the agent's Retry translated and its stop codes as Catch) → CountStep (MathAdd) →
+ * Init → Check (Choice: limit.duration, done, limit.steps, limit.tokens, limit.cost) → CountStep
+ * (MathAdd) → InvokeModel (Bedrock, with the agent's Retry translated and its stop codes as Catch) →
  * Account (cost from the reported usage) → CallTools (Map: one Lambda task per tool, with its timeout
  * and retries) → AddResults → Check. Fail states carry fmguard's stop codes as their Error.
  */
@@ -177,7 +178,6 @@ export function agentStateMachine(plan: AgentLoopPlan, report: ExportReport): As
       Resource: LOOP_FUNCTION_PLACEHOLDER,
       Parameters: { op: 'start', 'input.$': '$', settings: loopSettings(plan) },
       ResultSelector: { steps: 0, 'account.$': '$' },
-      ResultPath: '$',
       Retry: LAMBDA_SERVICE_RETRY,
       Next: 'Check',
     },
@@ -191,7 +191,13 @@ export function agentStateMachine(plan: AgentLoopPlan, report: ExportReport): As
         { And: [{ Variable: '$.account.maxTokens', NumericLessThan: 1 }, { Variable: '$.account.binding', StringEquals: 'limit.tokens' }], Next: stopStateName('limit.tokens') },
         { Variable: '$.account.maxTokens', NumericLessThan: 1, Next: stopStateName('limit.cost') },
       ],
-      Default: 'InvokeModel',
+      Default: 'CountStep',
+    },
+    CountStep: {
+      Type: 'Pass',
+      Comment: 'One more model call: a step counts when the call is made (a failed call too), as in fmguard.',
+      Parameters: { 'steps.$': 'States.MathAdd($.steps, 1)', 'account.$': '$.account' },
+      Next: 'InvokeModel',
     },
     InvokeModel: {
       Type: 'Task',
@@ -203,13 +209,6 @@ export function agentStateMachine(plan: AgentLoopPlan, report: ExportReport): As
       TimeoutSeconds: seconds(agent.timeouts.model.totalMs),
       ...(modelRetry.length > 0 ? { Retry: modelRetry } : {}),
       Catch: modelCatchers(configModelCatchers(plan)),
-      Next: 'CountStep',
-    },
-    CountStep: {
-      Type: 'Pass',
-      Comment: 'One more model call.',
-      Parameters: { 'steps.$': 'States.MathAdd($.steps, 1)', 'account.$': '$.account', 'model.$': '$.model' },
-      ResultPath: '$',
       Next: 'Account',
     },
     Account: loopTask('afterModel', { 'account.$': '$.account', 'response.$': '$.model.body' }, 'HasToolCalls'),
@@ -229,14 +228,14 @@ export function agentStateMachine(plan: AgentLoopPlan, report: ExportReport): As
     },
     AddResults: loopTask('afterTools', { 'account.$': '$.account', 'results.$': '$.toolResults' }, 'Check'),
     Done: { Type: 'Succeed' },
-    [stopStateName('limit.duration')]: fail('limit.duration', `the run reached its time limit of ${limits.maxDurationMs} ms`, true),
-    [stopStateName('limit.steps')]: fail('limit.steps', `the run reached its limit of ${limits.maxSteps} model calls`, true),
-    [stopStateName('limit.tokens')]: fail('limit.tokens', 'the run\'s token limit leaves no room for another model call', true),
-    [stopStateName('limit.cost')]: fail('limit.cost', `the run's cost limit of $${limits.maxCostUsd} leaves no room for another model call`, true),
-    [stopStateName('rate.limited')]: fail('rate.limited', 'Bedrock throttled the model call after its retries', true),
-    [stopStateName('request.invalid')]: fail('request.invalid', 'Bedrock rejected the request', true),
-    [stopStateName('timeout.total')]: fail('timeout.total', 'the model call ran past its timeout after its retries', true),
-    [stopStateName('upstream.error')]: fail('upstream.error', 'the model call failed after its retries', true),
+    [stopStateName('limit.duration')]: fail('limit.duration', `the run reached its time limit of ${limits.maxDurationMs} ms`),
+    [stopStateName('limit.steps')]: fail('limit.steps', `the run reached its limit of ${limits.maxSteps} model calls`),
+    [stopStateName('limit.tokens')]: fail('limit.tokens', 'the run\'s token limit leaves no room for another model call'),
+    [stopStateName('limit.cost')]: fail('limit.cost', `the run's cost limit of $${limits.maxCostUsd} leaves no room for another model call`),
+    [stopStateName('rate.limited')]: fail('rate.limited', 'Bedrock throttled the model call after its retries'),
+    [stopStateName('request.invalid')]: fail('request.invalid', 'Bedrock rejected the request'),
+    [stopStateName('timeout.total')]: fail('timeout.total', 'the model call ran past its timeout after its retries'),
+    [stopStateName('upstream.error')]: fail('upstream.error', 'the model call failed after its retries'),
   };
 
   reportLoopGaps(plan, report);
