@@ -21,6 +21,8 @@ export type { ConfigInput } from './config/schema.ts';
 export { describeConfig } from './config/mask.ts';
 export type { ModelProvider } from './providers/provider.ts';
 export { ProviderError } from './providers/provider.ts';
+export { createBedrockProvider, type BedrockProviderOptions } from './providers/bedrock/index.ts';
+export { exportAws, type AwsExport, type ExportOptions } from './aws/export/index.ts';
 export { createSimModel, type SimModel, type SimModelOptions } from './sim/sim-model.ts';
 export { createMemoryStore } from './stores/memory/index.ts';
 export { createSqliteStore } from './stores/sqlite/index.ts';

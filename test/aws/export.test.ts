@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { aslErrorNames, aslRetry, exportAws, ExportReport, stopStateName, type AslStateMachine } from '../../src/aws/export/index.ts';
 import { aslRuleViolations } from './asl-rules.ts';
 import { ACCOUNT, exportConfig, exportConfigInput, fn, HAIKU, REGION } from './export-fixture.ts';
-import { compileRetryPolicy, parseConfig, type Retrier, type StopCode } from './helpers.ts';
+import { compileRetryPolicy, loadConfigFile, parseConfig, type Retrier, type StopCode } from './helpers.ts';
 
 const require = createRequire(import.meta.url);
 const aslValidator = require('asl-validator') as (definition: unknown, options?: { checkArn?: boolean; checkPaths?: boolean }) => { isValid: boolean; errorsText: (sep?: string) => string };
@@ -301,6 +301,16 @@ describe('the CloudFormation template, checked resource by resource with aws-cdk
 
 describe('fmguard export aws (the CLI writes the files)', () => {
   const root = join(import.meta.dirname, '..', '..');
+
+  it('the README’s worked example exports: a loop for the support bot, the refund cap in the report', () => {
+    const example = loadConfigFile(join(root, 'examples/aws/fmguard.aws.yaml'), { env: { SUPPORT_BOT_KEY: 'sk-example-key-000001' } });
+    const result = exportAws(example, { account: ACCOUNT });
+    expect(Object.keys(result.stateMachines)).toEqual(['support-bot']);
+    expect(aslValidator(substituted(result.stateMachines['support-bot']!)).isValid).toBe(true);
+    expect(result.scp!.Statement[0]!.Resource).toEqual([fn('crm-delete-account')]);
+    expect(result.files['REPORT.md']).toContain('agent:support-bot:refund-cap');
+    Template.fromJSON(result.template).resourceCountIs('AWS::CloudWatch::Alarm', 3);
+  });
 
   it('writes the template, the ASL and IAM files, the loop function and the report', () => {
     const { input, dir: policyDir } = exportConfigInput();

@@ -3,7 +3,7 @@
  * is being re-laid out; after the move only this file changes).
  */
 import OpenAI from 'openai';
-import { createGuard, parseConfig, type ConfigInput, type FmguardConfig, type GuardEvent } from '../../src/index.ts';
+import { createGuard, loadConfigFile, parseConfig, type ConfigInput, type FmguardConfig, type GuardEvent } from '../../src/index.ts';
 import { createGateway, type Gateway } from '../../src/gateway/index.ts';
 import { createMemoryAuditSink, createAuditLog } from '../../src/audit/index.ts';
 import type { StoredEvent } from '../../src/audit/event.ts';
@@ -19,7 +19,7 @@ import { parsePrometheusText } from '../metrics/prom-parser.ts';
 import { compileRetryPolicy, type Retrier } from '../../src/core/retry.ts';
 import type { StopCode } from '../../src/core/codes.ts';
 
-export { createGuard, parseConfig, createGateway, createSimModel, FakeClock, costNano, nanoToUsd, inputTokenUpperBound, BASE_METRICS, SCOPE_KINDS, isMetricName, parsePrometheusText, compileRetryPolicy };
+export { createGuard, loadConfigFile, parseConfig, createGateway, createSimModel, FakeClock, costNano, nanoToUsd, inputTokenUpperBound, BASE_METRICS, SCOPE_KINDS, isMetricName, parsePrometheusText, compileRetryPolicy };
 export type { Retrier, StopCode, ConfigInput, FmguardConfig, GuardEvent, Gateway, SimModel, SimModelOptions, StoredEvent, ChatRequest, ChatResponse, CallEvent };
 
 export const BOT_KEY = 'sk-test-aws-bot-0001';

@@ -1,13 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import {
-  BedrockRuntimeClient,
-  ConverseCommand,
-  ConverseStreamCommand,
-  type BedrockRuntimeClientConfig,
-  type ConverseStreamOutput,
-} from '@aws-sdk/client-bedrock-runtime';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { BedrockRuntimeClient, BedrockRuntimeClientConfig, ConverseStreamOutput } from '@aws-sdk/client-bedrock-runtime';
 import type { ChatChunk, ChatRequest, ChatResponse } from '../../core/chat.ts';
 import { systemClock, type Clock } from '../../core/clock.ts';
 import type { HttpModelProvider } from '../http.ts';
@@ -34,6 +27,15 @@ export interface BedrockProviderOptions {
 
 const silent = { debug() {}, info() {}, warn() {}, error() {}, trace() {} };
 
+type Sdk = { runtime: typeof import('@aws-sdk/client-bedrock-runtime'); http: typeof import('@smithy/node-http-handler') };
+let sdk: Promise<Sdk> | undefined;
+
+/** The AWS SDK is loaded on the first Bedrock call, so fmguard without Bedrock never pays its import. */
+function loadSdk(): Promise<Sdk> {
+  sdk ??= Promise.all([import('@aws-sdk/client-bedrock-runtime'), import('@smithy/node-http-handler')]).then(([runtime, http]) => ({ runtime, http }));
+  return sdk;
+}
+
 /**
  * Amazon Bedrock through the Converse and ConverseStream APIs of the official AWS SDK client, behind
  * the OpenAI chat shapes. The SDK's own retries are off (fmguard's retry config decides, with Step
@@ -42,7 +44,9 @@ const silent = { debug() {}, info() {}, warn() {}, error() {}, trace() {} };
  */
 export function createBedrockProvider(options: BedrockProviderOptions): HttpModelProvider {
   const { name, clock = systemClock, maxSockets = 512 } = options;
-  const client = new BedrockRuntimeClient({
+  let client: Promise<{ client: BedrockRuntimeClient; runtime: Sdk['runtime'] }> | undefined;
+  const connect = () => (client ??= loadSdk().then(({ runtime, http }) => ({ runtime, client: makeClient(runtime, http) })));
+  const makeClient = (runtime: Sdk['runtime'], http: Sdk['http']) => new runtime.BedrockRuntimeClient({
     ...(options.region ? { region: options.region } : {}),
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.profile ? { profile: options.profile } : {}),
@@ -51,7 +55,7 @@ export function createBedrockProvider(options: BedrockProviderOptions): HttpMode
     logger: silent,
     // HTTP/1.1 over a keep-alive pool. (The client's default is an HTTP/2 handler that opens an
     // isolated session, a new TLS connection, per call; Converse and ConverseStream need no HTTP/2.)
-    requestHandler: new NodeHttpHandler({
+    requestHandler: new http.NodeHttpHandler({
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
       // The runtime owns every timeout (total, first token, idle) and enforces it through the signal.
@@ -67,7 +71,9 @@ export function createBedrockProvider(options: BedrockProviderOptions): HttpMode
     signal.throwIfAborted();
     const input = toConverseRequest(req);
     try {
-      const res = await client.send(new ConverseCommand(input), { abortSignal: signal });
+      const { client, runtime } = await connect();
+      signal.throwIfAborted();
+      const res = await client.send(new runtime.ConverseCommand(input), { abortSignal: signal });
       const requestId = res.$metadata.requestId;
       onUpstreamMeta?.({ requestId });
       return fromConverseResponse(res, req.model, responseId(requestId), Math.floor(clock.now() / 1000));
@@ -90,7 +96,9 @@ export function createBedrockProvider(options: BedrockProviderOptions): HttpMode
       let events: AsyncIterable<ConverseStreamOutput>;
       let requestId: string | undefined;
       try {
-        const res = await client.send(new ConverseStreamCommand(input), { abortSignal: local.signal });
+        const { client, runtime } = await connect();
+        local.signal.throwIfAborted();
+        const res = await client.send(new runtime.ConverseStreamCommand(input), { abortSignal: local.signal });
         requestId = res.$metadata.requestId;
         onUpstreamMeta?.({ requestId });
         if (!res.stream) throw new ProviderError(`${name}: ConverseStream answered without a stream`, { status: 502 });
@@ -123,7 +131,7 @@ export function createBedrockProvider(options: BedrockProviderOptions): HttpMode
     complete,
     stream,
     async close() {
-      client.destroy();
+      if (client) (await client).client.destroy();
     },
   };
 }
