@@ -1,5 +1,5 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
 import { exportAws } from '../aws/export/index.ts';
 import { loadConfigFile } from '../config/load.ts';
@@ -39,7 +39,8 @@ export function registerExportAwsCommands(program: Command): void {
       for (const [path, content] of Object.entries(result.files)) {
         const file = join(out, path);
         mkdirSync(dirname(file), { recursive: true });
-        writeFileSync(file, content);
+        // The report names policy files: relative to where the command ran, as the user typed them.
+        writeFileSync(file, path === 'REPORT.md' ? content.split(`${process.cwd()}${sep}`).join('') : content);
         if (path.endsWith('.sh')) chmodSync(file, 0o755);
       }
       const machines = Object.keys(result.stateMachines).length;

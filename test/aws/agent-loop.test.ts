@@ -85,7 +85,7 @@ describe('the agent-loop function does fmguard’s arithmetic', () => {
 
   it('bad input is an error, never a silent default', async () => {
     const handler = loop.createHandler();
-    await expect(handler({ op: 'start', input: {}, settings: settings('anthropic') })).rejects.toThrow(/request.invalid/);
-    await expect(handler({ op: 'explode' })).rejects.toThrow(/unknown op/);
+    await expect(handler({ op: 'start', input: {}, settings: settings('anthropic') })).rejects.toMatchObject({ name: 'request.invalid', message: expect.stringContaining('"messages"') });
+    await expect(handler({ op: 'explode' })).rejects.toMatchObject({ name: 'request.invalid', message: expect.stringContaining('unknown op') });
   });
 });

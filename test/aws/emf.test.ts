@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { emfDocument } from '../../src/aws/emf/index.ts';
 import { emfViolations } from './emf-rules.ts';
-import { createGateway, createGuard, createSimModel, isMetricName, parseConfig, parsePrometheusText, SCOPE_KINDS, type ConfigInput } from './helpers.ts';
+import { createGateway, createGuard, createSimModel, isMetricName, loadConfigFile, parseConfig, parsePrometheusText, SCOPE_KINDS, type ConfigInput } from './helpers.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -116,6 +116,13 @@ describe('CloudWatch Embedded Metric Format output', () => {
     expect(sum('cost_usd', chat)).toBeCloseTo(promSum('fmguard_cost_usd_total', { gen_ai_request_model: 'sim-small' }), 12);
     expect(sum('refusals', () => true)).toBe(promSum('fmguard_refusals_total', {}));
     expect(sum('timeouts', (d) => d.tool !== undefined)).toBe(promSum('fmguard_calls_total', { gen_ai_operation_name: 'execute_tool', outcome: 'timeout' }));
+  });
+
+  it('a relative path is relative to the config file, like the store and the audit log', () => {
+    const file = join(dir, 'conf', 'fmguard.yaml');
+    mkdirSync(join(dir, 'conf'));
+    writeFileSync(file, JSON.stringify(config({ path: 'logs/emf.jsonl' })));
+    expect(loadConfigFile(file).metrics.emf).toEqual({ path: join(dir, 'conf', 'logs', 'emf.jsonl'), namespace: 'fmguard' });
   });
 
   it('is off unless configured; the namespace defaults to fmguard', () => {

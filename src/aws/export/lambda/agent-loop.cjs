@@ -168,9 +168,16 @@ function next(account, now) {
   return { ...account, now: new Date(now).toISOString(), maxTokens: c.maxTokens, binding: c.binding, inputTokenBound: c.inputTokenBound, body: c.maxTokens >= 1 ? requestBody(account, c.maxTokens) : null };
 }
 
+/** An error whose name is the stop code: Lambda reports it as the error type Step Functions sees. */
+function invalid(message) {
+  const error = new Error(message);
+  error.name = 'request.invalid';
+  return error;
+}
+
 function start(event, now) {
   const messages = event.input && event.input.messages;
-  if (!Array.isArray(messages) || messages.length === 0) throw new Error('request.invalid: the execution input needs { "messages": [{ "role": "user", "content": "…" }] }');
+  if (!Array.isArray(messages) || messages.length === 0) throw invalid('the execution input needs { "messages": [{ "role": "user", "content": "…" }] }');
   const conversation = messages.map((m) => ({ role: m.role, content: typeof m.content === 'string' ? m.content : String(m.content) }));
   const account = {
     settings: event.settings,
@@ -221,7 +228,7 @@ function createHandler(clock) {
       case 'afterTools':
         return afterTools(event, now());
       default:
-        throw new Error(`request.invalid: unknown op ${JSON.stringify(event && event.op)}`);
+        throw invalid(`unknown op ${JSON.stringify(event && event.op)}`);
     }
   };
 }
