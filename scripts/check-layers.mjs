@@ -32,7 +32,9 @@ export const RULES = {
   mcp: ['core', 'store', 'config', 'http', 'runtime', ...DOMAIN],
   admin: ['core', 'store', 'config', 'http', 'runtime', ...DOMAIN],
   gateway: ['core', 'store', 'config', 'http', 'runtime', 'mcp', 'admin', ...DOMAIN, 'providers/provider.ts'],
-  wiring: ['*', '!cli'],
+  wiring: ['*', '!cli', '!aws'],
+  // The AWS export reads the config and the compiled policies; only the CLI runs it.
+  aws: ['*', '!cli'],
   demo: ['*', '!cli'],
   cli: ['*'],
   testing: ['core', 'store', 'backends/memory', 'providers/simulated'],

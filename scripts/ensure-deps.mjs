@@ -16,4 +16,4 @@ const run = (what, command) => {
 if (!existsSync(new URL('node_modules/.package-lock.json', root))) {
   run('installing dependencies', 'npm ci --no-audit --no-fund --foreground-scripts');
 }
-if (process.argv.includes('--build')) run('building dist/', 'npx tsc -p tsconfig.build.json');
+if (process.argv.includes('--build')) run('building dist/', 'node scripts/build.mjs');

@@ -10,6 +10,7 @@ import { registerBreakerCommands } from './breaker-commands.ts';
 import { registerServeCommands } from './serve-commands.ts';
 import { registerMcpCommands } from './mcp-commands.ts';
 import { registerDemoCommands } from './demo-commands.ts';
+import { registerExportAwsCommands } from './export-aws-commands.ts';
 
 /**
  * The `fmguard` command line. Each family of subcommands registers itself from its own file; errors
@@ -26,6 +27,7 @@ registerBreakerCommands(program);
 registerServeCommands(program);
 registerMcpCommands(program);
 registerDemoCommands(program);
+registerExportAwsCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -51,6 +51,8 @@ function rebasePaths(config: FmguardConfig, baseDir: string): void {
   config.globalPolicyFiles = config.globalPolicyFiles.map((p) => rebase(baseDir, p));
   for (const agent of Object.values(config.agents)) agent.policyFiles = agent.policyFiles.map((p) => rebase(baseDir, p));
   if (config.audit.path) config.audit = { ...config.audit, path: rebase(baseDir, config.audit.path) };
+  if (config.metrics.emf && config.metrics.emf.path !== '-')
+    config.metrics = { ...config.metrics, emf: { ...config.metrics.emf, path: rebase(baseDir, config.metrics.emf.path) } };
 }
 
 /** Parse YAML or JSON text; a syntax error names the line. */

@@ -54,9 +54,20 @@ export const DEFAULT_TIMEOUTS: Timeouts = {
   tool: { totalMs: 30_000 },
 };
 
+/** Upstream throttles (`rate.limited`, e.g. Bedrock's ThrottlingException) are retried like failures. */
 export const DEFAULT_RETRY: RetrierConfig[] = [
-  { errorEquals: ['upstream.error', 'timeout.first_token'], intervalMs: 500, backoffRate: 2, maxAttempts: 2, maxDelayMs: 8000, jitter: 'full' },
+  { errorEquals: ['upstream.error', 'timeout.first_token', 'rate.limited'], intervalMs: 500, backoffRate: 2, maxAttempts: 2, maxDelayMs: 8000, jitter: 'full' },
 ];
+
+/** CloudWatch Embedded Metric Format output (off unless configured). */
+export interface EmfConfig {
+  /** A file (appended to) or `-` for stdout. */
+  path: string;
+  /** CloudWatch namespace; default `fmguard`. */
+  namespace: string;
+}
+
+export const DEFAULT_EMF_NAMESPACE = 'fmguard';
 
 export interface RetryBudgetConfig {
   ratio: number;
@@ -130,7 +141,7 @@ export interface FmguardConfig {
   globalPolicyFiles: string[];
   alarms: Array<AlarmSpec | CompositeSpec>;
   breakers: { defaults: Partial<BreakerPolicy>; overrides: Record<string, Partial<BreakerPolicy>> };
-  metrics: { resolutionMs?: number; retentionMs?: number };
+  metrics: { resolutionMs?: number; retentionMs?: number; emf?: EmfConfig };
   audit: NonNullable<ParsedConfig['audit']>;
   server: NonNullable<ParsedConfig['server']>;
 }
@@ -164,6 +175,11 @@ function asList(value: string | string[] | undefined): string[] {
 
 function checkRetriers(retriers: unknown, path: string, problems: ConfigProblem[]): void {
   problems.push(...validateRetriers(retriers, path));
+}
+
+function resolveMetrics(metrics: ParsedConfig['metrics']): FmguardConfig['metrics'] {
+  const { emf, ...rest } = metrics ?? {};
+  return emf ? { ...rest, emf: { path: emf.path, namespace: emf.namespace ?? DEFAULT_EMF_NAMESPACE } } : rest;
 }
 
 /** Fill defaults, cross-check references, and index keys. Problems are collected, never thrown one by one. */
@@ -252,7 +268,7 @@ export function resolveConfig(parsed: ParsedConfig, problems: ConfigProblem[]): 
     globalPolicyFiles: asList(parsed.policies?.global),
     alarms: (parsed.alarms ?? []) as unknown as Array<AlarmSpec | CompositeSpec>,
     breakers: { defaults: stripUndefined(parsed.breakers?.defaults ?? {}), overrides: parsed.breakers?.overrides ?? {} },
-    metrics: parsed.metrics ?? {},
+    metrics: resolveMetrics(parsed.metrics),
     audit: parsed.audit ?? {},
     server: parsed.server ?? {},
   };

@@ -155,8 +155,21 @@ const providerSchema = z.discriminatedUnion(
       apiKey: z.string().optional(),
       version: z.string().optional(),
     }),
+    /** Amazon Bedrock (Converse API); credentials come from the standard AWS provider chain. */
+    z.strictObject({
+      kind: z.literal('bedrock'),
+      /** AWS Region; default the SDK's (AWS_REGION, the shared config file). */
+      region: z
+        .string()
+        .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS Region such as us-east-1')
+        .optional(),
+      /** Another endpoint than Bedrock Runtime's regional one (a VPC endpoint, a local test server). */
+      endpoint: z.url({ error: 'expected a URL' }).optional(),
+      /** A named profile of the shared AWS config and credentials files. */
+      profile: z.string().min(1).optional(),
+    }),
   ],
-  { error: 'expected a provider with kind "simulated", "openai" or "anthropic"' },
+  { error: 'expected a provider with kind "simulated", "openai", "anthropic" or "bedrock"' },
 );
 
 const modelSchema = z.strictObject({
@@ -181,6 +194,34 @@ const storeSchema = z.discriminatedUnion(
   { error: 'expected a store with kind "memory", "sqlite" or "redis"' },
 );
 
+const lambdaArn = z
+  .string({ error: 'expected a Lambda function ARN' })
+  .regex(
+    /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]+)?$/,
+    'expected a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME)',
+  );
+
+/**
+ * Where a tool runs on AWS, for `fmguard export aws`: an existing Lambda function (its ARN), or one
+ * the exported stack creates (then its timeout and reserved concurrency are part of the stack).
+ */
+const awsToolSchema = z.strictObject({
+  lambda: z.union(
+    [
+      lambdaArn,
+      z.strictObject({
+        functionName: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected a Lambda function name (letters, digits, - and _)'),
+        /** A local folder or zip (for `aws cloudformation package`), or s3://bucket/key. */
+        code: z.string().min(1),
+        runtime: z.string().min(1),
+        handler: z.string().min(1),
+        memorySize: z.number().int().min(128).max(10_240).optional(),
+      }),
+    ],
+    { error: 'expected a Lambda function ARN, or { functionName, code, runtime, handler }' },
+  ),
+});
+
 /** Tools a server offers, when known up front: their input schemas let policies test arguments. */
 const toolsSchema = z.record(
   z.string(),
@@ -188,18 +229,20 @@ const toolsSchema = z.record(
     description: z.string().optional(),
     inputSchema: z.record(z.string(), z.unknown(), { error: 'expected a JSON Schema object' }).optional(),
     timeoutMs: duration.optional(),
+    aws: awsToolSchema.optional(),
   }),
 );
 
 const toolServerSchema = z.discriminatedUnion(
   'kind',
   [
-    z.strictObject({ kind: z.literal('builtin'), tools: toolsSchema.optional() }),
+    z.strictObject({ kind: z.literal('builtin'), tools: toolsSchema.optional(), aws: awsToolSchema.optional() }),
     z.strictObject({
       kind: z.literal('http'),
       url: z.url({ error: 'expected a URL' }),
       headers: z.record(z.string(), z.string()).optional(),
       tools: toolsSchema.optional(),
+      aws: awsToolSchema.optional(),
     }),
     z.strictObject({
       kind: z.literal('stdio'),
@@ -207,6 +250,7 @@ const toolServerSchema = z.discriminatedUnion(
       args: z.array(z.string()).optional(),
       env: z.record(z.string(), z.string()).optional(),
       tools: toolsSchema.optional(),
+      aws: awsToolSchema.optional(),
     }),
   ],
   { error: 'expected a tool server with kind "builtin", "http" or "stdio"' },
@@ -249,7 +293,22 @@ export const configSchema = z.strictObject({
       overrides: z.record(z.string(), breakerPolicySchema).optional(),
     })
     .optional(),
-  metrics: z.strictObject({ resolutionMs: duration.optional(), retentionMs: duration.optional() }).optional(),
+  metrics: z
+    .strictObject({
+      resolutionMs: duration.optional(),
+      retentionMs: duration.optional(),
+      /** CloudWatch Embedded Metric Format: one JSON line per call, to a file or `-` (stdout). */
+      emf: z
+        .strictObject({
+          path: z.string().min(1, 'expected a file path, or "-" for stdout'),
+          namespace: z
+            .string()
+            .regex(/^[^:][^\s]{0,254}$/, 'expected a CloudWatch namespace (1-255 characters, no spaces, not starting with ":")')
+            .optional(),
+        })
+        .optional(),
+    })
+    .optional(),
   audit: auditSchema.optional(),
   server: z
     .strictObject({
@@ -272,3 +331,5 @@ export type ProviderConfig = z.output<typeof providerSchema>;
 export type ModelConfig = z.output<typeof modelSchema>;
 export type AgentConfig = z.output<typeof agentSchema>;
 export type RateLimitsConfig = z.output<typeof rateLimitsSchema>;
+export type AwsToolConfig = z.output<typeof awsToolSchema>;
+export type ToolServerConfig = z.output<typeof toolServerSchema>;

@@ -1,8 +1,17 @@
 import type { ChatChunk, ChatRequest, ChatResponse } from '../core/chat.ts';
+import type { StopCode } from '../core/codes.ts';
+
+/** What a provider learned about the upstream call itself (for the audit), success or failure. */
+export interface UpstreamMeta {
+  /** The upstream's own id for the request (AWS `x-amzn-requestid`, …). */
+  requestId?: string;
+}
 
 export interface ProviderCallOptions {
   /** Aborting it must stop the upstream work (close the socket, stop generating). */
   signal: AbortSignal;
+  /** Called when the provider learns the upstream's request id (optional to call and to pass). */
+  onUpstreamMeta?: (meta: UpstreamMeta) => void;
 }
 
 /**
@@ -16,15 +25,20 @@ export interface ModelProvider {
   stream(req: ChatRequest, opts: ProviderCallOptions): AsyncIterable<ChatChunk>;
 }
 
-/** An upstream failure: HTTP-ish status, and the provider's retry-after when it gave one. */
+/**
+ * An upstream failure: HTTP-ish status, and the provider's retry-after when it gave one. `code` is set
+ * when the provider knows the catalogue code better than the status does (a throttle: `rate.limited`).
+ */
 export class ProviderError extends Error {
   readonly status: number;
   readonly retryAfterMs?: number;
+  readonly code?: StopCode;
 
-  constructor(message: string, { status = 502, retryAfterMs }: { status?: number; retryAfterMs?: number } = {}) {
+  constructor(message: string, { status = 502, retryAfterMs, code }: { status?: number; retryAfterMs?: number; code?: StopCode } = {}) {
     super(message);
     this.name = 'ProviderError';
     this.status = status;
     this.retryAfterMs = retryAfterMs;
+    if (code !== undefined) this.code = code;
   }
 }

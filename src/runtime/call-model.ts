@@ -11,7 +11,7 @@ import { withRetries } from './retry-loop.ts';
 import type { RunHandle } from './run-handle.ts';
 import { linkSignals } from './signals.ts';
 import { AttemptTimers } from './stream-timeouts.ts';
-import { attemptController, retryOptions, toGuardError, upstreamRequest } from './upstream.ts';
+import { attemptController, retryOptions, toGuardError, upstreamMeta, upstreamRequest } from './upstream.ts';
 
 /**
  * A guarded non-streaming model call, in the decision order (ARCHITECTURE.md lists the
@@ -58,7 +58,7 @@ async function completeOnce(ctx: GuardContext, handle: RunHandle, call: Prepared
   const { controller, unlink } = attemptController(attemptSignal);
   const timers = new AttemptTimers(ctx.clock, controller, timeouts, { streaming: false, totalMs: timeouts.totalMs });
   try {
-    return await provider.complete(upstreamRequest(call, false), { signal: controller.signal });
+    return await provider.complete(upstreamRequest(call, false), { signal: controller.signal, onUpstreamMeta: upstreamMeta(call) });
   } catch (error) {
     throw controller.signal.aborted ? controller.signal.reason : error;
   } finally {

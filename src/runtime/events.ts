@@ -35,6 +35,8 @@ export type GuardEvent =
       servedBy?: string;
       streamed?: boolean;
       args?: unknown;
+      /** The upstream's own request id (Bedrock's `x-amzn-requestid`), when the provider reports one. */
+      upstreamRequestId?: string;
     })
   | (CallSubject & {
       type: 'call.refused';
@@ -54,6 +56,7 @@ export type GuardEvent =
       latencyMs: number;
       attempts: number;
       args?: unknown;
+      upstreamRequestId?: string;
     })
   | (CallSubject & { type: 'retry'; at: number; attempt: number; code: StopCode; delayMs: number })
   | { type: 'budget.threshold'; at: number; scope: string; period: string; window: string; threshold: number; usedUsd: number; limitUsd: number }

@@ -50,6 +50,7 @@ export async function settleSuccess(
       attempts,
       maxTokens: prepared.maxTokens,
       streamed,
+      upstreamRequestId: prepared.upstreamRequestId,
     });
   }
   // Repeated tool calls are judged by the more specific repeated-call detector; this one watches text.
@@ -107,6 +108,7 @@ export async function settleFailure(
       costUsd: nanoToUsd(cost),
       latencyMs: now - prepared.startedAt,
       attempts,
+      upstreamRequestId: prepared.upstreamRequestId,
     });
   }
 }

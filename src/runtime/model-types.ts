@@ -55,4 +55,6 @@ export interface Prepared {
   buckets: BucketSpec[];
   reservedTokens: number;
   startedAt: number;
+  /** The upstream's id for the latest attempt, when the provider reports one (for the audit). */
+  upstreamRequestId?: string;
 }

@@ -12,7 +12,7 @@ import { withRetries } from './retry-loop.ts';
 import type { RunHandle } from './run-handle.ts';
 import { linkSignals } from './signals.ts';
 import { AttemptTimers, abortPromise } from './stream-timeouts.ts';
-import { attemptController, retryOptions, toGuardError, upstreamRequest } from './upstream.ts';
+import { attemptController, retryOptions, toGuardError, upstreamMeta, upstreamRequest } from './upstream.ts';
 
 /** An upstream stream whose first chunk has arrived, with what keeps it bounded. */
 interface OpenStream {
@@ -63,7 +63,10 @@ async function openOnce(ctx: GuardContext, handle: RunHandle, call: Prepared, at
   const timeouts = handle.agent.timeouts.model;
   const { controller, unlink } = attemptController(attemptSignal, callSignal);
   const timers = new AttemptTimers(ctx.clock, controller, timeouts, { streaming: true, totalMs: timeouts.totalMs });
-  const iterator = ctx.provider(call.model.provider).stream(upstreamRequest(call, true), { signal: controller.signal })[Symbol.asyncIterator]();
+  const iterator = ctx
+    .provider(call.model.provider)
+    .stream(upstreamRequest(call, true), { signal: controller.signal, onUpstreamMeta: upstreamMeta(call) })
+    [Symbol.asyncIterator]();
   const aborted = abortPromise(controller.signal);
   try {
     const first = await Promise.race([iterator.next(), aborted.promise]);

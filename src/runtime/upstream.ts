@@ -1,7 +1,7 @@
 import type { ChatRequest } from '../core/chat.ts';
 import { isStopCode, type StopCode } from '../core/codes.ts';
 import { GuardError, guardError } from '../core/errors.ts';
-import { ProviderError } from '../providers/provider.ts';
+import { ProviderError, type UpstreamMeta } from '../providers/provider.ts';
 import type { GuardContext } from './context.ts';
 import type { Prepared } from './model-types.ts';
 import { retryOutcome } from './retry-loop.ts';
@@ -25,7 +25,7 @@ const REJECTED_REQUEST = new Set([400, 404, 413, 422]);
 /** Map anything an attempt threw to a stop code (for retry matching and reporting). */
 export function codeOf(error: unknown): StopCode {
   if (GuardError.isInstance(error)) return error.code;
-  if (error instanceof ProviderError) return REJECTED_REQUEST.has(error.status) ? 'request.invalid' : 'upstream.error';
+  if (error instanceof ProviderError) return error.code ?? (REJECTED_REQUEST.has(error.status) ? 'request.invalid' : 'upstream.error');
   if (typeof error === 'object' && error !== null && isStopCode((error as { code?: unknown }).code)) return (error as { code: StopCode }).code;
   return 'upstream.error';
 }
@@ -45,6 +45,8 @@ export function toGuardError(error: unknown, resource: string): GuardError {
 function asGuardError(error: unknown, resource: string): GuardError {
   if (GuardError.isInstance(error)) return error;
   if (error instanceof ProviderError) {
+    if (error.code !== undefined)
+      return guardError(error.code, `${resource}: ${error.message}`, { status: error.status, retryAfterMs: error.retryAfterMs }, error);
     // The upstream rejected the request itself: repeating it cannot help.
     if (REJECTED_REQUEST.has(error.status))
       return guardError(
@@ -117,5 +119,12 @@ export function retryOptions(ctx: GuardContext, handle: RunHandle, prepared: Pre
             delayMs: info.delayMs,
           })
       : undefined,
+  };
+}
+
+/** Keeps the upstream's request id of the latest attempt, for the call's event (and so the audit). */
+export function upstreamMeta(prepared: { upstreamRequestId?: string }) {
+  return (meta: UpstreamMeta) => {
+    if (meta.requestId !== undefined) prepared.upstreamRequestId = meta.requestId;
   };
 }

@@ -43,6 +43,7 @@ export function toAuditRecord(event: GuardEvent): AuditRecord | undefined {
           servedBy: event.servedBy,
           streamed: event.streamed,
           args: event.args,
+          upstreamRequestId: event.upstreamRequestId,
         },
       };
     case 'call.refused':
@@ -69,7 +70,14 @@ export function toAuditRecord(event: GuardEvent): AuditRecord | undefined {
         resource: event.resource,
         usage: event.usage ? { inputTokens: event.usage.inputTokens, outputTokens: event.usage.outputTokens } : undefined,
         costUsd: event.costUsd,
-        details: { keyId: event.keyId, message: event.message, latencyMs: event.latencyMs, attempts: event.attempts, args: event.args },
+        details: {
+          keyId: event.keyId,
+          message: event.message,
+          latencyMs: event.latencyMs,
+          attempts: event.attempts,
+          args: event.args,
+          upstreamRequestId: event.upstreamRequestId,
+        },
       };
     case 'kill':
       return event.on

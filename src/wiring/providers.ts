@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { Clock } from '../core/clock.ts';
 import type { ProviderConfig } from '../config/schema.ts';
 import { createAnthropicProvider } from '../providers/anthropic/anthropic.ts';
+import { createBedrockProvider } from '../providers/bedrock/index.ts';
 import type { HttpModelProvider } from '../providers/http.ts';
 import { createOpenAIProvider } from '../providers/openai/openai.ts';
 import type { FmguardConfig } from '../config/resolve.ts';
@@ -9,6 +10,7 @@ import type { ModelProvider } from '../providers/provider.ts';
 import { createSimModel } from '../providers/simulated/sim-model.ts';
 
 export { createAnthropicProvider, type AnthropicProviderOptions } from '../providers/anthropic/anthropic.ts';
+export { createBedrockProvider, type BedrockProviderOptions } from '../providers/bedrock/index.ts';
 export type { HttpModelProvider } from '../providers/http.ts';
 export { createOpenAIProvider, type OpenAIProviderOptions } from '../providers/openai/openai.ts';
 export { ProviderError, type ModelProvider, type ProviderCallOptions } from '../providers/provider.ts';
@@ -29,6 +31,9 @@ export function createProvider(name: string, config: ProviderConfig, { clock, di
       return createOpenAIProvider({ name, baseUrl: config.baseUrl, apiKey: config.apiKey, headers: config.headers, dispatcher, clock });
     case 'anthropic':
       return createAnthropicProvider({ name, baseUrl: config.baseUrl, apiKey: config.apiKey, version: config.version, dispatcher, clock });
+    case 'bedrock':
+      // The AWS SDK brings its own HTTP handler (and SigV4 signing); a shared undici dispatcher does not apply.
+      return createBedrockProvider({ name, region: config.region, endpoint: config.endpoint, profile: config.profile, clock });
     default:
       throw new TypeError(`provider "${name}": kind "${config.kind}" is not an HTTP provider (simulated providers are built in process)`);
   }

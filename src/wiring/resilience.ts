@@ -7,6 +7,7 @@ import type { GuardEvent, GuardEventListener } from '../runtime/events.ts';
 import type { AlarmHooks } from '../runtime/guard.ts';
 import type { AlarmStateStore } from '../store/alarms.ts';
 import type { Store } from '../store/store.ts';
+import { createEmfWriter, withEmf } from '../metrics/emf/index.ts';
 
 /** Breakers for every model, provider and tool server, their state beside the rest. */
 export function openBreakers(config: FmguardConfig, store: Store, clock: Clock, onChange: (change: BreakerChange) => void): Breakers {
@@ -21,13 +22,16 @@ export function openBreakers(config: FmguardConfig, store: Store, clock: Clock, 
 
 /** Per-scope metrics, with datapoints in the store (so replicas aggregate) and a Prometheus view. */
 export function openMetrics(config: FmguardConfig, store: Store, clock: Clock, onError?: (error: unknown) => void): Metrics {
-  return createMetrics({
+  const metrics = createMetrics({
     clock,
     store: store.metrics,
     resolutionMs: config.metrics.resolutionMs,
     retentionMs: config.metrics.retentionMs,
     onError,
   });
+  // CloudWatch Embedded Metric Format lines beside the store, when configured.
+  const emf = config.metrics.emf;
+  return emf ? withEmf(metrics, createEmfWriter({ path: emf.path, namespace: emf.namespace, clock, onError })) : metrics;
 }
 
 export interface AlarmWiring extends AlarmHooks {
