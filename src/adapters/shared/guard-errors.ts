@@ -1,0 +1,27 @@
+import { GuardError, shouldRetry } from '../../index.ts';
+
+/**
+ * The GuardError behind `error`: itself, or the nearest one in its `cause` chain (frameworks wrap the
+ * errors their middleware and models throw in their own types).
+ */
+export function findGuardError(error: unknown): GuardError | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
+    if (GuardError.isInstance(current)) return current;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * Whether a client retrying this refusal can help: the code says so, and fmguard has not already spent
+ * its own retries on the call (the rule behind the gateway's `x-should-retry`).
+ */
+export function clientShouldRetry(error: GuardError): boolean {
+  return shouldRetry(error.code) && error.details.retriesSpent !== true;
+}
+
+/** `code: message`, as the adapters' framework errors read. */
+export function describeStop(error: GuardError): string {
+  return `${error.code}: ${error.message}`;
+}
