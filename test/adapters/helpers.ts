@@ -49,8 +49,8 @@ export function costUsd(calls: ReadonlyArray<{ inputTokens: number; outputTokens
 }
 
 /** The error a promise rejects with (fails if it resolves). */
-export async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
+export async function rejection(promise: PromiseLike<unknown>): Promise<unknown> {
+  return Promise.resolve(promise).then(
     (value) => {
       throw new Error(`expected a rejection, got ${JSON.stringify(value)?.slice(0, 200)}`);
     },

@@ -1,8 +1,9 @@
-import type { StopCondition, ToolSet } from 'ai';
+import type { StopCondition } from 'ai';
 import type { Run, StopCode } from '../../index.ts';
 import { exhaustedLimit, limitsOf } from '../shared/run-limits.ts';
 
-export interface GuardStopCondition extends StopCondition<ToolSet> {
+// `any`, as the SDK's own `stepCountIs`: a condition that reads no step fits every tool set.
+export interface GuardStopCondition extends StopCondition<any> {
   /** Why the condition stopped the loop, once it has. */
   readonly reason: { code: StopCode; message: string } | undefined;
 }
