@@ -7,6 +7,7 @@ import type { ConfigInput } from '../../src/index.ts';
 export * from '../../src/index.ts';
 export * as aiSdk from '../../src/adapters/ai-sdk/index.ts';
 export * as agents from '../../src/adapters/openai-agents/index.ts';
+export * as lang from '../../src/adapters/langchain/index.ts';
 
 /** Prices of the test model, USD per million tokens. */
 export const PRICE = { inputPerMTok: 2.5, outputPerMTok: 10 };

@@ -1,6 +1,7 @@
 import { APICallError } from 'ai';
 import { ProviderError, type GuardError, type StopCode } from '../../index.ts';
 import { clientShouldRetry, describeStop, findGuardError } from '../shared/guard-errors.ts';
+import { retryAfterMs } from '../shared/provider-errors.ts';
 
 /**
  * A refusal or stop as the AI SDK's own API error: the SDK's retry logic reads `isRetryable` (true only
@@ -13,13 +14,13 @@ export class GuardAPICallError extends APICallError {
   readonly guardError: GuardError;
 
   constructor(error: GuardError, model: string) {
-    const retryAfterMs = error.details.retryAfterMs;
+    const waitMs = error.details.retryAfterMs;
     super({
       message: describeStop(error),
       url: `fmguard:model/${model}`,
       requestBodyValues: { model },
       statusCode: error.status,
-      responseHeaders: { 'x-fmguard-code': error.code, ...(typeof retryAfterMs === 'number' ? { 'retry-after-ms': String(retryAfterMs) } : {}) },
+      responseHeaders: { 'x-fmguard-code': error.code, ...(typeof waitMs === 'number' ? { 'retry-after-ms': String(waitMs) } : {}) },
       isRetryable: clientShouldRetry(error),
       data: error.toJSON(),
       cause: error,
@@ -35,13 +36,6 @@ export function toSdkError(error: unknown, model: string): unknown {
   return guard ? new GuardAPICallError(guard, model) : error;
 }
 
-function retryAfterFromHeaders(headers: Record<string, string> | undefined): number | undefined {
-  const ms = Number(headers?.['retry-after-ms']);
-  if (Number.isFinite(ms) && ms >= 0) return ms;
-  const seconds = Number(headers?.['retry-after']);
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
-}
-
 /**
  * What the runtime sees for an error out of the wrapped model: a provider error with the upstream's
  * status and retry-after, so fmguard's retry policy and breakers judge it as they judge any upstream.
@@ -49,7 +43,7 @@ function retryAfterFromHeaders(headers: Record<string, string> | undefined): num
 export function toProviderError(error: unknown): unknown {
   if (findGuardError(error) || (error instanceof Error && error.name === 'AbortError')) return error;
   if (APICallError.isInstance(error)) {
-    const providerError = new ProviderError(error.message, { status: error.statusCode ?? 502, retryAfterMs: retryAfterFromHeaders(error.responseHeaders) });
+    const providerError = new ProviderError(error.message, { status: error.statusCode ?? 502, retryAfterMs: retryAfterMs(error.responseHeaders) });
     return Object.assign(providerError, { cause: error });
   }
   return error;

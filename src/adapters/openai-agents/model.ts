@@ -1,9 +1,10 @@
 import type { Model, ModelProvider, ModelRequest, ModelResponse, ModelRetryAdvice, ModelRetryAdviceRequest, StreamEvent } from '@openai/agents';
-import { ProviderError, type ChatChunk, type ChatMessage, type ChatRequest, type ChatResponse, type ChatToolCall, type Run } from '../../index.ts';
+import type { ChatChunk, ChatMessage, ChatRequest, ChatResponse, ChatToolCall, Run } from '../../index.ts';
 import { chatChunk, emptyChunk } from '../shared/chat-shapes.ts';
 import { assertServed, upstreamMaxTokens, withFrameworkCall, type FrameworkCall } from '../shared/framework-provider.ts';
 import { clientShouldRetry, findGuardError } from '../shared/guard-errors.ts';
 import { refusalFor, type ProposedToolCalls } from '../shared/proposed-calls.ts';
+import { toProviderError } from '../shared/provider-errors.ts';
 import type { ToolNaming } from '../shared/tool-naming.ts';
 import { isGuardStop, toAgentsError } from './errors.ts';
 import { outputOf, toChatMessages, toChatResponse, toChatTools, usageOf } from './items.ts';
@@ -13,25 +14,6 @@ export interface GuardModelOptions extends ToolNaming {
   model?: string;
   /** What to do with tool calls the model proposes (see `ProposedToolCalls`); default `refuse`. */
   proposedToolCalls?: ProposedToolCalls;
-}
-
-function headerValue(headers: unknown, name: string): string | undefined {
-  if (!headers) return undefined;
-  if (typeof (headers as Headers).get === 'function') return (headers as Headers).get(name) ?? undefined;
-  const value = (headers as Record<string, unknown>)[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
-/** An upstream error out of the SDK's model (the openai client's APIError has status and headers) for the runtime. */
-function toProviderError(error: unknown): unknown {
-  if (findGuardError(error) || (error instanceof Error && error.name === 'AbortError')) return error;
-  const status = (error as { status?: unknown })?.status;
-  if (typeof status !== 'number') return error;
-  const headers = (error as { headers?: unknown }).headers;
-  const afterMs = Number(headerValue(headers, 'retry-after-ms'));
-  const afterS = Number(headerValue(headers, 'retry-after'));
-  const retryAfterMs = Number.isFinite(afterMs) ? afterMs : Number.isFinite(afterS) ? afterS * 1000 : undefined;
-  return Object.assign(new ProviderError(error instanceof Error ? error.message : String(error), { status, retryAfterMs }), { cause: error });
 }
 
 function upstreamRequest(request: ModelRequest, chat: ChatRequest, signal: AbortSignal): ModelRequest {
