@@ -26,6 +26,7 @@ export { startSimServer, type SimServer, type SimServerOptions } from './sim/sim
 export { toolFunctionName, toolResourceName } from './core/tool-names.ts';
 export type { ToolCallViolation } from './runtime/proposed-tools.ts';
 export { createDemoToolServer, createDemoWorld, type DemoWorld } from './demo-tools/index.ts';
+export { FMGUARD_JSONRPC_ERROR, isToolResultCode, refusalResult, stopData } from './mcp/refusals.ts';
 export { createMemoryStore } from './stores/memory/index.ts';
 export { createSqliteStore } from './stores/sqlite/index.ts';
 export type { Store } from './stores/store.ts';

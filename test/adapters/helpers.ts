@@ -8,6 +8,7 @@ export * from '../../src/index.ts';
 export * as aiSdk from '../../src/adapters/ai-sdk/index.ts';
 export * as agents from '../../src/adapters/openai-agents/index.ts';
 export * as lang from '../../src/adapters/langchain/index.ts';
+export * as mcp from '../../src/adapters/mcp-client/index.ts';
 
 /** Prices of the test model, USD per million tokens. */
 export const PRICE = { inputPerMTok: 2.5, outputPerMTok: 10 };
