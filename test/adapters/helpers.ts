@@ -9,6 +9,7 @@ export * as aiSdk from '../../src/adapters/ai-sdk/index.ts';
 export * as agents from '../../src/adapters/openai-agents/index.ts';
 export * as lang from '../../src/adapters/langchain/index.ts';
 export * as mcp from '../../src/adapters/mcp-client/index.ts';
+export * as otel from '../../src/adapters/otel/index.ts';
 
 /** Prices of the test model, USD per million tokens. */
 export const PRICE = { inputPerMTok: 2.5, outputPerMTok: 10 };
