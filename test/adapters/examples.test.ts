@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -140,6 +141,28 @@ describe('the adapter examples run', () => {
       expect(names).toContain('execute_tool demo.search');
       const chat = spans.find((s) => s.name === 'chat sim-small')!;
       expect(chat.attributes.map((a) => a.key)).toEqual(expect.arrayContaining(['gen_ai.operation.name', 'gen_ai.request.model', 'gen_ai.response.model', 'gen_ai.usage.input_tokens', 'gen_ai.usage.output_tokens', 'fmguard.cost_usd', 'fmguard.decision']));
+    },
+    TIMEOUT,
+  );
+});
+
+describe('the README', () => {
+  it(
+    'runs the “Inside your framework” snippet as written',
+    async () => {
+      const readme = readFileSync(`${ROOT}/README.md`, 'utf8');
+      const section = readme.slice(readme.indexOf('## Inside your framework'), readme.indexOf('## Access: Cedar policies'));
+      const snippet = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+      expect(snippet).toBeDefined();
+      const result = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', snippet!], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, stderr }));
+      });
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
     },
     TIMEOUT,
   );
