@@ -5,7 +5,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type Re
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createGuard, GuardError, otel, rejection, type ConfigInput, type Guard } from './helpers.ts';
 
-const { instrumentGuard, extractTraceContext, injectTraceContext, withIncomingTrace } = otel;
+const { instrumentGuard, extractTraceContext, injectTraceContext, withIncomingTrace, withTraceHeaders } = otel;
 
 const exporter = new InMemorySpanExporter();
 const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
@@ -163,5 +163,15 @@ describe('fmguard/otel: W3C trace context', () => {
     span.end();
     expect(headers.traceparent).toBe(`00-${incoming.traceId}-${span.spanContext().spanId}-01`);
     expect(headers.tracestate).toBe('vendor=1');
+  });
+
+  it('withTraceHeaders leaves the headers untouched without a trace, and copies them with one', () => {
+    const headers = { authorization: 'Bearer x' };
+    expect(withTraceHeaders(headers)).toBe(headers);
+    const extracted = extractTraceContext({ traceparent });
+    const traced = withTraceHeaders(headers, extracted);
+    expect(traced).not.toBe(headers);
+    expect(headers).toEqual({ authorization: 'Bearer x' });
+    expect((traced as Record<string, string>).traceparent).toBe(traceparent);
   });
 });

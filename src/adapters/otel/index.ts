@@ -4,5 +4,5 @@
  * the gateway. See examples/otel-traces.ts.
  */
 export { instrumentGuard, type GuardTracing, type GuardTracingOptions } from './tracing.ts';
-export { extractTraceContext, injectTraceContext, withIncomingTrace, type IncomingHeaders } from './propagation.ts';
+export { extractTraceContext, injectTraceContext, withIncomingTrace, withTraceHeaders, type IncomingHeaders } from './propagation.ts';
 export { ERROR_TYPE, FMGUARD, GEN_AI, OPERATION } from './attributes.ts';

@@ -1,4 +1,4 @@
-import { context, propagation, ROOT_CONTEXT, type Context, type TextMapGetter } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, trace, type Context, type TextMapGetter } from '@opentelemetry/api';
 
 /** Node's incoming headers (lower-case names; a repeated header is an array). */
 export type IncomingHeaders = Record<string, string | string[] | undefined>;
@@ -32,4 +32,13 @@ export function withIncomingTrace<T>(headers: IncomingHeaders, work: () => T): T
 export function injectTraceContext<H extends Record<string, string>>(headers: H, from: Context = context.active()): H {
   propagation.inject(from, headers);
   return headers;
+}
+
+/**
+ * `headers` with the active trace context added, for a hot path: the same object, untouched, when no
+ * propagator is registered (no SDK) or there is no trace to continue; a copy with it otherwise.
+ */
+export function withTraceHeaders<H extends Record<string, string>>(headers: H, from: Context = context.active()): H {
+  if (propagation.fields().length === 0 || trace.getSpanContext(from) === undefined) return headers;
+  return injectTraceContext({ ...headers }, from);
 }
