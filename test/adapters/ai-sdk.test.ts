@@ -229,6 +229,32 @@ describe('fmguard/ai-sdk: streams', () => {
     expect((error as InstanceType<typeof GuardAPICallError>).code).toBe('limit.tokens');
   });
 
+  it('a stream cancelled before it is read still settles: nothing stays reserved, the model is stopped', async () => {
+    const guard = guardFor();
+    const run = await guard.startRun({ agent: 'bot' });
+    let aborted = false;
+    const mock = new MockLanguageModelV3({
+      modelId: 'gpt-test',
+      doStream: async ({ abortSignal }) => {
+        abortSignal?.addEventListener('abort', () => (aborted = true), { once: true });
+        return {
+          stream: new ReadableStream({
+            start(controller) {
+              controller.enqueue({ type: 'text-delta', id: 't', delta: 'hello' });
+            },
+          }),
+        };
+      },
+    });
+    const model = wrapLanguageModel({ model: mock, middleware: guardMiddleware(run) });
+    const { stream } = await model.doStream({ prompt: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }] });
+    await stream.cancel();
+    const used = await run.usage();
+    expect(used.steps).toBe(1);
+    expect(used.reservedCostUsd).toBe(0);
+    expect(aborted).toBe(true);
+  });
+
   it('the model is asked for no more output than the budget can pay for', async () => {
     const guard = guardFor({ limits: { maxOutputTokensPerCall: 77 } });
     const run = await guard.startRun({ agent: 'bot' });

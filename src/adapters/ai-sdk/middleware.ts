@@ -1,6 +1,6 @@
 import type { LanguageModelMiddleware } from 'ai';
 import type { ChatChunk, ChatMessage, ChatRequest, ChatResponse, ChatToolCall, Run } from '../../index.ts';
-import { assertServed, upstreamMaxTokens, withFrameworkCall, type FrameworkCall } from '../shared/framework-provider.ts';
+import { assertServed, closeUnread, upstreamMaxTokens, withFrameworkCall, type FrameworkCall } from '../shared/framework-provider.ts';
 import { refusalFor, type ProposedToolCalls } from '../shared/proposed-calls.ts';
 import type { ToolNaming } from '../shared/tool-naming.ts';
 import { toProviderError, toSdkError } from './errors.ts';
@@ -141,13 +141,16 @@ export function guardMiddleware(run: Run, options: GuardMiddlewareOptions = {}):
       } catch (error) {
         throw toSdkError(error, name);
       }
+      if (!call.served) await closeUnread(iterator, false);
       assertServed(call, name);
+      let started = false;
       // Proposed tool calls are held until the stream ends and judged together, as the gateway does;
       // the finish part waits with them so the SDK sees the parts in order.
       const held: StreamPart[] = [];
       const proposed: ChatToolCall[] = [];
       const stream = new ReadableStream<StreamPart>({
         async pull(controller) {
+          started = true;
           try {
             const step = await iterator.next();
             if (step.done) {
@@ -170,7 +173,7 @@ export function guardMiddleware(run: Run, options: GuardMiddlewareOptions = {}):
         },
         async cancel() {
           // The reader went away: stop the model and settle what flowed.
-          await iterator.return?.();
+          await closeUnread(iterator, started);
         },
       });
       return { stream, request: call.request, response: call.response };

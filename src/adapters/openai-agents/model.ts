@@ -1,7 +1,7 @@
 import type { Model, ModelProvider, ModelRequest, ModelResponse, ModelRetryAdvice, ModelRetryAdviceRequest, StreamEvent } from '@openai/agents';
 import type { ChatChunk, ChatMessage, ChatRequest, ChatResponse, ChatToolCall, Run } from '../../index.ts';
 import { chatChunk, emptyChunk } from '../shared/chat-shapes.ts';
-import { assertServed, upstreamMaxTokens, withFrameworkCall, type FrameworkCall } from '../shared/framework-provider.ts';
+import { assertServed, closeUnread, upstreamMaxTokens, withFrameworkCall, type FrameworkCall } from '../shared/framework-provider.ts';
 import { clientShouldRetry, findGuardError } from '../shared/guard-errors.ts';
 import { refusalFor, type ProposedToolCalls } from '../shared/proposed-calls.ts';
 import { toProviderError } from '../shared/provider-errors.ts';
@@ -124,6 +124,7 @@ export class GuardedModel implements Model {
     } catch (error) {
       throw toAgentsError(error);
     }
+    if (!call.served) await closeUnread(stream[Symbol.asyncIterator](), false);
     assertServed(call, name);
     // The final response carries the proposed calls: it is held until the stream settled and judged.
     let done: StreamEvent | undefined;

@@ -69,3 +69,13 @@ export function assertServed(call: FrameworkCall, model: string): void {
 export function upstreamMaxTokens(request: ChatRequest): number | undefined {
   return request.max_completion_tokens ?? request.max_tokens;
 }
+
+/**
+ * Close a guarded stream the adapter will not read. It is read once first: the runtime's stream does
+ * its accounting in a generator, and a generator closed before its first step never runs it (the
+ * upstream would stay open and the reservation held until it expires).
+ */
+export async function closeUnread(iterator: AsyncIterator<unknown>, started: boolean): Promise<void> {
+  if (!started) await iterator.next().catch(() => undefined);
+  await iterator.return?.().catch(() => undefined);
+}
