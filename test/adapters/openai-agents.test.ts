@@ -1,11 +1,11 @@
-import { Agent, AgentsError, MaxTurnsExceededError, Runner, tool } from '@openai/agents';
+import { Agent, AgentsError, MaxTurnsExceededError, Runner, ToolCallError, tool } from '@openai/agents';
 import { OpenAIProvider } from '@openai/agents-openai';
 import OpenAI from 'openai';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { agents, costUsd, createGuard, frameworkConfig, GuardError, rejection, startSimServer, type Guard, type SimServer } from './helpers.ts';
 
-const { guardModelProvider, guardAgentTools, maxTurnsFor, frameworkProvider, GuardStopError, GuardMaxTurnsError } = agents;
+const { guardModelProvider, guardAgentTools, maxTurnsFor, frameworkProvider, findGuardError, GuardStopError, GuardMaxTurnsError } = agents;
 
 let sim: SimServer;
 beforeAll(async () => {
@@ -83,6 +83,18 @@ describe('fmguard/openai-agents', () => {
     expect(error).toBeInstanceOf(AgentsError);
     expect((error as InstanceType<typeof GuardStopError>).code).toBe('loop.repeated_tool_call');
     expect(run.stopError?.code).toBe('loop.repeated_tool_call');
+    expect(executed).toHaveLength(2);
+  });
+
+  it('with proposed calls allowed, the tool input guardrail stops the loop: the SDK’s ToolCallError carries GuardStopError', async () => {
+    const guard = guardFor({ limits: { maxIdenticalToolCalls: 2 } });
+    const run = await guard.startRun({ agent: 'bot' });
+    const executed: string[] = [];
+    const agent = new Agent({ name: 'support', model: 'gpt-test', tools: guardAgentTools([searchTool(executed)], run, { toolServer: 'demo' }) });
+    const error = await rejection(runnerFor(run, { toolServer: 'demo', proposedToolCalls: 'allow' }).run(agent, '[sim:tool_loop] Where is my order?', { maxTurns: 50 }));
+    expect(error).toBeInstanceOf(ToolCallError);
+    expect((error as InstanceType<typeof ToolCallError>).error).toBeInstanceOf(GuardStopError);
+    expect(findGuardError(error)?.code).toBe('loop.repeated_tool_call');
     expect(executed).toHaveLength(2);
   });
 

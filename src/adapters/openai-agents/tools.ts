@@ -9,8 +9,9 @@ import { toAgentsError } from './errors.ts';
  * A tool input guardrail from fmguard's policy and loop detectors: before a tool runs, its call (name
  * and arguments) is checked against the agent's policy and against the calls this guardrail already let
  * through (the repeated-call detector). A refusal the model can adapt to (a denied tool, an approval
- * needed) is returned to the model as the tool's output, `code: message`; a stop of the run (a loop,
- * a kill) throws the SDK's tripwire error with the fmguard error as `outputInfo.fmguard`.
+ * needed) is returned to the model as the tool's output, `code: message`, with the details in the
+ * guardrail result's `outputInfo.fmguard`; a stop of the run (a loop, a kill) throws `GuardStopError`,
+ * which the SDK raises as its `ToolCallError` (`error.error` is the GuardStopError).
  */
 export function guardToolInput(run: Run, naming: ToolNaming = {}): ToolInputGuardrailDefinition {
   const passed: ChatToolCall[] = [];
@@ -18,7 +19,7 @@ export function guardToolInput(run: Run, naming: ToolNaming = {}): ToolInputGuar
     name: 'fmguard',
     async run({ toolCall }) {
       const stopped = run.stopError;
-      if (stopped) return ToolGuardrailFunctionOutputFactory.throwException({ fmguard: stopped.toJSON() });
+      if (stopped) throw toAgentsError(stopped);
       const call: ChatToolCall = { id: toolCall.callId, type: 'function', function: { name: chatFunctionName(toolCall.name, naming), arguments: toolCall.arguments } };
       const conversation = passed.length > 0 ? [{ role: 'assistant' as const, content: null, tool_calls: [...passed] }] : [];
       const violation = run.checkToolCalls([call], conversation)[0];
@@ -27,8 +28,8 @@ export function guardToolInput(run: Run, naming: ToolNaming = {}): ToolInputGuar
         return ToolGuardrailFunctionOutputFactory.allow();
       }
       const error = await run.refuse(violation.error, toolResource(toolCall.name, naming));
-      const info = { fmguard: error.toJSON() };
-      return error.terminal ? ToolGuardrailFunctionOutputFactory.throwException(info) : ToolGuardrailFunctionOutputFactory.rejectContent(describeStop(error), info);
+      if (error.terminal) throw toAgentsError(error);
+      return ToolGuardrailFunctionOutputFactory.rejectContent(describeStop(error), { fmguard: error.toJSON() });
     },
   });
 }

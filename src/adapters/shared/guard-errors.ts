@@ -1,14 +1,16 @@
 import { GuardError, shouldRetry } from '../../index.ts';
 
 /**
- * The GuardError behind `error`: itself, or the nearest one in its `cause` chain (frameworks wrap the
- * errors their middleware and models throw in their own types).
+ * The GuardError behind `error`: itself, or the nearest one it wraps. Frameworks wrap what their
+ * middleware, models and tools throw in their own types, as `cause` (most) or `error` (the Agents
+ * SDK's ToolCallError).
  */
 export function findGuardError(error: unknown): GuardError | undefined {
   let current: unknown = error;
-  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
+  for (let depth = 0; depth < 8 && typeof current === 'object' && current !== null; depth++) {
     if (GuardError.isInstance(current)) return current;
-    current = (current as { cause?: unknown }).cause;
+    const wrapper = current as { cause?: unknown; error?: unknown };
+    current = wrapper.cause ?? (wrapper.error instanceof Error ? wrapper.error : undefined);
   }
   return undefined;
 }
