@@ -128,7 +128,9 @@ async function time(n: number, call: () => Promise<unknown>, out: number[]): Pro
 const loadBefore = loadavg();
 const us = (ms: number) => (ms * 1000).toFixed(0);
 const rows: string[] = [];
-for (const pair of pairs) {
+// BENCH_ONLY=LangChain measures only the pairs whose name contains it (the section is not written then).
+const only = process.env.BENCH_ONLY;
+for (const pair of pairs.filter((p) => !only || p.name.includes(only))) {
   await time(WARMUP, pair.plain[1], []);
   await time(WARMUP, pair.guarded[1], []);
   const plain: number[] = [];
@@ -153,7 +155,7 @@ Load average (1/5/15 min) before ${loadBefore.map((l) => l.toFixed(2)).join(' / 
 |---|---|---:|---:|---|---:|---:|---:|
 ${rows.join('\n')}`;
 console.log(`\n${body}`);
-writeSection('Framework adapter overhead (bench:adapters)', body);
+if (!only) writeSection('Framework adapter overhead (bench:adapters)', body);
 
 tracing.shutdown();
 await mcpClient.close();

@@ -114,19 +114,24 @@ export function guardMiddleware(run: Run, options: GuardMiddlewareOptions = {}):
   const streaming = options.streaming ?? true;
   const checkProposed = (options.proposedToolCalls ?? 'refuse') === 'refuse';
 
+  // Only with `exitBehavior: 'end'`: a beforeModel hook is a graph node of its own, which costs LangGraph
+  // a superstep per model call (several ms, bench/RESULTS.md).
+  const beforeModel =
+    options.exitBehavior === 'end'
+      ? {
+          canJumpTo: ['end' as const],
+          hook: async () => {
+            const stopped = run.stopError;
+            const reason = stopped ? { code: stopped.code, message: stopped.message } : exhaustedLimit(limitsOf(run), await run.usage());
+            if (!reason) return undefined;
+            return { jumpTo: 'end' as const, messages: [new AIMessage(`[fmguard] ${reason.code}: ${reason.message}`)] };
+          },
+        }
+      : undefined;
+
   return createMiddleware({
     name: 'fmguard',
-
-    beforeModel: {
-      canJumpTo: ['end'],
-      hook: async () => {
-        if (options.exitBehavior !== 'end') return undefined;
-        const stopped = run.stopError;
-        const reason = stopped ? { code: stopped.code, message: stopped.message } : exhaustedLimit(limitsOf(run), await run.usage());
-        if (!reason) return undefined;
-        return { jumpTo: 'end' as const, messages: [new AIMessage(`[fmguard] ${reason.code}: ${reason.message}`)] };
-      },
-    },
+    ...(beforeModel ? { beforeModel } : {}),
 
     wrapModelCall: async (request, handler) => {
       const name = modelName(request.model, options.model);
