@@ -171,6 +171,64 @@ describe('fmguard/ai-sdk: a forbidden tool', () => {
   });
 });
 
+describe('fmguard/ai-sdk: guarded tools', () => {
+  const callsOnce = (toolName: string, input: string) =>
+    new MockLanguageModelV3({
+      modelId: 'gpt-test',
+      doGenerate: [
+        { content: [{ type: 'tool-call', toolCallId: 'c1', toolName, input }], finishReason: { unified: 'tool-calls', raw: 'tool_calls' }, usage: usage(40, 12), warnings: [] },
+        { content: [{ type: 'text', text: 'done' }], finishReason: { unified: 'stop', raw: 'stop' }, usage: usage(60, 4), warnings: [] },
+      ],
+    });
+
+  it('a tool that hangs is timed out, its abortSignal fired, and the model told timeout.tool', async () => {
+    const guard = guardFor({ timeouts: { tool: { totalMs: 100 } } });
+    const run = await guard.startRun({ agent: 'bot' });
+    let aborted = false;
+    const sleep = tool({
+      description: 'Sleep',
+      inputSchema: jsonSchema<{ ms: number }>({ type: 'object', properties: { ms: { type: 'number' } } }),
+      execute: ({ ms }, { abortSignal }) =>
+        new Promise<string>((resolve, reject) => {
+          const timer = setTimeout(() => resolve('slept'), ms);
+          abortSignal?.addEventListener('abort', () => {
+            aborted = true;
+            clearTimeout(timer);
+            reject(abortSignal.reason);
+          });
+        }),
+    });
+    const model = wrapLanguageModel({ model: callsOnce('sleep', '{"ms":60000}'), middleware: guardMiddleware(run, { toolServer: 'demo' }) });
+    const result = await generateText({ model, tools: guardTools({ sleep }, run, { toolServer: 'demo' }), stopWhen: stepCountIs(5), prompt: 'wait' });
+    const toolError = result.steps[0]!.content.find((part) => part.type === 'tool-error') as { error: unknown } | undefined;
+    expect(String(toolError?.error)).toContain('timeout.tool');
+    expect(aborted).toBe(true);
+  });
+
+  it('a tool under an approval rule is held with approval.required until approved', async () => {
+    const guard = guardFor();
+    const run = await guard.startRun({ agent: 'bot' });
+    const sent: string[] = [];
+    const sendEmail = tool({
+      description: 'Send an email',
+      inputSchema: jsonSchema<{ to: string }>({ type: 'object', properties: { to: { type: 'string' } } }),
+      execute: async ({ to }) => {
+        sent.push(to);
+        return 'sent';
+      },
+    });
+    const model = wrapLanguageModel({ model: callsOnce('send_email', '{"to":"ada@example.com"}'), middleware: guardMiddleware(run, { toolServer: 'demo' }) });
+    const result = await generateText({ model, tools: guardTools({ send_email: sendEmail }, run, { toolServer: 'demo' }), stopWhen: stepCountIs(5), prompt: 'mail ada' });
+    const toolError = result.steps[0]!.content.find((part) => part.type === 'tool-error') as { error: { code: string; cause: { details: { approvalId: string } } } } | undefined;
+    expect(toolError?.error.code).toBe('approval.required');
+    expect(sent).toEqual([]);
+    await guard.approve(toolError!.error.cause.details.approvalId, 'test');
+    const guarded = guardTools({ send_email: sendEmail }, run, { toolServer: 'demo' });
+    await guarded.send_email.execute!({ to: 'ada@example.com' }, { toolCallId: 'c2', messages: [] });
+    expect(sent).toEqual(['ada@example.com']);
+  });
+});
+
 describe('fmguard/ai-sdk: streams', () => {
   const slowStream = (pieces: number, delayMs: number) =>
     new MockLanguageModelV3({
