@@ -10,6 +10,7 @@ import { loadavg } from 'node:os';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { Agent, Runner, Usage, type Model, type ModelProvider, type ModelResponse, type StreamEvent } from '@openai/agents';
+import { BaseCallbackHandler } from '@langchain/core/callbacks/base';
 import { FakeListChatModel } from '@langchain/core/utils/testing';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { generateText, streamText, wrapLanguageModel } from 'ai';
@@ -82,6 +83,13 @@ const plainAgent = createAgent({ model: fake(), tools: [] });
 const streamingAgent = createAgent({ model: fake(), tools: [], middleware: [langchainMiddleware(run, { model: 'gpt-test' })] });
 const wholeAgent = createAgent({ model: fake(), tools: [], middleware: [langchainMiddleware(run, { model: 'gpt-test', streaming: false })] });
 const ask = { messages: [{ role: 'user', content: 'What is the capital of France?' }] };
+/** What LangChain attaches when an agent is streamed: the model then streams its answer, token by token. */
+class StreamingHandler extends BaseCallbackHandler {
+  name = 'bench-streaming';
+  lc_prefer_streaming = true;
+  override handleLLMNewToken(): void {}
+}
+const streamed = { callbacks: [new StreamingHandler()] };
 
 // --- MCP client: the demo tool server over the SDK's in-memory transport.
 const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
@@ -111,7 +119,7 @@ const pairs: Pair[] = [
   { name: 'AI SDK generateText', plain: ['MockLanguageModelV3', () => generateText({ model: mock, prompt: 'What is the capital of France?' })], guarded: ['+ guardMiddleware(run)', () => generateText({ model: guardedMock, prompt: 'What is the capital of France?' })] },
   { name: 'AI SDK streamText', plain: ['MockLanguageModelV3', () => Promise.resolve(streamText({ model: mock, prompt: 'What is the capital of France?' }).text)], guarded: ['+ guardMiddleware(run)', () => Promise.resolve(streamText({ model: guardedMock, prompt: 'What is the capital of France?' }).text)] },
   { name: 'Agents SDK run (1 turn)', plain: ['instant Model', () => plainRunner.run(agentsAgent, 'What is the capital of France?')], guarded: ['+ guardModelProvider(run)', () => guardedRunner.run(agentsAgent, 'What is the capital of France?')] },
-  { name: 'LangChain agent.invoke', plain: ['FakeListChatModel', () => plainAgent.invoke(ask)], guarded: ['+ guardMiddleware(run), streaming', () => streamingAgent.invoke(ask)] },
+  { name: 'LangChain agent.invoke', plain: ['FakeListChatModel, model streaming', () => plainAgent.invoke(ask, streamed)], guarded: ['+ guardMiddleware(run), streaming', () => streamingAgent.invoke(ask, streamed)] },
   { name: 'LangChain agent.invoke', plain: ['FakeListChatModel', () => plainAgent.invoke(ask)], guarded: ['+ guardMiddleware(run), streaming: false', () => wholeAgent.invoke(ask)] },
   { name: 'MCP client.callTool', plain: ['in-memory demo server', () => mcpClient.callTool({ name: 'search', arguments: { query: `refund ${query++}` } })], guarded: ['+ guardMcpClient(run)', () => guardedMcp.callTool({ name: 'search', arguments: { query: `refund ${query++}` } })] },
   { name: 'run.callModel (sim)', plain: ['not traced', () => otelPlainRun.callModel(simRequest)], guarded: ['+ instrumentGuard (in-memory exporter)', () => tracedRun.callModel(simRequest)] },
