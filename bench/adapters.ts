@@ -157,6 +157,7 @@ for (const pair of pairs.filter((p) => !only || p.name.includes(only))) {
 const loadAfter = loadavg();
 
 const body = `${ROUNDS} interleaved rounds of ${CALLS_PER_ROUND} sequential calls per side after ${WARMUP} warm-up calls; instant in-process models; memory store, audit off.
+"Added" is the adapter plus the guarded call behind it (the runtime alone: bench:core). Streamed rows meter every chunk: the AI SDK mock streams 8 text deltas, LangChain's fake model one character per chunk (31), so those rows are mostly per-chunk cost; the first LangChain row compares with the model streaming anyway, as it does when an agent is streamed.
 Load average (1/5/15 min) before ${loadBefore.map((l) => l.toFixed(2)).join(' / ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' / ')} — on a shared 2-core machine, read the figures as upper bounds.
 
 | framework call | plain | p50 µs | p90 µs | with the adapter | p50 µs | p90 µs | added p50 µs |
