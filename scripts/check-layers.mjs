@@ -32,7 +32,9 @@ export const RULES = {
   mcp: ['core', 'store', 'config', 'http', 'runtime', ...DOMAIN],
   admin: ['core', 'store', 'config', 'http', 'runtime', ...DOMAIN],
   gateway: ['core', 'store', 'config', 'http', 'runtime', 'mcp', 'admin', ...DOMAIN, 'providers/provider.ts'],
-  wiring: ['*', '!cli', '!aws'],
+  // Framework adapters: the SDK surface plus the MCP refusal shapes; chosen by the user, never by wiring.
+  adapters: ['core', 'store', 'config', 'runtime', 'mcp/refusals.ts', 'providers/provider.ts', 'index.ts', ...DOMAIN],
+  wiring: ['*', '!cli', '!aws', '!adapters'],
   // The AWS export reads the config and the compiled policies; only the CLI runs it.
   aws: ['*', '!cli'],
   demo: ['*', '!cli'],

@@ -21,13 +21,13 @@ export type { Authorizer, AuthorizeDecision, AuthorizeRequest } from './runtime/
 export { GuardError, type GuardErrorDetails } from './core/errors.ts';
 export { STOP_CODES, ALL_STOP_CODES, isStopCode, shouldRetry, type StopCode } from './core/codes.ts';
 export { systemClock, type Clock } from './core/clock.ts';
-export type { ChatRequest, ChatResponse, ChatChunk, ChatMessage, ChatTool, ChatToolCall, Usage } from './core/chat.ts';
+export type { ChatRequest, ChatResponse, ChatChunk, ChatMessage, ChatContentPart, ChatTool, ChatToolCall, FinishReason, Usage } from './core/chat.ts';
 export { parseConfig, parseConfigText, loadConfigFile } from './config/load.ts';
 export { ConfigError, type ConfigProblem } from './config/problems.ts';
 export { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, type FmguardConfig, type Limits } from './config/resolve.ts';
 export type { ConfigInput } from './config/schema.ts';
 export { describeConfig } from './config/mask.ts';
-export type { ModelProvider } from './providers/provider.ts';
+export type { ModelProvider, ProviderCallOptions } from './providers/provider.ts';
 export { ProviderError } from './providers/provider.ts';
 export { createSimModel, type SimModel, type SimModelOptions } from './providers/simulated/sim-model.ts';
 export { createMemoryStore, type MemoryStoreOptions } from './backends/memory/index.ts';

@@ -8,3 +8,9 @@ export function toolResourceName(functionName: string): string {
   const i = functionName.indexOf(TOOL_NAME_SEPARATOR);
   return i > 0 ? `${functionName.slice(0, i)}.${functionName.slice(i + TOOL_NAME_SEPARATOR.length)}` : functionName;
 }
+
+/** The other way: `server.tool` as a function name a model can call (`server__tool`). */
+export function toolFunctionName(resource: string): string {
+  const i = resource.indexOf('.');
+  return i > 0 ? `${resource.slice(0, i)}${TOOL_NAME_SEPARATOR}${resource.slice(i + 1)}` : resource;
+}

@@ -4,5 +4,5 @@
  */
 export { FakeClock, flushMicrotasks, type FakeClockOptions } from './fake-clock.ts';
 export { createSimModel, type SimModel, type SimModelOptions } from '../providers/simulated/sim-model.ts';
-export { startSimServer } from '../providers/simulated/sim-server.ts';
+export { startSimServer, type SimServer, type SimServerOptions } from '../providers/simulated/sim-server.ts';
 export { createMemoryStore, type MemoryStoreOptions } from '../backends/memory/index.ts';
