@@ -118,7 +118,7 @@ export function Chart({ id, title, times, series, bands, format, height = 220 }:
       )}
       <details>
         <summary>Data ({times.length} points)</summary>
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0}>
           <table class="data" data-chart-table={id}>
             <thead>
               <tr>

@@ -33,7 +33,7 @@ export function useLoad<T>(fetcher: () => Promise<T>, key: string): Loaded<T> {
  * Re-read when a live event concerns the view (`matches`), at most once per `delayMs`: a burst of
  * events (a busy agent) costs one request, and the view is never more than `delayMs` behind.
  */
-export function useLiveReload(matches: (event: LiveEvent) => boolean, reload: () => void, delayMs = 250): void {
+export function useLiveReload(matches: (event: LiveEvent) => boolean, reload: () => void, delayMs = 150): void {
   const matchRef = useRef(matches);
   matchRef.current = matches;
   const reloadRef = useRef(reload);

@@ -13,6 +13,7 @@ function head(title: string, assets: AssetManifest | undefined, extra = ''): str
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>${escapeHtml(title)}</title>
 ${css}${extra}
 </head>`;

@@ -57,7 +57,7 @@ export function consoleConfig(dir: string, extra: Partial<ConfigInput> = {}): Co
         evaluationPeriods: 3,
         datapointsToAlarm: 1,
         comparison: 'GreaterThanThreshold',
-        threshold: 1000,
+        threshold: 3,
         treatMissingData: 'notBreaching',
       },
     ],
@@ -240,7 +240,7 @@ export async function signInWithForm(page: Page, url: string, token = ADMIN_TOKE
   await page.goto(`${url}/console/login`);
   await page.fill('#token', token);
   await page.fill('#who', who);
-  await Promise.all([page.waitForURL(/\/console\//), page.click('button[type=submit]')]);
+  await Promise.all([page.waitForURL((u) => u.pathname.startsWith('/console/') && u.pathname !== '/console/login'), page.click('button[type=submit]')]);
 }
 
 /** Poll until `check` is truthy (or throw after `timeoutMs`). */

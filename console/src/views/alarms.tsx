@@ -185,7 +185,7 @@ function Breakers({ range }: { range: string }) {
       <h2>Breakers</h2>
       <ErrorBox error={error} />
       {data && (
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0}>
           <table class="grid" aria-label="Breakers">
             <thead>
               <tr>

@@ -20,7 +20,7 @@ interface Approval {
 }
 
 function Args({ args }: { args: unknown }) {
-  return <pre class="args">{JSON.stringify(args, null, 2)}</pre>;
+  return <pre class="args" tabIndex={0}>{JSON.stringify(args, null, 2)}</pre>;
 }
 
 function Decide({ approval, verb, onClose, onDone }: { approval: Approval; verb: 'approve' | 'deny'; onClose: () => void; onDone: () => void }) {
@@ -70,7 +70,7 @@ export function ApprovalsView() {
         <ErrorBox error={pending.error} />
         {pending.data && pending.data.approvals.length === 0 && <Empty>Nothing is waiting for approval.</Empty>}
         {pending.data && pending.data.approvals.length > 0 && (
-          <div class="table-wrap">
+          <div class="table-wrap" tabIndex={0}>
             <table class="grid" aria-label="Pending approvals">
               <thead>
                 <tr>
@@ -124,7 +124,7 @@ export function ApprovalsView() {
         <ErrorBox error={recent.error} />
         {recent.data && decided.length === 0 && <Empty>No decided approvals yet.</Empty>}
         {decided.length > 0 && (
-          <div class="table-wrap">
+          <div class="table-wrap" tabIndex={0}>
             <table class="grid" aria-label="Decided approvals">
               <thead>
                 <tr>

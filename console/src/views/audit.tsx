@@ -144,7 +144,7 @@ export function AuditView({ loc }: { loc: Location }) {
       <ErrorBox error={error} />
       {data && data.events.length === 0 && <Empty>No events match.</Empty>}
       {data && data.events.length > 0 && (
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0}>
           <table class="grid" aria-label="Audit events">
             <thead>
               <tr>

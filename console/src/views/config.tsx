@@ -28,7 +28,7 @@ export function ConfigView() {
             <summary>
               <h2>{section}</h2>
             </summary>
-            <pre class="config" data-section={section}>
+            <pre class="config" data-section={section} tabIndex={0}>
               {JSON.stringify(value, null, 2)}
             </pre>
           </details>

@@ -121,7 +121,7 @@ export function KillsView() {
         <ErrorBox error={error} />
         {data && data.switches.length === 0 && <Empty>No kill switch is on.</Empty>}
         {data && data.switches.length > 0 && (
-          <div class="table-wrap">
+          <div class="table-wrap" tabIndex={0}>
             <table class="grid" aria-label="Kill switches on">
               <thead>
                 <tr>

@@ -200,7 +200,7 @@ export function RunView({ id }: { id: string }) {
         <h2>Event history</h2>
         {!data.audit && <p class="muted">The audit log is off in this config, so the run's history is not kept.</p>}
         {data.truncated && <p class="muted">Showing the first {data.events.length} events.</p>}
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0}>
           <table class="grid timeline" aria-label="Event history">
             <thead>
               <tr>

@@ -101,7 +101,7 @@ export function RunsView({ loc }: { loc: Location }) {
       <ErrorBox error={error} />
       {data && data.runs.length === 0 && <Empty>No runs match these filters yet.</Empty>}
       {data && data.runs.length > 0 && (
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0}>
           <table class="grid runs" aria-label="Runs">
             <thead>
               <tr>

@@ -89,7 +89,7 @@ export function SpendView({ loc }: { loc: Location }) {
             {data.budgets.length === 0 ? (
               <p class="muted">No budgets are configured.</p>
             ) : (
-              <div class="table-wrap">
+              <div class="table-wrap" tabIndex={0}>
                 <table class="grid" aria-label="Budgets">
                   <thead>
                     <tr>
@@ -152,7 +152,7 @@ export function SpendView({ loc }: { loc: Location }) {
           </div>
           <div class="panel">
             <h2>Totals over the range</h2>
-            <div class="table-wrap">
+            <div class="table-wrap" tabIndex={0}>
               <table class="grid" aria-label={`Totals by ${by}`}>
                 <thead>
                   <tr>
