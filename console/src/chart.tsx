@@ -7,6 +7,8 @@ export interface ChartSeries {
   values: Array<number | null>;
   color: string;
   dash?: number[];
+  /** Sparse data (an alarm's datapoints): a dot per value, joined across missing periods. */
+  sparse?: boolean;
 }
 
 export interface ChartBand {
@@ -26,6 +28,8 @@ export interface ChartProps {
   bands?: ChartBand[];
   format: (value: number) => string;
   height?: number;
+  /** The time span to show (epoch ms); default the first to the last point. Bands may reach past the last point. */
+  span?: [number, number];
 }
 
 export const BAND_COLORS: Record<string, string> = {
@@ -59,7 +63,7 @@ function drawBands(u: uPlot, bands: readonly ChartBand[]): void {
  * A time-series chart (uPlot on a canvas) with its numbers in a table beside it: the table is what a
  * screen reader (and a test) reads.
  */
-export function Chart({ id, title, times, series, bands, format, height = 220 }: ChartProps) {
+export function Chart({ id, title, times, series, bands, format, height = 220, span }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | undefined>(undefined);
   const [failed, setFailed] = useState<string>();
@@ -76,9 +80,17 @@ export function Chart({ id, title, times, series, bands, format, height = 220 }:
           height,
           series: [
             { value: (_u, v) => (v == null ? '—' : time(v * 1000)) },
-            ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, dash: s.dash, points: { show: false }, value: (_u: uPlot, v: number | null) => (v == null ? '—' : format(v)) })),
+            ...series.map((s) => ({
+              label: s.label,
+              stroke: s.color,
+              width: 2,
+              dash: s.dash,
+              spanGaps: s.sparse === true,
+              points: s.sparse ? { show: true, size: 7, fill: s.color } : { show: false },
+              value: (_u: uPlot, v: number | null) => (v == null ? '—' : format(v)),
+            })),
           ],
-          scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min ?? 0), max && max > 0 ? max * 1.12 : 1] } },
+          scales: { x: { time: true, ...(span && { range: (): uPlot.Range.MinMax => [span[0] / 1000, span[1] / 1000] }) }, y: { range: (_u, min, max) => [Math.min(0, min ?? 0), max && max > 0 ? max * 1.12 : 1] } },
           axes: [
             { stroke: '#374151', grid: { stroke: '#e5e7eb', width: 1 }, ticks: { stroke: '#d1d5db', width: 1 } },
             { stroke: '#374151', size: 72, values: (_u, splits) => splits.map((v) => format(v)), grid: { stroke: '#e5e7eb', width: 1 }, ticks: { stroke: '#d1d5db', width: 1 } },
@@ -100,7 +112,7 @@ export function Chart({ id, title, times, series, bands, format, height = 220 }:
       plot.current?.destroy();
       plot.current = undefined;
     };
-  }, [JSON.stringify([times, series, bands])]);
+  }, [JSON.stringify([times, series, bands, span])]);
 
   const last = series.map((s) => `${s.label} ${format([...s.values].reverse().find((v) => v !== null) ?? 0)}`).join(', ');
   return (

@@ -61,6 +61,7 @@ const COMPARISON: Record<string, string> = {
 };
 
 const RANGES: Array<[string, string]> = [
+  ['5m', 'Last 5 minutes'],
   ['15m', 'Last 15 minutes'],
   ['1h', 'Last hour'],
   ['6h', 'Last 6 hours'],
@@ -107,10 +108,11 @@ function AlarmCard({ name, range }: { name: string; range: string }) {
             title={`${name}: ${m.metric} (${m.statistic}) against the threshold ${m.threshold}`}
             times={m.times}
             series={[
-              { label: m.metric, values: m.values, color: '#2563eb' },
+              { label: m.metric, values: m.values, color: '#2563eb', sparse: true },
               { label: 'threshold', values: m.times.map(() => m.threshold), color: '#dc2626', dash: [6, 4] },
             ]}
             bands={data.bands}
+            span={[data.from, Math.max(data.now, m.times[m.times.length - 1] ?? data.now)]}
             format={(v) => (Math.abs(v) >= 100 ? int(v) : String(Math.round(v * 1000) / 1000))}
             height={180}
           />
