@@ -30,29 +30,47 @@ export function useLoad<T>(fetcher: () => Promise<T>, key: string): Loaded<T> {
 }
 
 /**
- * Re-read when a live event concerns the view (`matches`), at most once per `delayMs`: a burst of
- * events (a busy agent) costs one request, and the view is never more than `delayMs` behind.
+ * Re-read when a live event concerns the view (`matches`): `delayMs` after the first event of a
+ * burst, and then at most once per `minIntervalMs` while events keep coming. A busy agent costs the
+ * gateway one read per interval per open console, and the view is never more than that behind. A
+ * hidden tab does not read; it catches up when shown.
  */
-export function useLiveReload(matches: (event: LiveEvent) => boolean, reload: () => void, delayMs = 150): void {
+export function useLiveReload(matches: (event: LiveEvent) => boolean, reload: () => void, delayMs = 150, minIntervalMs = 700): void {
   const matchRef = useRef(matches);
   matchRef.current = matches;
   const reloadRef = useRef(reload);
   reloadRef.current = reload;
   useEffect(() => {
     let timer: number | undefined;
+    let last = 0;
+    let missed = false;
+    const run = () => {
+      timer = undefined;
+      if (document.visibilityState === 'hidden') {
+        missed = true;
+        return;
+      }
+      last = Date.now();
+      reloadRef.current();
+    };
     const off = subscribe((event) => {
       if (event.type !== 'resync' && !matchRef.current(event)) return;
       if (timer !== undefined) return;
-      timer = window.setTimeout(() => {
-        timer = undefined;
-        reloadRef.current();
-      }, delayMs);
+      timer = window.setTimeout(run, Math.max(delayMs, last + minIntervalMs - Date.now()));
     });
+    const onVisible = () => {
+      if (missed && document.visibilityState === 'visible') {
+        missed = false;
+        run();
+      }
+    };
+    document.addEventListener('visibilitychange', onVisible);
     return () => {
       off();
+      document.removeEventListener('visibilitychange', onVisible);
       if (timer !== undefined) clearTimeout(timer);
     };
-  }, [delayMs]);
+  }, [delayMs, minIntervalMs]);
 }
 
 /** Re-read every `ms` while the page is visible: what events cannot announce (other replicas, runs that end quietly). */

@@ -148,7 +148,7 @@ describe('admin view routes', () => {
     expect(res.status).toBe(200);
     const { metric, transitions, bands, alarm } = res.json;
     expect(alarm.state).toBe('OK');
-    expect(metric).toMatchObject({ scope: 'provider:sim', metric: 'calls', statistic: 'Sum', periodMs: 10_000, threshold: 1000 });
+    expect(metric).toMatchObject({ scope: 'provider:sim', metric: 'calls', statistic: 'Sum', periodMs: 10_000, threshold: 3 });
     expect(metric.values.reduce((a: number, v: number | null) => a + (v ?? 0), 0)).toBeGreaterThan(0);
     expect(transitions.map((t: { from: string; to: string }) => `${t.from}>${t.to}`)).toEqual(['INSUFFICIENT_DATA>ALARM', 'ALARM>OK']);
     expect(bands.map((b: { state: string }) => b.state)).toEqual(['INSUFFICIENT_DATA', 'ALARM', 'OK']);

@@ -191,12 +191,14 @@ describe('console in the browser: views', () => {
   it('Audit: search by run finds its events; Verify shows the chain intact and its head', async () => {
     await page.goto(`${gw.url}/console/audit`);
     await page.fill('#q-run', 'beta-run');
-    await page.getByRole('button', { name: 'Search' }).click();
-    await page.waitForURL(/run=beta-run/);
-    await page.locator('tr[data-seq]').first().waitFor();
-    const runs = await page.locator('tr[data-seq] td:nth-child(4)').allTextContents();
-    expect(runs.length).toBeGreaterThan(0);
-    expect(new Set(runs)).toEqual(new Set(['beta-run']));
+    await Promise.all([page.waitForResponse((r) => r.url().includes('/console/api/audit?') && r.url().includes('run=beta-run')), page.getByRole('button', { name: 'Search' }).click()]);
+    expect(page.url()).toContain('run=beta-run');
+    // Every row the search shows is the run's (the unfiltered rows it replaces go).
+    const runs = await until(async () => {
+      const cells = await page.locator('tr[data-seq] td:nth-child(4)').allTextContents();
+      return cells.length > 0 && cells.every((c) => c === 'beta-run') ? cells : undefined;
+    }, 5000, 'the search results');
+    expect(runs!.length).toBeGreaterThanOrEqual(2);
     await page.getByRole('button', { name: 'Verify the chain' }).click();
     const result = page.locator('[data-verify=ok]');
     await result.waitFor();

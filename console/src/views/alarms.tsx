@@ -47,7 +47,7 @@ interface BreakerRow {
   scope: string;
   kind: string;
   retryAfterMs: number | null;
-  state: { kind: string; since: number; until?: number | null; by?: string; reason?: string; failures?: number };
+  state: { kind: string; epoch: number; since: number; until?: number | null; by?: string; reason?: string; failures?: number };
   policy: { failureThreshold: number; cooldownMs: number; halfOpenProbes: number };
   transitions: Transition[];
   bands: ChartBand[];
@@ -122,7 +122,7 @@ function AlarmCard({ name, range }: { name: string; range: string }) {
       )}
       {data.transitions.length > 0 && (
         <details>
-          <summary>{data.transitions.length} state changes</summary>
+          <summary>{data.transitions.length === 1 ? '1 state change' : `${data.transitions.length} state changes`}</summary>
           <ul class="transitions">
             {data.transitions.map((t, i) => (
               <li key={i}>
@@ -210,13 +210,13 @@ function Breakers({ range }: { range: string }) {
                     {b.kind === 'open' && <div class="muted small">{b.retryAfterMs === null ? 'held open' : `probes in ${duration(b.retryAfterMs)}`}</div>}
                     {b.state.reason && <div class="muted small">{b.state.reason}</div>}
                   </td>
-                  <td class="small">{time(b.state.since)}</td>
+                  <td class="small">{b.state.epoch === 0 && b.transitions.length === 0 ? '—' : time(b.state.since)}</td>
                   <td class="small">
                     {b.policy.failureThreshold > 0 ? `${b.policy.failureThreshold} failures → open ${duration(b.policy.cooldownMs)}` : 'manual only'}
                   </td>
                   <td class="history">
                     <Strip bands={b.bands} label={`${b.scope} history`} />
-                    <span class="muted small">{b.transitions.length} changes</span>
+                    <span class="muted small">{b.transitions.length === 1 ? '1 change' : `${b.transitions.length} changes`}</span>
                   </td>
                   <td class="actions-cell">
                     {b.kind === 'closed' ? (
