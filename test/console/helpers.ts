@@ -16,8 +16,11 @@ import type { ConfigInput } from '../../src/config/schema.ts';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/gateway/index.ts';
 import { createGuard, type CreateGuardOptions, type Guard } from '../../src/runtime/guard.ts';
 
-export { createSqliteStore } from '../../src/stores/sqlite/index.ts';
 export { accounts } from '../../src/stores/store.ts';
+export { bandsOf } from '../../src/admin/history.ts';
+export { cumulativeSpend } from '../../src/admin/spend.ts';
+export { periodFor, periodRange } from '../../src/admin/range.ts';
+export { createSessionKeeper } from '../../src/console/session.ts';
 export { createGuard, createGateway };
 export type { Guard, Gateway, ConfigInput };
 
@@ -69,9 +72,14 @@ export function consoleConfig(dir: string, extra: Partial<ConfigInput> = {}): Co
 
 let built: Promise<BuildResult> | undefined;
 
-/** The console built from the current sources, once per test file, into a folder of its own. */
+/** The console built from the current sources, once per test file, into a folder of its own (removed at exit). */
 export function builtConsole(): Promise<BuildResult> {
-  return (built ??= buildConsole({ outDir: mkdtempSync(join(tmpdir(), 'fmguard-console-ui-')) }));
+  if (!built) {
+    const outDir = mkdtempSync(join(tmpdir(), 'fmguard-console-ui-'));
+    process.once('exit', () => rmSync(outDir, { recursive: true, force: true }));
+    built = buildConsole({ outDir });
+  }
+  return built;
 }
 
 export interface ConsoleGateway {
