@@ -116,6 +116,17 @@ describe('admin view routes', () => {
     expect((await gw.admin('GET', '/admin/runs/nope/timeline')).status).toBe(404);
   });
 
+  it('a timeline shows a fallback: the call asked for one model and was served by another', async () => {
+    await gw.admin('POST', '/admin/breakers/model%3Asim-mini/open', { by: 'test', cooldownMs: null });
+    await gw.client({ run: 'tl-fallback' }).chat.completions.create(ask('hello', 'sim-mini'));
+    await gw.admin('POST', '/admin/breakers/model%3Asim-mini/close', { by: 'test' });
+    const { run, events } = (await gw.admin('GET', '/admin/runs/tl-fallback/timeline')).json;
+    const call = events.find((e: { type: string }) => e.type === 'call.allowed');
+    expect(call).toMatchObject({ resource: 'sim-mini', details: { servedBy: 'sim-small' } });
+    // The run's model is the one that answered.
+    expect(run.model).toBe('sim-small');
+  });
+
   it('GET /admin/spend: cost and tokens per period from the metrics; budgets with cumulative spend anchored to the ledger', async () => {
     await gw.client({ key: 'sk-console-other-0001' }).chat.completions.create(ask('beta spends'));
     const res = await gw.admin('GET', '/admin/spend?by=tenant&range=15m');
@@ -135,7 +146,7 @@ describe('admin view routes', () => {
     expect(budget.cumulative.at(-1)).toBeCloseTo(budget.usedUsd, 9);
     expect(budget.usedUsd).toBeCloseTo(acme.totalCostUsd, 9);
     const byModel = await gw.admin('GET', '/admin/spend?by=model&range=1h');
-    expect(byModel.json.series.map((s: { id: string }) => s.id)).toEqual(['sim-small', 'sim-pricey']);
+    expect(byModel.json.series.map((s: { id: string }) => s.id)).toEqual(['sim-small', 'sim-pricey', 'sim-mini']);
     expect((await gw.admin('GET', '/admin/spend?by=planet')).status).toBe(400);
     expect((await gw.admin('GET', '/admin/spend?range=3d')).status).toBe(400);
   });

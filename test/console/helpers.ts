@@ -36,6 +36,8 @@ export function consoleConfig(dir: string, extra: Partial<ConfigInput> = {}): Co
     models: {
       'sim-small': { provider: 'sim', inputPerMTok: 15, outputPerMTok: 60 },
       'sim-pricey': { provider: 'sim', inputPerMTok: 100, outputPerMTok: 400 },
+      // Served by sim-small whenever its own breaker is open.
+      'sim-mini': { provider: 'sim', inputPerMTok: 5, outputPerMTok: 20, fallbacks: ['sim-small'] },
     },
     toolServers: { demo: { kind: 'builtin' } },
     tenants: { acme: { budgets: [{ period: 'day', maxCostUsd: 2, alertAt: [0.5, 0.8, 1] }] }, beta: {} },

@@ -48,6 +48,11 @@ function notes(e: AuditEntry): string[] {
   return out;
 }
 
+/** Time since the run started: to the hundredth of a second in the first minute, where calls crowd. */
+function offset(ms: number): string {
+  return ms < 60_000 ? `+${(Math.max(0, ms) / 1000).toFixed(2)}s` : `+${duration(ms)}`;
+}
+
 function Attempts({ e }: { e: AuditEntry }) {
   const attempts = num(e.details?.attempts);
   if (attempts === undefined) return <span class="muted">—</span>;
@@ -62,7 +67,7 @@ function EventRow({ e, n, start }: { e: AuditEntry; n: number; start: number }) 
     <tr data-event={e.type} class={decision === 'refused' || decision === 'failed' || e.type === 'run.stopped' ? 'row-bad' : ''}>
       <td class="num muted">{n}</td>
       <td class="small" title={dateTime(e.time)}>
-        +{duration(e.time - start)}
+        {offset(e.time - start)}
       </td>
       <td>
         {TYPE_LABEL[e.type] ?? e.type}
