@@ -164,6 +164,13 @@ describe('console in the browser: actions', () => {
     const statuses = await page.locator('table[aria-label="Decided approvals"] tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-status')));
     expect(statuses.sort()).toEqual(['consumed', 'denied']);
     expect(await page.locator('tr[data-status=denied]').textContent()).toContain('not to everyone');
+
+    // The run's timeline holds the approvals between its calls.
+    await page.goto(`${gw.url}/console/runs/mcp-approvals`);
+    await page.locator('table.timeline tbody tr').first().waitFor();
+    const events = await page.locator('table.timeline tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-event')));
+    expect(events).toEqual(expect.arrayContaining(['approval.requested', 'approval.decided', 'approval.consumed', 'call.allowed', 'call.refused']));
+    expect(await page.locator('tr[data-event="call.refused"]').textContent()).toContain('approval.denied');
   });
 
   it('breakers: Open one and the next request gets breaker.open; Close it and requests pass', async () => {
