@@ -1,5 +1,6 @@
 // `npm run build`: compile src/ to dist/ with tsc (incremental), then copy the files tsc does not
-// emit but the package reads at run time (e.g. the AWS export's Lambda source, src/**/*.cjs).
+// emit but the package reads at run time (e.g. the AWS export's Lambda source, src/**/*.cjs), and
+// bundle the web console.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -24,3 +25,6 @@ function copyAssets(dir) {
   }
 }
 copyAssets(src);
+
+// The web console's browser bundle (console/, Preact + uPlot through esbuild) into dist/console-ui/.
+execFileSync(process.execPath, ['--import', 'tsx', join(root, 'console/build.ts')], { cwd: root, stdio: 'inherit' });

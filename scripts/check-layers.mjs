@@ -31,7 +31,9 @@ export const RULES = {
   runtime: ['core', 'store', 'config', ...DOMAIN, 'providers/provider.ts'],
   mcp: ['core', 'store', 'config', 'http', 'runtime', ...DOMAIN],
   admin: ['core', 'store', 'config', 'http', 'runtime', ...DOMAIN],
-  gateway: ['core', 'store', 'config', 'http', 'runtime', 'mcp', 'admin', ...DOMAIN, 'providers/provider.ts'],
+  // The web console: the admin API behind a signed-in session, and its own static assets.
+  console: ['core', 'store', 'config', 'http', 'runtime', 'admin', ...DOMAIN],
+  gateway: ['core', 'store', 'config', 'http', 'runtime', 'mcp', 'admin', 'console', ...DOMAIN, 'providers/provider.ts'],
   // Framework adapters: the SDK surface plus the MCP refusal shapes; chosen by the user, never by wiring.
   adapters: ['core', 'store', 'config', 'runtime', 'mcp/refusals.ts', 'providers/provider.ts', 'index.ts', ...DOMAIN],
   wiring: ['*', '!cli', '!aws', '!adapters'],
@@ -78,7 +80,7 @@ function allowed(from, to) {
 }
 
 /** What the SDK entry (src/index.ts) may not reach through its static imports: the adapters, the CLI, the demo. */
-const NOT_IN_SDK = ['demo', 'cli', 'gateway', 'mcp', 'admin', 'http'];
+const NOT_IN_SDK = ['demo', 'cli', 'gateway', 'mcp', 'admin', 'console', 'http'];
 
 function staticImports(file) {
   const text = readFileSync(file, 'utf8');

@@ -13,6 +13,7 @@ import { killRoutes } from './kills.ts';
 import { queryOf } from './request.ts';
 import { createRouter } from './router.ts';
 import { runRoutes } from './runs.ts';
+import { viewRoutes } from './view-routes.ts';
 
 export interface AdminHandlerOptions {
   guard: Guard;
@@ -27,7 +28,8 @@ export interface AdminHandler {
   handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
 }
 
-const route = createRouter([
+/** Every admin route; the console's API (src/console) dispatches through it too, behind its session. */
+export const adminRoute = createRouter([
   ...runRoutes,
   ...killRoutes,
   ...breakerRoutes,
@@ -36,6 +38,7 @@ const route = createRouter([
   ...approvalRoutes,
   ...auditRoutes,
   ...configRoutes,
+  ...viewRoutes,
 ]);
 
 function pathOf(url: string): string {
@@ -58,9 +61,10 @@ export function createAdminHandler({ guard, adminToken, onError }: AdminHandlerO
         // The token is checked before routing, so an unauthenticated caller learns nothing about routes.
         const denied = checkAdminToken(req, expected);
         if (denied) throw denied;
-        const { handler, params } = route(method, path);
+        const { handler, params } = adminRoute(method, path);
         const reply = await handler({ guard, req, params, query: queryOf(req.url) });
-        sendJson(res, reply.status ?? 200, reply.body, { 'cache-control': 'no-store' });
+        if (reply.stream) reply.stream(res);
+        else sendJson(res, reply.status ?? 200, reply.body, { 'cache-control': 'no-store' });
       } catch (error) {
         const failure = toFailure(error);
         if (failure.internal) {

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Guard } from '../runtime/guard.ts';
 import { httpFailure } from '../http/error-response.ts';
 import { invalid } from './request.ts';
@@ -11,10 +11,11 @@ export interface AdminRequest {
   query: URLSearchParams;
 }
 
-/** A handler's answer: a JSON body, 200 unless it says otherwise. */
+/** A handler's answer: a JSON body, 200 unless it says otherwise; or `stream`, which takes the response over (SSE). */
 export interface AdminReply {
   status?: number;
-  body: unknown;
+  body?: unknown;
+  stream?: (res: ServerResponse) => void;
 }
 
 export type AdminHandlerFn = (request: AdminRequest) => Promise<AdminReply>;

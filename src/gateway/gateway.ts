@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Guard } from '../runtime/guard.ts';
 import { createAdminHandler, type AdminHandler } from '../admin/index.ts';
+import { createConsoleHandler, type ConsoleOptions } from '../console/index.ts';
 import { createMcpHandler, type McpHandlerOptions } from '../mcp/index.ts';
 import { handleChatCompletions } from './chat-completions.ts';
 import type { GatewayContext, GatewayErrorContext } from './context.ts';
@@ -29,6 +30,8 @@ export interface GatewayOptions {
   headersTimeoutMs?: number;
   /** The whole request (not the response: streams run longer) must arrive within this. Default 60 s. */
   requestTimeoutMs?: number;
+  /** The console on `/console` (on whenever `server.adminToken` is set): session length, where its built files are. */
+  console?: Pick<ConsoleOptions, 'sessionTtlMs' | 'assetsDir' | 'signInLimit'>;
 }
 
 export interface GatewayAddress {
@@ -58,9 +61,10 @@ function methodNotAllowed(method: string, path: string, allow: string) {
 interface Mounts {
   admin?: AdminHandler;
   mcp?: { handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> };
+  console?: { handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> };
 }
 
-async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse, path: string, { admin, mcp }: Mounts = {}): Promise<void> {
+async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse, path: string, { admin, mcp, console: ui }: Mounts = {}): Promise<void> {
   const method = req.method ?? 'GET';
   const get = method === 'GET' || method === 'HEAD';
   switch (path) {
@@ -92,6 +96,7 @@ async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerRespo
   }
   if (mcp && (path === '/mcp' || path.startsWith('/mcp/')) && (await mcp.handle(req, res))) return;
   if (admin && path.startsWith('/admin') && (await admin.handle(req, res))) return;
+  if (ui && path.startsWith('/console') && (await ui.handle(req, res))) return;
   throw httpFailure(404, 'request.invalid', `no route for ${method} ${path}`);
 }
 
@@ -99,7 +104,7 @@ async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerRespo
  * fmguard's data plane: the OpenAI-compatible HTTP gateway on plain node:http (the hot path; a
  * framework measured ~1.3× slower here). It translates; the guard runtime decides. Routes:
  * `POST /v1/chat/completions`, `GET /v1/models[/{id}]`, `/healthz`, `/readyz`, `/metrics`, MCP on
- * `/mcp/{server}`, and the admin API on `/admin/*`.
+ * `/mcp/{server}`, the admin API on `/admin/*` and the console on `/console`.
  */
 export function createGatewayServer(options: GatewayOptions): Gateway {
   const {
@@ -131,7 +136,14 @@ export function createGatewayServer(options: GatewayOptions): Gateway {
   const admin = createAdminHandler({ guard, adminToken: guard.config.server.adminToken, onError: (error, where) => ctx.report(error, where) });
   // MCP tool servers on /mcp/{server}: the same runs, limits, policies and audit as model calls.
   const mcp = createMcpHandler({ guard, maxBodyBytes, builtin: options.builtin, onError: (error, where) => ctx.report(error, where) });
-  const mounts: Mounts = { admin, mcp };
+  // The web console (src/console): the admin API behind a signed-in session.
+  const ui = createConsoleHandler({
+    ...options.console,
+    guard,
+    adminToken: guard.config.server.adminToken,
+    onError: (error, where) => ctx.report(error, where),
+  });
+  const mounts: Mounts = { admin, mcp, console: ui };
   const server = createServer({ keepAlive: true, noDelay: true, headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs }, (req, res) => {
     const path = pathOf(req.url ?? '/');
     route(ctx, req, res, path, mounts).catch((error: unknown) => {
@@ -157,6 +169,7 @@ export function createGatewayServer(options: GatewayOptions): Gateway {
     },
     async close(graceMs = 5000) {
       await mcp.close();
+      ui.close();
       if (!server.listening) return;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

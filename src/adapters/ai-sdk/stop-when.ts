@@ -3,6 +3,7 @@ import type { Run, StopCode } from '../../index.ts';
 import { exhaustedLimit, limitsOf } from '../shared/run-limits.ts';
 
 // `any`, as the SDK's own `stepCountIs`: a condition that reads no step fits every tool set.
+// biome-ignore lint/suspicious/noExplicitAny: the AI SDK's own StopCondition<any> (see above)
 export interface GuardStopCondition extends StopCondition<any> {
   /** Why the condition stopped the loop, once it has. */
   readonly reason: { code: StopCode; message: string } | undefined;
