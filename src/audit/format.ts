@@ -21,13 +21,31 @@ export function formatEvents(events: readonly StoredEvent[]): string {
   return events.map(formatEvent).join('\n');
 }
 
-/** The text `fmguard audit verify` prints. */
-export function formatVerifyResult(result: VerifyResult): string {
+/** The text `fmguard audit verify` prints: the verdict, then any checkpoint, anchors and declared gaps. */
+export function formatVerifyResult(result: VerifyResult & { anchors?: { count: number; chains: string[] } }): string {
+  const lines: string[] = [];
   if (result.ok) {
     const head = result.head ? `; head #${result.head.seq} ${result.head.hash.slice(0, 16)}` : '';
-    return `OK: ${result.count} event${result.count === 1 ? '' : 's'} verified, chain intact${head}`;
+    lines.push(`OK: ${result.count} event${result.count === 1 ? '' : 's'} verified, chain intact${head}`);
+  } else {
+    lines.push(
+      `TAMPERED: event #${result.seq} ${result.problem} (found at record ${result.position}, ${result.checked} verified before it): ${result.message}`,
+    );
   }
-  return `TAMPERED: event #${result.seq} ${result.problem} (found at record ${result.position}, ${result.checked} verified before it): ${result.message}`;
+  if (result.checkpoint) lines.push(`checkpoint: events up to #${result.checkpoint.seq} were pruned; the walk started from its signed checkpoint`);
+  if (result.anchors) {
+    const chains = result.anchors.chains.map((c) => (c === '' ? 'the chain' : c)).join(', ') || 'none';
+    lines.push(`anchors: ${result.anchors.count} read; latest signed head checked for ${chains}`);
+  }
+  for (const gap of result.gaps ?? []) {
+    const what = gap.from === gap.to ? `event ${gap.from}` : `events ${gap.from}..${gap.to}`;
+    lines.push(
+      gap.declaredBy !== undefined
+        ? `GAP: writer ${gap.writer} dropped ${what} (declared by audit.gap event #${gap.declaredBy})`
+        : `GAP: writer ${gap.writer} lost ${what} with nothing declaring it`,
+    );
+  }
+  return lines.join('\n');
 }
 
 function formatTime(ms: number): string {

@@ -12,13 +12,15 @@ export interface EventColumns {
   agent: string | null;
   tenant: string | null;
   code: string | null;
+  writer: string | null;
+  wseq: number | null;
   prev_hash: string;
   hash: string;
   body: string;
 }
 
 /** The index columns verify() compares with the body (seq is the row's place, so it is not compared). */
-export const COMPARED_COLUMNS = ['time', 'type', 'run', 'agent', 'tenant', 'code', 'prev_hash', 'hash'] as const;
+export const COMPARED_COLUMNS = ['time', 'type', 'run', 'agent', 'tenant', 'code', 'writer', 'wseq', 'prev_hash', 'hash'] as const;
 
 export function eventColumns(event: StoredEvent): EventColumns {
   return {
@@ -28,6 +30,8 @@ export function eventColumns(event: StoredEvent): EventColumns {
     agent: event.agent ?? null,
     tenant: event.tenant ?? null,
     code: event.code ?? null,
+    writer: event.writer ?? null,
+    wseq: event.wseq ?? null,
     prev_hash: event.prevHash,
     hash: event.hash,
     body: serializeEvent(event),

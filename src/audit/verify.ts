@@ -1,5 +1,6 @@
 import { GENESIS_HASH, hashEvent } from './chain.ts';
-import type { ChainHead, StoredEvent, TamperProblem, VerifyOptions, VerifyResult } from '../store/audit.ts';
+import type { AuditCheckpoint, ChainHead, StoredEvent, TamperProblem, VerifyOptions, VerifyResult } from '../store/audit.ts';
+import { findGaps, findRepeat } from './gaps.ts';
 
 /** One stored record, in storage order, as a sink read it. */
 export interface VerifyEntry {
@@ -15,6 +16,8 @@ export interface VerifyChainOptions extends VerifyOptions {
    * one and it is missing. Undefined when the sink keeps none (JSONL, memory).
    */
   head?: ChainHead | null;
+  /** The checkpoint of pruned events: the walk starts after it (its seq + 1, linked to its hash). */
+  checkpoint?: AuditCheckpoint;
 }
 
 /**
@@ -24,10 +27,24 @@ export interface VerifyChainOptions extends VerifyOptions {
  * previous event was rewritten with a recomputed hash: changed); its index columns agree (else changed).
  */
 export function verifyChain(entries: readonly VerifyEntry[], options: VerifyChainOptions = {}): VerifyResult {
+  const { checkpoint } = options;
+  const start = checkpoint ? { checkpoint: { seq: checkpoint.seq, hash: checkpoint.hash } } : {};
+  if (checkpoint && options.checkSignature && !options.checkSignature(checkpoint)) {
+    return {
+      ok: false,
+      seq: checkpoint.seq,
+      problem: 'unsigned',
+      message: `the checkpoint at event ${checkpoint.seq} is not signed with this key (forged, or another key)`,
+      position: 0,
+      checked: 0,
+      ...start,
+    };
+  }
   const present = new Set<number>();
   for (const entry of entries) if (entry.event) present.add(entry.event.seq);
 
-  let prev: StoredEvent | undefined;
+  // After a retention cut the walk starts at the checkpoint, as if it were the event before.
+  let prev: ChainHead | undefined = checkpoint && { seq: checkpoint.seq, hash: checkpoint.hash };
   for (let i = 0; i < entries.length; i++) {
     const position = i + 1;
     const expected = (prev?.seq ?? 0) + 1;
@@ -38,6 +55,7 @@ export function verifyChain(entries: readonly VerifyEntry[], options: VerifyChai
       message,
       position,
       checked: i,
+      ...start,
     });
     const { event, mismatch } = entries[i];
 
@@ -58,9 +76,12 @@ export function verifyChain(entries: readonly VerifyEntry[], options: VerifyChai
       // Both hashes are self-consistent, so one of the two was rewritten and re-hashed; the earlier
       // one is the usual forgery (edit, re-hash, and the next link breaks).
       const seq = prev?.seq ?? event.seq;
-      const message = prev
-        ? `event ${event.seq} does not link to event ${prev.seq}: event ${prev.seq} was rewritten with a recomputed hash`
-        : `event ${event.seq} is first but does not start the chain`;
+      const message =
+        prev && i === 0
+          ? `event ${event.seq} does not link to the checkpoint of event ${prev.seq}: one of them was rewritten`
+          : prev
+            ? `event ${event.seq} does not link to event ${prev.seq}: event ${prev.seq} was rewritten with a recomputed hash`
+            : `event ${event.seq} is first but does not start the chain`;
       return fail(seq, 'changed', message);
     }
     if (mismatch) return fail(event.seq, 'changed', `event ${event.seq}: ${mismatch}`);
@@ -69,6 +90,7 @@ export function verifyChain(entries: readonly VerifyEntry[], options: VerifyChai
 
   const count = entries.length;
   const last: ChainHead | undefined = prev ? { seq: prev.seq, hash: prev.hash } : undefined;
+  const events = entries.map((e) => e.event as StoredEvent);
   const endFail = (seq: number, problem: TamperProblem, message: string): VerifyResult => ({
     ok: false,
     seq,
@@ -76,6 +98,7 @@ export function verifyChain(entries: readonly VerifyEntry[], options: VerifyChai
     message,
     position: count + 1,
     checked: count,
+    ...start,
   });
 
   if (options.head === null && last) {
@@ -86,10 +109,28 @@ export function verifyChain(entries: readonly VerifyEntry[], options: VerifyChai
     if (problem) return endFail(problem.seq, problem.problem, problem.message);
   }
   if (options.anchor) {
-    const problem = compareAnchor(options.anchor, entries);
+    const problem = compareAnchor(options.anchor, entries, checkpoint);
     if (problem) return endFail(problem.seq, problem.problem, problem.message);
   }
-  return { ok: true, count, ...(last ? { head: last } : {}) };
+  const repeat = findRepeat(events);
+  if (repeat) {
+    return endFail(repeat.seq, 'inserted', `event ${repeat.seq} repeats number ${repeat.wseq} of writer ${repeat.writer} (appended twice)`);
+  }
+  const gaps = findGaps(events, checkpoint?.writers);
+  const undeclared = gaps.find((gap) => gap.declaredBy === undefined);
+  if (undeclared) {
+    const what = undeclared.from === undeclared.to ? `event ${undeclared.from}` : `events ${undeclared.from}..${undeclared.to}`;
+    const at = events.find((e) => e.writer === undeclared.writer && (e.wseq ?? 0) > undeclared.to);
+    return {
+      ...endFail(
+        at?.seq ?? count,
+        'gap',
+        `writer ${undeclared.writer} numbered ${what} but the log does not have them, and no audit.gap event says they were dropped`,
+      ),
+      gaps,
+    };
+  }
+  return { ok: true, count, ...(last ? { head: last } : {}), ...start, ...(gaps.length > 0 ? { gaps } : {}) };
 }
 
 interface EndProblem {
@@ -113,9 +154,16 @@ function compareHead(head: ChainHead, last: ChainHead | undefined, name: string)
   return undefined;
 }
 
-function compareAnchor(anchor: ChainHead, entries: readonly VerifyEntry[]): EndProblem | undefined {
-  // The chain verified, so entries are in seq order starting at 1.
-  const event = entries[anchor.seq - 1]?.event;
+function compareAnchor(anchor: ChainHead, entries: readonly VerifyEntry[], checkpoint: ChainHead | undefined): EndProblem | undefined {
+  // The chain verified, so entries are in seq order starting after the checkpoint (or at 1).
+  const base = checkpoint?.seq ?? 0;
+  if (checkpoint && anchor.seq === base) {
+    return anchor.hash === checkpoint.hash
+      ? undefined
+      : { seq: anchor.seq, problem: 'changed', message: `the checkpoint of event ${anchor.seq} differs from the anchor` };
+  }
+  if (anchor.seq < base) return undefined; // pruned: the checkpoint stands for it
+  const event = entries[anchor.seq - base - 1]?.event;
   if (!event) {
     return { seq: entries.length + 1, problem: 'removed', message: `the log ends before the anchored event ${anchor.seq}` };
   }

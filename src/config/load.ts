@@ -4,6 +4,7 @@ import YAML from 'yaml';
 import type { z } from 'zod';
 import { expandEnv } from './env.ts';
 import { ConfigError, formatPath, type ConfigProblem } from './problems.ts';
+import { checkAuditConfig } from './audit.ts';
 import { resolveConfig, type FmguardConfig } from './resolve.ts';
 import { configSchema, type ConfigInput } from './schema.ts';
 
@@ -37,6 +38,7 @@ export function parseConfig(input: unknown, { env = process.env, baseDir, source
   const parsed = configSchema.safeParse(expanded);
   if (!parsed.success) throw new ConfigError([...problems, ...problemsFromZod(parsed.error)], source);
   const config = resolveConfig(parsed.data, problems);
+  checkAuditConfig(config, env, problems);
   if (problems.length > 0) throw new ConfigError(problems, source);
   if (baseDir) rebasePaths(config, baseDir);
   return config;
@@ -51,6 +53,8 @@ function rebasePaths(config: FmguardConfig, baseDir: string): void {
   config.globalPolicyFiles = config.globalPolicyFiles.map((p) => rebase(baseDir, p));
   for (const agent of Object.values(config.agents)) agent.policyFiles = agent.policyFiles.map((p) => rebase(baseDir, p));
   if (config.audit.path) config.audit = { ...config.audit, path: rebase(baseDir, config.audit.path) };
+  if (config.audit.spool?.path) config.audit = { ...config.audit, spool: { ...config.audit.spool, path: rebase(baseDir, config.audit.spool.path) } };
+  if (config.audit.anchor) config.audit = { ...config.audit, anchor: { ...config.audit.anchor, path: rebase(baseDir, config.audit.anchor.path) } };
   if (config.metrics.emf && config.metrics.emf.path !== '-')
     config.metrics = { ...config.metrics, emf: { ...config.metrics.emf, path: rebase(baseDir, config.metrics.emf.path) } };
 }

@@ -27,6 +27,10 @@ export function describeConfig(config: FmguardConfig): Record<string, unknown> {
     providers,
     agents,
     server: { ...config.server, adminToken: maskSecret(config.server.adminToken) },
-    audit: config.audit.url ? { ...config.audit, url: config.audit.url.replace(/\/\/[^@/]*@/, '//****@') } : config.audit,
+    audit: {
+      ...config.audit,
+      ...(config.audit.url ? { url: config.audit.url.replace(/\/\/[^@/]*@/, '//****@') } : {}),
+      ...(config.audit.key ? { key: maskSecret(config.audit.key) } : {}),
+    },
   };
 }

@@ -263,6 +263,38 @@ const auditSchema = z.strictObject({
   /** This replica's chain name in a shared Postgres audit table (default: host name and pid). */
   replica: z.string().optional(),
   redactFields: z.array(z.string()).optional(),
+  /** Group commit: events recorded within this many ms are written in one batch (0: each tick). */
+  flushMs: nonNegativeInt.optional(),
+  /** At most this many events per batch. */
+  maxBatch: positiveInt.optional(),
+  /** Events held in memory while a local sink fails, before `onSpoolFull` applies. */
+  maxPending: positiveInt.optional(),
+  /** When the events waiting for the sink reach their bound: refuse calls, or drop events with a gap record. */
+  onSpoolFull: z.enum(['fail-closed', 'drop'], { error: 'expected "fail-closed" or "drop"' }).optional(),
+  /** The local durable queue in front of the postgres sink. */
+  spool: z
+    .strictObject({
+      path: z.string().min(1).optional(),
+      maxEvents: positiveInt.optional(),
+      maxBytes: positiveInt.optional(),
+    })
+    .optional(),
+  /** HMAC-SHA256 key for anchors and checkpoints (default: the FMGUARD_AUDIT_KEY environment variable). */
+  key: z.string().optional(),
+  /** Signed chain heads appended to a file outside the store. */
+  anchor: z
+    .strictObject({
+      path: z.string().min(1, 'expected a file path'),
+      everyMs: duration.optional(),
+    })
+    .optional(),
+  /** Prune audit events older than `maxAge`, leaving a signed checkpoint. */
+  retention: z
+    .strictObject({
+      maxAge: duration,
+      everyMs: duration.optional(),
+    })
+    .optional(),
 });
 
 export const configSchema = z.strictObject({

@@ -2,13 +2,18 @@ import type { ServerResponse } from 'node:http';
 import type { GatewayContext } from './context.ts';
 import { httpFailure, isHttpFailure } from '../http/error-response.ts';
 import { sendJson } from '../http/send-json.ts';
+import { auditMetricsText, auditReadiness } from '../audit/index.ts';
 
 /** `GET /healthz`: the process answers. */
 export function handleHealthz(res: ServerResponse): void {
   sendJson(res, 200, { status: 'ok' });
 }
 
-/** `GET /readyz`: the store answers a read within the bound; otherwise `store.unavailable` (503). */
+/**
+ * `GET /readyz`: the store answers a read within the bound; otherwise `store.unavailable` (503). The
+ * audit log's state is in the body: `degraded` (sink unreachable, events spooled) is still ready;
+ * `refusing` (fail-closed at the spool's bound: calls are refused) is 503 `store.unavailable`.
+ */
 export async function handleReadyz(ctx: GatewayContext, res: ServerResponse): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => {
@@ -23,7 +28,11 @@ export async function handleReadyz(ctx: GatewayContext, res: ServerResponse): Pr
   } finally {
     clearTimeout(timer);
   }
-  sendJson(res, 200, { status: 'ready', store: ctx.guard.store.kind });
+  const audit = auditReadiness(ctx.guard.audit, ctx.guard.clock.now());
+  if (audit?.state === 'refusing') {
+    throw httpFailure(503, 'store.unavailable', `the audit log is full and fail-closed: calls are refused until it drains (${audit.waiting} events waiting)`);
+  }
+  sendJson(res, 200, { status: audit?.state === 'degraded' ? 'degraded' : 'ready', store: ctx.guard.store.kind, ...(audit ? { audit } : {}) });
 }
 
 type TextSource = () => string | Promise<string>;
@@ -43,7 +52,7 @@ export function metricsSource(guard: object): TextSource | undefined {
 export async function handleMetrics(ctx: GatewayContext, res: ServerResponse): Promise<void> {
   const source = metricsSource(ctx.guard);
   if (!source) throw httpFailure(404, 'request.invalid', 'metrics are not enabled on this gateway');
-  const text = await source();
+  const text = (await source()) + auditMetricsText(ctx.guard.audit);
   res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }

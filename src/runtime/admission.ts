@@ -17,6 +17,12 @@ export function admitCall(
   context: () => Record<string, unknown>,
 ): AuthorizeDecision | undefined {
   handle.assertRunning(ctx.clock.now());
+  // Fail closed on the audit log: no call runs that its record could not be kept for.
+  if (ctx.audit && !ctx.audit.admitting) {
+    throw guardError('store.unavailable', 'the audit log is full (its sink is unreachable and the spool reached its bound): calls wait until it drains', {
+      auditGate: true,
+    });
+  }
   const killed = ctx.killedBy(handle);
   if (killed) {
     throw guardError('kill.switch', `stopped by the kill switch on ${killed.scope}: ${killed.reason}`, { scope: killed.scope, runId: handle.id });

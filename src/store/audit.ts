@@ -1,5 +1,10 @@
 import type { StopCode } from '../core/codes.ts';
 
+/** The environment variable holding the key that signs chain heads and checkpoints, when the config names none. */
+export const AUDIT_KEY_ENV = 'FMGUARD_AUDIT_KEY';
+/** Shorter keys are refused: an HMAC key should carry at least 128 bits (32 hex characters). */
+export const MIN_AUDIT_KEY_LENGTH = 32;
+
 /**
  * What an audit event records. One event per decision; the type says which kind of decision,
  * `code` says why when something was refused or stopped.
@@ -21,6 +26,7 @@ export const AUDIT_EVENT_TYPES = [
   'alarm.changed',
   'budget.threshold', // an alert threshold of a periodic budget was crossed
   'policy.shadow', // a shadow-mode policy decision that did not take effect
+  'audit.gap', // events a writer numbered but could not keep (details.writer, details.ranges, details.reason)
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
@@ -49,6 +55,13 @@ export interface AuditEvent {
   costUsd?: number;
   /** Everything else: tool arguments under `args`, policy ids, limits, the message of a refusal. */
   details?: Record<string, unknown>;
+  /**
+   * The audit log that recorded the event (a process, or a spool that outlives restarts) and its own
+   * number for it, 1, 2, 3, ... assigned when recorded, before anything can be lost. The chain's
+   * `seq` is given when stored, so a lost event leaves no hole there; a hole in `wseq` shows it.
+   */
+  writer?: string;
+  wseq?: number;
 }
 
 /** An event as stored: numbered and chained to the one before it. */
@@ -88,10 +101,35 @@ export interface ChainHead {
  * - removed: the event with this seq is missing (gap in seq, or the tail was cut off).
  * - reordered: the event with this seq exists but not in its place.
  * - inserted: an event that was never appended (a duplicate seq, or beyond the recorded head).
+ * - gap: a writer's own numbering skips events and no `audit.gap` event declares them dropped.
+ * - unsigned: a checkpoint or anchor whose signature does not match the key.
  */
-export type TamperProblem = 'changed' | 'removed' | 'reordered' | 'inserted';
+export type TamperProblem = 'changed' | 'removed' | 'reordered' | 'inserted' | 'gap' | 'unsigned';
 
-export type VerifyResult =
+/** Events of one writer that never reached the log: `from..to` of its own numbering. */
+export interface WriterGap {
+  writer: string;
+  from: number;
+  to: number;
+  /** An `audit.gap` event declares these events dropped (its seq); absent when nothing says so. */
+  declaredBy?: number;
+}
+
+/**
+ * A signed record of the chain head at a cut: events up to `seq` were pruned, `hash` is the hash of
+ * event `seq`, `writers` the last pruned number of each writer whose events go on after the cut.
+ */
+export interface AuditCheckpoint extends ChainHead {
+  /** The chain it belongs to (a Postgres replica; '' for a single-chain sink). */
+  chain: string;
+  /** Epoch ms of the cut. */
+  time: number;
+  writers: Record<string, number>;
+  /** HMAC-SHA256 (hex) over the canonical JSON of the rest (see audit/anchor.ts). */
+  sig: string;
+}
+
+export type VerifyResult = (
   | { ok: true; count: number; head?: ChainHead }
   | {
       ok: false;
@@ -103,9 +141,20 @@ export type VerifyResult =
       position: number;
       /** Events that verified before the problem. */
       checked: number;
-    };
+    }
+) & {
+  /** Holes in the writers' own numbering (declared ones do not fail verify; undeclared ones do). */
+  gaps?: WriterGap[];
+  /** The checkpoint the walk started from, when older events were pruned. */
+  checkpoint?: ChainHead;
+};
 
 export interface VerifyOptions {
   /** A head recorded earlier; the log must still contain exactly this event. */
   anchor?: ChainHead;
+  /**
+   * Checks a checkpoint's signature (audit/anchor.ts); without it a checkpoint is taken as stored.
+   * Returns false for a checkpoint that was not signed with the key.
+   */
+  checkSignature?: (checkpoint: AuditCheckpoint) => boolean;
 }

@@ -3,7 +3,8 @@ import { createJsonlAuditSink } from '../backends/jsonl/audit.ts';
 import { createMemoryAuditSink } from '../backends/memory/audit.ts';
 import { createPostgresAuditSink } from '../backends/postgres/audit.ts';
 import { createSqliteAuditSink } from '../backends/sqlite/audit.ts';
-import { createAuditLog, type AuditLog, type AuditSink } from '../audit/index.ts';
+import { createSqliteAuditSpool } from '../backends/sqlite/audit-spool.ts';
+import { createAuditLog, type AuditLog, type AuditSink, type AuditSpool } from '../audit/index.ts';
 import type { Clock } from '../core/clock.ts';
 import type { FmguardConfig } from '../config/resolve.ts';
 import type { Store } from '../store/store.ts';
@@ -28,26 +29,55 @@ export function openAuditSink(config: FmguardConfig, store: Store): AuditSink | 
     case 'postgres': {
       if (!config.audit.url) throw new Error('audit.url: the postgres audit sink needs a connection URL');
       // Each replica keeps its own hash chain in the shared table.
-      return createPostgresAuditSink({
-        connectionString: config.audit.url,
-        replica: config.audit.replica ?? process.env.FMGUARD_REPLICA ?? `${hostname()}-${process.pid}`,
-      });
+      return createPostgresAuditSink({ connectionString: config.audit.url, replica: replicaName(config) });
     }
     default:
       throw new Error(`audit sink "${sink}" is not available in this build`);
   }
 }
 
+function replicaName(config: FmguardConfig): string {
+  return config.audit.replica ?? process.env.FMGUARD_REPLICA ?? `${hostname()}-${process.pid}`;
+}
+
+/** Where the postgres sink's spool lives by default: one file per process name, kept across restarts. */
+export const DEFAULT_SPOOL_PATH = '.fmguard/audit-spool.db';
+
 /** Every configured secret, so the audit log can mask them wherever they appear. */
 export function configuredSecrets(config: FmguardConfig): string[] {
   const secrets: string[] = [...config.keyIndex.keys()];
   for (const provider of Object.values(config.providers)) if ('apiKey' in provider && provider.apiKey) secrets.push(provider.apiKey);
   if (config.server.adminToken) secrets.push(config.server.adminToken);
+  if (config.audit.key) secrets.push(config.audit.key);
   return secrets;
 }
 
 export function openAuditLog(config: FmguardConfig, store: Store, clock: Clock, onError?: (error: unknown) => void): AuditLog | undefined {
   const sink = openAuditSink(config, store);
   if (!sink) return undefined;
-  return createAuditLog({ sink, clock, redactFields: config.audit.redactFields ?? [], secrets: configuredSecrets(config), onError });
+  const audit = config.audit;
+  // A remote sink gets a local durable spool in front: an outage costs no event, a restart resumes the drain.
+  let spool: AuditSpool | undefined;
+  try {
+    spool = sink.kind === 'postgres' ? createSqliteAuditSpool({ path: audit.spool?.path ?? DEFAULT_SPOOL_PATH }) : undefined;
+  } catch (error) {
+    void sink.close();
+    throw error;
+  }
+  const key = audit.key;
+  return createAuditLog({
+    sink,
+    spool,
+    clock,
+    flushMs: audit.flushMs,
+    maxBatch: audit.maxBatch,
+    maxEvents: spool ? audit.spool?.maxEvents : audit.maxPending,
+    maxBytes: audit.spool?.maxBytes,
+    onFull: audit.onSpoolFull,
+    redactFields: audit.redactFields ?? [],
+    secrets: configuredSecrets(config),
+    onError,
+    ...(key && audit.anchor ? { anchor: { key, path: audit.anchor.path, everyMs: audit.anchor.everyMs } } : {}),
+    ...(key && audit.retention ? { retention: { key, maxAgeMs: audit.retention.maxAge, everyMs: audit.retention.everyMs } } : {}),
+  });
 }

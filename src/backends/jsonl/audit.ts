@@ -66,18 +66,40 @@ export function createJsonlAuditSink({ path }: JsonlAuditSinkOptions): AuditSink
     return out;
   };
 
+  // A batch is one write of whole lines; the head moves only once it is written.
+  const appendAll = (events: readonly AuditEvent[]) =>
+    enqueue(async () => {
+      const stored: StoredEvent[] = [];
+      let next = head;
+      for (const event of events) {
+        const one = chainEvent(event, next);
+        stored.push(one);
+        next = { seq: one.seq, hash: one.hash };
+      }
+      if (stored.length === 0) return stored;
+      // Tool arguments are in here: readable by the owner only.
+      handle ??= await open(path, 'a', 0o600);
+      await handle.appendFile(`${needsNewline ? '\n' : ''}${stored.map((e) => `${serializeEvent(e)}\n`).join('')}`);
+      needsNewline = false;
+      head = next;
+      return stored;
+    });
+
   return {
     kind: 'jsonl',
-    append(event: AuditEvent) {
+    async append(event: AuditEvent) {
+      return (await appendAll([event]))[0]!;
+    },
+    appendBatch: appendAll,
+    writerSeq(writer) {
       return enqueue(async () => {
-        const stored = chainEvent(event, head);
-        // Tool arguments are in here: readable by the owner only.
-        handle ??= await open(path, 'a', 0o600);
-        await handle.appendFile(`${needsNewline ? '\n' : ''}${serializeEvent(stored)}\n`);
-        needsNewline = false;
-        head = { seq: stored.seq, hash: stored.hash };
-        return stored;
+        const events = await readEvents();
+        for (let i = events.length - 1; i >= 0; i--) if (events[i]!.writer === writer) return events[i]!.wseq ?? 0;
+        return 0;
       });
+    },
+    head() {
+      return enqueue(async () => ({ chain: '', head }));
     },
     query(filter?: AuditFilter) {
       return enqueue(async () => applyFilter(await readEvents(), filter));

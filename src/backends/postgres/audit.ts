@@ -2,8 +2,8 @@ import type pg from 'pg';
 import { chainEvent, parseStoredEvent } from '../../audit/chain.ts';
 import { columnMismatch, COMPARED_COLUMNS, eventColumns, parseBodies, type EventColumns } from '../../audit/rows.ts';
 import { loadDriver } from '../driver.ts';
-import type { AuditEvent, AuditFilter, ChainHead, StoredEvent, VerifyOptions, VerifyResult } from '../../store/audit.ts';
-import type { AuditSink } from '../../store/audit-sink.ts';
+import type { AuditCheckpoint, AuditEvent, AuditFilter, ChainHead, StoredEvent, VerifyOptions, VerifyResult } from '../../store/audit.ts';
+import type { AuditSink, PruneRequest, PruneResult } from '../../store/audit-sink.ts';
 import { verifyChain, type VerifyEntry } from '../../audit/verify.ts';
 
 export type PostgresAuditSinkOptions = (
@@ -48,6 +48,7 @@ export interface PostgresAuditSink extends AuditSink {
   readonly replica: string;
   readonly pool: pg.Pool;
   append(event: AuditEvent): Promise<ReplicaEvent>;
+  appendBatch(events: readonly AuditEvent[]): Promise<ReplicaEvent[]>;
   /** Events of every replica (or one), ordered by when they were appended. */
   query(filter?: PostgresAuditFilter): Promise<ReplicaEvent[]>;
   /** The last `n` events of all replicas, oldest first. */
@@ -62,6 +63,7 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,40}$/;
 interface Names {
   events: string;
   heads: string;
+  checkpoints: string;
   /** Unqualified base name, for index names and the DDL lock. */
   base: string;
 }
@@ -71,14 +73,14 @@ function namesOf(table: string): Names {
   if (parts.length > 2 || !parts.every((p) => IDENT.test(p))) throw new TypeError(`invalid table name ${JSON.stringify(table)}`);
   const base = parts[parts.length - 1];
   const schema = parts.length === 2 ? `"${parts[0]}".` : '';
-  return { events: `${schema}"${base}"`, heads: `${schema}"${base}_heads"`, base };
+  return { events: `${schema}"${base}"`, heads: `${schema}"${base}_heads"`, checkpoints: `${schema}"${base}_checkpoints"`, base };
 }
 
 // The body is the canonical JSON that was hashed; the other columns are an index over it. `id`
 // orders events across replicas (append order); (replica, seq) is each chain's own order. The
 // heads table holds each chain's last seq and hash, written in the same transaction as its events,
 // so a removed tail is detected and concurrent appends of one replica serialize on its row.
-function schemaSql({ events, heads, base }: Names): string {
+function schemaSql({ events, heads, checkpoints, base }: Names): string {
   return `
 CREATE TABLE IF NOT EXISTS ${events} (
   id BIGSERIAL PRIMARY KEY,
@@ -105,15 +107,27 @@ CREATE TABLE IF NOT EXISTS ${heads} (
   replica TEXT PRIMARY KEY,
   seq BIGINT NOT NULL,
   hash TEXT NOT NULL
+);
+ALTER TABLE ${events} ADD COLUMN IF NOT EXISTS writer TEXT;
+ALTER TABLE ${events} ADD COLUMN IF NOT EXISTS wseq BIGINT;
+CREATE INDEX IF NOT EXISTS "${base}_writer" ON ${events} (writer, wseq);
+CREATE TABLE IF NOT EXISTS ${checkpoints} (
+  replica TEXT PRIMARY KEY,
+  body TEXT NOT NULL
 );`;
 }
 
-interface EventRow extends EventColumns {
+interface EventRow extends Omit<EventColumns, 'wseq'> {
   replica: string;
   seq: string;
+  /** BIGINT comes back as text. */
+  wseq: string | null;
 }
 
-const toRow = (event: ReplicaEvent): EventRow => ({ replica: event.replica, seq: String(event.seq), ...eventColumns(event) });
+const toRow = (event: ReplicaEvent): EventRow => {
+  const columns = eventColumns(event);
+  return { replica: event.replica, seq: String(event.seq), ...columns, wseq: columns.wseq === null ? null : String(columns.wseq) };
+};
 
 interface HeadRow {
   replica: string;
@@ -121,7 +135,23 @@ interface HeadRow {
   hash: string;
 }
 
-const COLUMNS = 'replica, seq, time, type, run, agent, tenant, code, prev_hash, hash, body';
+const COLUMNS = 'replica, seq, time, type, run, agent, tenant, code, writer, wseq, prev_hash, hash, body';
+const COLUMN_COUNT = 13;
+
+/** One multi-row INSERT for a batch: `($1, ..., $13), ($14, ...)`. */
+function insertValues(rows: readonly EventRow[]): { placeholders: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const groups: string[] = [];
+  for (const row of rows) {
+    const base = params.length;
+    params.push(row.replica, row.seq, row.time, row.type, row.run, row.agent, row.tenant, row.code, row.writer, row.wseq, row.prev_hash, row.hash, row.body);
+    groups.push(`(${Array.from({ length: COLUMN_COUNT }, (_, i) => `$${base + i + 1}`).join(', ')})`);
+  }
+  return { placeholders: groups.join(', '), params };
+}
+
+// Postgres takes at most 65,535 parameters per statement: 5,000 rows of 13 stay well under.
+const ROWS_PER_INSERT = 5000;
 
 /**
  * The audit log of every replica in one PostgreSQL database. Each replica keeps its own hash chain;
@@ -167,6 +197,44 @@ export function createPostgresAuditSink(options: PostgresAuditSinkOptions): Post
     return schemaReady;
   };
 
+  const readCheckpoints = async (): Promise<AuditCheckpoint[]> => {
+    const { rows } = await pool.query<{ body: string }>(`SELECT body FROM ${names.checkpoints} ORDER BY replica`);
+    return rows.map((r) => JSON.parse(r.body) as AuditCheckpoint);
+  };
+
+  // The group commit: one transaction per batch, the head row locked, multi-row INSERTs in order.
+  const appendAll = async (events: readonly AuditEvent[]): Promise<ReplicaEvent[]> => {
+    await ensureSchema();
+    if (events.length === 0) return [];
+    return withClient(pool, async (client) => {
+      await client.query('BEGIN');
+      try {
+        let head = await readHead(client);
+        if (!head) {
+          await client.query(`INSERT INTO ${names.heads} (replica, seq, hash) VALUES ($1, 0, '') ON CONFLICT (replica) DO NOTHING`, [replica]);
+          head = (await readHead(client)) as HeadRow;
+        }
+        let last: ChainHead | undefined = Number(head.seq) === 0 ? undefined : { seq: Number(head.seq), hash: head.hash };
+        const stored: ReplicaEvent[] = [];
+        for (const event of events) {
+          const one = chainEvent({ ...event, replica } as AuditEvent, last) as ReplicaEvent;
+          stored.push(one);
+          last = { seq: one.seq, hash: one.hash };
+        }
+        for (let i = 0; i < stored.length; i += ROWS_PER_INSERT) {
+          const { placeholders, params } = insertValues(stored.slice(i, i + ROWS_PER_INSERT).map(toRow));
+          await client.query(`INSERT INTO ${names.events} (${COLUMNS}) VALUES ${placeholders}`, params);
+        }
+        await client.query(`UPDATE ${names.heads} SET seq = $2, hash = $3 WHERE replica = $1`, [replica, last!.seq, last!.hash]);
+        await client.query('COMMIT');
+        return stored;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    });
+  };
+
   const readHead = async (client: pg.PoolClient) => {
     const { rows } = await client.query<HeadRow>(`SELECT replica, seq, hash FROM ${names.heads} WHERE replica = $1 FOR UPDATE`, [replica]);
     return rows[0];
@@ -177,40 +245,27 @@ export function createPostgresAuditSink(options: PostgresAuditSinkOptions): Post
     replica,
     pool,
     async append(event) {
-      await ensureSchema();
-      return withClient(pool, async (client) => {
-        await client.query('BEGIN');
-        try {
-          let head = await readHead(client);
-          if (!head) {
-            await client.query(`INSERT INTO ${names.heads} (replica, seq, hash) VALUES ($1, 0, '') ON CONFLICT (replica) DO NOTHING`, [replica]);
-            head = (await readHead(client)) as HeadRow;
-          }
-          const seq = Number(head.seq);
-          const stored = chainEvent({ ...event, replica } as AuditEvent, seq === 0 ? undefined : { seq, hash: head.hash }) as ReplicaEvent;
-          const row = toRow(stored);
-          await client.query(`INSERT INTO ${names.events} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, [
-            row.replica,
-            row.seq,
-            row.time,
-            row.type,
-            row.run,
-            row.agent,
-            row.tenant,
-            row.code,
-            row.prev_hash,
-            row.hash,
-            row.body,
-          ]);
-          await client.query(`UPDATE ${names.heads} SET seq = $2, hash = $3 WHERE replica = $1`, [replica, stored.seq, stored.hash]);
-          await client.query('COMMIT');
-          return stored;
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => {});
-          throw error;
-        }
-      });
+      return (await appendAll([event]))[0]!;
     },
+    appendBatch: appendAll,
+    async writerSeq(writer) {
+      await ensureSchema();
+      const { rows } = await pool.query<{ wseq: string | null }>(`SELECT max(wseq) AS wseq FROM ${names.events} WHERE writer = $1`, [writer]);
+      if (rows[0]?.wseq != null) return Number(rows[0].wseq);
+      const own = (await readCheckpoints()).find((c) => Object.hasOwn(c.writers, writer));
+      return own?.writers[writer] ?? 0;
+    },
+    async head() {
+      await ensureSchema();
+      const { rows } = await pool.query<HeadRow>(`SELECT replica, seq, hash FROM ${names.heads} WHERE replica = $1`, [replica]);
+      const row = rows[0];
+      return { chain: replica, head: row && Number(row.seq) > 0 ? { seq: Number(row.seq), hash: row.hash } : undefined };
+    },
+    async prune(request) {
+      await ensureSchema();
+      return withClient(pool, (client) => pruneAll(client, names, request));
+    },
+    checkpoints: () => ensureSchema().then(readCheckpoints),
     async query(filter: PostgresAuditFilter = {}) {
       await ensureSchema();
       const { sql, params } = buildQuery(names.events, filter);
@@ -233,19 +288,20 @@ export function createPostgresAuditSink(options: PostgresAuditSinkOptions): Post
     async verify(verifyOptions: PostgresVerifyOptions = {}) {
       await ensureSchema();
       // One snapshot for heads and events, so appends running meanwhile cannot look like tampering.
-      const { heads, rows } = await withClient(pool, async (client) => {
+      const { heads, rows, checkpoints } = await withClient(pool, async (client) => {
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         try {
           const h = await client.query<HeadRow>(`SELECT replica, seq, hash FROM ${names.heads}`);
           const e = await client.query<EventRow>(`SELECT ${COLUMNS} FROM ${names.events} ORDER BY replica, seq, id`);
+          const c = await client.query<{ body: string }>(`SELECT body FROM ${names.checkpoints}`);
           await client.query('COMMIT');
-          return { heads: h.rows, rows: e.rows };
+          return { heads: h.rows, rows: e.rows, checkpoints: c.rows.map((r) => JSON.parse(r.body) as AuditCheckpoint) };
         } catch (error) {
           await client.query('ROLLBACK').catch(() => {});
           throw error;
         }
       });
-      return verifyAll(heads, rows, replica, verifyOptions);
+      return verifyAll(heads, rows, checkpoints, replica, verifyOptions);
     },
     async close() {
       if (closed) return;
@@ -264,8 +320,9 @@ async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promi
   }
 }
 
-function verifyAll(heads: HeadRow[], rows: EventRow[], self: string, options: PostgresVerifyOptions): PostgresVerifyResult {
+function verifyAll(heads: HeadRow[], rows: EventRow[], checkpoints: AuditCheckpoint[], self: string, options: PostgresVerifyOptions): PostgresVerifyResult {
   const byReplica = new Map<string, EventRow[]>();
+  const checkpointOf = new Map(checkpoints.map((c) => [c.chain, c]));
   for (const head of heads) byReplica.set(head.replica, []);
   for (const row of rows) {
     let list = byReplica.get(row.replica);
@@ -285,7 +342,13 @@ function verifyAll(heads: HeadRow[], rows: EventRow[], self: string, options: Po
     // No head row while events exist: the head itself was deleted (verifyChain reports it).
     const head = h ? { seq: Number(h.seq), hash: h.hash } : chainRows.length > 0 ? null : undefined;
     const anchor = options.anchors?.[name] ?? (name === self ? options.anchor : undefined);
-    const result = verifyChain(entries, { head, ...(anchor ? { anchor } : {}) });
+    const checkpoint = checkpointOf.get(name);
+    const result = verifyChain(entries, {
+      head,
+      ...(anchor ? { anchor } : {}),
+      ...(checkpoint ? { checkpoint } : {}),
+      ...(options.checkSignature ? { checkSignature: options.checkSignature } : {}),
+    });
     chains.push({ replica: name, result });
     if (result.ok) total += result.count;
   }
@@ -301,7 +364,62 @@ function verifyAll(heads: HeadRow[], rows: EventRow[], self: string, options: Po
   if (broken && !broken.result.ok) {
     return { ...broken.result, replica: broken.replica, message: `replica ${broken.replica}: ${broken.result.message}`, chains };
   }
-  return { ok: true, count: total, chains };
+  const gaps = chains.flatMap((c) => c.result.gaps ?? []);
+  return { ok: true, count: total, chains, ...(gaps.length > 0 ? { gaps } : {}) };
+}
+
+/**
+ * Retention over every chain in the table (replicas that stopped long ago included): per chain, the
+ * events recorded before the cut go and a signed checkpoint stands for them. Pruners of several
+ * replicas take turns on an advisory lock.
+ */
+async function pruneAll(client: pg.PoolClient, names: Names, { before, now, sign }: PruneRequest): Promise<PruneResult[]> {
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`fmguard-audit-prune:${names.events}`]);
+    const results: PruneResult[] = [];
+    const { rows: chains } = await client.query<{ replica: string }>(`SELECT DISTINCT replica FROM ${names.events} ORDER BY replica`);
+    for (const { replica } of chains) {
+      const { rows: firstRows } = await client.query<{ seq: string | null }>(`SELECT min(seq) AS seq FROM ${names.events} WHERE replica = $1 AND time >= $2`, [
+        replica,
+        before,
+      ]);
+      const first = firstRows[0]?.seq == null ? Number.MAX_SAFE_INTEGER : Number(firstRows[0].seq);
+      const { rows: throughRows } = await client.query<{ seq: string; hash: string }>(
+        `SELECT seq, hash FROM ${names.events} WHERE replica = $1 AND seq < $2 ORDER BY seq DESC LIMIT 1`,
+        [replica, first],
+      );
+      const through = throughRows[0];
+      if (!through) continue;
+      const { rows: prevRows } = await client.query<{ body: string }>(`SELECT body FROM ${names.checkpoints} WHERE replica = $1`, [replica]);
+      const previous = prevRows[0] ? (JSON.parse(prevRows[0].body) as AuditCheckpoint) : undefined;
+      const { rows: afterRows } = await client.query<{ writer: string }>(
+        `SELECT DISTINCT writer FROM ${names.events} WHERE replica = $1 AND seq > $2 AND writer IS NOT NULL`,
+        [replica, through.seq],
+      );
+      const after = new Set(afterRows.map((r) => r.writer));
+      const { rows: lastRows } = await client.query<{ writer: string; wseq: string }>(
+        `SELECT writer, max(wseq) AS wseq FROM ${names.events} WHERE replica = $1 AND seq <= $2 AND writer IS NOT NULL GROUP BY writer`,
+        [replica, through.seq],
+      );
+      const writers: Record<string, number> = {};
+      for (const [writer, wseq] of Object.entries(previous?.writers ?? {})) if (after.has(writer)) writers[writer] = wseq;
+      for (const row of lastRows) if (after.has(row.writer)) writers[row.writer] = Number(row.wseq);
+      const unsigned = { chain: replica, seq: Number(through.seq), hash: through.hash, time: now, writers };
+      const checkpoint: AuditCheckpoint = { ...unsigned, sig: sign(unsigned) };
+      await client.query(`INSERT INTO ${names.checkpoints} (replica, body) VALUES ($1, $2) ON CONFLICT (replica) DO UPDATE SET body = excluded.body`, [
+        replica,
+        JSON.stringify(checkpoint),
+      ]);
+      const deleted = await client.query(`DELETE FROM ${names.events} WHERE replica = $1 AND seq <= $2`, [replica, through.seq]);
+      results.push({ pruned: deleted.rowCount ?? 0, checkpoint });
+    }
+    await client.query('COMMIT');
+    return results;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  }
 }
 
 function buildQuery(table: string, filter: PostgresAuditFilter): { sql: string; params: unknown[] } {

@@ -1,8 +1,8 @@
 import { openDatabase, type Database } from './database.ts';
 import { chainEvent, parseStoredEvent } from '../../audit/chain.ts';
 import { columnMismatch, COMPARED_COLUMNS, eventColumns, parseBodies, type EventColumns } from '../../audit/rows.ts';
-import type { AuditEvent, AuditFilter, ChainHead, StoredEvent } from '../../store/audit.ts';
-import type { AuditSink } from '../../store/audit-sink.ts';
+import type { AuditCheckpoint, AuditEvent, AuditFilter, ChainHead, StoredEvent } from '../../store/audit.ts';
+import type { AuditSink, PruneRequest } from '../../store/audit-sink.ts';
 import { verifyChain, type VerifyEntry } from '../../audit/verify.ts';
 
 export type SqliteAuditSinkOptions =
@@ -23,6 +23,8 @@ CREATE TABLE IF NOT EXISTS audit_events (
   agent TEXT,
   tenant TEXT,
   code TEXT,
+  writer TEXT,
+  wseq INTEGER,
   prev_hash TEXT NOT NULL,
   hash TEXT NOT NULL,
   body TEXT NOT NULL
@@ -38,7 +40,24 @@ CREATE TABLE IF NOT EXISTS audit_head (
   seq INTEGER NOT NULL,
   hash TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS audit_checkpoint (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  body TEXT NOT NULL
+);
 `;
+
+// Logs made before writers numbered their events lack these columns; add them in place.
+function migrate(db: Database): void {
+  const columns = new Set(
+    db
+      .prepare<[], { name: string }>('PRAGMA table_info(audit_events)')
+      .all()
+      .map((c) => c.name),
+  );
+  if (!columns.has('writer')) db.exec('ALTER TABLE audit_events ADD COLUMN writer TEXT');
+  if (!columns.has('wseq')) db.exec('ALTER TABLE audit_events ADD COLUMN wseq INTEGER');
+  db.exec('CREATE INDEX IF NOT EXISTS audit_events_writer ON audit_events (writer, wseq)');
+}
 
 interface EventRow extends EventColumns {
   seq: number;
@@ -55,11 +74,12 @@ export function createSqliteAuditSink(options: SqliteAuditSinkOptions): AuditSin
   const owned = 'path' in options;
   const db = owned ? openDatabase(options.path) : options.db;
   db.exec(SCHEMA);
+  migrate(db);
 
   const selectHead = db.prepare<[], ChainHead>('SELECT seq, hash FROM audit_head WHERE id = 1');
   const insertEvent = db.prepare(
-    `INSERT INTO audit_events (seq, time, type, run, agent, tenant, code, prev_hash, hash, body)
-     VALUES (@seq, @time, @type, @run, @agent, @tenant, @code, @prev_hash, @hash, @body)`,
+    `INSERT INTO audit_events (seq, time, type, run, agent, tenant, code, writer, wseq, prev_hash, hash, body)
+     VALUES (@seq, @time, @type, @run, @agent, @tenant, @code, @writer, @wseq, @prev_hash, @hash, @body)`,
   );
   const upsertHead = db.prepare(
     'INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash',
@@ -67,14 +87,60 @@ export function createSqliteAuditSink(options: SqliteAuditSinkOptions): AuditSin
   const selectAll = db.prepare<[], EventRow>('SELECT * FROM audit_events ORDER BY seq');
   const selectTail = db.prepare<[number], { body: string }>('SELECT body FROM audit_events ORDER BY seq DESC LIMIT ?');
 
-  const appendTx = db.transaction((event: AuditEvent): StoredEvent => {
-    const stored = chainEvent(event, selectHead.get());
-    insertEvent.run(toRow(stored));
-    upsertHead.run(stored.seq, stored.hash);
-    return stored;
+  const selectWriterSeq = db.prepare<[string], { wseq: number | null }>('SELECT max(wseq) AS wseq FROM audit_events WHERE writer = ?');
+  const selectCheckpoint = db.prepare<[], { body: string }>('SELECT body FROM audit_checkpoint WHERE id = 1');
+  const upsertCheckpoint = db.prepare('INSERT INTO audit_checkpoint (id, body) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body');
+  const readCheckpoint = (): AuditCheckpoint | undefined => {
+    const row = selectCheckpoint.get();
+    return row ? (JSON.parse(row.body) as AuditCheckpoint) : undefined;
+  };
+
+  // The group commit: a batch is one transaction, chained in order from the head read inside it.
+  const appendTx = db.transaction((events: readonly AuditEvent[]): StoredEvent[] => {
+    let head = selectHead.get();
+    const out: StoredEvent[] = [];
+    for (const event of events) {
+      const stored = chainEvent(event, head);
+      insertEvent.run(toRow(stored));
+      head = { seq: stored.seq, hash: stored.hash };
+      out.push(stored);
+    }
+    if (head) upsertHead.run(head.seq, head.hash);
+    return out;
   });
 
-  const readAllTx = db.transaction(() => ({ rows: selectAll.all(), head: selectHead.get() }));
+  const readAllTx = db.transaction(() => ({ rows: selectAll.all(), head: selectHead.get(), checkpoint: readCheckpoint() }));
+
+  const pruneTx = db.transaction(({ before, now, sign }: PruneRequest) => {
+    const previous = readCheckpoint();
+    const first = db.prepare<[number], { seq: number | null }>('SELECT min(seq) AS seq FROM audit_events WHERE time >= ?').get(before)?.seq;
+    const through = db
+      .prepare<[number], { seq: number; hash: string } | undefined>('SELECT seq, hash FROM audit_events WHERE seq < ? ORDER BY seq DESC LIMIT 1')
+      .get(first ?? Number.MAX_SAFE_INTEGER);
+    if (!through) return [];
+    const pruned = db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM audit_events WHERE seq <= ?').get(through.seq)!.n;
+    // Writers with events on both sides: their last number before the cut (or the previous cut's).
+    const lastBefore = db
+      .prepare<[number, number], { writer: string; wseq: number }>(
+        `SELECT writer, max(wseq) AS wseq FROM audit_events WHERE seq <= ? AND writer IS NOT NULL
+         AND writer IN (SELECT DISTINCT writer FROM audit_events WHERE seq > ? AND writer IS NOT NULL) GROUP BY writer`,
+      )
+      .all(through.seq, through.seq);
+    const after = new Set(
+      db
+        .prepare<[number], { writer: string }>('SELECT DISTINCT writer FROM audit_events WHERE seq > ? AND writer IS NOT NULL')
+        .all(through.seq)
+        .map((r) => r.writer),
+    );
+    const writers: Record<string, number> = {};
+    for (const [writer, wseq] of Object.entries(previous?.writers ?? {})) if (after.has(writer)) writers[writer] = wseq;
+    for (const row of lastBefore) writers[row.writer] = row.wseq;
+    const unsigned = { chain: '', seq: through.seq, hash: through.hash, time: now, writers };
+    const checkpoint: AuditCheckpoint = { ...unsigned, sig: sign(unsigned) };
+    upsertCheckpoint.run(JSON.stringify(checkpoint));
+    db.prepare('DELETE FROM audit_events WHERE seq <= ?').run(through.seq);
+    return [{ pruned, checkpoint }];
+  });
 
   let closed = false;
   const open = () => {
@@ -85,7 +151,28 @@ export function createSqliteAuditSink(options: SqliteAuditSinkOptions): AuditSin
     kind: 'sqlite',
     async append(event) {
       open();
-      return appendTx.immediate(event);
+      return appendTx.immediate([event])[0]!;
+    },
+    async appendBatch(events) {
+      open();
+      return events.length === 0 ? [] : appendTx.immediate(events);
+    },
+    async writerSeq(writer) {
+      open();
+      return selectWriterSeq.get(writer)?.wseq ?? readCheckpoint()?.writers[writer] ?? 0;
+    },
+    async head() {
+      open();
+      return { chain: '', head: selectHead.get() };
+    },
+    async prune(request) {
+      open();
+      return pruneTx.immediate(request);
+    },
+    async checkpoints() {
+      open();
+      const checkpoint = readCheckpoint();
+      return checkpoint ? [checkpoint] : [];
     },
     async query(filter: AuditFilter = {}) {
       open();
@@ -99,13 +186,13 @@ export function createSqliteAuditSink(options: SqliteAuditSinkOptions): AuditSin
     },
     async verify(verifyOptions) {
       open();
-      const { rows, head } = readAllTx();
+      const { rows, head, checkpoint } = readAllTx();
       const entries: VerifyEntry[] = rows.map((row) => {
         const event = parseStoredEvent(row.body);
         return { event, mismatch: event && columnMismatch(row, toRow(event), COMPARED_COLUMNS) };
       });
       // No head with events present means the head record itself was deleted.
-      return verifyChain(entries, { ...verifyOptions, head: head ?? (rows.length > 0 ? null : undefined) });
+      return verifyChain(entries, { ...verifyOptions, head: head ?? (rows.length > 0 ? null : undefined), checkpoint });
     },
     async close() {
       if (closed) return;
