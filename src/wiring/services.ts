@@ -36,6 +36,12 @@ export function openAuditSink(config: FmguardConfig, store: Store): AuditSink | 
   }
 }
 
+/** The postgres sink a spool feeds, without credentials: database, search path and replica. */
+function sinkIdentity(config: FmguardConfig): string {
+  const url = new URL(config.audit.url ?? '');
+  return `postgres://${url.hostname}${url.pathname}?${url.searchParams.get('options') ?? ''}#${replicaName(config)}`;
+}
+
 function replicaName(config: FmguardConfig): string {
   return config.audit.replica ?? process.env.FMGUARD_REPLICA ?? `${hostname()}-${process.pid}`;
 }
@@ -59,7 +65,7 @@ export function openAuditLog(config: FmguardConfig, store: Store, clock: Clock, 
   // A remote sink gets a local durable spool in front: an outage costs no event, a restart resumes the drain.
   let spool: AuditSpool | undefined;
   try {
-    spool = sink.kind === 'postgres' ? createSqliteAuditSpool({ path: audit.spool?.path ?? DEFAULT_SPOOL_PATH }) : undefined;
+    spool = sink.kind === 'postgres' ? createSqliteAuditSpool({ path: audit.spool?.path ?? DEFAULT_SPOOL_PATH, sink: sinkIdentity(config) }) : undefined;
   } catch (error) {
     void sink.close();
     throw error;

@@ -5,6 +5,11 @@ import { openDatabase } from './database.ts';
 
 export interface SqliteAuditSpoolOptions {
   path: string;
+  /**
+   * Names the sink this spool feeds (URL without credentials, table, replica). An empty spool
+   * pointed at another sink starts a new writer, so the new log does not see the old numbers as a gap.
+   */
+  sink?: string;
 }
 
 // One row per event waiting for the remote sink, in the order recorded. spool_meta keeps the
@@ -39,7 +44,7 @@ function pidAlive(pid: number): boolean {
  * outage, and it is written once per flush window, so the fsync is paid per batch, not per event.
  * One process owns a spool at a time (its pid is recorded; a live owner makes a second open fail).
  */
-export function createSqliteAuditSpool({ path }: SqliteAuditSpoolOptions): AuditSpool {
+export function createSqliteAuditSpool({ path, sink }: SqliteAuditSpoolOptions): AuditSpool {
   const db = openDatabase(path);
   try {
     db.pragma('synchronous = FULL');
@@ -58,6 +63,12 @@ export function createSqliteAuditSpool({ path }: SqliteAuditSpoolOptions): Audit
     }
     setMeta.run('owner', String(process.pid));
     let writer = getMeta.get('writer')?.v;
+    const empty = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM spool_events').get()!.n === 0;
+    if (sink !== undefined && getMeta.get('sink')?.v !== sink && empty) {
+      writer = undefined;
+      setMeta.run('last_wseq', '0');
+    }
+    if (sink !== undefined) setMeta.run('sink', sink);
     if (!writer) setMeta.run('writer', (writer = newWriterId()));
     return { writer, lastWseq: Number(getMeta.get('last_wseq')?.v ?? 0) };
   });
