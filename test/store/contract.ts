@@ -9,6 +9,7 @@ import type { FakeClock } from '../../src/testing/fake-clock.ts';
 import { alarmSections } from './contract-alarms.ts';
 import { approvalStoreSuite } from './contract-approvals.ts';
 import { type AuditFactory, auditSections } from './contract-audit.ts';
+import { auditBatchSections } from './contract-audit-batches.ts';
 import { breakerSections } from './contract-breakers.ts';
 import { metricSections } from './contract-metrics.ts';
 import { stateSections } from './contract-state.ts';
@@ -89,7 +90,7 @@ export function runStoreContract(fixture: BackendFixture): void {
   });
   if (fixture.audit === 'none') return;
   const durable = fixture.audit === 'durable';
-  auditSections(`${name} store`, () => {
+  const auditFactory = (): AuditFactory => {
     let opened: Promise<OpenedStore> | undefined;
     const store = async () => (await (opened ??= fixture.open())).store;
     return {
@@ -106,10 +107,13 @@ export function runStoreContract(fixture: BackendFixture): void {
         await o?.cleanup?.();
       },
     };
-  });
+  };
+  auditSections(`${name} store`, auditFactory);
+  auditBatchSections(`${name} store`, auditFactory);
 }
 
 /** The audit section alone, for a sink that is not part of a state store (Postgres, JSON Lines). */
 export function runAuditContract(name: string, factory: () => AuditFactory): void {
   auditSections(name, factory);
+  auditBatchSections(name, factory);
 }

@@ -365,7 +365,9 @@ function verifyAll(heads: HeadRow[], rows: EventRow[], checkpoints: AuditCheckpo
     return { ...broken.result, replica: broken.replica, message: `replica ${broken.replica}: ${broken.result.message}`, chains };
   }
   const gaps = chains.flatMap((c) => c.result.gaps ?? []);
-  return { ok: true, count: total, chains, ...(gaps.length > 0 ? { gaps } : {}) };
+  // This replica's own checkpoint, as a one-chain sink reports it (each chain's is in `chains`).
+  const own = chains.find((c) => c.replica === self)?.result.checkpoint;
+  return { ok: true, count: total, chains, ...(gaps.length > 0 ? { gaps } : {}), ...(own ? { checkpoint: own } : {}) };
 }
 
 /**
