@@ -206,7 +206,30 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     }, delay);
   };
 
-  /** Write one batch to the first durable stage. Synchronous sinks (SQLite) commit before this returns. */
+  const failed = (batch: AuditEvent[], error: unknown) => {
+    buffer = batch.concat(buffer);
+    if (!stageFailure) report(error);
+    stageFailure = failing(stageFailure, error);
+    return false;
+  };
+
+  /** Write one batch to the first durable stage, committed before this returns; undefined when the stage has no synchronous path. */
+  const writeSync = (batch: AuditEvent[]): boolean | undefined => {
+    const put = spool?.putSync?.bind(spool);
+    const append = !spool ? sink.appendBatchSync?.bind(sink) : undefined;
+    if (!put && !append) return undefined;
+    try {
+      if (put) {
+        put(batch);
+        kickDrain();
+      } else delivered(append!(batch));
+      stageFailure = undefined;
+      return true;
+    } catch (error) {
+      return failed(batch, error);
+    }
+  };
+
   const write = async (batch: AuditEvent[]): Promise<boolean> => {
     try {
       if (spool) {
@@ -218,11 +241,21 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       stageFailure = undefined;
       return true;
     } catch (error) {
-      buffer = batch.concat(buffer);
-      if (!stageFailure) report(error);
-      stageFailure = failing(stageFailure, error);
-      return false;
+      return failed(batch, error);
     }
+  };
+
+  const afterWrite = (ok: boolean) => {
+    declareGaps();
+    if (buffer.length === 0) return;
+    if (!ok) {
+      // Retry while the stage fails; the timer must not keep a process alive on its own.
+      timer = setTimeout(() => {
+        timer = undefined;
+        startFlush();
+      }, backoff(stageFailure?.attempts ?? 1));
+      timer.unref?.();
+    } else schedule(buffer.length >= maxBatch ? 0 : flushMs);
   };
 
   function startFlush(): void {
@@ -232,23 +265,13 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     }
     if (flushing || buffer.length === 0) return;
     const batch = buffer.splice(0, maxBatch);
+    const done = writeSync(batch);
+    if (done !== undefined) return afterWrite(done);
     const current = write(batch);
     flushing = current;
     void current.then((ok) => {
       flushing = undefined;
-      declareGaps();
-      if (buffer.length === 0) return;
-      if (!ok) {
-        // Retry while the stage fails; the timer must not keep a process alive on its own.
-        timer = setTimeout(
-          () => {
-            timer = undefined;
-            startFlush();
-          },
-          backoff(stageFailure?.attempts ?? 1),
-        );
-        timer.unref?.();
-      } else schedule(buffer.length >= maxBatch ? 0 : flushMs);
+      afterWrite(ok);
     });
   }
 
@@ -360,7 +383,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
         if (fill() >= 1) return drop(numbered, spool ? 'the audit spool is full' : 'too many audit events waiting for the sink');
         buffer.push(numbered);
         // A full batch is written now (on SQLite before record returns), so no more than one batch waits.
-        if (buffer.length >= maxBatch && !flushing) startFlush();
+        if (buffer.length >= maxBatch && !flushing && !stageFailure) startFlush();
         else schedule(flushMs);
       } catch (error) {
         report(error, event);

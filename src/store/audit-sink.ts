@@ -29,6 +29,11 @@ export interface AuditSink {
    * sink has them): the audit log's group commit.
    */
   appendBatch(events: readonly AuditEvent[]): Promise<StoredEvent[]>;
+  /**
+   * The same, committed before it returns (SQLite): the audit log then writes a full batch inside
+   * `record`, so no more than one batch ever waits in memory.
+   */
+  appendBatchSync?(events: readonly AuditEvent[]): StoredEvent[];
   /** The highest `wseq` stored for `writer`, 0 when none: where a spool resumes after a failed drain. */
   writerSeq(writer: string): Promise<number>;
   /** This sink's own chain: its name ('' for a single-chain sink) and last event, if any. */
@@ -77,6 +82,8 @@ export interface AuditSpool {
   readonly lastWseq: number;
   /** Keep events, in order, in one transaction; durable when it resolves. */
   put(events: readonly AuditEvent[]): Promise<void>;
+  /** The same, durable before it returns (a SQLite spool). */
+  putSync?(events: readonly AuditEvent[]): void;
   /** The oldest `limit` events, oldest first. */
   peek(limit: number): Promise<SpooledEvent[]>;
   /** Forget every event up to and including this id (they reached the sink). */

@@ -128,6 +128,9 @@ export function createSqliteAuditSpool({ path, sink }: SqliteAuditSpoolOptions):
       return lastWseq;
     },
     async put(batch: readonly AuditEvent[]) {
+      this.putSync!(batch);
+    },
+    putSync(batch: readonly AuditEvent[]) {
       open();
       if (batch.length === 0) return;
       const rows = batch.map((event) => ({ wseq: event.wseq ?? 0, time: event.time, body: JSON.stringify(event) }));

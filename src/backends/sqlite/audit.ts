@@ -157,6 +157,10 @@ export function createSqliteAuditSink(options: SqliteAuditSinkOptions): AuditSin
       open();
       return events.length === 0 ? [] : appendTx.immediate(events);
     },
+    appendBatchSync(events) {
+      open();
+      return events.length === 0 ? [] : appendTx.immediate(events);
+    },
     async writerSeq(writer) {
       open();
       return selectWriterSeq.get(writer)?.wseq ?? readCheckpoint()?.writers[writer] ?? 0;
