@@ -250,10 +250,13 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     if (buffer.length === 0) return;
     if (!ok) {
       // Retry while the stage fails; the timer must not keep a process alive on its own.
-      timer = setTimeout(() => {
-        timer = undefined;
-        startFlush();
-      }, backoff(stageFailure?.attempts ?? 1));
+      timer = setTimeout(
+        () => {
+          timer = undefined;
+          startFlush();
+        },
+        backoff(stageFailure?.attempts ?? 1),
+      );
       timer.unref?.();
     } else schedule(buffer.length >= maxBatch ? 0 : flushMs);
   };

@@ -46,8 +46,15 @@ function replicaName(config: FmguardConfig): string {
   return config.audit.replica ?? process.env.FMGUARD_REPLICA ?? `${hostname()}-${process.pid}`;
 }
 
-/** Where the postgres sink's spool lives by default: one file per process name, kept across restarts. */
-export const DEFAULT_SPOOL_PATH = '.fmguard/audit-spool.db';
+/**
+ * Where the postgres sink's spool lives by default: `.fmguard/audit-spool.db`, or with a replica
+ * name (audit.replica, FMGUARD_REPLICA) one file per replica, so replicas sharing a folder each keep
+ * their own and a restarted replica finds its spool again.
+ */
+export function defaultSpoolPath(config: FmguardConfig): string {
+  const named = config.audit.replica ?? process.env.FMGUARD_REPLICA;
+  return named ? `.fmguard/audit-spool-${named.replace(/[^A-Za-z0-9_.-]/g, '_')}.db` : '.fmguard/audit-spool.db';
+}
 
 /** Every configured secret, so the audit log can mask them wherever they appear. */
 export function configuredSecrets(config: FmguardConfig): string[] {
@@ -65,7 +72,7 @@ export function openAuditLog(config: FmguardConfig, store: Store, clock: Clock, 
   // A remote sink gets a local durable spool in front: an outage costs no event, a restart resumes the drain.
   let spool: AuditSpool | undefined;
   try {
-    spool = sink.kind === 'postgres' ? createSqliteAuditSpool({ path: audit.spool?.path ?? DEFAULT_SPOOL_PATH, sink: sinkIdentity(config) }) : undefined;
+    spool = sink.kind === 'postgres' ? createSqliteAuditSpool({ path: audit.spool?.path ?? defaultSpoolPath(config), sink: sinkIdentity(config) }) : undefined;
   } catch (error) {
     void sink.close();
     throw error;
