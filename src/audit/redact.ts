@@ -45,6 +45,10 @@ const SECRET_PATTERNS: ReadonlyArray<[RegExp, string]> = [
   [/\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+/g, REDACTED], // JWTs
 ];
 
+// One pass that finds whether any pattern could match (case-insensitive: a superset); only a string it
+// flags pays for the replacements. Most audit strings (ids, model names, messages) are not flagged.
+const ANY_PATTERN = new RegExp(SECRET_PATTERNS.map(([pattern]) => `(?:${pattern.source})`).join('|'), 'i');
+
 const MAX_DEPTH = 64;
 
 /** Split `apiKey`, `api_key`, `X-Api-Key` into lower-case words. */
@@ -56,20 +60,36 @@ function words(key: string): string[] {
     .filter(Boolean);
 }
 
+type KeyKind = 'secret' | 'unless-number' | 'plain';
+
+function classifyKey(key: string): KeyKind {
+  const w = words(key);
+  if (w.length === 0) return 'plain';
+  if (w.some((word) => SECRET_WORDS.has(word))) return 'secret';
+  for (let i = 0; i + 1 < w.length; i++) if (w[i] === 'api' && w[i + 1] === 'key') return 'secret';
+  return SECRET_LAST_WORDS.has(w[w.length - 1]!) ? 'unless-number' : 'plain';
+}
+
+// Key names repeat in every event: classify each once (bounded, so hostile key names cannot grow it).
+const keyKinds = new Map<string, KeyKind>();
+const MAX_KEY_KINDS = 4096;
+
 /** Whether a key, by its name alone, holds a secret; `value` decides for the weaker names. */
 export function isSecretKey(key: string, value: unknown): boolean {
-  const w = words(key);
-  if (w.length === 0) return false;
-  if (w.some((word) => SECRET_WORDS.has(word))) return true;
-  for (let i = 0; i + 1 < w.length; i++) if (w[i] === 'api' && w[i + 1] === 'key') return true;
-  if (!SECRET_LAST_WORDS.has(w[w.length - 1])) return false;
+  let kind = keyKinds.get(key);
+  if (kind === undefined) {
+    kind = classifyKey(key);
+    if (keyKinds.size < MAX_KEY_KINDS) keyKinds.set(key, kind);
+  }
+  if (kind !== 'unless-number') return kind === 'secret';
   return typeof value !== 'number' && typeof value !== 'boolean' && value !== null;
 }
 
 /** Mask credential-looking substrings and known secrets inside a string. */
 export function redactString(text: string, secrets: readonly string[] = []): string {
   let out = text;
-  for (const secret of secrets) if (secret && out.includes(secret)) out = out.split(secret).join(REDACTED);
+  for (const secret of secrets) if (secret && secret.length <= out.length && out.includes(secret)) out = out.split(secret).join(REDACTED);
+  if (!ANY_PATTERN.test(out)) return out;
   for (const [pattern, replacement] of SECRET_PATTERNS) out = out.replace(pattern, replacement);
   return out;
 }

@@ -1,0 +1,107 @@
+/**
+ * npm run bench:retention:audit — audit storage for 100,000 requests, before and after retention.
+ *
+ * 100,000 guarded model calls through the SDK (memory store for state, the audit log in a SQLite
+ * file of its own, group commit), each a run of its own id so every request leaves its `run.started`
+ * and `call.allowed` events; a fake clock moves one minute per 1,000 requests (100 minutes in all).
+ * Then the pruner cuts every event older than 30 minutes behind a signed checkpoint. Reported: audit
+ * bytes in use (pages holding data) and the file size after VACUUM, before and after; that `verify`
+ * is clean across the cut; and how long the cut and the verify took.
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { checkCheckpoint } from '../src/audit/anchor.ts';
+import { createGuard } from '../src/wiring/guard.ts';
+import { FakeClock } from '../src/testing/fake-clock.ts';
+import { writeSection } from './results.ts';
+
+const REQUESTS = Number(process.env.FMGUARD_BENCH_RETENTION_REQUESTS ?? 100_000);
+const PER_MINUTE = 1000;
+const KEEP_MS = 30 * 60_000;
+const KEY = 'bench-retention-key-bench-retention-key';
+
+const dir = mkdtempSync(join(tmpdir(), 'fmguard-bench-retention-'));
+const path = join(dir, 'audit.db');
+
+function bytes(): { inUse: number; rows: number } {
+  const db = new Database(path, { readonly: true });
+  try {
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    const pages = db.pragma('page_count', { simple: true }) as number;
+    const free = db.pragma('freelist_count', { simple: true }) as number;
+    const rows = (db.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n;
+    return { inUse: (pages - free) * pageSize, rows };
+  } finally {
+    db.close();
+  }
+}
+
+function vacuumed(): number {
+  const db = new Database(path);
+  try {
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.exec('VACUUM');
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  } finally {
+    db.close();
+  }
+  return statSync(path).size;
+}
+
+try {
+  const clock = new FakeClock(Date.UTC(2026, 0, 1));
+  const guard = createGuard({
+    clock,
+    config: {
+      store: { kind: 'memory' },
+      providers: { sim: { kind: 'simulated' } },
+      models: { 'sim-small': { provider: 'sim', inputPerMTok: 0.15, outputPerMTok: 0.6 } },
+      tenants: { acme: {} },
+      agents: { bot: { tenant: 'acme', allow: { models: ['*'] }, limits: { maxDurationMs: 24 * 3_600_000 } } },
+      defaults: { retry: [] },
+      audit: { sink: 'sqlite', path, key: KEY, retention: { maxAge: KEEP_MS, everyMs: 24 * 3_600_000 } },
+    },
+  });
+  const t0 = performance.now();
+  for (let i = 0; i < REQUESTS; i++) {
+    const run = await guard.startRun({ agent: 'bot', id: `r-${i}` });
+    await run.callModel({ model: 'sim-small', messages: [{ role: 'user', content: `request ${i}` }] });
+    if ((i + 1) % PER_MINUTE === 0) clock.set(clock.now() + 60_000);
+  }
+  await guard.audit!.flush();
+  const loadS = (performance.now() - t0) / 1000;
+  const before = bytes();
+
+  const p0 = performance.now();
+  const [cut] = await guard.audit!.pruner!.pruneNow();
+  const pruneMs = performance.now() - p0;
+  const v0 = performance.now();
+  const verified = await guard.audit!.sink.verify({ checkSignature: (c) => checkCheckpoint(KEY, c) });
+  const verifyMs = performance.now() - v0;
+  await guard.close();
+  if (!verified.ok) throw new Error(`verify after the cut: ${verified.message}`);
+  const after = bytes();
+  const fileAfter = vacuumed();
+
+  const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
+  process.stderr.write(`before ${kib(before.inUse)} (${before.rows} events), after ${kib(after.inUse)} (${after.rows}), file after VACUUM ${kib(fileAfter)}\n`);
+  writeSection(
+    'Audit retention (bench:retention:audit)',
+    `${REQUESTS.toLocaleString('en-US')} guarded requests through the SDK (each its own run: \`run.started\` + \`call.allowed\`), audit log in a SQLite file of
+its own with group commit; a fake clock moves 1 minute per ${PER_MINUTE} requests (${REQUESTS / PER_MINUTE} minutes). \`audit.retention.maxAge: 30m\`, one
+cut by the pruner; verify (with the checkpoint's signature checked) after it. Load took ${loadS.toFixed(0)} s.
+
+| | events | audit bytes in use | per request |
+|---|---:|---:|---:|
+| before retention | ${before.rows.toLocaleString('en-US')} | ${kib(before.inUse)} | ${(before.inUse / REQUESTS).toFixed(0)} B |
+| after the cut | ${after.rows.toLocaleString('en-US')} | ${kib(after.inUse)} (file after VACUUM: ${kib(fileAfter)}) | ${(after.inUse / REQUESTS).toFixed(0)} B |
+
+Pruned ${cut?.pruned.toLocaleString('en-US') ?? 0} events in ${pruneMs.toFixed(0)} ms behind checkpoint #${cut?.checkpoint.seq ?? '-'}; \`verify\` of the ${verified.count.toLocaleString('en-US')}
+events left, from the checkpoint: ${verified.ok ? 'OK' : 'FAILED'} in ${verifyMs.toFixed(0)} ms. Without VACUUM the file keeps its size and SQLite reuses
+the freed pages, so it stops growing at about \`maxAge\` worth of events.`,
+  );
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
