@@ -89,6 +89,7 @@ export interface AuditState {
  * window in one batch (the chain still computed in order).
  */
 export interface AuditLog {
+  /** The sink, for reading: its reads first flush what this log recorded (read-your-writes). */
   readonly sink: AuditSink;
   readonly writer: string;
   /** Signs the head (with `anchor`). */
@@ -347,8 +348,26 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   anchorer?.start();
   pruner?.start();
 
+  const flushAll = async () => {
+    await settleStage();
+    await settleDrain();
+  };
+  // Reads through the log see every event it recorded before them, though group commit holds events
+  // for a flush window (a run's timeline right after its call, a verify right after an append).
+  const READS = new Set(['query', 'tail', 'verify', 'head', 'checkpoints', 'writerSeq', 'replicas']);
+  const readable = new Proxy(sink, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof property !== 'string' || !READS.has(property) || typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        if (!closed) await flushAll();
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+
   return {
-    sink,
+    sink: readable,
     writer,
     ...(anchorer ? { anchorer } : {}),
     ...(pruner ? { pruner } : {}),
@@ -392,10 +411,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
         report(error, event);
       }
     },
-    async flush() {
-      await settleStage();
-      await settleDrain();
-    },
+    flush: flushAll,
     async close() {
       if (closed) return;
       closed = true;

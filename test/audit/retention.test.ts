@@ -55,7 +55,8 @@ it('prunes by age behind a signed checkpoint; verify starts there and catches wh
   );
   const clock = new FakeClock();
   const guard = createGuard({ config: loadConfigFile(file, { env: { ...process.env, FMGUARD_AUDIT_KEY: KEY } }), clock });
-  const call = async (i: number) => (await guard.startRun({ agent: 'bot', id: `r-${i}` })).callModel({ model: 'sim-small', messages: [{ role: 'user', content: `${i}` }] });
+  const call = async (i: number) =>
+    (await guard.startRun({ agent: 'bot', id: `r-${i}` })).callModel({ model: 'sim-small', messages: [{ role: 'user', content: `${i}` }] });
   for (let i = 0; i < 20; i++) await call(i);
   await clock.advance(2 * 3_600_000); // the runs' wall time ends on the way: run.stopped events, old too
   await guard.audit!.flush();
@@ -68,7 +69,10 @@ it('prunes by age behind a signed checkpoint; verify starts there and catches wh
   const total = (await guard.audit!.sink.head()).head!.seq;
   await guard.close();
   // The checkpoint went to the anchor file too, beside the last head.
-  const lines = readFileSync(anchors, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; seq: number });
+  const lines = readFileSync(anchors, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; seq: number });
   expect(lines.map((l) => l.type)).toContain('checkpoint');
 
   const ok = await verify(file, anchors);
@@ -99,7 +103,9 @@ it('prunes by age behind a signed checkpoint; verify starts there and catches wh
     const writer = (JSON.parse(last.body) as { writer: string; wseq: number }).writer;
     checkpoint.writers[writer] = (JSON.parse(last.body) as { wseq: number }).wseq;
     db.prepare('DELETE FROM audit_events WHERE seq <= ?').run(old + 3);
-    db.prepare('UPDATE audit_checkpoint SET body = ?').run(JSON.stringify({ ...checkpoint, sig: sign('some-other-key-some-other-key-some-other', checkpoint) }));
+    db.prepare('UPDATE audit_checkpoint SET body = ?').run(
+      JSON.stringify({ ...checkpoint, sig: sign('some-other-key-some-other-key-some-other', checkpoint) }),
+    );
     db.close();
   }
   const c = await verify(forged.config, anchors);
