@@ -1,9 +1,10 @@
 /**
  * npm run bench:retention:audit — audit storage for 100,000 requests, before and after retention.
  *
- * 100,000 guarded model calls through the SDK (memory store for state, the audit log in a SQLite
- * file of its own, group commit), each a run of its own id so every request leaves its `run.started`
- * and `call.allowed` events; a fake clock moves one minute per 1,000 requests (100 minutes in all).
+ * The events one real guarded call records (a run of its own id: `run.started`, `call.allowed`),
+ * captured from the guard, then recorded for 100,000 requests through the audit log into a SQLite
+ * file of its own (group commit), each with its own run id; a fake clock moves one minute per 1,000
+ * requests (100 minutes in all).
  * Then the pruner cuts every event older than 30 minutes behind a signed checkpoint. Reported: audit
  * bytes in use (pages holding data) and the file size after VACUUM, before and after; that `verify`
  * is clean across the cut; and how long the cut and the verify took.
@@ -13,6 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { checkCheckpoint } from '../src/audit/anchor.ts';
+import { createAuditLog, type AuditRecord } from '../src/audit/audit-log.ts';
+import { createSqliteAuditSink } from '../src/backends/sqlite/audit.ts';
+import { toAuditRecord } from '../src/wiring/audit-bridge.ts';
 import { createGuard } from '../src/wiring/guard.ts';
 import { FakeClock } from '../src/testing/fake-clock.ts';
 import { writeSection } from './results.ts';
@@ -51,36 +55,50 @@ function vacuumed(): number {
 }
 
 try {
-  const clock = new FakeClock(Date.UTC(2026, 0, 1));
-  const guard = createGuard({
-    clock,
+  // The events one real guarded request records (a run of its own id: run.started, call.allowed).
+  const captured: AuditRecord[] = [];
+  const probe = createGuard({
     config: {
       store: { kind: 'memory' },
       providers: { sim: { kind: 'simulated' } },
       models: { 'sim-small': { provider: 'sim', inputPerMTok: 0.15, outputPerMTok: 0.6 } },
       tenants: { acme: {} },
-      agents: { bot: { tenant: 'acme', allow: { models: ['*'] }, limits: { maxDurationMs: 24 * 3_600_000 } } },
+      agents: { bot: { tenant: 'acme', allow: { models: ['*'] } } },
       defaults: { retry: [] },
-      audit: { sink: 'sqlite', path, key: KEY, retention: { maxAge: KEEP_MS, everyMs: 24 * 3_600_000 } },
     },
+    audit: false,
   });
+  probe.on((event) => {
+    const record = toAuditRecord(event);
+    if (record) captured.push(record);
+  });
+  const one = await probe.startRun({ agent: 'bot', id: 'r-0' });
+  await one.callModel({ model: 'sim-small', messages: [{ role: 'user', content: 'request 0' }] });
+  await probe.close();
+
+  // Replayed through the audit log as 100,000 requests would record them: own run id, the time moving.
+  const clock = new FakeClock(Date.UTC(2026, 0, 1));
+  const sink = createSqliteAuditSink({ path });
+  const log = createAuditLog({ sink, clock, flushMs: 5, retention: { key: KEY, maxAgeMs: KEEP_MS, everyMs: 24 * 3_600_000 } });
   const t0 = performance.now();
   for (let i = 0; i < REQUESTS; i++) {
-    const run = await guard.startRun({ agent: 'bot', id: `r-${i}` });
-    await run.callModel({ model: 'sim-small', messages: [{ role: 'user', content: `request ${i}` }] });
-    if ((i + 1) % PER_MINUTE === 0) clock.set(clock.now() + 60_000);
+    for (const record of captured) log.record({ ...record, run: `r-${i}`, time: clock.now() });
+    if ((i + 1) % PER_MINUTE === 0) {
+      clock.set(clock.now() + 60_000);
+      await new Promise((r) => setImmediate(r));
+    }
   }
-  await guard.audit!.flush();
+  await log.flush();
   const loadS = (performance.now() - t0) / 1000;
   const before = bytes();
 
   const p0 = performance.now();
-  const [cut] = await guard.audit!.pruner!.pruneNow();
+  const [cut] = await log.pruner!.pruneNow();
   const pruneMs = performance.now() - p0;
   const v0 = performance.now();
-  const verified = await guard.audit!.sink.verify({ checkSignature: (c) => checkCheckpoint(KEY, c) });
+  const verified = await log.sink.verify({ checkSignature: (c) => checkCheckpoint(KEY, c) });
   const verifyMs = performance.now() - v0;
-  await guard.close();
+  await log.close();
   if (!verified.ok) throw new Error(`verify after the cut: ${verified.message}`);
   const after = bytes();
   const fileAfter = vacuumed();
@@ -89,8 +107,8 @@ try {
   process.stderr.write(`before ${kib(before.inUse)} (${before.rows} events), after ${kib(after.inUse)} (${after.rows}), file after VACUUM ${kib(fileAfter)}\n`);
   writeSection(
     'Audit retention (bench:retention:audit)',
-    `${REQUESTS.toLocaleString('en-US')} guarded requests through the SDK (each its own run: \`run.started\` + \`call.allowed\`), audit log in a SQLite file of
-its own with group commit; a fake clock moves 1 minute per ${PER_MINUTE} requests (${REQUESTS / PER_MINUTE} minutes). \`audit.retention.maxAge: 30m\`, one
+    `${REQUESTS.toLocaleString('en-US')} requests' audit events (those one real guarded call records: \`run.started\` + \`call.allowed\`, each request with
+its own run id) through the audit log into a SQLite file of its own, group commit; a fake clock moves 1 minute per ${PER_MINUTE} requests (${REQUESTS / PER_MINUTE} minutes). \`audit.retention.maxAge: 30m\`, one
 cut by the pruner; verify (with the checkpoint's signature checked) after it. Load took ${loadS.toFixed(0)} s.
 
 | | events | audit bytes in use | per request |

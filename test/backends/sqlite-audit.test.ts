@@ -17,7 +17,7 @@ describe('SQLite sink on a shared database handle', () => {
     await sink.append(sampleEvents()[0]);
     await sink.close();
     const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as Array<{ name: string }>).map((t) => t.name);
-    expect(tables).toEqual(['audit_events', 'audit_head', 'runs']);
+    expect(tables).toEqual(['audit_checkpoint', 'audit_events', 'audit_head', 'runs']);
     db.close();
   });
 });
