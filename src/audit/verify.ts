@@ -1,5 +1,5 @@
 import { GENESIS_HASH, hashEvent } from './chain.ts';
-import type { AuditCheckpoint, ChainHead, StoredEvent, TamperProblem, VerifyOptions, VerifyResult } from '../store/audit.ts';
+import type { AuditCheckpoint, ChainHead, StoredEvent, TamperProblem, VerifyOptions, VerifyResult, WriterGap } from '../store/audit.ts';
 import { findGaps, findRepeat } from './gaps.ts';
 
 /** One stored record, in storage order, as a sink read it. */
@@ -18,6 +18,8 @@ export interface VerifyChainOptions extends VerifyOptions {
   head?: ChainHead | null;
   /** The checkpoint of pruned events: the walk starts after it (its seq + 1, linked to its hash). */
   checkpoint?: AuditCheckpoint;
+  /** Leave writer numbering to the caller (a writer's events may span several chains: see `verifyWriters`). */
+  skipWriters?: boolean;
 }
 
 /**
@@ -112,25 +114,50 @@ export function verifyChain(entries: readonly VerifyEntry[], options: VerifyChai
     const problem = compareAnchor(options.anchor, entries, checkpoint);
     if (problem) return endFail(problem.seq, problem.problem, problem.message);
   }
-  const repeat = findRepeat(events);
+  const ok: VerifyResult = { ok: true, count, ...(last ? { head: last } : {}), ...start };
+  if (options.skipWriters) return ok;
+  const writers = verifyWriters(events, checkpoint?.writers);
+  if (!writers.ok) return { ...endFail(writers.seq || count, writers.problem, writers.message), ...(writers.gaps.length > 0 ? { gaps: writers.gaps } : {}) };
+  return { ...ok, ...(writers.gaps.length > 0 ? { gaps: writers.gaps } : {}) };
+}
+
+export type WritersResult =
+  | { ok: true; gaps: WriterGap[] }
+  | { ok: false; seq: number; problem: TamperProblem; message: string; gaps: WriterGap[]; event?: StoredEvent };
+
+/**
+ * Each writer's own numbering over events of one or more chains (a spool's writer goes on in a new
+ * replica chain after a restart): a number twice is an event appended twice; a hole no `audit.gap`
+ * event declares is an event lost.
+ */
+export function verifyWriters(events: readonly StoredEvent[], start?: Readonly<Record<string, number>>): WritersResult {
+  // Each writer's events in its own order (chains interleave; within one chain they are in order).
+  const byWriter = new Map<string, StoredEvent[]>();
+  for (const event of events) {
+    if (event.writer === undefined || event.wseq === undefined) continue;
+    let list = byWriter.get(event.writer);
+    if (!list) byWriter.set(event.writer, (list = []));
+    list.push(event);
+  }
+  const ordered = [...byWriter.values()].flatMap((list) => list.sort((a, b) => a.wseq! - b.wseq!));
+  const repeat = findRepeat(ordered);
   if (repeat) {
-    return endFail(repeat.seq, 'inserted', `event ${repeat.seq} repeats number ${repeat.wseq} of writer ${repeat.writer} (appended twice)`);
+    const message = `event ${repeat.seq} repeats number ${repeat.wseq} of writer ${repeat.writer} (appended twice)`;
+    return { ok: false, seq: repeat.seq, problem: 'inserted', message, gaps: [], event: repeat };
   }
-  const gaps = findGaps(events, checkpoint?.writers);
+  const gaps = findGaps(ordered, start);
   const undeclared = gaps.find((gap) => gap.declaredBy === undefined);
-  if (undeclared) {
-    const what = undeclared.from === undeclared.to ? `event ${undeclared.from}` : `events ${undeclared.from}..${undeclared.to}`;
-    const at = events.find((e) => e.writer === undeclared.writer && (e.wseq ?? 0) > undeclared.to);
-    return {
-      ...endFail(
-        at?.seq ?? count,
-        'gap',
-        `writer ${undeclared.writer} numbered ${what} but the log does not have them, and no audit.gap event says they were dropped`,
-      ),
-      gaps,
-    };
-  }
-  return { ok: true, count, ...(last ? { head: last } : {}), ...start, ...(gaps.length > 0 ? { gaps } : {}) };
+  if (!undeclared) return { ok: true, gaps };
+  const what = undeclared.from === undeclared.to ? `event ${undeclared.from}` : `events ${undeclared.from}..${undeclared.to}`;
+  const at = ordered.find((e) => e.writer === undeclared.writer && e.wseq! > undeclared.to);
+  return {
+    ok: false,
+    seq: at?.seq ?? 0,
+    problem: 'gap',
+    message: `writer ${undeclared.writer} numbered ${what} but the log does not have them, and no audit.gap event says they were dropped`,
+    gaps,
+    ...(at ? { event: at } : {}),
+  };
 }
 
 interface EndProblem {
