@@ -42,7 +42,7 @@ export function chatGate(call: RouteCall<unknown>, request: ChatRequest): ToolGa
 }
 
 /** A named SSE event (the Responses and Messages APIs name each event after its `type`). */
-export function namedEvents(events: ReadonlyArray<{ type: string }>): string {
+export function namedEvents(events: ReadonlyArray<{ type: string; [field: string]: unknown }>): string {
   let out = '';
   for (const event of events) out += `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
   return out;
