@@ -1,4 +1,4 @@
-import type { ResponseFunctionToolCall, ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
+import type { ResponseFunctionToolCall, ResponseInputItem, ResponseOutputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimServer, type SimServer } from '../../src/providers/simulated/sim-server.ts';
 import { closeAll, gatewayConfig, startGateway, type TestGateway } from './helpers.ts';
@@ -36,7 +36,8 @@ async function runFunctionLoop(gw: TestGateway, streamed: boolean): Promise<{ tu
   for (let turn = 1; turn <= 5; turn++) {
     const request = { model: 'sim-small', instructions: 'Use the tools.', input, tools: [search] };
     const response = streamed ? await client.responses.stream(request).finalResponse() : await client.responses.create(request);
-    const fnCalls = response.output.filter((item): item is ResponseFunctionToolCall => item.type === 'function_call');
+    const output: ResponseOutputItem[] = response.output;
+    const fnCalls = output.filter((item): item is ResponseFunctionToolCall => item.type === 'function_call');
     if (fnCalls.length === 0) return { turns: turn, final: response.output_text, calls };
     for (const call of fnCalls) {
       calls.push(`${call.name}(${call.arguments})`);
