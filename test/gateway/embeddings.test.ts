@@ -1,4 +1,8 @@
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createMemoryStore } from '../../src/backends/memory/index.ts';
+import { loadConfigFile } from '../../src/config/load.ts';
+import { createGuard } from '../../src/wiring/guard.ts';
 import { startSimServer, type SimServer } from '../../src/providers/simulated/sim-server.ts';
 import { closeAll, gatewayConfig, startGateway } from './helpers.ts';
 import { postTo } from './inbound-helpers.ts';
@@ -112,5 +116,22 @@ describe('POST /v1/embeddings', () => {
       .catch((e: unknown) => e);
     expect(refused).toMatchObject({ status: 400, code: 'request.invalid' });
     expect((refused as Error).message).toMatch(/no embeddings/);
+  });
+});
+
+describe('the shipped example config', () => {
+  it('has an embedding model the demo agent may use, and the simulator answers it', async () => {
+    const example = loadConfigFile(fileURLToPath(new URL('../../fmguard.example.yaml', import.meta.url)), { env: {} });
+    const guard = createGuard({ config: example, store: createMemoryStore() });
+    try {
+      const run = await guard.startRun({ key: 'sk-fmguard-demo-0001' });
+      const result = await run.callEmbeddings({ model: 'sim-embed', input: ['refund policy', 'refund policy'] });
+      expect(result.response.data[0]!.embedding).toEqual(result.response.data[1]!.embedding);
+      expect(result.usage.inputTokens).toBeGreaterThan(0);
+      expect(result.costUsd).toBeCloseTo((result.usage.inputTokens * 0.02) / 1e6, 12);
+      await run.end();
+    } finally {
+      await guard.close();
+    }
   });
 });
