@@ -38,8 +38,8 @@ async function everyRoute(gw: TestGateway, model = 'sim-small'): Promise<Record<
 const everywhere = (code: string) => ({ chat: code, responses: code, messages: code, embeddings: code });
 
 describe('no side door between the routes', () => {
-  it('a budget drained through /v1/responses refuses chat completions, messages and embeddings', async () => {
-    const config = withEmbeddings(gatewayConfig({}, { tenants: { acme: { budgets: [{ period: 'day', maxCostUsd: 0.05 }] } } }));
+  it('an agent budget drained through /v1/responses refuses chat completions, messages and embeddings', async () => {
+    const config = withEmbeddings(gatewayConfig({ budgets: [{ period: 'day', maxCostUsd: 0.05 }] }));
     const gw = await startGateway({
       config: { ...config, models: { ...config.models, 'sim-small': { provider: 'sim', inputPerMTok: 100, outputPerMTok: 400 } } },
     });
