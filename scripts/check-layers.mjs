@@ -25,17 +25,19 @@ export const RULES = {
   alarms: ['core', 'store', 'metrics'],
   approvals: ['core', 'store', 'audit'],
   config: ['core', 'store', 'alarms', 'breakers', 'metrics'],
+  // Trace-context propagation (the optional OpenTelemetry API, loaded lazily).
+  telemetry: ['core'],
   http: ['core'],
-  providers: ['core', 'config'],
+  providers: ['core', 'config', 'telemetry'],
   backends: ['core', 'store', 'approvals', 'audit', 'metrics'],
   runtime: ['core', 'store', 'config', ...DOMAIN, 'providers/provider.ts'],
-  mcp: ['core', 'store', 'config', 'http', 'runtime', ...DOMAIN],
+  mcp: ['core', 'store', 'config', 'http', 'runtime', 'telemetry', ...DOMAIN],
   admin: ['core', 'store', 'config', 'http', 'runtime', ...DOMAIN],
   // The web console: the admin API behind a signed-in session, and its own static assets.
   console: ['core', 'store', 'config', 'http', 'runtime', 'admin', ...DOMAIN],
-  gateway: ['core', 'store', 'config', 'http', 'runtime', 'mcp', 'admin', 'console', ...DOMAIN, 'providers/provider.ts'],
+  gateway: ['core', 'store', 'config', 'http', 'runtime', 'mcp', 'admin', 'console', 'telemetry', ...DOMAIN, 'providers/provider.ts'],
   // Framework adapters: the SDK surface plus the MCP refusal shapes; chosen by the user, never by wiring.
-  adapters: ['core', 'store', 'config', 'runtime', 'mcp/refusals.ts', 'providers/provider.ts', 'index.ts', ...DOMAIN],
+  adapters: ['core', 'store', 'config', 'runtime', 'telemetry', 'mcp/refusals.ts', 'providers/provider.ts', 'index.ts', ...DOMAIN],
   wiring: ['*', '!cli', '!aws', '!adapters'],
   // The AWS export reads the config and the compiled policies; only the CLI runs it.
   aws: ['*', '!cli'],

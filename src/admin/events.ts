@@ -15,6 +15,8 @@ export function toLiveEvent(event: GuardEvent): LiveEvent | undefined {
       return { type: event.type, at: event.at, runId: event.run.id, agent: event.run.agent, tenant: event.run.tenant, parentId: event.run.parentId };
     case 'run.stopped':
       return { type: event.type, at: event.at, runId: event.runId, agent: event.agent, tenant: event.tenant, code: event.code };
+    case 'run.ended':
+      return { type: event.type, at: event.at, runId: event.runId, agent: event.agent, tenant: event.tenant };
     case 'call.allowed':
     case 'call.failed':
     case 'call.refused':

@@ -4,6 +4,7 @@ import type { Guard } from '../runtime/guard.ts';
 import { createAdminHandler, type AdminHandler } from '../admin/index.ts';
 import { createConsoleHandler, type ConsoleOptions } from '../console/index.ts';
 import { createMcpHandler, type McpHandlerOptions } from '../mcp/index.ts';
+import { withIncomingTrace } from '../telemetry/trace-context.ts';
 import { sendAnthropicFailure } from './anthropic-errors.ts';
 import { handleChatCompletions } from './chat-completions.ts';
 import { handleEmbeddings } from './embeddings.ts';
@@ -160,7 +161,8 @@ export function createGatewayServer(options: GatewayOptions): Gateway {
   const mounts: Mounts = { admin, mcp, console: ui };
   const server = createServer({ keepAlive: true, noDelay: true, headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs }, (req, res) => {
     const path = pathOf(req.url ?? '/');
-    route(ctx, req, res, path, mounts).catch((error: unknown) => {
+    // An incoming W3C traceparent is continued when OpenTelemetry is set up (src/telemetry/).
+    withIncomingTrace(req.headers, () => route(ctx, req, res, path, mounts)).catch((error: unknown) => {
       const failure = toFailure(error);
       if (failure.internal) ctx.report(error, { method: req.method ?? 'GET', path });
       // The Anthropic route answers in Anthropic's shape everywhere, its 405 included.

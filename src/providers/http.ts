@@ -1,5 +1,6 @@
 import { Pool, type Dispatcher } from 'undici';
 import { ProviderError, type ModelProvider } from './provider.ts';
+import { withTraceHeaders } from '../telemetry/trace-context.ts';
 
 /** A response whose body the caller must consume or destroy (undici keeps the socket otherwise). */
 export interface UpstreamResponse {
@@ -79,7 +80,7 @@ export class Upstream {
         origin: this.origin,
         path: this.basePath + path + this.query,
         method: 'POST',
-        headers: this.headers,
+        headers: withTraceHeaders(this.headers),
         body,
         signal,
       });

@@ -22,6 +22,8 @@ export interface CallSubject {
 export type GuardEvent =
   | { type: 'run.started'; at: number; run: RunRecord }
   | { type: 'run.stopped'; at: number; runId: string; agent: string; tenant: string; code: StopCode; reason: string }
+  /** A run ended normally by its owner (`run.end()`, or a gateway call's run of its own finishing). */
+  | { type: 'run.ended'; at: number; runId: string; agent: string; tenant: string }
   | (CallSubject & {
       type: 'call.allowed';
       at: number;

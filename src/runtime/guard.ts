@@ -378,6 +378,7 @@ export class Guard {
     this.handles.delete(handle.id);
     const now = this.clock.now();
     await this.store.runs.end(handle.id, 'completed', now);
+    if (this.listeners.size > 0) this.emit({ type: 'run.ended', at: now, runId: handle.id, agent: handle.agent.name, tenant: handle.record.tenant });
   }
 
   /**

@@ -49,6 +49,11 @@ export interface GuardedStream extends AsyncIterable<ChatChunk> {
   readonly model: string;
   readonly servedBy?: string;
   readonly result: Promise<ModelStreamResult>;
+  /**
+   * Stop reading: the upstream is aborted and what flowed is settled, whether or not iteration
+   * started (breaking out of a `for await` does the same). Resolves once the call is settled.
+   */
+  close(): Promise<void>;
 }
 
 /** A model call that passed decision steps 2–8: what serves it, and what was reserved for it. */

@@ -1,5 +1,6 @@
 import type { ChatRequest } from '../core/chat.ts';
 import { guardError } from '../core/errors.ts';
+import type { Limits } from '../config/resolve.ts';
 import { nanoToUsd } from '../core/money.ts';
 import { accounts, type Store } from '../store/store.ts';
 import { DIM } from './charges.ts';
@@ -56,6 +57,11 @@ export class Run {
 
   get parentId(): string | undefined {
     return this.handle.record.parentId;
+  }
+
+  /** The limits of the agent the run belongs to (what its steps, tokens, cost and time may reach). */
+  get limits(): Readonly<Limits> {
+    return this.handle.agent.limits;
   }
 
   /** Fires when the run is stopped or killed; pass it to anything the run starts. */

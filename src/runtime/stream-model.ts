@@ -95,15 +95,45 @@ function relay(ctx: GuardContext, handle: RunHandle, call: Prepared, open: OpenS
   const { promise: result, resolve, reject } = settlement<ModelStreamResult>();
   const generator = chunks(ctx, handle, call, open, attempts, { resolve, reject, dispose });
   let iterated = false;
+  let started = false;
+  // A generator closed before its first next() never runs its body, so its finally would never
+  // settle the call: run it to its first chunk (which flowed and is paid for), then close it.
+  const close = async (): Promise<void> => {
+    if (!started) {
+      started = true;
+      await generator.next().catch(() => {});
+    }
+    await generator.return(undefined).catch(() => {});
+    await result.catch(() => {});
+  };
+  const iterator: AsyncGenerator<ChatChunk> = {
+    next: () => {
+      started = true;
+      return generator.next();
+    },
+    return: async (value) => {
+      await close();
+      return { done: true, value };
+    },
+    throw: async (error) => {
+      await close();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    [Symbol.asyncDispose]: async () => close(),
+  } as AsyncGenerator<ChatChunk>;
   return {
     ...(open.first?.native !== undefined ? { passedThrough: true } : {}),
     maxTokens: call.maxTokens,
     ...servedFields(call),
     result,
+    close,
     [Symbol.asyncIterator]() {
       if (iterated) throw new TypeError('a guarded stream can be iterated only once');
       iterated = true;
-      return generator;
+      return iterator;
     },
   };
 }

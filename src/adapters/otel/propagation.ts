@@ -20,10 +20,8 @@ export function extractTraceContext(headers: IncomingHeaders, parent: Context = 
   return propagation.extract(parent, headers, getter);
 }
 
-/** Run `work` inside the request's trace context: runs started in it continue the caller's trace. */
-export function withIncomingTrace<T>(headers: IncomingHeaders, work: () => T): T {
-  return context.with(extractTraceContext(headers), work);
-}
+/** Run `work` inside the request's trace context: runs started in it continue the caller's trace (the gateway does this for every request). */
+export { withIncomingTrace } from '../../telemetry/trace-context.ts';
 
 /**
  * Add the active (or given) trace context to the headers of an upstream request, so the provider's

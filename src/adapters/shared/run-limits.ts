@@ -1,11 +1,8 @@
 import type { Limits, Run, RunUsage } from '../../index.ts';
 
-/**
- * The limits of the agent a run belongs to. The SDK has no public accessor yet (`run.limits` is the
- * hook asked for); the run's handle holds them.
- */
-export function limitsOf(run: Run): Limits {
-  return (run as unknown as { handle: { agent: { limits: Limits } } }).handle.agent.limits;
+/** The limits of the agent a run belongs to. */
+export function limitsOf(run: Run): Readonly<Limits> {
+  return run.limits;
 }
 
 /** Why the run can take no further model call, judged from its own usage; undefined while it can. */

@@ -2,6 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { withTraceHeaders } from '../../telemetry/trace-context.ts';
 
 // Statuses whose Response must have no body.
 const NULL_BODY = new Set([101, 204, 205, 304]);
@@ -43,7 +44,7 @@ export function createNodeFetch(): { fetch: FetchLike; close(): void } {
       if (signal?.aborted) return reject(signal.reason);
       const req = (secure ? httpsRequest : httpRequest)(url, {
         method: init?.method ?? 'GET',
-        headers: headerRecord(init?.headers),
+        headers: withTraceHeaders(headerRecord(init?.headers)),
         agent: secure ? agents.https : agents.http,
       });
       const onAbort = () => {
