@@ -11,6 +11,11 @@
  * requests in interleaved rounds (round-robin, the start rotating per round); figures are medians of
  * the rounds. Then what a request costs the SQLite and Redis stores (bench/store-ops.ts). The section
  * "Gateway overhead (bench:gateway)" of bench/RESULTS.md is rewritten from this run's figures.
+ *
+ * The Responses API rows: `POST /v1/responses` (plain and streamed) through each fmguard, translated
+ * onto the mock's chat completions, beside the same run's chat completions through the same fmguard;
+ * they go to the section "Responses API through the gateway (bench:gateway)". `--only responses`
+ * runs just those (the mock and the three fmguards, no floor, Portkey, TTFT, MCP or store counts).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -37,8 +42,11 @@ const { values: opts } = parseArgs({
     'ops-requests': { type: 'string', default: '200' },
     'redis-url': { type: 'string', default: process.env.FMGUARD_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379' },
     'no-write': { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
 });
+if (opts.only !== undefined && opts.only !== 'responses') throw new Error('--only: "responses" (or leave it out for everything)');
+const ONLY_RESPONSES = opts.only === 'responses';
 const seconds = (text: string) => {
   const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text);
   if (!m) throw new Error(`not a duration: "${text}" (e.g. 5s)`);
@@ -61,6 +69,11 @@ const REDIS_PREFIX = `fmguard-bench:${RUN_TAG}:`;
 const MESSAGES = [{ role: 'user', content: 'What is the capital of France?' }];
 const PLAIN = JSON.stringify({ model: 'mock-small', messages: MESSAGES, max_tokens: 64 });
 const STREAM = JSON.stringify({ model: 'mock-small', messages: MESSAGES, max_tokens: 64, stream: true, stream_options: { include_usage: true } });
+const QUESTION = 'What is the capital of France?';
+const RESPONSES_PLAIN = JSON.stringify({ model: 'mock-small', input: QUESTION, max_output_tokens: 64 });
+const RESPONSES_STREAM = JSON.stringify({ model: 'mock-small', input: QUESTION, max_output_tokens: 64, stream: true });
+/** The last event of a complete Responses stream. */
+const RESPONSES_DONE = 'event: response.completed';
 const TOOL_CALL = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'read_file', arguments: { path: '/docs/readme.md' } } });
 /** In the demo world's /docs/readme.md: a tools/call answer without it is a refusal or an error. */
 const TOOL_EXPECT = 'Acme support';
@@ -177,6 +190,16 @@ async function checkChat(t: Target): Promise<void> {
   if (stream.status !== 200 || !sse.includes('Paris') || !sse.includes('[DONE]')) throw new Error(`${t.label}: streamed call answered HTTP ${stream.status}: ${sse.slice(0, 300)}`);
 }
 
+/** The same for `POST /v1/responses`: the answer, and a stream that completes. */
+async function checkResponses(t: Target): Promise<void> {
+  const plain = await fetch(t.url, { method: 'POST', headers: t.headers, body: RESPONSES_PLAIN });
+  const text = await plain.text();
+  if (plain.status !== 200 || !text.includes('Paris')) throw new Error(`${t.label}: plain response answered HTTP ${plain.status}: ${text.slice(0, 300)}`);
+  const stream = await fetch(t.url, { method: 'POST', headers: t.headers, body: RESPONSES_STREAM });
+  const sse = await stream.text();
+  if (stream.status !== 200 || !sse.includes('Paris') || !sse.includes(RESPONSES_DONE)) throw new Error(`${t.label}: streamed response answered HTTP ${stream.status}: ${sse.slice(0, 300)}`);
+}
+
 async function checkTool(t: Target): Promise<void> {
   const res = await fetch(t.url, { method: 'POST', headers: t.headers, body: TOOL_CALL });
   const text = await res.text();
@@ -226,6 +249,7 @@ let redisKeysLeft = -1;
 
 const chatTargets: Target[] = [];
 const toolTargets: Target[] = [];
+const responsesTargets: Target[] = [];
 const startupMs: Partial<Record<Store, number>> = {};
 let portkeyVersion: string | undefined;
 let portkeyWhy: string | undefined;
@@ -240,6 +264,7 @@ const MODES: Array<{ mode: Mode; stream: boolean; connections: number }> = [
 const results = new Map<string, Record<Mode, LoadResult[]>>();
 const ttfts = new Map<string, Array<{ p50: number; p90: number; p99: number; n: number }>>();
 const toolResults = new Map<string, LoadResult[]>();
+const responsesResults = new Map<string, Record<Mode, LoadResult[]>>();
 let sqliteOps: Awaited<ReturnType<typeof measureSqlite>> | undefined;
 let redisOps: Awaited<ReturnType<typeof measureRedis>> | undefined;
 
@@ -344,10 +369,79 @@ try {
   // Upstreams first; every gateway points at them.
   const mock = await start('mock upstream', benchScriptCommand('./gateway-upstream.ts'), { ready: /^listening (\S+)/ });
   const tools = await start('demo tool server', fmguardCommand('demo-tools', '--http', '--port', '0'), { ready: /demo tools on (\S+)/ });
+  const env = fmguardEnv({ FMGUARD_BENCH_UPSTREAM: mock.url, FMGUARD_BENCH_TOOLS: tools.url, FMGUARD_BENCH_DIR: stateDir });
+  if (ONLY_RESPONSES) await measureResponsesOnly(env);
+  else await measureEverything(mock, tools, env);
+} finally {
+  await stopAll();
+  redisKeysLeft = await cleanup();
+}
+
+/** The Responses API rows and, beside them, chat completions through the same fmguards. */
+async function measureResponsesOnly(env: Record<string, string>): Promise<void> {
+  for (const store of STORES) {
+    const { started, startupMs: ms } = await startFmguard(store, env);
+    startupMs[store] = ms;
+    chatTargets.push({ id: store, label: STORE_LABEL[store], url: `${started.url}/v1/chat/completions`, headers: JSON_HEADERS });
+    responsesTargets.push({ id: store, label: STORE_LABEL[store], url: `${started.url}/v1/responses`, headers: JSON_HEADERS });
+  }
+  for (const t of chatTargets) await checkChat(t);
+  for (const t of responsesTargets) await checkResponses(t);
+  await warmUp();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const { mode, stream, connections } of MODES) {
+      for (const t of rotate(chatTargets, round)) {
+        progress(`round ${round + 1}/${ROUNDS}: ${mode} → ${t.label}`);
+        const r = await load.run({ url: t.url, headers: t.headers, body: stream ? STREAM : PLAIN, connections, durationS: DURATION });
+        flag(t, mode, r);
+        results.get(t.id)![mode].push(r);
+      }
+    }
+    await responsesRound(round);
+  }
+}
+
+function rotate<T>(xs: T[], k: number): T[] {
+  return xs.map((_, i) => xs[(i + k) % xs.length]!);
+}
+function flag(t: Target, what: string, r: LoadResult): void {
+  if (r.errors > 0 || r.bad > 0) notes.push(`${t.label}, ${what}: ${r.errors} errors or non-2xx answers and ${r.bad} answers without the expected content out of ${r.requests}.`);
+}
+
+async function warmUp(): Promise<void> {
+  progress(`all ${chatTargets.length} chat targets, ${toolTargets.length} tool targets and ${responsesTargets.length} Responses targets answer correctly; warming up`);
+  for (const t of chatTargets) {
+    for (const stream of [false, true]) await load.run({ url: t.url, headers: t.headers, body: stream ? STREAM : PLAIN, connections: 10, durationS: WARMUP });
+    results.set(t.id, { plain1: [], stream1: [], plain10: [], stream10: [] });
+    ttfts.set(t.id, []);
+  }
+  for (const t of responsesTargets) {
+    for (const stream of [false, true]) await load.run({ url: t.url, headers: t.headers, body: stream ? RESPONSES_STREAM : RESPONSES_PLAIN, connections: 10, durationS: WARMUP });
+    responsesResults.set(t.id, { plain1: [], stream1: [], plain10: [], stream10: [] });
+  }
+  for (const t of toolTargets) {
+    await load.run({ url: t.url, headers: t.headers, body: TOOL_CALL, connections: 1, durationS: WARMUP });
+    toolResults.set(t.id, []);
+  }
+}
+
+/** One round of the Responses API rows; every answer checked (the text, or a completed stream). */
+async function responsesRound(round: number): Promise<void> {
+  for (const { mode, stream, connections } of MODES) {
+    for (const t of rotate(responsesTargets, round)) {
+      progress(`round ${round + 1}/${ROUNDS}: Responses API ${mode} → ${t.label}`);
+      const body = stream ? RESPONSES_STREAM : RESPONSES_PLAIN;
+      const r = await load.run({ url: t.url, headers: t.headers, body, connections, durationS: DURATION, expect: stream ? RESPONSES_DONE : 'Paris' });
+      flag(t, `Responses API ${mode}`, r);
+      responsesResults.get(t.id)![mode].push(r);
+    }
+  }
+}
+
+async function measureEverything(mock: Started, tools: Started, env: Record<string, string>): Promise<void> {
   const floor = await start('floor proxy', benchScriptCommand('./gateway-floor.ts', mock.url), { ready: /^listening (\S+)/ });
   const toolsOrigin = new URL(tools.url).origin;
   const toolsFloor = await start('floor proxy (MCP)', benchScriptCommand('./gateway-floor.ts', toolsOrigin), { ready: /^listening (\S+)/ });
-  const env = fmguardEnv({ FMGUARD_BENCH_UPSTREAM: mock.url, FMGUARD_BENCH_TOOLS: tools.url, FMGUARD_BENCH_DIR: stateDir });
 
   chatTargets.push({ id: 'direct', label: 'direct to the mock', url: `${mock.url}/v1/chat/completions`, headers: JSON_HEADERS });
   chatTargets.push({ id: 'floor', label: 'the floor (minimal Node proxy)', url: `${floor.url}/v1/chat/completions`, headers: JSON_HEADERS });
@@ -368,6 +462,7 @@ try {
     startupMs[store] = ms;
     chatTargets.push({ id: store, label: STORE_LABEL[store], url: `${started.url}/v1/chat/completions`, headers: JSON_HEADERS });
     toolTargets.push({ id: store, label: STORE_LABEL[store], url: `${started.url}/mcp/demo`, headers: MCP_HEADERS });
+    responsesTargets.push({ id: store, label: STORE_LABEL[store], url: `${started.url}/v1/responses`, headers: JSON_HEADERS });
   }
   // Direct and through the floor, the tool server wants a session (it serves sessions only); through
   // fmguard, stateless calls (no session: a run of its own per call, like the chat rows).
@@ -378,21 +473,9 @@ try {
 
   for (const t of chatTargets) await checkChat(t);
   for (const t of toolTargets) await checkTool(t);
-  progress(`all ${chatTargets.length} chat targets and ${toolTargets.length} tool targets answer correctly; warming up`);
-  for (const t of chatTargets) {
-    for (const stream of [false, true]) await load.run({ url: t.url, headers: t.headers, body: stream ? STREAM : PLAIN, connections: 10, durationS: WARMUP });
-    results.set(t.id, { plain1: [], stream1: [], plain10: [], stream10: [] });
-    ttfts.set(t.id, []);
-  }
-  for (const t of toolTargets) {
-    await load.run({ url: t.url, headers: t.headers, body: TOOL_CALL, connections: 1, durationS: WARMUP });
-    toolResults.set(t.id, []);
-  }
+  for (const t of responsesTargets) await checkResponses(t);
+  await warmUp();
 
-  const rotate = <T>(xs: T[], k: number) => xs.map((_, i) => xs[(i + k) % xs.length]!);
-  const flag = (t: Target, what: string, r: LoadResult) => {
-    if (r.errors > 0 || r.bad > 0) notes.push(`${t.label}, ${what}: ${r.errors} errors or non-2xx answers and ${r.bad} answers without the expected content out of ${r.requests}.`);
-  };
   for (let round = 0; round < ROUNDS; round++) {
     for (const { mode, stream, connections } of MODES) {
       for (const t of rotate(chatTargets, round)) {
@@ -412,15 +495,13 @@ try {
       flag(t, 'MCP tools/call', r);
       toolResults.get(t.id)!.push(r);
     }
+    await responsesRound(round);
   }
 
   progress(`store operations per request (${OPS_N} sequential requests each)`);
   const sqliteTarget = chatTargets.find((t) => t.id === 'sqlite')!;
   sqliteOps = await measureSqlite(new URL(sqliteTarget.url).origin);
   redisOps = await measureRedis(env);
-} finally {
-  await stopAll();
-  redisKeysLeft = await cleanup();
 }
 const loadAfter = loadavg();
 progress('all processes stopped');
@@ -441,6 +522,27 @@ const ttft50 = (id: string) => (ttfts.has(id) ? median(ttfts.get(id)!.map((r) =>
 const ttft99 = (id: string) => (ttfts.has(id) ? median(ttfts.get(id)!.map((r) => r.p99)) : NaN);
 const tool = (id: string, field: 'p50' | 'p99' | 'rps') => (toolResults.has(id) ? median(toolResults.get(id)!.map((r) => r[field])) : NaN);
 const verdict = (ok: boolean, measured: boolean) => (!measured ? 'not measured' : ok ? 'met' : '**missed**');
+
+const rmed = (id: string, mode: Mode, field: 'p50' | 'p99' | 'rps') => (responsesResults.has(id) ? median(responsesResults.get(id)![mode].map((r) => r[field])) : NaN);
+const responsesRows = responsesTargets.map((t) => {
+  const s = t.id;
+  return `| ${t.label} | ${ms(rmed(s, 'plain1', 'p50'))} | ${ms(med(s, 'plain1', 'p50'))} | ${ms(rmed(s, 'plain1', 'p50') - med(s, 'plain1', 'p50'))} | ${int(rmed(s, 'plain10', 'rps'))} (${pct(rmed(s, 'plain10', 'rps') / med(s, 'plain10', 'rps'))}) | ${ms(rmed(s, 'stream1', 'p50'))} | ${ms(med(s, 'stream1', 'p50'))} | ${ms(rmed(s, 'stream1', 'p50') - med(s, 'stream1', 'p50'))} | ${int(rmed(s, 'stream10', 'rps'))} (${pct(rmed(s, 'stream10', 'rps') / med(s, 'stream10', 'rps'))}) |`;
+});
+const responsesBody = `One run of \`npm run bench:gateway${ONLY_RESPONSES ? ' -- --only responses' : ''}\` (started ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC): ${availableParallelism()} cores (nproc), ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}.
+Load average (1/5/15 min) before: ${loadBefore.map((x) => x.toFixed(2)).join(' / ')}; after: ${loadAfter.map((x) => x.toFixed(2)).join(' / ')} (above ~0.5 is other work sharing the cores).
+Load generator: ${load.name}, closed loop, in its own process; ${ROUNDS} rounds of ${DURATION} s per measurement and target, targets round-robin; medians of the rounds.
+Request: \`POST /v1/responses\`, model \`mock-small\`, \`input\` one question, \`max_output_tokens: 64\`; streamed: the same with \`stream: true\` (wrk reads every stream to its end and counts one without \`${RESPONSES_DONE}\` as bad). fmguard translates it onto the mock's chat completions (bench/gateway-upstream.ts) and the answer back into a response object or the Responses API's semantic events; beside it, in the same rounds, \`POST /v1/chat/completions\` through the same fmguard (the chat rows of "Gateway overhead"). fmguard as there: \`fmguard serve -c bench/configs/<store>.yaml\`, every limit on and generous, each request a run of its own.
+
+| fmguard | Responses p50 at c1 (plain) | chat p50 at c1 | added by the translation | Responses req/s at c10 (share of chat) | Responses whole stream p50 at c1 | chat whole stream p50 at c1 | added | Responses streamed req/s at c10 (share of chat) |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|
+${responsesRows.join('\n')}
+${notes.length ? `\nNotes from this run:\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`;
+const RESPONSES_HEADING = 'Responses API through the gateway (bench:gateway)';
+if (ONLY_RESPONSES) {
+  console.log(responsesBody);
+  if (!opts['no-write']) writeSection(RESPONSES_HEADING, responsesBody);
+  process.exit(0);
+}
 
 const ids = chatTargets.map((t) => t.id);
 const label = (id: string) => chatTargets.find((t) => t.id === id)!.label;
@@ -552,9 +654,13 @@ ${sqliteSection}
 
 ${redisSection}
 ${notes.length ? `\nNotes from this run:\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}
-Not measured here: the Responses API; SQL statements per request (see above); Redis round trips where the gateway pipelines (each pipelined command counts one).`;
+The Responses API rows are in the next section. Not measured here: SQL statements per request (see above); Redis round trips where the gateway pipelines (each pipelined command counts one).`;
 
 console.log(body);
-if (!opts['no-write']) writeSection('Gateway overhead (bench:gateway)', body);
+console.log(responsesBody);
+if (!opts['no-write']) {
+  writeSection('Gateway overhead (bench:gateway)', body);
+  writeSection(RESPONSES_HEADING, responsesBody);
+}
 // Every child is stopped and every client closed above; exit even if a library keeps a timer alive.
 process.exit(0);

@@ -148,6 +148,8 @@ const providerSchema = z.discriminatedUnion(
       baseUrl: z.url({ error: 'expected a URL' }),
       apiKey: z.string().optional(),
       headers: z.record(z.string(), z.string()).optional(),
+      /** The upstream serves the Responses API: `/v1/responses` requests are passed through to it. */
+      responses: z.boolean().optional(),
     }),
     z.strictObject({
       kind: z.literal('anthropic'),

@@ -59,6 +59,8 @@ export interface ChatResponse {
     logprobs?: null;
   }>;
   usage?: ChatUsage;
+  /** The upstream's own response when the call was passed through in another API's shape (the Responses API). */
+  native?: unknown;
 }
 
 export interface ChatChunk {
@@ -81,6 +83,8 @@ export interface ChatChunk {
     finish_reason: FinishReason | null;
   }>;
   usage?: ChatUsage | null;
+  /** The upstream's own event when the call was passed through in another API's shape (the Responses API). */
+  native?: unknown;
 }
 
 /** Token usage as fmguard counts it. */

@@ -5,7 +5,11 @@ import { createAdminHandler, type AdminHandler } from '../admin/index.ts';
 import { createConsoleHandler, type ConsoleOptions } from '../console/index.ts';
 import { createMcpHandler, type McpHandlerOptions } from '../mcp/index.ts';
 import { withIncomingTrace } from '../telemetry/trace-context.ts';
+import { sendAnthropicFailure } from './anthropic-errors.ts';
 import { handleChatCompletions } from './chat-completions.ts';
+import { handleEmbeddings } from './embeddings.ts';
+import { handleMessages } from './messages.ts';
+import { handleResponses } from './responses.ts';
 import type { GatewayContext, GatewayErrorContext } from './context.ts';
 import { httpFailure, sendFailure, toFailure } from '../http/error-response.ts';
 import { handleModels } from './models.ts';
@@ -72,6 +76,15 @@ async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerRespo
     case '/v1/chat/completions':
       if (method !== 'POST') throw methodNotAllowed(method, path, 'POST');
       return handleChatCompletions(ctx, req, res);
+    case '/v1/responses':
+      if (method !== 'POST') throw methodNotAllowed(method, path, 'POST');
+      return handleResponses(ctx, req, res);
+    case '/v1/messages':
+      if (method !== 'POST') throw methodNotAllowed(method, path, 'POST');
+      return handleMessages(ctx, req, res);
+    case '/v1/embeddings':
+      if (method !== 'POST') throw methodNotAllowed(method, path, 'POST');
+      return handleEmbeddings(ctx, req, res);
     case '/v1/models':
       if (!get) throw methodNotAllowed(method, path, 'GET');
       return handleModels(ctx, req, res);
@@ -102,10 +115,11 @@ async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerRespo
 }
 
 /**
- * fmguard's data plane: the OpenAI-compatible HTTP gateway on plain node:http (the hot path; a
- * framework measured ~1.3× slower here). It translates; the guard runtime decides. Routes:
- * `POST /v1/chat/completions`, `GET /v1/models[/{id}]`, `/healthz`, `/readyz`, `/metrics`, MCP on
- * `/mcp/{server}`, the admin API on `/admin/*` and the console on `/console`.
+ * fmguard's data plane: the OpenAI- and Anthropic-compatible HTTP gateway on plain node:http (the
+ * hot path; a framework measured ~1.3× slower here). It translates; the guard runtime decides. Routes:
+ * `POST /v1/chat/completions`, `POST /v1/responses`, `POST /v1/messages`, `POST /v1/embeddings`,
+ * `GET /v1/models[/{id}]`, `/healthz`, `/readyz`, `/metrics`, MCP on `/mcp/{server}`, the admin API
+ * on `/admin/*` and the console on `/console`.
  */
 export function createGatewayServer(options: GatewayOptions): Gateway {
   const {
@@ -151,7 +165,8 @@ export function createGatewayServer(options: GatewayOptions): Gateway {
     withIncomingTrace(req.headers, () => route(ctx, req, res, path, mounts)).catch((error: unknown) => {
       const failure = toFailure(error);
       if (failure.internal) ctx.report(error, { method: req.method ?? 'GET', path });
-      sendFailure(res, failure);
+      // The Anthropic route answers in Anthropic's shape everywhere, its 405 included.
+      (path === '/v1/messages' ? sendAnthropicFailure : sendFailure)(res, failure);
     });
   });
   server.keepAliveTimeout = keepAliveTimeoutMs;

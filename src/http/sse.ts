@@ -25,12 +25,17 @@ export class SseWriter {
 
   /** False when the socket buffer is full (wait for `drained`). */
   write(json: string): boolean {
+    return this.frame(`data: ${json}\n\n`);
+  }
+
+  /** Whole SSE frames as written (named events: `event: x\ndata: …\n\n`); false when the socket buffer is full. */
+  frame(text: string): boolean {
     if (!this.corked) {
       this.corked = true;
       this.res.cork();
       process.nextTick(this.flush);
     }
-    return this.res.write(`data: ${json}\n\n`);
+    return this.res.write(text);
   }
 
   private readonly flush = (): void => {

@@ -1,5 +1,6 @@
 import type { ChatChunk, ChatRequest, ChatResponse } from '../core/chat.ts';
 import type { StopCode } from '../core/codes.ts';
+import type { EmbeddingsRequest, EmbeddingsResponse } from '../core/wire/embeddings.ts';
 
 /** What a provider learned about the upstream call itself (for the audit), success or failure. */
 export interface UpstreamMeta {
@@ -23,6 +24,21 @@ export interface ModelProvider {
   readonly name: string;
   complete(req: ChatRequest, opts: ProviderCallOptions): Promise<ChatResponse>;
   stream(req: ChatRequest, opts: ProviderCallOptions): AsyncIterable<ChatChunk>;
+  /** Optional: an upstream that serves the OpenAI Responses API gets `/v1/responses` requests passed through. */
+  readonly responses?: ResponsesPassthrough;
+  /** Optional: embeddings (`/v1/embeddings`); a provider without it refuses embedding calls with `request.invalid`. */
+  embed?(req: EmbeddingsRequest, opts: ProviderCallOptions): Promise<EmbeddingsResponse>;
+}
+
+/**
+ * A Responses API request passed through as the agent sent it (the runtime sets `model`, the clamped
+ * `max_output_tokens`, `stream` and `store: false`). The provider returns the upstream's response
+ * object and events as they came; failures (an `error` or `response.failed` event included) are
+ * thrown as `ProviderError`, like the chat calls'.
+ */
+export interface ResponsesPassthrough {
+  create(body: Record<string, unknown>, opts: ProviderCallOptions): Promise<Record<string, unknown>>;
+  stream(body: Record<string, unknown>, opts: ProviderCallOptions): AsyncIterable<Record<string, unknown>>;
 }
 
 /**

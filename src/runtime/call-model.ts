@@ -6,12 +6,13 @@ import type { ModelProvider } from '../providers/provider.ts';
 import type { GuardContext } from './context.ts';
 import { admitModelCall, servedFields } from './model-admission.ts';
 import { fallbackUsage, settleFailure, settleSuccess } from './model-settle.ts';
-import type { ModelCallOptions, ModelCallResult, Prepared } from './model-types.ts';
+import type { ModelCallOptions, ModelCallResult, Passthrough, Prepared } from './model-types.ts';
 import { withRetries } from './retry-loop.ts';
 import type { RunHandle } from './run-handle.ts';
 import { linkSignals } from './signals.ts';
 import { AttemptTimers } from './stream-timeouts.ts';
-import { attemptController, retryOptions, toGuardError, upstreamMeta, upstreamRequest } from './upstream.ts';
+import { completeUpstream } from './passthrough.ts';
+import { attemptController, retryOptions, toGuardError, upstreamMeta } from './upstream.ts';
 
 /**
  * A guarded non-streaming model call, in the decision order (ARCHITECTURE.md lists the
@@ -32,7 +33,7 @@ export async function callModel(ctx: GuardContext, handle: RunHandle, request: C
       ...retryOptions(ctx, handle, call, signal),
       attempt: (n, attemptSignal) => {
         attempts = n;
-        return completeOnce(ctx, handle, call, attemptSignal);
+        return completeOnce(ctx, handle, call, attemptSignal, options.passthrough);
       },
     });
     const usage = responseUsage(call, response);
@@ -52,13 +53,19 @@ export async function callModel(ctx: GuardContext, handle: RunHandle, request: C
 }
 
 /** One attempt: the provider's call, aborted (its socket closed) at the total timeout or on the run's stop. */
-async function completeOnce(ctx: GuardContext, handle: RunHandle, call: Prepared, attemptSignal: AbortSignal): Promise<ChatResponse> {
+async function completeOnce(
+  ctx: GuardContext,
+  handle: RunHandle,
+  call: Prepared,
+  attemptSignal: AbortSignal,
+  passthrough: Passthrough | undefined,
+): Promise<ChatResponse> {
   const provider: ModelProvider = ctx.provider(call.model.provider);
   const timeouts = handle.agent.timeouts.model;
   const { controller, unlink } = attemptController(attemptSignal);
   const timers = new AttemptTimers(ctx.clock, controller, timeouts, { streaming: false, totalMs: timeouts.totalMs });
   try {
-    return await provider.complete(upstreamRequest(call, false), { signal: controller.signal, onUpstreamMeta: upstreamMeta(call) });
+    return await completeUpstream(provider, call, passthrough, { signal: controller.signal, onUpstreamMeta: upstreamMeta(call) });
   } catch (error) {
     throw controller.signal.aborted ? controller.signal.reason : error;
   } finally {

@@ -10,7 +10,7 @@ import { clampLines, clampOutput, modelCharges } from './charges.ts';
 import type { GuardContext } from './context.ts';
 import { failClosed } from './fail-closed.ts';
 import { admitBreakers, releaseBreakers, type BreakerTokens } from './model-breakers.ts';
-import type { ModelCallOptions, Prepared } from './model-types.ts';
+import type { ModelCallOptions, Prepared, Reserved } from './model-types.ts';
 import { refusal } from './outcomes.ts';
 import { rateBuckets } from './rate-buckets.ts';
 import type { RunHandle } from './run-handle.ts';
@@ -189,6 +189,6 @@ export function modelSubject(handle: RunHandle, resource: string) {
   return { runId: handle.id, agent: handle.agent.name, tenant: handle.record.tenant, keyId: handle.keyId, action: 'invokeModel' as const, resource };
 }
 
-export function servedFields(prepared: Prepared): { model: string; servedBy?: string } {
+export function servedFields(prepared: Reserved): { model: string; servedBy?: string } {
   return prepared.model === prepared.requested ? { model: prepared.requested.name } : { model: prepared.requested.name, servedBy: prepared.model.name };
 }

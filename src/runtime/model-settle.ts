@@ -7,12 +7,12 @@ import { modelActuals } from './charges.ts';
 import type { GuardContext } from './context.ts';
 import { modelSubject } from './model-admission.ts';
 import { recordBreakers } from './model-breakers.ts';
-import type { Prepared } from './model-types.ts';
+import type { Reserved } from './model-types.ts';
 import { settleThresholds } from './outcomes.ts';
 import type { RunHandle } from './run-handle.ts';
 
 /** Usage when the upstream reported none: the input bound and what was counted of the output. */
-export function fallbackUsage(prepared: Prepared, outputTokens: number): Usage {
+export function fallbackUsage(prepared: Reserved, outputTokens: number): Usage {
   return { inputTokens: prepared.inputTokens, outputTokens: Math.min(outputTokens, prepared.maxTokens) };
 }
 
@@ -20,7 +20,7 @@ export function fallbackUsage(prepared: Prepared, outputTokens: number): Usage {
 export async function settleSuccess(
   ctx: GuardContext,
   handle: RunHandle,
-  prepared: Prepared,
+  prepared: Reserved,
   usage: Usage,
   attempts: number,
   outKey: string | undefined,
@@ -65,7 +65,7 @@ export async function settleSuccess(
   return cost;
 }
 
-async function creditUnused(ctx: GuardContext, prepared: Prepared, usedTokens: number, now: number): Promise<void> {
+async function creditUnused(ctx: GuardContext, prepared: Reserved, usedTokens: number, now: number): Promise<void> {
   const unused = prepared.reservedTokens - usedTokens;
   if (unused <= 0 || prepared.buckets.length === 0) return;
   const tokenBuckets = prepared.buckets.filter((b) => b.key.endsWith(':tpm'));
@@ -80,7 +80,7 @@ async function creditUnused(ctx: GuardContext, prepared: Prepared, usedTokens: n
 export async function settleFailure(
   ctx: GuardContext,
   handle: RunHandle,
-  prepared: Prepared,
+  prepared: Reserved,
   error: GuardError,
   attempts: number,
   usage: Usage | undefined,

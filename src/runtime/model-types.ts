@@ -5,11 +5,22 @@ import type { BucketSpec, Charge } from '../store/store.ts';
 import type { BudgetLine } from './charges.ts';
 import type { BreakerTokens } from './model-breakers.ts';
 
+/**
+ * A request that arrived in another API's shape (a gateway's `/v1/responses`): decided on the chat
+ * view, sent as `body` to a provider that speaks that API itself (runtime/passthrough.ts).
+ */
+export interface Passthrough {
+  api: 'responses';
+  body: Record<string, unknown>;
+}
+
 export interface ModelCallOptions {
   /** The caller's own cancellation; the run's signal always applies too. */
   signal?: AbortSignal;
   /** An exact input token count, when the caller has one; otherwise a safe upper bound is estimated. */
   inputTokens?: number;
+  /** The request as it arrived in another API, for a provider that speaks it (see `Passthrough`). */
+  passthrough?: Passthrough;
 }
 
 /** A guarded model call's outcome. */
@@ -32,6 +43,8 @@ export interface ModelStreamResult extends Omit<ModelCallResult, 'response'> {
 
 /** A stream whose first chunk has arrived; iterate it once. `result` settles when it ends. */
 export interface GuardedStream extends AsyncIterable<ChatChunk> {
+  /** The upstream served the call's `passthrough` API itself: every chunk carries its event as `native`. */
+  readonly passedThrough?: boolean;
   readonly maxTokens: number;
   readonly model: string;
   readonly servedBy?: string;
@@ -44,14 +57,18 @@ export interface GuardedStream extends AsyncIterable<ChatChunk> {
 }
 
 /** A model call that passed decision steps 2–8: what serves it, and what was reserved for it. */
-export interface Prepared {
+export interface Prepared extends Reserved {
+  request: ChatRequest;
+}
+
+/** What settling a call needs (an embeddings call has no chat request). */
+export interface Reserved {
   /** The model that serves the call (a fallback when the requested one's breaker is open). */
   model: ResolvedModel;
   /** What the agent asked for. */
   requested: ResolvedModel;
   breakerTokens: BreakerTokens;
   price: Price;
-  request: ChatRequest;
   inputTokens: number;
   maxTokens: number;
   reservationId: string;

@@ -10,6 +10,8 @@ import type { GuardedStream, ModelCallOptions, ModelCallResult } from './model-t
 import { streamModel } from './stream-model.ts';
 import type { RunHandle } from './run-handle.ts';
 import { callTool, type ToolCallOptions, type ToolCallResult } from './call-tool.ts';
+import { callEmbeddings, type EmbeddingsCallOptions, type EmbeddingsCallResult } from './call-embeddings.ts';
+import type { EmbeddingsRequest } from '../core/wire/embeddings.ts';
 import type { ChatMessage, ChatToolCall } from '../core/chat.ts';
 import type { GuardError } from '../core/errors.ts';
 import { afterRefusal } from './admission.ts';
@@ -80,6 +82,11 @@ export class Run {
   /** A streaming model call; resolves once the first chunk has arrived. */
   streamModel(request: ChatRequest, options?: ModelCallOptions): Promise<GuardedStream> {
     return streamModel(this.ctx, this.handle, request, options);
+  }
+
+  /** A guarded embeddings call: metered by input tokens, priced, budgeted and policy-checked like a model call. */
+  callEmbeddings(request: EmbeddingsRequest, options?: EmbeddingsCallOptions): Promise<EmbeddingsCallResult> {
+    return callEmbeddings(this.ctx, this.handle, request, options);
   }
 
   /** A guarded tool call. */

@@ -6,13 +6,14 @@ import { nanoToUsd } from '../core/money.ts';
 import type { GuardContext } from './context.ts';
 import { admitModelCall, servedFields } from './model-admission.ts';
 import { fallbackUsage, settleFailure, settleSuccess } from './model-settle.ts';
-import type { GuardedStream, ModelCallOptions, ModelStreamResult, Prepared } from './model-types.ts';
+import type { GuardedStream, ModelCallOptions, ModelStreamResult, Passthrough, Prepared } from './model-types.ts';
 import { OutputMeter } from './output-meter.ts';
 import { withRetries } from './retry-loop.ts';
 import type { RunHandle } from './run-handle.ts';
 import { linkSignals } from './signals.ts';
 import { AttemptTimers, abortPromise } from './stream-timeouts.ts';
-import { attemptController, retryOptions, toGuardError, upstreamMeta, upstreamRequest } from './upstream.ts';
+import { streamUpstream } from './passthrough.ts';
+import { attemptController, retryOptions, toGuardError, upstreamMeta } from './upstream.ts';
 
 /** An upstream stream whose first chunk has arrived, with what keeps it bounded. */
 interface OpenStream {
@@ -42,7 +43,7 @@ export async function streamModel(ctx: GuardContext, handle: RunHandle, request:
       ...retryOptions(ctx, handle, call, signal),
       attempt: (n, attemptSignal) => {
         attempts = n;
-        return openOnce(ctx, handle, call, attemptSignal, signal);
+        return openOnce(ctx, handle, call, attemptSignal, signal, options.passthrough);
       },
     });
   } catch (error) {
@@ -59,14 +60,21 @@ export async function streamModel(ctx: GuardContext, handle: RunHandle, request:
  * One attempt: open the stream and wait for its first chunk. Its controller must outlive the retry
  * loop (which unlinks the attempt's signal when the attempt returns), so the call's signal is linked too.
  */
-async function openOnce(ctx: GuardContext, handle: RunHandle, call: Prepared, attemptSignal: AbortSignal, callSignal: AbortSignal): Promise<OpenStream> {
+async function openOnce(
+  ctx: GuardContext,
+  handle: RunHandle,
+  call: Prepared,
+  attemptSignal: AbortSignal,
+  callSignal: AbortSignal,
+  passthrough: Passthrough | undefined,
+): Promise<OpenStream> {
   const timeouts = handle.agent.timeouts.model;
   const { controller, unlink } = attemptController(attemptSignal, callSignal);
   const timers = new AttemptTimers(ctx.clock, controller, timeouts, { streaming: true, totalMs: timeouts.totalMs });
-  const iterator = ctx
-    .provider(call.model.provider)
-    .stream(upstreamRequest(call, true), { signal: controller.signal, onUpstreamMeta: upstreamMeta(call) })
-    [Symbol.asyncIterator]();
+  const iterator = streamUpstream(ctx.provider(call.model.provider), call, passthrough, {
+    signal: controller.signal,
+    onUpstreamMeta: upstreamMeta(call),
+  })[Symbol.asyncIterator]();
   const aborted = abortPromise(controller.signal);
   try {
     const first = await Promise.race([iterator.next(), aborted.promise]);
@@ -117,6 +125,7 @@ function relay(ctx: GuardContext, handle: RunHandle, call: Prepared, open: OpenS
     [Symbol.asyncDispose]: async () => close(),
   } as AsyncGenerator<ChatChunk>;
   return {
+    ...(open.first?.native !== undefined ? { passedThrough: true } : {}),
     maxTokens: call.maxTokens,
     ...servedFields(call),
     result,

@@ -3,7 +3,7 @@ import { isStopCode, type StopCode } from '../core/codes.ts';
 import { GuardError, guardError } from '../core/errors.ts';
 import { ProviderError, type UpstreamMeta } from '../providers/provider.ts';
 import type { GuardContext } from './context.ts';
-import type { Prepared } from './model-types.ts';
+import type { Prepared, Reserved } from './model-types.ts';
 import { retryOutcome } from './retry-loop.ts';
 import type { RunHandle } from './run-handle.ts';
 
@@ -92,7 +92,7 @@ export function attemptController(...signals: AbortSignal[]): { controller: Abor
 }
 
 /** How a model call retries: the agent's policy, the shared retry budget, the run's deadline; retries are reported. */
-export function retryOptions(ctx: GuardContext, handle: RunHandle, prepared: Prepared, signal: AbortSignal) {
+export function retryOptions(ctx: GuardContext, handle: RunHandle, prepared: Reserved, signal: AbortSignal) {
   return {
     policy: ctx.retryPolicy(handle.agent.name),
     budget: ctx.retryBudget,

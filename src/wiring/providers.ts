@@ -28,7 +28,15 @@ export interface CreateProviderOptions {
 export function createProvider(name: string, config: ProviderConfig, { clock, dispatcher }: CreateProviderOptions): HttpModelProvider {
   switch (config.kind) {
     case 'openai':
-      return createOpenAIProvider({ name, baseUrl: config.baseUrl, apiKey: config.apiKey, headers: config.headers, dispatcher, clock });
+      return createOpenAIProvider({
+        name,
+        baseUrl: config.baseUrl,
+        apiKey: config.apiKey,
+        headers: config.headers,
+        responses: config.responses,
+        dispatcher,
+        clock,
+      });
     case 'anthropic':
       return createAnthropicProvider({ name, baseUrl: config.baseUrl, apiKey: config.apiKey, version: config.version, dispatcher, clock });
     case 'bedrock':

@@ -1,10 +1,13 @@
 import type { Dispatcher } from 'undici';
 import type { ChatChunk, ChatRequest, ChatResponse } from '../../core/chat.ts';
 import { systemClock, type Clock } from '../../core/clock.ts';
-import { discard, readCapped, Upstream, type HttpModelProvider, type UpstreamResponse } from '../http.ts';
+import { discard, Upstream, type HttpModelProvider } from '../http.ts';
 import { ProviderError, type ProviderCallOptions } from '../provider.ts';
 import { sseEvents } from '../sse.ts';
-import { errorFromEvent, errorFromResponse, parseJson, errorInfo } from '../upstream-error.ts';
+import { errorFromEvent, errorFromResponse, parseJson } from '../upstream-error.ts';
+import { createEmbed } from './embeddings.ts';
+import { isEventStream, notAStream } from './event-stream.ts';
+import { createResponsesPassthrough } from './responses.ts';
 
 export type { HttpModelProvider } from '../http.ts';
 
@@ -20,9 +23,15 @@ export interface OpenAIProviderOptions {
   dispatcher?: Dispatcher;
   /** For `retry-after` given as an HTTP date. */
   clock?: Clock;
+  /** The upstream serves the Responses API (`POST /responses`): `/v1/responses` requests are passed through. Default false. */
+  responses?: boolean;
 }
 
-/** Any OpenAI-compatible Chat Completions upstream: OpenAI, vLLM, Ollama, LiteLLM, the sim server. */
+/**
+ * Any OpenAI-compatible Chat Completions upstream: OpenAI, vLLM, Ollama, LiteLLM, the sim server. It
+ * also serves embeddings (`POST /embeddings`) and, when `responses` is set, passes Responses API
+ * requests through (`POST /responses`).
+ */
 export function createOpenAIProvider(options: OpenAIProviderOptions): HttpModelProvider {
   const { name, apiKey, headers = {}, clock = systemClock } = options;
   const upstream = new Upstream({
@@ -56,7 +65,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): HttpModelP
     const res = await upstream.post('/chat/completions', payload, signal);
     try {
       if (res.status < 200 || res.status >= 300) throw await errorFromResponse(upstream, res, clock.now());
-      if (!isEventStream(res)) throw await notAStream(res);
+      if (!isEventStream(res)) throw await notAStream(upstream, res);
       let done = false;
       for await (const event of sseEvents(res.body)) {
         // After [DONE] the body is read to its end, so the socket goes back to the pool.
@@ -77,31 +86,18 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): HttpModelP
     }
   }
 
-  /** A 200 that is not SSE: an error body in disguise, or an upstream that ignored `stream`. */
-  async function notAStream(res: UpstreamResponse): Promise<ProviderError> {
-    const text = await readCapped(res.body, 16 * 1024);
-    let payload: unknown;
-    try {
-      payload = JSON.parse(text);
-    } catch {
-      payload = undefined;
-    }
-    if (errorInfo(payload).message !== undefined) return errorFromEvent(upstream, payload);
-    return new ProviderError(`${name}: the upstream answered a streaming request without an event stream`, { status: 502 });
-  }
-
-  return { name, complete, stream, close: () => upstream.close() };
+  return {
+    name,
+    complete,
+    stream,
+    embed: createEmbed(upstream, clock),
+    ...(options.responses ? { responses: createResponsesPassthrough(upstream, clock) } : {}),
+    close: () => upstream.close(),
+  };
 }
 
 /** `stream: true`, and usage asked for in the stream (the runtime settles on it). */
 function streamingRequest(req: ChatRequest): ChatRequest {
   if (req.stream === true && req.stream_options?.include_usage === true) return req;
   return { ...req, stream: true, stream_options: { ...req.stream_options, include_usage: true } };
-}
-
-function isEventStream(res: UpstreamResponse): boolean {
-  const type = res.headers['content-type'];
-  const value = Array.isArray(type) ? type[0] : type;
-  // A missing content type is read as SSE; only an explicit other type is suspicious.
-  return value === undefined || value.includes('text/event-stream');
 }

@@ -9,6 +9,9 @@ import { mulberry32 } from './random.ts';
 import { toChunk, toResponse, usageChunk, type ResponseMeta } from './responses.ts';
 import { SimScenarioError, selectScenario, toScenario, type SimScenario, type SimScenarioInput } from './scenario.ts';
 import { pause, waitForever } from './wait.ts';
+import type { EmbeddingsRequest, EmbeddingsResponse } from '../../core/wire/embeddings.ts';
+import { embeddingInputs } from '../../core/wire/embeddings.ts';
+import { embeddingTokens, SIM_MAX_EMBEDDING_DIMENSIONS, simEmbeddings } from './embeddings.ts';
 
 /** Timing for one model name; unset fields fall back to the model-wide options. */
 export interface SimModelProfile {
@@ -65,6 +68,7 @@ export interface SimModel extends ModelProvider {
   /** Model ids for `GET /v1/models`: the keys of `models`, or ['sim']. */
   readonly modelIds: readonly string[];
   open(req: ChatRequest, opts: ProviderCallOptions): SimCall;
+  embed(req: EmbeddingsRequest, opts: ProviderCallOptions): Promise<EmbeddingsResponse>;
   reset(): void;
 }
 
@@ -246,6 +250,35 @@ export function createSimModel(options: SimModelOptions = {}): SimModel {
     }
   }
 
+  /**
+   * Deterministic vectors (see embeddings.ts). The scenario comes from a `[sim:…]` directive in the
+   * inputs, the `sim` field or the model, as for chat: `fail`, `throttle`, `stall` and `stall_first`
+   * apply; every other scenario answers.
+   */
+  async function embed(req: EmbeddingsRequest, { signal }: ProviderCallOptions): Promise<EmbeddingsResponse> {
+    const inputs = Array.isArray(req?.input) || typeof req?.input === 'string' ? embeddingInputs(req.input) : [];
+    const messages = inputs.map((input) => ({ role: 'user' as const, content: typeof input === 'string' ? input : '' }));
+    const started = start({ model: req?.model, messages, ...(req?.sim !== undefined ? { sim: req.sim } : {}) } as ChatRequest, false);
+    const { record, plan, timing } = started;
+    try {
+      if (plan.kind === 'error') return await failAfterLatency(started, signal);
+      if (
+        inputs.length === 0 ||
+        (req.dimensions !== undefined && !(Number.isInteger(req.dimensions) && req.dimensions >= 1 && req.dimensions <= SIM_MAX_EMBEDDING_DIMENSIONS))
+      ) {
+        throw record.fail(new ProviderError(`embeddings need input and at most ${SIM_MAX_EMBEDDING_DIMENSIONS} dimensions`, { status: 400 }));
+      }
+      if (plan.output.stallAfterChunks !== undefined) await waitForever(signal);
+      await pause(clock, timing.firstTokenLatencyMs, signal);
+      const tokens = embeddingTokens(req.input);
+      record.complete({ prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens });
+      return simEmbeddings(req, seed);
+    } catch (err) {
+      record.settleThrow(signal);
+      throw err;
+    }
+  }
+
   async function* stream(req: ChatRequest, opts: ProviderCallOptions): AsyncGenerator<ChatChunk, void, undefined> {
     // Lazy, like a request that is only sent when iteration starts.
     yield* open(req, opts).chunks;
@@ -260,6 +293,7 @@ export function createSimModel(options: SimModelOptions = {}): SimModel {
     complete,
     stream,
     open,
+    embed,
     reset: () => recorder.reset(),
   };
 }
