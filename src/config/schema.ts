@@ -349,6 +349,8 @@ export const configSchema = z.strictObject({
       host: z.string().optional(),
       port: z.number().int().min(0).max(65535).optional(),
       adminToken: z.string().optional(),
+      /** When set, `GET /metrics` requires `Authorization: Bearer <metricsToken>` (401 `auth.invalid` otherwise). */
+      metricsToken: z.string().min(1, 'expected a non-empty token').optional(),
       maxBodyBytes: positiveInt.optional(),
       /** A forbidden or looping tool call in a model's response: refuse the response, or strip the call. */
       toolCallViolation: z.enum(['refuse', 'strip']).optional(),

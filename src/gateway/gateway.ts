@@ -96,7 +96,7 @@ async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerRespo
       return handleReadyz(ctx, res);
     case '/metrics':
       if (!get) throw methodNotAllowed(method, path, 'GET');
-      return handleMetrics(ctx, res);
+      return handleMetrics(ctx, req, res);
   }
   if (path.startsWith('/v1/models/')) {
     if (!get) throw methodNotAllowed(method, path, 'GET');
