@@ -39,7 +39,7 @@ async function kill({ guard, params, req }: AdminRequest): Promise<AdminReply> {
   const reason = optionalString(body, 'reason') ?? 'killed through the admin API';
   const by = optionalString(body, 'by', 200) ?? 'admin';
   const run = await existing(guard, params.id!);
-  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(run.id)) throw invalid(`run id "${run.id}" cannot be a kill scope`);
+  if (!/^[A-Za-z0-9._:-]{1,128}(@.+)?$/.test(run.id)) throw invalid(`run id "${run.id}" cannot be a kill scope`);
   const scope = `run:${run.id}`;
   await guard.kill(scope, reason, by);
   return { body: { scope, reason, by, run: await guard.store.runs.get(run.id) } };
