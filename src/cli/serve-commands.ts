@@ -103,11 +103,14 @@ export function registerServeCommands(program: Command): void {
       }
 
       const signal = await untilSignal();
-      console.log(`${signal}: closing (requests in flight get 5 s)…`);
+      const graceMs = config.server.shutdownGraceMs ?? 5000;
+      console.log(`${signal}: closing (requests in flight get ${graceMs} ms)…`);
       pruner?.stop();
-      await gateway.close(5000);
+      // Answers first (the rest get gateway.shutting_down), then the guard: the audit log is flushed last.
+      await gateway.close(graceMs);
       await guard.close();
       console.log('fmguard gateway stopped');
+      process.exitCode = 0;
     });
 
   program

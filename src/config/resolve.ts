@@ -100,6 +100,8 @@ export interface ResolvedAgent {
   policyMode: 'enforce' | 'shadow';
   approvals: ApprovalSettings;
   redactFields: string[];
+  /** Agents that may make their runs sub-runs of this agent's runs (config `delegatesTo`). */
+  delegatesTo: string[];
 }
 
 export interface ApprovalSettings {
@@ -252,7 +254,17 @@ export function resolveConfig(parsed: ParsedConfig, problems: ConfigProblem[]): 
       policyMode: agent.policyMode ?? 'enforce',
       approvals: { ...defaults.approvals, ...stripUndefined(agent.approvals ?? {}) },
       redactFields: agent.redactFields ?? [],
+      delegatesTo: agent.delegatesTo ?? [],
     };
+  }
+  for (const [name, agent] of Object.entries(agents)) {
+    for (const [i, other] of agent.delegatesTo.entries()) {
+      const delegate = Object.hasOwn(agents, other) ? agents[other] : undefined;
+      if (!delegate) problems.push({ path: `agents.${name}.delegatesTo[${i}]`, message: `unknown agent "${other}"` });
+      else if (delegate.tenant !== agent.tenant) {
+        problems.push({ path: `agents.${name}.delegatesTo[${i}]`, message: `agent "${other}" is in tenant "${delegate.tenant}", not "${agent.tenant}"` });
+      }
+    }
   }
 
   problems.push(...validateAlarmConfig(parsed.alarms, 'alarms'));

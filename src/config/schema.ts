@@ -125,6 +125,11 @@ const agentSchema = z.strictObject({
   approvals: approvalsSchema.optional(),
   /** Tool-argument fields masked in the audit log (bare names or dotted paths). */
   redactFields: z.array(z.string()).optional(),
+  /**
+   * Agents (of the same tenant) that may start sub-runs under this agent's runs
+   * (`x-fmguard-parent-run: <run>@<this agent>`): their usage then counts against this agent's run.
+   */
+  delegatesTo: z.array(name).optional(),
 });
 
 const tenantSchema = z.strictObject({
@@ -357,6 +362,10 @@ export const configSchema = z.strictObject({
       host: z.string().optional(),
       port: z.number().int().min(0).max(65535).optional(),
       adminToken: z.string().optional(),
+      /** When set, `GET /metrics` requires `Authorization: Bearer <metricsToken>` (401 `auth.invalid` otherwise). */
+      metricsToken: z.string().min(1, 'expected a non-empty token').optional(),
+      /** On SIGTERM, requests in flight get this long to finish before they are answered with `gateway.shutting_down`. */
+      shutdownGraceMs: duration.optional(),
       maxBodyBytes: positiveInt.optional(),
       /** A forbidden or looping tool call in a model's response: refuse the response, or strip the call. */
       toolCallViolation: z.enum(['refuse', 'strip']).optional(),
