@@ -102,7 +102,7 @@ async function admitEmbeddings(ctx: GuardContext, handle: RunHandle, request: Em
     }
     const charges = modelCharges({ chain: handle.chain, budgets, step: true, inputTokens, outputTokens: 0, costNano: cost });
     const reservationId = ctx.newId('res');
-    const reserved = await ctx.store.ledger.reserve({ id: reservationId, charges, expiresAt: now + ctx.config.defaults.reservationTtlMs, now }); // 8
+    const reserved = await handle.ledger.reserve({ id: reservationId, charges, expiresAt: now + ctx.config.defaults.reservationTtlMs, now }); // 8
     if (!reserved.ok) {
       if (buckets.length > 0) await ctx.store.rates.credit(buckets, now);
       await releaseBreakers(ctx, breakers.tokens);

@@ -141,7 +141,7 @@ async function reserveModelCall(ctx: GuardContext, handle: RunHandle, input: Res
     let maxTokens = wantOutputTokens;
     let cost = costNano(price, { inputTokens, outputTokens: maxTokens });
     if (attempt > 1) {
-      const balances = await ctx.store.ledger.balances(clampLines(handle.chain, budgets), now);
+      const balances = await handle.ledger.balances(clampLines(handle.chain, budgets), now);
       const clamp = clampOutput({ chain: handle.chain, budgets, balances, price, inputTokens, wantOutputTokens });
       if (!clamp.ok) throw await refuse(refusal(clamp.code, clamp, handle));
       maxTokens = clamp.maxTokens;
@@ -156,7 +156,7 @@ async function reserveModelCall(ctx: GuardContext, handle: RunHandle, input: Res
     }
     const charges = modelCharges({ chain: handle.chain, budgets, step: true, inputTokens, outputTokens: maxTokens, costNano: cost });
     const reservationId = ctx.newId('res');
-    const reserved = await ctx.store.ledger.reserve({ id: reservationId, charges, expiresAt: now + ctx.config.defaults.reservationTtlMs, now });
+    const reserved = await handle.ledger.reserve({ id: reservationId, charges, expiresAt: now + ctx.config.defaults.reservationTtlMs, now });
     if (reserved.ok) {
       return {
         model: served,

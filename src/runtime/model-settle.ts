@@ -28,7 +28,7 @@ export async function settleSuccess(
 ): Promise<number> {
   const now = ctx.clock.now();
   const cost = costNano(prepared.price, usage);
-  const settled = await ctx.store.ledger.settle({
+  const settled = await handle.ledger.settle({
     id: prepared.reservationId,
     actual: modelActuals(prepared.charges, { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, costNano: cost }),
     now,
@@ -55,7 +55,7 @@ export async function settleSuccess(
   }
   // Repeated tool calls are judged by the more specific repeated-call detector; this one watches text.
   if (outKey === undefined) return cost;
-  const repeats = await ctx.store.ledger.trackRepeat(`run:${handle.id}:output`, fastHash(outKey));
+  const repeats = await handle.ledger.trackRepeat(`run:${handle.id}:output`, fastHash(outKey));
   const limit = handle.agent.limits.maxIdenticalOutputs;
   if (repeats >= limit) {
     const error = guardError('loop.no_progress', `the model returned the same output ${repeats} times in a row`, { limit, used: repeats, runId: handle.id });
@@ -88,7 +88,7 @@ export async function settleFailure(
   const now = ctx.clock.now();
   const used = usage ?? { inputTokens: 0, outputTokens: 0 };
   const cost = usage ? costNano(prepared.price, usage) : 0;
-  await ctx.store.ledger.settle({
+  await handle.ledger.settle({
     id: prepared.reservationId,
     actual: modelActuals(prepared.charges, { inputTokens: used.inputTokens, outputTokens: used.outputTokens, costNano: cost }),
     now,
