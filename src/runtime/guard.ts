@@ -332,7 +332,7 @@ export class Guard {
     }
     const raced = this.handles.get(record.id);
     if (raced) return raced;
-    const ledger = local ? new SplitLedger(this.store.ledger, this.localLedger!(), record.id) : this.store.ledger;
+    const ledger = local ? new SplitLedger(this.store, this.localLedger!(), record.id) : this.store.ledger;
     const handle = new RunHandle(record, agent, keyId, chain, ledger, local);
     if (!handle.stopped) {
       this.handles.set(record.id, handle);

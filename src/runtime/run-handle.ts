@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Clock } from '../core/clock.ts';
+import type { ToolCallCounter } from '../core/loop-detect.ts';
 import { GuardError, guardError } from '../core/errors.ts';
 import type { ResolvedAgent } from '../config/resolve.ts';
 import type { LedgerStore, RunRecord } from '../store/store.ts';
@@ -33,6 +34,8 @@ export class RunHandle {
   /** Steps and cost this process has seen settle (context for policies; the ledger is the truth). */
   localSteps = 0;
   localCostNano = 0;
+  /** The conversation's tool calls counted so far (loop detection, model-admission.ts). */
+  toolCalls: ToolCallCounter | undefined;
   /** The budget lines of the current window (see Guard.budgetsFor). */
   budgetCache: { from: number; to: number; lines: BudgetLine[] } | undefined;
 

@@ -41,8 +41,10 @@ export class SqliteLedger implements LedgerStore {
     repeat: Statement<[string, string], number>;
   };
   private lastPurge = -Infinity;
-  private readonly reserveTx;
-  private readonly settleTx;
+  /** @internal The transaction itself (nested in a compound one as a savepoint: index.ts). */
+  readonly reserveTx;
+  /** @internal The transaction itself (nested in a compound one as a savepoint: index.ts). */
+  readonly settleTx;
   private readonly releaseTx;
   private readonly sweepTx;
   private readonly readTx;

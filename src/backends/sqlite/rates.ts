@@ -12,8 +12,10 @@ interface BucketRow {
 export class SqliteRates implements RateStore {
   private readonly get: Statement<[string], BucketRow>;
   private readonly put: Statement<[string, number, number]>;
-  private readonly takeTx;
-  private readonly creditTx;
+  /** @internal The transaction itself (nested in a compound one: index.ts). */
+  readonly takeTx;
+  /** @internal The transaction itself (nested in a compound one: index.ts). */
+  readonly creditTx;
 
   constructor(db: Database) {
     this.get = db.prepare('SELECT tokens, updated_at FROM fm_buckets WHERE key = ?');
