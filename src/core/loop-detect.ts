@@ -41,6 +41,60 @@ export function mostRepeatedToolCall(messages: readonly ChatMessage[]): { key: s
   return best;
 }
 
+/** A cheap signature of one message: enough to tell that a conversation still starts as it did. */
+function messageSignature(message: ChatMessage): string {
+  let sig = message.role;
+  const content = (message as { content?: unknown }).content;
+  sig += typeof content === 'string' ? `:${content.length}:${content.slice(0, 32)}` : `:${typeof content}`;
+  if (message.role === 'assistant' && message.tool_calls) {
+    for (const call of message.tool_calls) sig += `|${call.id}:${call.function.name}:${call.function.arguments?.length ?? 0}`;
+  }
+  return sig;
+}
+
+/**
+ * `mostRepeatedToolCall` for a conversation that grows by appending (an agent loop sends it whole
+ * each step): a memo per run of the counts so far. Each step looks only at the messages after the
+ * ones already counted, when the conversation still has them (same length or longer, and the last
+ * counted message's signature unchanged); otherwise (the agent trimmed or rewrote its history) it
+ * counts from scratch. So a step costs one key per new tool call, not one per call in the history.
+ */
+export class ToolCallCounter {
+  private seen = 0;
+  private lastSignature = '';
+  private counts = new Map<string, { name: string; count: number }>();
+  private best: { key: string; name: string; count: number } | undefined;
+  /** Tool-call keys computed (argument parse + canonical JSON): the work, for tests to count. */
+  keysComputed = 0;
+
+  mostRepeated(messages: readonly ChatMessage[]): { key: string; name: string; count: number } | undefined {
+    const n = messages.length;
+    if (this.seen > 0 && (n < this.seen || messageSignature(messages[this.seen - 1]!) !== this.lastSignature)) {
+      this.seen = 0;
+      this.counts = new Map();
+      this.best = undefined;
+    }
+    for (let i = this.seen; i < n; i++) {
+      const message = messages[i]!;
+      if (message.role !== 'assistant' || !message.tool_calls) continue;
+      for (const call of message.tool_calls) {
+        const key = chatToolCallKey(call);
+        this.keysComputed++;
+        let entry = this.counts.get(key);
+        if (entry === undefined) {
+          entry = { name: call.function.name, count: 0 };
+          this.counts.set(key, entry);
+        }
+        entry.count++;
+        if (!this.best || entry.count > this.best.count) this.best = { key, name: entry.name, count: entry.count };
+      }
+    }
+    if (n > this.seen) this.lastSignature = messageSignature(messages[n - 1]!);
+    this.seen = n;
+    return this.best;
+  }
+}
+
 /** What the model said, reduced to what "the same output" means: text and tool calls. */
 export function outputKey(content: string | null | undefined, toolCalls: readonly ChatToolCall[] | undefined): string {
   const calls = (toolCalls ?? []).map(chatToolCallKey).join('|');

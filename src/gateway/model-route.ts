@@ -64,7 +64,8 @@ export async function serveModelRoute<P extends { stream: boolean }>(
     ctx.guard.principal(key);
     request = route.parse(parseJson(await readBody(req, ctx.maxBodyBytes)), ctx.hasModel);
     const runId = singleHeader(req.headers['x-fmguard-run']);
-    run = await ctx.guard.startRun({ key, id: runId, parentId: singleHeader(req.headers['x-fmguard-parent-run']) });
+    // A run of its own (no header) stays in this process unless it is stopped: runtime/local-ledger.ts.
+    run = await ctx.guard.startRun({ key, id: runId, parentId: singleHeader(req.headers['x-fmguard-parent-run']), local: runId === undefined });
   } catch (error) {
     const failure = toFailure(error);
     if (failure.internal) ctx.report(error, { method: 'POST', path: route.path });

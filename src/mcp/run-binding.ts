@@ -45,5 +45,5 @@ export interface BoundRun {
 export async function bindRun(guard: Guard, identity: Identity, session: SessionRun | undefined): Promise<BoundRun> {
   if (identity.runId !== undefined) return { run: await guard.startRun({ key: identity.key, id: identity.runId, parentId: identity.parentRunId }), own: false };
   if (session) return { run: await session.get(identity), own: false };
-  return { run: await guard.startRun({ key: identity.key, parentId: identity.parentRunId }), own: true };
+  return { run: await guard.startRun({ key: identity.key, parentId: identity.parentRunId, local: true }), own: true };
 }

@@ -1,3 +1,4 @@
+import { reserveFor } from './local-ledger.ts';
 import type { Usage } from '../core/chat.ts';
 import { guardError } from '../core/errors.ts';
 import { nanoToUsd } from '../core/money.ts';
@@ -93,20 +94,22 @@ async function admitEmbeddings(ctx: GuardContext, handle: RunHandle, request: Em
     const budgets = ctx.budgetsFor(handle, now);
     const cost = costNano(breakers.model, { inputTokens, outputTokens: 0 });
     const buckets = rateBuckets(ctx, handle, breakers.model, inputTokens); // 7
-    if (buckets.length > 0) {
-      const rate = await ctx.store.rates.take(buckets, now);
-      if (!rate.ok) {
-        await releaseBreakers(ctx, breakers.tokens);
-        throw guardError('rate.limited', `rate limit reached for ${rate.scope}`, { scope: rate.scope, retryAfterMs: rate.retryAfterMs });
-      }
-    }
     const charges = modelCharges({ chain: handle.chain, budgets, step: true, inputTokens, outputTokens: 0, costNano: cost });
     const reservationId = ctx.newId('res');
-    const reserved = await ctx.store.ledger.reserve({ id: reservationId, charges, expiresAt: now + ctx.config.defaults.reservationTtlMs, now }); // 8
-    if (!reserved.ok) {
-      if (buckets.length > 0) await ctx.store.rates.credit(buckets, now);
+    // 7 rate tokens and 8 the reservation: one store operation where the store has it.
+    const { rate, reserve: reserved } = await reserveFor(ctx.store, handle.ledger, buckets, {
+      id: reservationId,
+      charges,
+      expiresAt: now + ctx.config.defaults.reservationTtlMs,
+      now,
+    });
+    if (!rate.ok) {
       await releaseBreakers(ctx, breakers.tokens);
-      const r = reserved.refusal;
+      throw guardError('rate.limited', `rate limit reached for ${rate.scope}`, { scope: rate.scope, retryAfterMs: rate.retryAfterMs });
+    }
+    if (!reserved!.ok) {
+      await releaseBreakers(ctx, breakers.tokens);
+      const r = reserved!.refusal;
       throw refusal(r.code, { limit: r.limit, used: r.used + r.reserved, requested: r.requested, key: r.key, dim: r.dim }, handle);
     }
     return {

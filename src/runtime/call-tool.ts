@@ -152,7 +152,7 @@ async function admitToolBreaker(ctx: GuardContext, scope: string): Promise<unkno
 /** Reserve the call against the run's (and every ancestor's) tool-call limits and the identical-call counter. */
 async function reserveToolCall(ctx: GuardContext, handle: RunHandle, call: AdmittedTool, args: unknown): Promise<Charge[]> {
   const charges = toolCharges({ chain: handle.chain, tool: call.tool, callFingerprint: fingerprint(toolCallKey(call.tool, args)) });
-  const reserved = await ctx.store.ledger.reserve({
+  const reserved = await handle.ledger.reserve({
     id: call.reservationId,
     charges,
     expiresAt: call.startedAt + ctx.config.defaults.reservationTtlMs,
@@ -182,7 +182,7 @@ async function approveToolCall<A, R>(ctx: GuardContext, handle: RunHandle, call:
       audit: ctx.audit,
     });
   } catch (error) {
-    await ctx.store.ledger.release(call.reservationId);
+    await handle.ledger.release(call.reservationId);
     throw error;
   }
 }
@@ -203,7 +203,7 @@ type ToolOutcome = { ok: true; attempts: number; args: unknown } | { ok: false; 
 async function settleTool(ctx: GuardContext, handle: RunHandle, call: AdmittedTool, outcome: ToolOutcome): Promise<number> {
   const now = ctx.clock.now();
   const latencyMs = now - call.startedAt;
-  await ctx.store.ledger.settle({ id: call.reservationId, actual: call.charges.map((c) => c.amount), now });
+  await handle.ledger.settle({ id: call.reservationId, actual: call.charges.map((c) => c.amount), now });
   if (call.breakerToken !== undefined) {
     const token = call.breakerToken as never;
     if (outcome.ok) await ctx.breakers!.record(call.breakerScope, token, true);
@@ -213,7 +213,7 @@ async function settleTool(ctx: GuardContext, handle: RunHandle, call: AdmittedTo
   const subject = toolSubject(handle, call.tool);
   const { attempts, args } = outcome;
   if (outcome.ok) {
-    await ctx.store.ledger.trackRepeat(`run:${handle.id}:tool-outcome`, 'ok');
+    await handle.ledger.trackRepeat(`run:${handle.id}:tool-outcome`, 'ok');
     if (ctx.listening)
       ctx.emit({ ...subject, type: 'call.allowed', at: now, usage: { inputTokens: 0, outputTokens: 0 }, costUsd: 0, latencyMs, attempts, args });
   } else if (ctx.listening) {
@@ -226,7 +226,7 @@ async function settleTool(ctx: GuardContext, handle: RunHandle, call: AdmittedTo
 /** The consecutive-error detector: too many failed tool calls in a row stop the run with `loop.repeated_error`. */
 async function afterToolFailure(ctx: GuardContext, handle: RunHandle, tool: string, guard: GuardError): Promise<GuardError> {
   if (handle.stopped && guard === handle.stopped) return guard;
-  const failures = await ctx.store.ledger.trackRepeat(`run:${handle.id}:tool-outcome`, 'error');
+  const failures = await handle.ledger.trackRepeat(`run:${handle.id}:tool-outcome`, 'error');
   const limit = handle.agent.limits.maxConsecutiveErrors;
   if (failures < limit) return guard;
   const stop = guardError(

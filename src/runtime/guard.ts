@@ -13,13 +13,14 @@ import { compileRetryPolicy, type RetryPolicy } from '../core/retry.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { PolicyEngine } from '../policy/index.ts';
 import type { ModelProvider } from '../providers/provider.ts';
-import type { KillInfo, RunRecord, Store } from '../store/store.ts';
+import type { KillInfo, LedgerStore, RunRecord, Store } from '../store/store.ts';
+import { SplitLedger } from './local-ledger.ts';
 import type { BudgetLine, ChainLink } from './charges.ts';
 import type { Authorizer, GuardContext } from './context.ts';
 import type { GuardEvent, GuardEventListener } from './events.ts';
 import { failClosed } from './fail-closed.ts';
 import { Run } from './run.ts';
-import { mintRunName, parseRunId, scopeRunId } from './run-ids.ts';
+import { mintRunName, parseRunId, runName, scopeRunId } from './run-ids.ts';
 import { RunHandle } from './run-handle.ts';
 
 /** What the alarm engine may do to the guard it watches. */
@@ -60,6 +61,11 @@ export interface GuardParts {
   background?: boolean;
   /** Uniform [0,1) for retry jitter (tests pass a seeded one). */
   random?: () => number;
+  /**
+   * A fresh in-process ledger for the own account of a run started with `local: true` (wiring
+   * passes the memory store's). Without it such runs are kept in the store like any other.
+   */
+  localLedger?: () => LedgerStore;
 }
 
 export interface StartRunOptions {
@@ -70,7 +76,20 @@ export interface StartRunOptions {
   id?: string;
   /** Make this a sub-run: depth + 1, and its usage counts against the parent and every ancestor. */
   parentId?: string;
+  /**
+   * A run of its own for one call that nobody can name afterwards (the gateway's requests without
+   * `x-fmguard-run`): kept in this process. Its own limits are counted in a local ledger, every
+   * budget and ancestor on the store's; its record is written only if it is stopped (kill, loop,
+   * limit). Ignored with `id`.
+   */
+  local?: boolean;
 }
+
+/**
+ * The names `mintRunName()` makes. A run of its own is never stored when it ends normally, so one of
+ * these names that the store does not know is a run that has ended (or never was): never created anew.
+ */
+const MINTED_RUN_NAME = /^run_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * The guard runtime: where every call is decided. The SDK, the gateway and the MCP gateway all call
@@ -100,8 +119,10 @@ export class Guard {
   readonly authorizer: Authorizer;
   readonly alarms: AlarmEngine | undefined;
   private readonly background: boolean;
+  private readonly localLedger: (() => LedgerStore) | undefined;
 
   constructor(parts: GuardParts) {
+    this.localLedger = parts.localLedger;
     this.config = parts.config;
     this.clock = parts.clock;
     this.ownsStore = parts.ownsStore;
@@ -255,7 +276,15 @@ export class Guard {
       return new Run(this.ctx, cached);
     }
 
+    if (options.id === undefined && options.local && this.localLedger) {
+      const record = await this.newRunRecord(id, agent, options.parentId);
+      this.emit({ type: 'run.started', at: record.startedAt, run: record });
+      return new Run(this.ctx, await this.attach(record, agent, keyId, true));
+    }
     const existing = options.id !== undefined ? await this.store.runs.get(id) : undefined;
+    if (!existing && options.id !== undefined && MINTED_RUN_NAME.test(runName(id))) {
+      throw guardError('request.invalid', 'the run has ended', { runId: id });
+    }
     let record: RunRecord;
     if (existing) {
       if (existing.agent !== agent.name) throw foreign();
@@ -357,7 +386,7 @@ export class Guard {
     return { id, agent: agent.name, tenant: agent.tenant, parentId, ancestors, depth, startedAt: now, deadline, status: 'running' };
   }
 
-  private async attach(record: RunRecord, agent: ResolvedAgent, keyId: string | undefined): Promise<RunHandle> {
+  private async attach(record: RunRecord, agent: ResolvedAgent, keyId: string | undefined, local = false): Promise<RunHandle> {
     const chain: ChainLink[] = [{ runId: record.id, limits: agent.limits }];
     for (const ancestorId of record.ancestors) {
       const ancestor = this.handles.get(ancestorId)?.record ?? (await this.store.runs.get(ancestorId));
@@ -366,7 +395,8 @@ export class Guard {
     }
     const raced = this.handles.get(record.id);
     if (raced) return raced;
-    const handle = new RunHandle(record, agent, keyId, chain);
+    const ledger = local ? new SplitLedger(this.store, this.localLedger!(), record.id) : this.store.ledger;
+    const handle = new RunHandle(record, agent, keyId, chain, ledger, local);
     if (!handle.stopped) {
       this.handles.set(record.id, handle);
       handle.armDeadline(this.clock, () => {
@@ -416,7 +446,10 @@ export class Guard {
     handle.disarm(this.clock);
     this.handles.delete(handle.id);
     const now = this.clock.now();
-    await this.store.runs.end(handle.id, 'stopped', now, error.code, error.message);
+    if (handle.local) {
+      // Something must outlive the request now: the stop, for the admin API and the console.
+      await this.store.runs.create({ ...handle.record, status: 'stopped', stopCode: error.code, stopReason: error.message, endedAt: now });
+    } else await this.store.runs.end(handle.id, 'stopped', now, error.code, error.message);
     this.emit({
       type: 'run.stopped',
       at: now,
@@ -442,7 +475,7 @@ export class Guard {
     handle.disarm(this.clock);
     this.handles.delete(handle.id);
     const now = this.clock.now();
-    await this.store.runs.end(handle.id, 'completed', now);
+    if (!handle.local) await this.store.runs.end(handle.id, 'completed', now);
     if (this.listeners.size > 0) this.emit({ type: 'run.ended', at: now, runId: handle.id, agent: handle.agent.name, tenant: handle.record.tenant });
   }
 

@@ -1,7 +1,8 @@
+import { reserveFor } from './local-ledger.ts';
 import type { ChatRequest } from '../core/chat.ts';
 import { requestedMaxTokens } from '../core/chat.ts';
 import { guardError } from '../core/errors.ts';
-import { mostRepeatedToolCall } from '../core/loop-detect.ts';
+import { ToolCallCounter } from '../core/loop-detect.ts';
 import { costNano, type Price } from '../core/pricing.ts';
 import { inputTokenUpperBound } from '../core/token-estimate.ts';
 import type { ResolvedModel } from '../config/resolve.ts';
@@ -102,7 +103,9 @@ function policyContext(ctx: GuardContext, handle: RunHandle, maxTokens: number, 
 /** Loop detection over the conversation: the agent keeps asking for the same tool call. */
 function checkConversationLoop(handle: RunHandle, request: ChatRequest): void {
   const limit = handle.agent.limits.maxIdenticalToolCalls;
-  const repeated = mostRepeatedToolCall(request.messages);
+  // Incremental over the run's steps (a memo per run): only the messages new since the last step are counted.
+  handle.toolCalls ??= new ToolCallCounter();
+  const repeated = handle.toolCalls.mostRepeated(request.messages);
   if (repeated && repeated.count > limit) {
     throw guardError('loop.repeated_tool_call', `the conversation repeats the call to ${repeated.name} with the same arguments ${repeated.count} times`, {
       limit,
@@ -141,7 +144,7 @@ async function reserveModelCall(ctx: GuardContext, handle: RunHandle, input: Res
     let maxTokens = wantOutputTokens;
     let cost = costNano(price, { inputTokens, outputTokens: maxTokens });
     if (attempt > 1) {
-      const balances = await ctx.store.ledger.balances(clampLines(handle.chain, budgets), now);
+      const balances = await handle.ledger.balances(clampLines(handle.chain, budgets), now);
       const clamp = clampOutput({ chain: handle.chain, budgets, balances, price, inputTokens, wantOutputTokens });
       if (!clamp.ok) throw await refuse(refusal(clamp.code, clamp, handle));
       maxTokens = clamp.maxTokens;
@@ -149,14 +152,19 @@ async function reserveModelCall(ctx: GuardContext, handle: RunHandle, input: Res
     }
     const reservedTokens = inputTokens + maxTokens;
     const buckets = rateBuckets(ctx, handle, served, reservedTokens);
-    if (buckets.length > 0) {
-      const rate = await ctx.store.rates.take(buckets, now);
-      if (!rate.ok)
-        throw await refuse(guardError('rate.limited', `rate limit reached for ${rate.scope}`, { scope: rate.scope, retryAfterMs: rate.retryAfterMs }));
-    }
     const charges = modelCharges({ chain: handle.chain, budgets, step: true, inputTokens, outputTokens: maxTokens, costNano: cost });
     const reservationId = ctx.newId('res');
-    const reserved = await ctx.store.ledger.reserve({ id: reservationId, charges, expiresAt: now + ctx.config.defaults.reservationTtlMs, now });
+    // 7 rate tokens and 8 the reservation: one store operation where the store has it (tokens back on a refusal).
+    const admitted = await reserveFor(ctx.store, handle.ledger, buckets, {
+      id: reservationId,
+      charges,
+      expiresAt: now + ctx.config.defaults.reservationTtlMs,
+      now,
+    });
+    const rate = admitted.rate;
+    if (!rate.ok)
+      throw await refuse(guardError('rate.limited', `rate limit reached for ${rate.scope}`, { scope: rate.scope, retryAfterMs: rate.retryAfterMs }));
+    const reserved = admitted.reserve!;
     if (reserved.ok) {
       return {
         model: served,
@@ -174,7 +182,6 @@ async function reserveModelCall(ctx: GuardContext, handle: RunHandle, input: Res
         startedAt: now,
       };
     }
-    if (buckets.length > 0) await ctx.store.rates.credit(buckets, now);
     // The full cap did not fit, or another call took the room meanwhile: clamp to what is left.
     const r = reserved.refusal;
     const contended = r.code === 'limit.cost' || r.code === 'budget.exhausted' || r.code === 'limit.tokens';

@@ -1,3 +1,5 @@
+import type { BucketSpec } from '../store/store.ts';
+import { settleFor } from './local-ledger.ts';
 import type { Usage } from '../core/chat.ts';
 import { fastHash } from '../core/canonical-json.ts';
 import { guardError, type GuardError } from '../core/errors.ts';
@@ -28,15 +30,20 @@ export async function settleSuccess(
 ): Promise<number> {
   const now = ctx.clock.now();
   const cost = costNano(prepared.price, usage);
-  const settled = await ctx.store.ledger.settle({
-    id: prepared.reservationId,
-    actual: modelActuals(prepared.charges, { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, costNano: cost }),
-    now,
-  });
+  // Settle and give unused rate tokens back: one store operation where the store has it.
+  const settled = await settleFor(
+    ctx.store,
+    handle.ledger,
+    {
+      id: prepared.reservationId,
+      actual: modelActuals(prepared.charges, { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, costNano: cost }),
+      now,
+    },
+    unusedCredit(prepared, usage.inputTokens + usage.outputTokens),
+  );
   handle.localSteps++;
   handle.localCostNano += cost;
   await recordBreakers(ctx, prepared.breakerTokens, 'success');
-  await creditUnused(ctx, prepared, usage.inputTokens + usage.outputTokens, now);
   if (settled.ok) settleThresholds(ctx, prepared.budgets, settled.lines, now);
   if (ctx.listening) {
     ctx.emit({
@@ -55,7 +62,7 @@ export async function settleSuccess(
   }
   // Repeated tool calls are judged by the more specific repeated-call detector; this one watches text.
   if (outKey === undefined) return cost;
-  const repeats = await ctx.store.ledger.trackRepeat(`run:${handle.id}:output`, fastHash(outKey));
+  const repeats = await handle.ledger.trackRepeat(`run:${handle.id}:output`, fastHash(outKey));
   const limit = handle.agent.limits.maxIdenticalOutputs;
   if (repeats >= limit) {
     const error = guardError('loop.no_progress', `the model returned the same output ${repeats} times in a row`, { limit, used: repeats, runId: handle.id });
@@ -65,15 +72,13 @@ export async function settleSuccess(
   return cost;
 }
 
-async function creditUnused(ctx: GuardContext, prepared: Reserved, usedTokens: number, now: number): Promise<void> {
+/** The token buckets' unused tokens (estimate minus actual), to give back with the settlement. */
+function unusedCredit(prepared: Reserved, usedTokens: number): BucketSpec[] {
   const unused = prepared.reservedTokens - usedTokens;
-  if (unused <= 0 || prepared.buckets.length === 0) return;
-  const tokenBuckets = prepared.buckets.filter((b) => b.key.endsWith(':tpm'));
-  if (tokenBuckets.length > 0)
-    await ctx.store.rates.credit(
-      tokenBuckets.map((b) => ({ ...b, amount: unused })),
-      now,
-    );
+  if (unused <= 0 || prepared.buckets.length === 0) return [];
+  const out: BucketSpec[] = [];
+  for (const b of prepared.buckets) if (b.key.endsWith(':tpm')) out.push({ ...b, amount: unused });
+  return out;
 }
 
 /** Step 10 after a failure: keep the step (it was taken), record any usage that happened, report. */
@@ -88,15 +93,19 @@ export async function settleFailure(
   const now = ctx.clock.now();
   const used = usage ?? { inputTokens: 0, outputTokens: 0 };
   const cost = usage ? costNano(prepared.price, usage) : 0;
-  await ctx.store.ledger.settle({
-    id: prepared.reservationId,
-    actual: modelActuals(prepared.charges, { inputTokens: used.inputTokens, outputTokens: used.outputTokens, costNano: cost }),
-    now,
-  });
+  await settleFor(
+    ctx.store,
+    handle.ledger,
+    {
+      id: prepared.reservationId,
+      actual: modelActuals(prepared.charges, { inputTokens: used.inputTokens, outputTokens: used.outputTokens, costNano: cost }),
+      now,
+    },
+    unusedCredit(prepared, used.inputTokens + used.outputTokens),
+  );
   handle.localSteps++;
   handle.localCostNano += cost;
   await recordBreakers(ctx, prepared.breakerTokens, error.code);
-  await creditUnused(ctx, prepared, used.inputTokens + used.outputTokens, now);
   if (ctx.listening) {
     ctx.emit({
       type: 'call.failed',

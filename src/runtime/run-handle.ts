@@ -1,8 +1,9 @@
 import { setMaxListeners } from 'node:events';
 import type { Clock } from '../core/clock.ts';
+import type { ToolCallCounter } from '../core/loop-detect.ts';
 import { GuardError, guardError } from '../core/errors.ts';
 import type { ResolvedAgent } from '../config/resolve.ts';
-import type { RunRecord } from '../store/store.ts';
+import type { LedgerStore, RunRecord } from '../store/store.ts';
 import type { BudgetLine, ChainLink } from './charges.ts';
 
 /**
@@ -21,16 +22,27 @@ export class RunHandle {
   private readonly controller = new AbortController();
   private deadlineTimer: unknown;
   private stopError: GuardError | undefined;
+  /** The ledger this run's calls reserve on: the store's, or for a run of its own a SplitLedger. */
+  readonly ledger: LedgerStore;
+  /**
+   * A run of its own kept in this process (runtime/local-ledger.ts): its record reaches the store
+   * only if it is stopped; ending it normally writes nothing.
+   */
+  readonly local: boolean;
   /** Calls in flight, so `end()` can wait and kills can be reported. */
   active = 0;
   /** Steps and cost this process has seen settle (context for policies; the ledger is the truth). */
   localSteps = 0;
   localCostNano = 0;
+  /** The conversation's tool calls counted so far (loop detection, model-admission.ts). */
+  toolCalls: ToolCallCounter | undefined;
   /** The budget lines of the current window (see Guard.budgetsFor). */
   budgetCache: { from: number; to: number; lines: BudgetLine[] } | undefined;
 
-  constructor(record: RunRecord, agent: ResolvedAgent, keyId: string | undefined, chain: readonly ChainLink[]) {
+  constructor(record: RunRecord, agent: ResolvedAgent, keyId: string | undefined, chain: readonly ChainLink[], ledger: LedgerStore, local = false) {
     this.record = record;
+    this.ledger = ledger;
+    this.local = local;
     this.agent = agent;
     this.keyId = keyId;
     this.chain = chain;

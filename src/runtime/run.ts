@@ -147,12 +147,12 @@ export class Run {
 
   /** What the run has used so far, sub-runs included. */
   usage(): Promise<RunUsage> {
-    return readRunUsage(this.ctx.store, this.id, this.ctx.clock.now());
+    return readRunUsage(this.handle, this.id, this.ctx.clock.now());
   }
 }
 
 /** A run's usage straight from the ledger, by id (the admin API reads it without attaching to the run). */
-export async function readRunUsage(store: Store, id: string, now: number): Promise<RunUsage> {
+export async function readRunUsage(store: Pick<Store, 'ledger'>, id: string, now: number): Promise<RunUsage> {
   const key = accounts.run(id);
   const dims = [DIM.steps, DIM.toolCalls, DIM.inputTokens, DIM.outputTokens, DIM.totalTokens, DIM.cost];
   const b = await store.ledger.balances(

@@ -27,6 +27,12 @@ export interface Store {
   readonly alarms: AlarmStateStore;
   /** The audit sink that lives beside this state, when the backend keeps one (SQLite: tables in its file). */
   readonly audit?: AuditSinkFactory;
+  /**
+   * Optional: operations made of the ones above, done as one (one transaction, one round trip) with
+   * exactly the results of their parts called in order. A store without them has the parts called
+   * one by one (runtime/local-ledger.ts), which decides the same.
+   */
+  readonly compound?: CompoundOps;
   /** Close every part (and the connection or file they share). */
   close(): Promise<void>;
 }
@@ -130,6 +136,22 @@ export interface RateStore {
   take(buckets: BucketSpec[], now: number): Promise<RateResult>;
   /** Give back unused tokens (estimate minus actual), never above capacity. */
   credit(buckets: BucketSpec[], now: number): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compound operations (optional): a call's store work before its upstream and after it.
+
+/** `rate` as `rates.take` answered; `reserve` as `ledger.reserve` did, absent when the rate refused. */
+export interface TakeAndReserveResult {
+  rate: RateResult;
+  reserve?: ReserveResult;
+}
+
+export interface CompoundOps {
+  /** `rates.take(buckets, req.now)`; if taken, `ledger.reserve(req)`; if that refuses, `rates.credit(buckets, req.now)`. */
+  takeAndReserve(buckets: BucketSpec[], req: ReserveRequest): Promise<TakeAndReserveResult>;
+  /** `ledger.settle(req)`, then `rates.credit(credit, req.now)` (skipped when `credit` is empty). */
+  settleAndCredit(req: SettleRequest, credit: BucketSpec[]): Promise<SettleResult>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,3 +1,5 @@
+import { MemoryLedger } from '../backends/memory/ledger.ts';
+import { EXPIRED_RETENTION_MS } from '../backends/rules.ts';
 import type { AuditLog } from '../audit/index.ts';
 import type { Breakers } from '../breakers/index.ts';
 import { parseConfig } from '../config/load.ts';
@@ -65,6 +67,7 @@ export function createGuard(options: CreateGuardOptions): Guard {
     .map(([name]) => builtinToolServerSpec(name));
   const policy = options.authorizer ? undefined : openPolicyEngine(config, builtinTools);
   return new Guard({
+    localLedger: () => new MemoryLedger(EXPIRED_RETENTION_MS),
     config,
     store,
     ownsStore: !options.store,

@@ -159,7 +159,11 @@ const CASES: Case[] = [
       await breakers.open('provider:sim', { cooldownMs: 30_000, by: 'test', reason: 'test' });
     },
   },
-  { code: 'store.unavailable', start: { config: withEmbed(gatewayConfig()), guard: { store: storeDown() } } },
+  // A tenant budget, so the reservation reaches the broken shared ledger (a run of its own keeps its own limits in the process).
+  {
+    code: 'store.unavailable',
+    start: { config: withEmbed(gatewayConfig({}, { tenants: { acme: { budgets: [{ period: 'day', maxCostUsd: 100 }] } } })), guard: { store: storeDown() } },
+  },
   { code: 'timeout.total', start: cfg({ timeouts: { model: { totalMs: 200 } } }), text: '[sim:stall 0] hi' },
   { code: 'timeout.first_token', needs: 'stream', stream: true, start: cfg({ timeouts: { model: { firstTokenMs: 200 } } }), text: '[sim:stall_first] hi' },
   { code: 'timeout.idle', needs: 'stream', stream: true, midStream: true, start: cfg({ timeouts: { model: { idleMs: 200 } } }), text: '[sim:stall 3] hi' },

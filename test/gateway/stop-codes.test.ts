@@ -144,7 +144,9 @@ const CASES: Case[] = [
   {
     code: 'store.unavailable',
     expectClass: OpenAI.InternalServerError,
-    start: { guard: { store: storeDown() } },
+    // A tenant budget, so the request's reservation reaches the (broken) shared ledger: a run of its
+    // own keeps its own limits in the process and touches the store only for budgets.
+    start: { ...cfg({}, { tenants: { acme: { budgets: [{ period: 'day', maxCostUsd: 100 }] } } }), guard: { store: storeDown() } },
     call: (c) => c.chat.completions.create(ask('hi')),
     retries: 1,
   },

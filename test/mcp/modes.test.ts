@@ -72,8 +72,11 @@ describe('MCP gateway: stateless mode', () => {
     expect(gw.handler.sessionCount).toBe(0);
     for (let i = 0; i < 3; i++) expect(textOf(await client.callTool({ name: 'search', arguments: { query: 'refund' } }))).toContain('refund');
     expect(runs).toHaveLength(3);
-    // Each of those runs ended with its call.
-    for (const id of runs) expect((await gw.guard.store.runs.get(id))?.status).toBe('completed');
+    // Each of those runs ended with its call: kept in the process only (nothing had to outlive the
+    // call), so the store never saw them, and none can be resumed.
+    for (const id of runs) expect(await gw.guard.store.runs.get(id)).toBeUndefined();
+    expect(gw.guard.activeRuns).toBe(0);
+    for (const id of runs) await expect(gw.guard.startRun({ agent: 'bot', id })).rejects.toThrow('the run has ended');
     expect((await client.listTools()).tools.length).toBe(7);
     await client.close();
   });

@@ -3,6 +3,7 @@
  * by contract.ts. Store-agnostic:
  * it only uses the Store interface.
  */
+import { settleAndCredit, takeAndReserve } from '../../src/runtime/local-ledger.ts';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { StopCode } from '../../src/core/codes.ts';
 import type { BucketSpec, Charge, KillInfo, KillScope, RunRecord, Store } from '../../src/store/store.ts';
@@ -47,6 +48,38 @@ export function stateSections(name: string, makeStore: () => Promise<Store>): vo
     });
 
     const balance = async (key: string, now = T0, dim = 'cost') => (await store.ledger.balances([{ key, dim }], now))[0];
+
+    describe('compound operations (store.compound, or their parts one by one)', () => {
+      it('takeAndReserve: takes and reserves; a refused reservation gives the tokens back; a refused rate reserves nothing', async () => {
+        const ok = await takeAndReserve(store, [bucket('agent:c', 4)], { id: 'c1', charges: [charge('run:c', 300, 1000)], expiresAt: T0 + MINUTE, now: T0 });
+        expect(ok).toEqual({ rate: { ok: true }, reserve: { ok: true } });
+        expect(await balance('run:c')).toEqual({ used: 0, reserved: 300 });
+        const refused = await takeAndReserve(store, [bucket('agent:c', 4)], {
+          id: 'c2',
+          charges: [charge('run:c', 800, 1000)],
+          expiresAt: T0 + MINUTE,
+          now: T0,
+        });
+        expect(refused.rate).toEqual({ ok: true });
+        expect(refused.reserve).toMatchObject({ ok: false, refusal: { key: 'run:c', used: 0, reserved: 300, requested: 800 } });
+        // 10 - 4 taken (the second take was given back): 6 left, so 7 is refused with the first's wait.
+        expect(await store.rates.take([bucket('agent:c', 7)], T0)).toEqual({ ok: false, scope: 'scope:agent:c', key: 'agent:c', retryAfterMs: 6000 });
+        const limited = await takeAndReserve(store, [bucket('agent:c', 7)], { id: 'c3', charges: [charge('run:c', 1, 1000)], expiresAt: T0 + MINUTE, now: T0 });
+        expect(limited).toEqual({ rate: { ok: false, scope: 'scope:agent:c', key: 'agent:c', retryAfterMs: 6000 } });
+        expect(await balance('run:c')).toEqual({ used: 0, reserved: 300 });
+        expect(await store.ledger.settle({ id: 'c3', actual: [1], now: T0 })).toEqual({ ok: false, reason: 'unknown' });
+      });
+
+      it('settleAndCredit: settles as settle does, then gives the tokens back', async () => {
+        await takeAndReserve(store, [bucket('agent:d', 10)], { id: 'd1', charges: [charge('run:d', 300, 1000)], expiresAt: T0 + MINUTE, now: T0 });
+        const settled = await settleAndCredit(store, { id: 'd1', actual: [120], now: T0 }, [bucket('agent:d', 4)]);
+        expect(settled).toEqual({ ok: true, lines: [{ key: 'run:d', dim: 'cost', before: 0, after: 120, limit: 1000 }] });
+        expect(await balance('run:d')).toEqual({ used: 120, reserved: 0 });
+        expect(await store.rates.take([bucket('agent:d', 4)], T0)).toEqual({ ok: true });
+        expect(await store.rates.take([bucket('agent:d', 1)], T0)).toMatchObject({ ok: false });
+        expect(await settleAndCredit(store, { id: 'd1', actual: [120], now: T0 }, [bucket('agent:d', 1)])).toEqual({ ok: false, reason: 'unknown' });
+      });
+    });
 
     describe('ledger.reserve', () => {
       it('reserves within the limit and shows the hold in balances', async () => {

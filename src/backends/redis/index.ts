@@ -1,3 +1,4 @@
+import { redisCompoundOps } from './compound.ts';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { GuardError } from '../../core/errors.ts';
@@ -96,6 +97,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const kills = new RedisKills(gate, keys, subscriber, policy, options.killResyncMs ?? 10_000);
   let closed = false;
   const handle = { gate, keys, subscriber };
+  const ledger = new RedisLedger(gate, prefix, options.expiredRetentionMs ?? EXPIRED_RETENTION_MS, policy);
   const approvals = createRedisApprovalStore(handle);
   return {
     kind: 'redis',
@@ -108,7 +110,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     breakers: createRedisBreakerStore(handle),
     metrics: createRedisMetricStore(handle, { retentionMs: options.metricsRetentionMs }),
     alarms: createRedisAlarmStore(handle),
-    ledger: new RedisLedger(gate, prefix, options.expiredRetentionMs ?? EXPIRED_RETENTION_MS, policy),
+    ledger,
+    compound: redisCompoundOps(gate, prefix, ledger, policy),
     rates: new RedisRates(gate, prefix, policy),
     kills,
     runs: new RedisRuns(gate, prefix, options.runTtlMs),

@@ -24,6 +24,17 @@ export class RedisLedger implements LedgerStore {
   ) {}
 
   async reserve(req: ReserveRequest): Promise<ReserveResult> {
+    const args = this.reserveArgs(req);
+    const reply = await this.policy.guard(
+      'ledger',
+      () => this.gate.run('reserve', (redis) => reserveScript.run(redis, args)) as Promise<ReserveReply>,
+      (): ReserveReply => ['ok'],
+    );
+    return this.reserveResult(req, reply);
+  }
+
+  /** @internal The reserve script's arguments (checked), also for the compound script. */
+  reserveArgs(req: ReserveRequest): string[] {
     const { id, charges, now } = req;
     checkCharges(charges);
     checkTime('expiresAt', req.expiresAt);
@@ -35,11 +46,12 @@ export class RedisLedger implements LedgerStore {
     // Relative (PEXPIRE): callers' times need not be Redis's clock.
     const ttl = Math.max(req.expiresAt - now, 0) + this.retentionMs + RESERVATION_GRACE_MS;
     args.push(Number.isFinite(ttl) ? String(Math.ceil(ttl)) : '');
-    const reply = await this.policy.guard(
-      'ledger',
-      () => this.gate.run('reserve', (redis) => reserveScript.run(redis, args)) as Promise<[string, number?, string?, string?]>,
-      (): [string] => ['ok'],
-    );
+    return args;
+  }
+
+  /** @internal */
+  reserveResult(req: ReserveRequest, reply: ReserveReply): ReserveResult {
+    const { id, charges } = req;
     if (reply[0] === 'ok') return OK;
     if (reply[0] === 'dup') throw new TypeError(`reservation id already in use: ${id}`);
     const i = (reply[1] as number) - 1;
@@ -57,27 +69,21 @@ export class RedisLedger implements LedgerStore {
   }
 
   async settle(req: SettleRequest): Promise<SettleResult> {
-    const valid = Array.isArray(req.actual) && req.actual.every(isAmount);
-    const args = [this.prefix, req.id, valid ? '1' : '0', String(req.actual?.length ?? 0)];
-    if (valid) for (const a of req.actual) args.push(String(a));
+    const args = this.settleArgs(req);
     const reply = await this.policy.guard(
       'ledger',
       () => this.gate.run('settle', (redis) => settleScript.run(redis, args)) as Promise<Array<string | number>>,
       () => ['unknown'],
     );
-    if (reply[0] === 'unknown') return SETTLE_UNKNOWN;
-    if (reply[0] === 'bad') {
-      checkActual(req.actual, reply[1] as number);
-      throw new TypeError(`settle: invalid actual amounts for ${req.id}`);
-    }
-    const lines: SettledLine[] = [];
-    for (let i = 1, j = 0; i < reply.length; i += 4, j++) {
-      const after = Number(reply[i + 3]);
-      const line: SettledLine = { key: String(reply[i]), dim: String(reply[i + 1]), before: after - req.actual[j], after };
-      if (reply[i + 2] !== '') line.limit = Number(reply[i + 2]);
-      lines.push(line);
-    }
-    return { ok: true, lines };
+    return settleResult(req, reply);
+  }
+
+  /** @internal */
+  settleArgs(req: SettleRequest): string[] {
+    const valid = Array.isArray(req.actual) && req.actual.every(isAmount);
+    const args = [this.prefix, req.id, valid ? '1' : '0', String(req.actual?.length ?? 0)];
+    if (valid) for (const a of req.actual) args.push(String(a));
+    return args;
   }
 
   async release(id: string): Promise<void> {
@@ -114,6 +120,25 @@ export class RedisLedger implements LedgerStore {
   private cutoff(now: number): string {
     return String(now - this.retentionMs);
   }
+}
+
+export type ReserveReply = [string, number?, string?, string?];
+
+/** @internal The settle script's reply as a result. */
+export function settleResult(req: SettleRequest, reply: Array<string | number>): SettleResult {
+  if (reply[0] === 'unknown') return SETTLE_UNKNOWN;
+  if (reply[0] === 'bad') {
+    checkActual(req.actual, reply[1] as number);
+    throw new TypeError(`settle: invalid actual amounts for ${req.id}`);
+  }
+  const lines: SettledLine[] = [];
+  for (let i = 1, j = 0; i < reply.length; i += 4, j++) {
+    const after = Number(reply[i + 3]);
+    const line: SettledLine = { key: String(reply[i]), dim: String(reply[i + 1]), before: after - req.actual[j], after };
+    if (reply[i + 2] !== '') line.limit = Number(reply[i + 2]);
+    lines.push(line);
+  }
+  return { ok: true, lines };
 }
 
 /** A NaN time cannot be a sorted-set score; the memory store would keep it forever, Redis refuses it. */

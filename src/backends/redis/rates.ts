@@ -17,7 +17,8 @@ function checkBucket(b: BucketSpec): void {
   }
 }
 
-function argsOf(prefix: string, buckets: readonly BucketSpec[], now: number): string[] {
+/** @internal The rate scripts' arguments (checked), also for the compound scripts. */
+export function argsOf(prefix: string, buckets: readonly BucketSpec[], now: number): string[] {
   if (typeof now !== 'number' || !Number.isFinite(now)) throw new TypeError(`now must be a finite number, got ${now}`);
   const args = [prefix, String(now), String(buckets.length)];
   for (const b of buckets) {
@@ -25,6 +26,13 @@ function argsOf(prefix: string, buckets: readonly BucketSpec[], now: number): st
     args.push(b.key, String(b.capacity), String(b.windowMs), String(b.amount), String(Math.ceil(b.windowMs) + TTL_MARGIN_MS));
   }
   return args;
+}
+
+/** @internal The take script's reply as a result. */
+export function takeResult(buckets: readonly BucketSpec[], reply: [number, number?, string?]): RateResult {
+  if (reply[0] === 1) return OK;
+  const b = buckets[(reply[1] as number) - 1];
+  return { ok: false, scope: b.scope, key: b.key, retryAfterMs: Number(reply[2]) };
 }
 
 /** Token buckets in Redis: take and credit are one script each, all or nothing across buckets. */
@@ -42,9 +50,7 @@ export class RedisRates implements RateStore {
       () => this.gate.run('take', (redis) => takeScript.run(redis, args)) as Promise<[number, number?, string?]>,
       (): [number] => [1],
     );
-    if (reply[0] === 1) return OK;
-    const b = buckets[(reply[1] as number) - 1];
-    return { ok: false, scope: b.scope, key: b.key, retryAfterMs: Number(reply[2]) };
+    return takeResult(buckets, reply);
   }
 
   async credit(buckets: BucketSpec[], now: number): Promise<void> {

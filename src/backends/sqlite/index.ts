@@ -1,5 +1,5 @@
-import { EXPIRED_RETENTION_MS } from '../rules.ts';
-import type { Store } from '../../store/store.ts';
+import { checkCharges, EXPIRED_RETENTION_MS } from '../rules.ts';
+import type { BucketSpec, CompoundOps, ReserveRequest, SettleRequest, SettleResult, Store, TakeAndReserveResult } from '../../store/store.ts';
 import { createSqliteApprovalStore } from './approvals.ts';
 import { createSqliteAuditSink } from './audit.ts';
 import { openDatabase, type Database } from './database.ts';
@@ -46,11 +46,14 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   }
   const kills = new SqliteKills(db, options.killPollMs ?? 250);
   const approvals = createSqliteApprovalStore({ db });
+  const ledger = new SqliteLedger(db, options.expiredRetentionMs ?? EXPIRED_RETENTION_MS);
+  const rates = new SqliteRates(db);
   return {
     kind: 'sqlite',
     db,
-    ledger: new SqliteLedger(db, options.expiredRetentionMs ?? EXPIRED_RETENTION_MS),
-    rates: new SqliteRates(db),
+    ledger,
+    rates,
+    compound: compoundOps(db, ledger, rates),
     kills,
     runs: new SqliteRuns(db),
     approvals,
@@ -62,6 +65,35 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       kills.close();
       await approvals.close();
       if (db.open) db.close();
+    },
+  };
+}
+
+/**
+ * A call's store work before its upstream (rate tokens and the reservation) and after it (the
+ * settlement and the tokens given back), each one write transaction: the parts' own transactions
+ * nest in it as savepoints, so the decisions are theirs exactly, and one commit reaches the WAL.
+ */
+function compoundOps(db: Database, ledger: SqliteLedger, rates: SqliteRates): CompoundOps {
+  const takeAndReserve = db.transaction((buckets: BucketSpec[], req: ReserveRequest): TakeAndReserveResult => {
+    const rate = rates.takeTx(buckets, req.now);
+    if (!rate.ok) return { rate };
+    const reserve = ledger.reserveTx(req);
+    if (!reserve.ok) rates.creditTx(buckets, req.now);
+    return { rate, reserve };
+  });
+  const settleAndCredit = db.transaction((req: SettleRequest, credit: BucketSpec[]): SettleResult => {
+    const settled = ledger.settleTx(req);
+    if (credit.length > 0) rates.creditTx(credit, req.now);
+    return settled;
+  });
+  return {
+    async takeAndReserve(buckets, req) {
+      checkCharges(req.charges);
+      return takeAndReserve.immediate(buckets, req);
+    },
+    async settleAndCredit(req, credit) {
+      return settleAndCredit.immediate(req, credit);
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database, Statement, Transaction } from 'better-sqlite3';
 import type { Balance, LedgerStore, ReserveRequest, ReserveResult, SettledLine, SettleRequest, SettleResult } from '../../store/store.ts';
 import { checkActual, checkCharges, fits, OK, pendingBefore, refusalOf, SETTLE_UNKNOWN } from '../rules.ts';
 
@@ -41,8 +41,10 @@ export class SqliteLedger implements LedgerStore {
     repeat: Statement<[string, string], number>;
   };
   private lastPurge = -Infinity;
-  private readonly reserveTx;
-  private readonly settleTx;
+  /** @internal The transaction itself (nested in a compound one as a savepoint: index.ts). */
+  readonly reserveTx: Transaction<(req: ReserveRequest) => ReserveResult>;
+  /** @internal The transaction itself (nested in a compound one as a savepoint: index.ts). */
+  readonly settleTx: Transaction<(req: SettleRequest) => SettleResult>;
   private readonly releaseTx;
   private readonly sweepTx;
   private readonly readTx;

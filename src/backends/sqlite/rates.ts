@@ -1,4 +1,4 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database, Statement, Transaction } from 'better-sqlite3';
 import type { BucketState } from '../../core/token-bucket.ts';
 import { creditTo, takeFrom } from '../rules.ts';
 import type { BucketSpec, RateResult, RateStore } from '../../store/store.ts';
@@ -12,8 +12,10 @@ interface BucketRow {
 export class SqliteRates implements RateStore {
   private readonly get: Statement<[string], BucketRow>;
   private readonly put: Statement<[string, number, number]>;
-  private readonly takeTx;
-  private readonly creditTx;
+  /** @internal The transaction itself (nested in a compound one: index.ts). */
+  readonly takeTx: Transaction<(buckets: BucketSpec[], now: number) => RateResult>;
+  /** @internal The transaction itself (nested in a compound one: index.ts). */
+  readonly creditTx: Transaction<(buckets: BucketSpec[], now: number) => void>;
 
   constructor(db: Database) {
     this.get = db.prepare('SELECT tokens, updated_at FROM fm_buckets WHERE key = ?');
