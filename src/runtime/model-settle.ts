@@ -1,6 +1,7 @@
 import type { Usage } from '../core/chat.ts';
 import { fastHash } from '../core/canonical-json.ts';
 import { guardError, type GuardError } from '../core/errors.ts';
+import { faultOf } from '../core/fault.ts';
 import { nanoToUsd } from '../core/money.ts';
 import { costNano } from '../core/pricing.ts';
 import { modelActuals } from './charges.ts';
@@ -95,7 +96,7 @@ export async function settleFailure(
   });
   handle.localSteps++;
   handle.localCostNano += cost;
-  await recordBreakers(ctx, prepared.breakerTokens, error.code);
+  await recordBreakers(ctx, prepared.breakerTokens, error);
   await creditUnused(ctx, prepared, used.inputTokens + used.outputTokens, now);
   if (ctx.listening) {
     ctx.emit({
@@ -104,6 +105,7 @@ export async function settleFailure(
       ...modelSubject(handle, prepared.requested.name),
       code: error.code,
       message: error.message,
+      ...(faultOf(error) === 'internal' ? { internal: true } : {}),
       usage,
       costUsd: nanoToUsd(cost),
       latencyMs: now - prepared.startedAt,
