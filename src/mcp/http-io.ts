@@ -39,7 +39,7 @@ export async function readJson(req: IncomingMessage, res: ServerResponse, limit:
     raw = await readBody(req, limit);
   } catch (error) {
     if (isHttpFailure(error) && error.status === 413) {
-      sendHttpError(res, 413, 'request.invalid', error.error.message, { headers: { connection: 'close' } });
+      sendHttpError(res, 413, 'request.invalid', error.error.message, { headers: error.headers });
     } else res.destroy();
     return NOT_PARSED;
   }
