@@ -16,6 +16,7 @@ import { handleModels } from './models.ts';
 import { handleHealthz, handleMetrics, handleReadyz } from './probes.ts';
 import type { ToolCallViolation } from './tool-calls.ts';
 import { pathOf } from '../http/path.ts';
+import { guardConnections } from '../http/connection-guard.ts';
 
 export interface GatewayOptions {
   guard: Guard;
@@ -31,10 +32,12 @@ export interface GatewayOptions {
   readyTimeoutMs?: number;
   /** Idle keep-alive connections close after this. Default 65 s (above common load-balancer idle timeouts). */
   keepAliveTimeoutMs?: number;
-  /** The request's headers must arrive within this. Default 30 s. */
+  /** The request's headers must arrive within this (checked every second). Default: `server.headersTimeoutMs`, else 10 s. */
   headersTimeoutMs?: number;
-  /** The whole request (not the response: streams run longer) must arrive within this. Default 60 s. */
+  /** The whole request (not the response: streams run longer) must arrive within this. Default: `server.requestTimeoutMs`, else 60 s. */
   requestTimeoutMs?: number;
+  /** Open connections at most; one more is answered 503 `rate.limited`. Default: `server.maxConnections`, else 10,000. */
+  maxConnections?: number;
   /** The console on `/console` (on whenever `server.adminToken` is set): session length, where its built files are. */
   console?: Pick<ConsoleOptions, 'sessionTtlMs' | 'assetsDir' | 'signInLimit'>;
 }
@@ -129,8 +132,9 @@ export function createGatewayServer(options: GatewayOptions): Gateway {
     onError,
     readyTimeoutMs = 1000,
     keepAliveTimeoutMs = 65_000,
-    headersTimeoutMs = 30_000,
-    requestTimeoutMs = 60_000,
+    headersTimeoutMs = guard.config.server.headersTimeoutMs ?? 10_000,
+    requestTimeoutMs = guard.config.server.requestTimeoutMs ?? 60_000,
+    maxConnections = guard.config.server.maxConnections ?? 10_000,
   } = options;
   const models = guard.config.models;
   const ctx: GatewayContext = {
@@ -159,17 +163,30 @@ export function createGatewayServer(options: GatewayOptions): Gateway {
     onError: (error, where) => ctx.report(error, where),
   });
   const mounts: Mounts = { admin, mcp, console: ui };
-  const server = createServer({ keepAlive: true, noDelay: true, headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs }, (req, res) => {
-    const path = pathOf(req.url ?? '/');
-    // An incoming W3C traceparent is continued when OpenTelemetry is set up (src/telemetry/).
-    withIncomingTrace(req.headers, () => route(ctx, req, res, path, mounts)).catch((error: unknown) => {
-      const failure = toFailure(error);
-      if (failure.internal) ctx.report(error, { method: req.method ?? 'GET', path });
-      // The Anthropic route answers in Anthropic's shape everywhere, its 405 included.
-      (path === '/v1/messages' ? sendAnthropicFailure : sendFailure)(res, failure);
-    });
-  });
+  const server = createServer(
+    {
+      keepAlive: true,
+      noDelay: true,
+      headersTimeout: headersTimeoutMs,
+      // Node's requestTimeout must not be below headersTimeout.
+      requestTimeout: Math.max(requestTimeoutMs, headersTimeoutMs),
+      // How often the timeouts are checked (Node's default, 30 s, let a slow client hold on for up to twice the timeout).
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeoutMs / 4))),
+    },
+    (req, res) => {
+      const path = pathOf(req.url ?? '/');
+      // An incoming W3C traceparent is continued when OpenTelemetry is set up (src/telemetry/).
+      withIncomingTrace(req.headers, () => route(ctx, req, res, path, mounts)).catch((error: unknown) => {
+        const failure = toFailure(error);
+        if (failure.internal) ctx.report(error, { method: req.method ?? 'GET', path });
+        // The Anthropic route answers in Anthropic's shape everywhere, its 405 included.
+        (path === '/v1/messages' ? sendAnthropicFailure : sendFailure)(res, failure);
+      });
+    },
+  );
   server.keepAliveTimeout = keepAliveTimeoutMs;
+  // A connection cap, and parser errors and timeouts answered with catalogue bodies (src/http/).
+  guardConnections(server, { maxConnections });
 
   return {
     server,
