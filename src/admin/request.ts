@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { httpFailure } from '../http/error-response.ts';
+import { parseJsonBody } from '../http/json-body.ts';
 import { readBody } from '../http/read-body.ts';
 
 /** Admin bodies are small commands; anything bigger is a mistake. */
@@ -19,12 +20,7 @@ export function notFound(message: string) {
 export async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
   const raw = await readBody(req, MAX_ADMIN_BODY);
   if (raw.length === 0) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw invalid('the request body is not valid JSON');
-  }
+  const value = parseJsonBody(raw);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('the request body must be a JSON object');
   return value as Record<string, unknown>;
 }

@@ -369,6 +369,16 @@ export const configSchema = z.strictObject({
       maxBodyBytes: positiveInt.optional(),
       /** A forbidden or looping tool call in a model's response: refuse the response, or strip the call. */
       toolCallViolation: z.enum(['refuse', 'strip']).optional(),
+      /** A client's request headers must arrive within this (default 10 s); slower ones are cut with 408. */
+      headersTimeoutMs: duration.optional(),
+      /** The whole request, body included, must arrive within this (default 60 s); slower ones are cut with 408. */
+      requestTimeoutMs: duration.optional(),
+      /** Open client connections at most (default 10,000); one more is answered 503 `rate.limited` and closed. */
+      maxConnections: positiveInt.optional(),
+      /** MCP sessions one agent may hold at once (default 100); one more is refused 429 `rate.limited`. */
+      mcpSessionsPerAgent: positiveInt.optional(),
+      /** An MCP session without requests for this long is closed (default 30 min). */
+      mcpSessionIdleMs: duration.optional(),
     })
     .optional(),
 });

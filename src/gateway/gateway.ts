@@ -16,6 +16,7 @@ import { handleModels } from './models.ts';
 import { handleHealthz, handleMetrics, handleReadyz } from './probes.ts';
 import type { ToolCallViolation } from './tool-calls.ts';
 import { pathOf } from '../http/path.ts';
+import { guardConnections } from '../http/connection-guard.ts';
 
 export interface GatewayOptions {
   guard: Guard;
@@ -31,12 +32,14 @@ export interface GatewayOptions {
   readyTimeoutMs?: number;
   /** Idle keep-alive connections close after this. Default 65 s (above common load-balancer idle timeouts). */
   keepAliveTimeoutMs?: number;
-  /** The request's headers must arrive within this. Default 30 s. */
+  /** The request's headers must arrive within this (checked every second). Default: `server.headersTimeoutMs`, else 10 s. */
   headersTimeoutMs?: number;
-  /** The whole request (not the response: streams run longer) must arrive within this. Default 60 s. */
+  /** The whole request (not the response: streams run longer) must arrive within this. Default: `server.requestTimeoutMs`, else 60 s. */
   requestTimeoutMs?: number;
   /** `close()` without an argument gives requests in flight this long. Default: `server.shutdownGraceMs`, else 5000. */
   shutdownGraceMs?: number;
+  /** Open connections at most; one more is answered 503 `rate.limited`. Default: `server.maxConnections`, else 10,000. */
+  maxConnections?: number;
   /** The console on `/console` (on whenever `server.adminToken` is set): session length, where its built files are. */
   console?: Pick<ConsoleOptions, 'sessionTtlMs' | 'assetsDir' | 'signInLimit'>;
 }
@@ -159,8 +162,9 @@ export function createGatewayServer(options: GatewayOptions): Gateway {
     onError,
     readyTimeoutMs = 1000,
     keepAliveTimeoutMs = 65_000,
-    headersTimeoutMs = 30_000,
-    requestTimeoutMs = 60_000,
+    headersTimeoutMs = guard.config.server.headersTimeoutMs ?? 10_000,
+    requestTimeoutMs = guard.config.server.requestTimeoutMs ?? 60_000,
+    maxConnections = guard.config.server.maxConnections ?? 10_000,
     shutdownGraceMs = guard.config.server.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
   } = options;
   // Requests doing work (not GET streams that only listen), and work that outlives its response.
@@ -205,32 +209,45 @@ export function createGatewayServer(options: GatewayOptions): Gateway {
     onError: (error, where) => ctx.report(error, where),
   });
   const mounts: Mounts = { admin, mcp, console: ui };
-  const server = createServer({ keepAlive: true, noDelay: true, headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs }, (req, res) => {
-    const path = pathOf(req.url ?? '/');
-    const send = path === '/v1/messages' ? sendAnthropicFailure : sendFailure;
-    if (closing) {
-      // Stop accepting: a request on a connection kept alive from before gets the catalogue answer.
-      send(res, shuttingDown());
-      return;
-    }
-    const working = req.method !== 'GET' && req.method !== 'HEAD';
-    if (working) {
-      inflight.add(res);
-      // Done when the answer is out (or the client left), not when the handler returns.
-      res.once('close', () => {
-        inflight.delete(res);
-        notify();
+  const server = createServer(
+    {
+      keepAlive: true,
+      noDelay: true,
+      headersTimeout: headersTimeoutMs,
+      // Node's requestTimeout must not be below headersTimeout.
+      requestTimeout: Math.max(requestTimeoutMs, headersTimeoutMs),
+      // How often the timeouts are checked (Node's default, 30 s, let a slow client hold on for up to twice the timeout).
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeoutMs / 4))),
+    },
+    (req, res) => {
+      const path = pathOf(req.url ?? '/');
+      const send = path === '/v1/messages' ? sendAnthropicFailure : sendFailure;
+      if (closing) {
+        // Stop accepting: a request on a connection kept alive from before gets the catalogue answer.
+        send(res, shuttingDown());
+        return;
+      }
+      const working = req.method !== 'GET' && req.method !== 'HEAD';
+      if (working) {
+        inflight.add(res);
+        // Done when the answer is out (or the client left), not when the handler returns.
+        res.once('close', () => {
+          inflight.delete(res);
+          notify();
+        });
+      }
+      // An incoming W3C traceparent is continued when OpenTelemetry is set up (src/telemetry/).
+      withIncomingTrace(req.headers, () => route(ctx, req, res, path, mounts)).catch((error: unknown) => {
+        const failure = toFailure(error);
+        if (failure.internal) ctx.report(error, { method: req.method ?? 'GET', path });
+        // The Anthropic route answers in Anthropic's shape everywhere, its 405 included.
+        send(res, failure);
       });
-    }
-    // An incoming W3C traceparent is continued when OpenTelemetry is set up (src/telemetry/).
-    withIncomingTrace(req.headers, () => route(ctx, req, res, path, mounts)).catch((error: unknown) => {
-      const failure = toFailure(error);
-      if (failure.internal) ctx.report(error, { method: req.method ?? 'GET', path });
-      // The Anthropic route answers in Anthropic's shape everywhere, its 405 included.
-      send(res, failure);
-    });
-  });
+    },
+  );
   server.keepAliveTimeout = keepAliveTimeoutMs;
+  // A connection cap, and parser errors and timeouts answered with catalogue bodies (src/http/).
+  guardConnections(server, { maxConnections });
 
   async function shutdown(graceMs: number): Promise<void> {
     // Stop accepting connections, but not through http's close(), which also drops the connections

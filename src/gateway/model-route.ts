@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { guardError } from '../core/errors.ts';
 import { singleHeader } from '../http/auth.ts';
 import { type HttpFailure, toFailure } from '../http/error-response.ts';
+import { parseJsonBody } from '../http/json-body.ts';
 import { readBody } from '../http/read-body.ts';
 import type { Run } from '../runtime/run.ts';
 import { ClientLink } from './client-link.ts';
@@ -38,12 +38,9 @@ export interface RouteCall<P> {
   path: string;
 }
 
+/** The body as JSON, its depth bounded before it is parsed (size is bounded by the reader). */
 export function parseJson(raw: Buffer): unknown {
-  try {
-    return JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw guardError('request.invalid', 'the request body is not valid JSON');
-  }
+  return parseJsonBody(raw);
 }
 
 /**

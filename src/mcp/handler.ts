@@ -35,10 +35,12 @@ export interface McpHandlerOptions {
   maxResultBytes?: number;
   /** Default: the config's `server.maxBodyBytes`, else 4 MiB. */
   maxBodyBytes?: number;
-  /** A session without requests for this long is closed (and its run ended). Default 30 min. */
+  /** A session without requests for this long is closed (and its run ended). Default: `server.mcpSessionIdleMs`, else 30 min. */
   sessionIdleMs?: number;
   /** New sessions beyond this are refused with 503. Default 1000. */
   maxSessions?: number;
+  /** One agent's sessions beyond this are refused with 429 `rate.limited`. Default: `server.mcpSessionsPerAgent`, else 100. */
+  maxSessionsPerAgent?: number;
   /** Upstreams by server name, instead of (or beside) the ones the config's `toolServers` describe. */
   upstreams?: Record<string, Upstream>;
   /** The in-process server of a `builtin` tool server, one per connection (wiring/gateway.ts passes the demo tools). */
@@ -60,6 +62,7 @@ export interface McpHandler {
 }
 
 export const DEFAULT_MAX_RESULT_BYTES = 64 * 1024;
+export const DEFAULT_SESSIONS_PER_AGENT = 100;
 const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 const MODE_HEADER = 'x-fmguard-mcp-mode';
 
@@ -92,8 +95,9 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
   const { guard, basePath = '/mcp', mode = 'auto', onError } = options;
   const maxResultBytes = options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
   const maxBodyBytes = options.maxBodyBytes ?? guard.config.server.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const sessionIdleMs = options.sessionIdleMs ?? 30 * 60_000;
+  const sessionIdleMs = options.sessionIdleMs ?? guard.config.server.mcpSessionIdleMs ?? 30 * 60_000;
   const maxSessions = options.maxSessions ?? 1000;
+  const maxSessionsPerAgent = options.maxSessionsPerAgent ?? guard.config.server.mcpSessionsPerAgent ?? DEFAULT_SESSIONS_PER_AGENT;
   const upstreams = upstreamsFromConfig(guard.config, { builtin: options.builtin, backoff: options.backoff });
   for (const [name, upstream] of Object.entries(options.upstreams ?? {})) upstreams.set(name, upstream);
 
@@ -116,6 +120,19 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
   }
 
   function openSession(ctx: ProxyContext, identity: Identity, req: AuthedRequest, res: ServerResponse, body: unknown): void {
+    // Fair shares: one agent cannot take every session of the gateway.
+    const agent = identity.agent.name;
+    if (sessions.countFor(agent) >= maxSessionsPerAgent) sessions.sweep(Date.now(), sessionIdleMs);
+    if (sessions.countFor(agent) >= maxSessionsPerAgent) {
+      const retryAfter = String(Math.max(1, Math.ceil(sessionIdleMs / 1000)));
+      return sendHttpError(
+        res,
+        429,
+        'rate.limited',
+        `agent "${agent}" holds its maximum of ${maxSessionsPerAgent} MCP sessions; close one (DELETE), wait for one to expire, or use the stateless mode`,
+        { headers: { 'retry-after': retryAfter } },
+      );
+    }
     if (sessions.size >= maxSessions && sessions.sweep(Date.now(), sessionIdleMs) === 0) {
       return sendHttpError(res, 503, 'rate.limited', `this gateway holds its maximum of ${maxSessions} MCP sessions; retry later or use the stateless mode`);
     }

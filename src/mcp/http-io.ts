@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StopCode } from '../core/codes.ts';
 import { isHttpFailure } from '../http/error-response.ts';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../http/json-body.ts';
 import { readBody } from '../http/read-body.ts';
 import { FMGUARD_JSONRPC_ERROR } from './refusals.ts';
 
@@ -38,8 +39,12 @@ export async function readJson(req: IncomingMessage, res: ServerResponse, limit:
     raw = await readBody(req, limit);
   } catch (error) {
     if (isHttpFailure(error) && error.status === 413) {
-      sendHttpError(res, 413, 'request.invalid', error.error.message, { headers: { connection: 'close' } });
+      sendHttpError(res, 413, 'request.invalid', error.error.message, { headers: error.headers });
     } else res.destroy();
+    return NOT_PARSED;
+  }
+  if (jsonDepthExceeds(raw)) {
+    sendHttpError(res, 400, 'request.invalid', `Invalid Request: the body nests deeper than ${MAX_JSON_DEPTH} levels`, { rpcCode: -32600 });
     return NOT_PARSED;
   }
   try {

@@ -18,17 +18,29 @@ export interface Session {
 /** Live sessions, with idle expiry. */
 export class SessionTable {
   private readonly sessions = new Map<string, Session>();
+  private readonly perAgent = new Map<string, number>();
 
   get size(): number {
     return this.sessions.size;
   }
 
+  /** Sessions the agent holds now. */
+  countFor(agent: string): number {
+    return this.perAgent.get(agent) ?? 0;
+  }
+
   add(session: Session): void {
     this.sessions.set(session.id, session);
+    this.perAgent.set(session.agent, this.countFor(session.agent) + 1);
   }
 
   delete(id: string): void {
+    const session = this.sessions.get(id);
+    if (!session) return;
     this.sessions.delete(id);
+    const left = this.countFor(session.agent) - 1;
+    if (left > 0) this.perAgent.set(session.agent, left);
+    else this.perAgent.delete(session.agent);
   }
 
   /**
@@ -46,7 +58,7 @@ export class SessionTable {
     let closed = 0;
     for (const session of [...this.sessions.values()]) {
       if (session.active === 0 && now - session.lastSeen >= idleMs) {
-        this.sessions.delete(session.id);
+        this.delete(session.id);
         void session.mcp.close().catch(() => {});
         closed++;
       }
@@ -57,6 +69,7 @@ export class SessionTable {
   async closeAll(): Promise<void> {
     const all = [...this.sessions.values()];
     this.sessions.clear();
+    this.perAgent.clear();
     await Promise.all(all.map((s) => s.mcp.close().catch(() => {})));
   }
 }

@@ -14,7 +14,7 @@ import { runToolInWorker } from './worker-tool.ts';
 import { linkSignals } from './signals.ts';
 import { requireApproval } from '../approvals/index.ts';
 import { breakerOpenError } from '../breakers/index.ts';
-import { isUpstreamFailure } from '../core/codes.ts';
+import { countsAgainstUpstream, faultOf } from '../core/fault.ts';
 
 export interface ToolCallOptions<A, R> {
   /** The tool's full name, e.g. `demo.search` (policies match on it). */
@@ -207,7 +207,7 @@ async function settleTool(ctx: GuardContext, handle: RunHandle, call: AdmittedTo
   if (call.breakerToken !== undefined) {
     const token = call.breakerToken as never;
     if (outcome.ok) await ctx.breakers!.record(call.breakerScope, token, true);
-    else if (isUpstreamFailure(outcome.error.code)) await ctx.breakers!.record(call.breakerScope, token, false);
+    else if (countsAgainstUpstream(outcome.error)) await ctx.breakers!.record(call.breakerScope, token, false);
     else await ctx.breakers!.release(call.breakerScope, token);
   }
   const subject = toolSubject(handle, call.tool);
@@ -218,7 +218,8 @@ async function settleTool(ctx: GuardContext, handle: RunHandle, call: AdmittedTo
       ctx.emit({ ...subject, type: 'call.allowed', at: now, usage: { inputTokens: 0, outputTokens: 0 }, costUsd: 0, latencyMs, attempts, args });
   } else if (ctx.listening) {
     const { code, message } = outcome.error;
-    ctx.emit({ ...subject, type: 'call.failed', at: now, code, message, costUsd: 0, latencyMs, attempts, args });
+    const internal = faultOf(outcome.error) === 'internal' ? { internal: true as const } : {};
+    ctx.emit({ ...subject, type: 'call.failed', at: now, code, message, ...internal, costUsd: 0, latencyMs, attempts, args });
   }
   return latencyMs;
 }
@@ -226,6 +227,8 @@ async function settleTool(ctx: GuardContext, handle: RunHandle, call: AdmittedTo
 /** The consecutive-error detector: too many failed tool calls in a row stop the run with `loop.repeated_error`. */
 async function afterToolFailure(ctx: GuardContext, handle: RunHandle, tool: string, guard: GuardError): Promise<GuardError> {
   if (handle.stopped && guard === handle.stopped) return guard;
+  // The run's own streak counts its calls' failures (a client's repeated mistakes too), never fmguard's own.
+  if (faultOf(guard) === 'internal') return guard;
   const failures = await handle.ledger.trackRepeat(`run:${handle.id}:tool-outcome`, 'error');
   const limit = handle.agent.limits.maxConsecutiveErrors;
   if (failures < limit) return guard;

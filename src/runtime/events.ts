@@ -55,6 +55,8 @@ export type GuardEvent =
       at: number;
       code: StopCode;
       message: string;
+      /** fmguard's own failure, not the upstream's (core/fault.ts): it moves no breaker and no error metric. */
+      internal?: true;
       usage?: Usage;
       costUsd: number;
       latencyMs: number;

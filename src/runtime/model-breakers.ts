@@ -1,5 +1,6 @@
 import { breakerOpenError } from '../breakers/index.ts';
-import { isUpstreamFailure, type StopCode } from '../core/codes.ts';
+import type { GuardError } from '../core/errors.ts';
+import { countsAgainstUpstream } from '../core/fault.ts';
 import type { ResolvedModel } from '../config/resolve.ts';
 import type { GuardContext } from './context.ts';
 import type { RunHandle } from './run-handle.ts';
@@ -49,12 +50,12 @@ export async function releaseBreakers(ctx: GuardContext, tokens: BreakerTokens):
   for (const [scope, token] of tokens) await ctx.breakers!.release(scope, token as never);
 }
 
-/** Tell the breakers how the call went: upstream failures count, everything else only frees probes. */
-export async function recordBreakers(ctx: GuardContext, tokens: BreakerTokens, outcome: 'success' | StopCode): Promise<void> {
+/** Tell the breakers how the call went: upstream failures count (core/fault.ts), everything else only frees probes. */
+export async function recordBreakers(ctx: GuardContext, tokens: BreakerTokens, outcome: 'success' | GuardError): Promise<void> {
   if (!ctx.breakers || tokens.length === 0) return;
   for (const [scope, token] of tokens) {
     if (outcome === 'success') await ctx.breakers.record(scope, token as never, true);
-    else if (isUpstreamFailure(outcome)) await ctx.breakers.record(scope, token as never, false);
+    else if (countsAgainstUpstream(outcome)) await ctx.breakers.record(scope, token as never, false);
     else await ctx.breakers.release(scope, token as never);
   }
 }

@@ -3,6 +3,7 @@ import { settleFor } from './local-ledger.ts';
 import type { Usage } from '../core/chat.ts';
 import { fastHash } from '../core/canonical-json.ts';
 import { guardError, type GuardError } from '../core/errors.ts';
+import { faultOf } from '../core/fault.ts';
 import { nanoToUsd } from '../core/money.ts';
 import { costNano } from '../core/pricing.ts';
 import { modelActuals } from './charges.ts';
@@ -105,7 +106,7 @@ export async function settleFailure(
   );
   handle.localSteps++;
   handle.localCostNano += cost;
-  await recordBreakers(ctx, prepared.breakerTokens, error.code);
+  await recordBreakers(ctx, prepared.breakerTokens, error);
   if (ctx.listening) {
     ctx.emit({
       type: 'call.failed',
@@ -113,6 +114,7 @@ export async function settleFailure(
       ...modelSubject(handle, prepared.requested.name),
       code: error.code,
       message: error.message,
+      ...(faultOf(error) === 'internal' ? { internal: true } : {}),
       usage,
       costUsd: nanoToUsd(cost),
       latencyMs: now - prepared.startedAt,

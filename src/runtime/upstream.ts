@@ -1,6 +1,7 @@
 import type { ChatRequest } from '../core/chat.ts';
 import { isStopCode, type StopCode } from '../core/codes.ts';
 import { GuardError, guardError } from '../core/errors.ts';
+import { isInternalThrow, markInternal } from '../core/fault.ts';
 import { ProviderError, type UpstreamMeta } from '../providers/provider.ts';
 import type { GuardContext } from './context.ts';
 import type { Prepared, Reserved } from './model-types.ts';
@@ -25,6 +26,7 @@ const REJECTED_REQUEST = new Set([400, 404, 413, 422]);
 /** Map anything an attempt threw to a stop code (for retry matching and reporting). */
 export function codeOf(error: unknown): StopCode {
   if (GuardError.isInstance(error)) return error.code;
+  if (isInternalThrow(error)) return 'request.invalid';
   if (error instanceof ProviderError) return error.code ?? (REJECTED_REQUEST.has(error.status) ? 'request.invalid' : 'upstream.error');
   if (typeof error === 'object' && error !== null && isStopCode((error as { code?: unknown }).code)) return (error as { code: StopCode }).code;
   return 'upstream.error';
@@ -63,6 +65,8 @@ function asGuardError(error: unknown, resource: string): GuardError {
     );
   }
   const message = error instanceof Error ? error.message : String(error);
+  // fmguard's own resource error (a stack overflow on a hostile shape): the input's fault, never the upstream's.
+  if (isInternalThrow(error)) return markInternal(guardError('request.invalid', `${resource}: the call could not be processed: ${message}`, {}, error));
   return guardError('upstream.error', `${resource}: ${message}`, {}, error);
 }
 

@@ -2,6 +2,7 @@ import { createAlarmEngine, splitAlarmConfig, type AlarmEngine, type AlarmEvent 
 import { createBreakers, type BreakerChange, type Breakers } from '../breakers/index.ts';
 import type { FmguardConfig } from '../config/resolve.ts';
 import type { Clock } from '../core/clock.ts';
+import { countsAgainstUpstream } from '../core/fault.ts';
 import { createMetrics, type CallEvent, type Metrics } from '../metrics/index.ts';
 import type { GuardEvent, GuardEventListener } from '../runtime/events.ts';
 import type { AlarmHooks } from '../runtime/guard.ts';
@@ -91,6 +92,8 @@ export function toCallEvent(config: FmguardConfig, event: GuardEvent): CallEvent
         costUsd: event.costUsd,
       };
     case 'call.failed':
+      // Only the upstream's own failures are errors (core/fault.ts); the rest count as refusals by code.
+      if (!countsAgainstUpstream(event)) return { ...base, outcome: 'refused', code: event.code };
       return {
         ...base,
         outcome: event.code.startsWith('timeout.') ? 'timeout' : 'error',

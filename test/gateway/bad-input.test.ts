@@ -111,10 +111,14 @@ describe('bad input: each gives its code, never a stack trace or a 500', () => {
       socket.write(`${piece.length.toString(16)}\r\n${piece}\r\n`);
       await new Promise((r) => setTimeout(r, 5));
     }
-    await closed;
+    // The 413 goes out as soon as the limit is passed, before the body ends; the rest is drained
+    // (issue 11 item 2), so the client finishing its body keeps a usable connection.
+    for (let i = 0; i < 200 && !received.includes('request.invalid'); i++) await new Promise((r) => setTimeout(r, 10));
     expect(received).toMatch(/^HTTP\/1\.1 413/);
     expect(received).toContain('x-fmguard-code: request.invalid');
-    expect(received.toLowerCase()).toContain('connection: close');
+    socket.write('0\r\n\r\n');
+    socket.end();
+    await closed;
   });
 
   it('a run id owned by another agent is auth.invalid', async () => {

@@ -13,31 +13,31 @@ export interface StreamPiece {
 /**
  * Splits an output into stream deltas the way OpenAI does: the first carries the role; text arrives in
  * pieces of `tokensPerChunk` tokens; a tool call arrives as its id and name, then argument fragments.
+ * Lazy: each piece is cut when the stream asks for it.
  */
-export function toPieces(output: SimOutput, tokensPerChunk: number): StreamPiece[] {
+export function* toPieces(output: SimOutput, tokensPerChunk: number): Generator<StreamPiece, void, undefined> {
   const size = tokensPerChunk * CHARS_PER_TOKEN;
-  const pieces: StreamPiece[] = [];
+  let first = true;
+  const role = (piece: StreamPiece): StreamPiece => {
+    if (!first) return piece;
+    first = false;
+    return { ...piece, delta: { role: 'assistant', ...(output.toolCalls ? { content: null } : {}), ...piece.delta } };
+  };
   if (output.toolCalls) {
-    output.toolCalls.forEach((call, index) => {
+    for (const [index, call] of output.toolCalls.entries()) {
       const { name, arguments: args } = call.function;
-      pieces.push({
-        delta: { tool_calls: [{ index, id: call.id, type: 'function', function: { name, arguments: '' } }] },
-        tokens: textTokens(name),
-      });
+      yield role({ delta: { tool_calls: [{ index, id: call.id, type: 'function', function: { name, arguments: '' } }] }, tokens: textTokens(name) });
       for (let i = 0; i < args.length; i += size) {
         const part = args.slice(i, i + size);
-        pieces.push({ delta: { tool_calls: [{ index, function: { arguments: part } }] }, tokens: textTokens(part) });
+        yield role({ delta: { tool_calls: [{ index, function: { arguments: part } }] }, tokens: textTokens(part) });
       }
-    });
-  } else {
-    const content = output.content ?? '';
-    for (let i = 0; i < content.length; i += size) {
-      const part = content.slice(i, i + size);
-      pieces.push({ delta: { content: part }, tokens: textTokens(part) });
     }
-    if (pieces.length === 0) pieces.push({ delta: { content: '' }, tokens: 0 });
+    return;
   }
-  const first = pieces[0];
-  first.delta = { role: 'assistant', ...(output.toolCalls ? { content: null } : {}), ...first.delta };
-  return pieces;
+  const content = output.content ?? '';
+  if (content.length === 0) yield role({ delta: { content: '' }, tokens: 0 });
+  for (let i = 0; i < content.length; i += size) {
+    const part = content.slice(i, i + size);
+    yield role({ delta: { content: part }, tokens: textTokens(part) });
+  }
 }

@@ -18,6 +18,8 @@ export interface PlanContext {
   forbiddenToolName: string;
   retryAfterMs: number;
   longTokens: number;
+  /** No answer is longer than this many tokens, whatever it asks for (max_tokens lowers it). */
+  maxOutputTokens: number;
   refineTokens: number;
   stallAfterChunks: number;
 }
@@ -34,12 +36,13 @@ export interface SimOutput {
 export type SimPlan = { kind: 'error'; error: ProviderError } | { kind: 'output'; output: SimOutput };
 
 export function planResponse(req: ChatRequest, scenario: SimScenario, ctx: PlanContext): SimPlan {
-  const convo = new Conversation(req, ctx.seed);
+  const convo = new Conversation(req, ctx.seed, ctx.maxOutputTokens);
   switch (scenario.name) {
     case 'answer':
       return text(convo, answerText(convo.requestSeed));
     case 'long':
-      return text(convo, textOfLength(convo.requestSeed, (scenario.tokens ?? ctx.longTokens) * CHARS_PER_TOKEN));
+      // Never more text than the answer may carry (one token over, so the clamp says `length`).
+      return text(convo, textOfLength(convo.requestSeed, Math.min(scenario.tokens ?? ctx.longTokens, convo.cap + 1) * CHARS_PER_TOKEN));
     case 'refine':
       return text(convo, refineText(hash32(convo.firstUserText, ctx.seed), convo.round, ctx.refineTokens * CHARS_PER_TOKEN));
     case 'no_progress':
@@ -84,6 +87,8 @@ export function planResponse(req: ChatRequest, scenario: SimScenario, ctx: PlanC
 /** What the plans read from a request, computed once. */
 class Conversation {
   readonly maxTokens: number | undefined;
+  /** The most output tokens this answer may have: the request's max_tokens within the model's own limit. */
+  readonly cap: number;
   readonly promptTokens: number;
   readonly requestSeed: number;
   readonly firstUserText: string;
@@ -94,10 +99,12 @@ class Conversation {
   constructor(
     readonly req: ChatRequest,
     readonly seed: number,
+    maxOutputTokens: number,
   ) {
     this.maxTokens = requestedMaxTokens(req);
+    this.cap = Math.max(0, Math.min(this.maxTokens ?? maxOutputTokens, maxOutputTokens));
     this.promptTokens = estimatePromptTokens(req.messages, req.tools);
-    this.requestSeed = hash32(JSON.stringify([req.model, req.messages, req.tools ?? null]), seed);
+    this.requestSeed = hash32(sampled(JSON.stringify([req.model, req.messages, req.tools ?? null])), seed);
     const users = req.messages.filter((m): m is Extract<ChatMessage, { role: 'user' }> => m.role === 'user');
     this.firstUserText = users.length > 0 ? contentText(users[0]) : '';
     this.lastUserText = users.length > 0 ? contentText(users[users.length - 1]) : '';
@@ -113,9 +120,15 @@ class Conversation {
   }
 }
 
+/** A long prompt is hashed by its length, head and tail: the seed stays deterministic without a pass over megabytes. */
+function sampled(text: string): string {
+  const SAMPLE = 64 * 1024;
+  return text.length <= 2 * SAMPLE ? text : `${text.length}:${text.slice(0, SAMPLE)}${text.slice(-SAMPLE)}`;
+}
+
 function text(convo: Conversation, full: string): SimPlan {
-  const max = convo.maxTokens;
-  const clamped = max !== undefined && textTokens(full) > max;
+  const max = convo.cap;
+  const clamped = textTokens(full) > max;
   const content = clamped ? clampToTokens(full, max) : full;
   return {
     kind: 'output',
@@ -127,8 +140,8 @@ function toolCall(convo: Conversation, name: string, topicText: string, fallback
   const tool = convo.req.tools?.find((t) => t.function.name === name);
   let args = toolArguments(tool, topicOf(topicText), fallback);
   let tokens = textTokens(name + args);
-  const max = convo.maxTokens;
-  const clamped = max !== undefined && tokens > max;
+  const max = convo.cap;
+  const clamped = tokens > max;
   if (clamped) {
     // As upstream models do: the arguments are cut off mid-JSON and the finish reason says why.
     args = args.slice(0, Math.max(0, max * CHARS_PER_TOKEN - name.length));

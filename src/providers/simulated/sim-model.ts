@@ -42,6 +42,11 @@ export interface SimModelOptions {
   retryAfterMs?: number;
   /** Output length of `long` before clamping. Default 4000 tokens. */
   longTokens?: number;
+  /**
+   * No answer is longer than this (max_tokens lowers it; the gateway always sends the model's
+   * `maxOutputTokens`). Text beyond it is never built. Default 32768 tokens.
+   */
+  maxOutputTokens?: number;
   /** Approximate length of each refine / no_progress answer. Default 600 tokens. */
   refineTokens?: number;
   /** Chunks `stall` sends before it stops. Default 3. */
@@ -122,6 +127,7 @@ export function createSimModel(options: SimModelOptions = {}): SimModel {
     forbiddenToolName = 'delete_file',
     retryAfterMs = 1000,
     longTokens = 4000,
+    maxOutputTokens = 32_768,
     refineTokens = 600,
     stallAfterChunks = 3,
   } = options;
@@ -130,6 +136,7 @@ export function createSimModel(options: SimModelOptions = {}): SimModel {
   checkNumber('retryAfterMs', retryAfterMs);
   checkInteger('tokensPerChunk', tokensPerChunk, 1);
   checkInteger('longTokens', longTokens, 0);
+  checkInteger('maxOutputTokens', maxOutputTokens, 0);
   checkInteger('refineTokens', refineTokens, 0);
   checkInteger('stallAfterChunks', stallAfterChunks, 0);
   checkInteger('seed', seed, -(2 ** 31));
@@ -157,6 +164,7 @@ export function createSimModel(options: SimModelOptions = {}): SimModel {
     forbiddenToolName,
     retryAfterMs,
     longTokens,
+    maxOutputTokens,
     refineTokens,
     stallAfterChunks,
   };
@@ -224,13 +232,20 @@ export function createSimModel(options: SimModelOptions = {}): SimModel {
       await accepted;
       if (plan.kind !== 'output') return;
       const output = plan.output;
-      const pieces = toPieces(output, tokensPerChunk);
       const stallAt = output.stallAfterChunks;
-      for (let i = 0; i < pieces.length; i++) {
+      let i = 0;
+      let ranSince = performance.now();
+      for (const piece of toPieces(output, tokensPerChunk)) {
         if (i === stallAt) await waitForever(signal);
-        await pause(clock, i === 0 ? timing.firstTokenLatencyMs : paceMs(timing, pieces[i].tokens), signal);
-        record.sent(pieces[i].tokens);
-        yield toChunk(meta, pieces[i].delta, null);
+        // Unpaced chunks follow each other in microtasks: give the event loop a turn every few ms.
+        if (performance.now() - ranSince > YIELD_EVERY_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          ranSince = performance.now();
+        }
+        await pause(clock, i === 0 ? timing.firstTokenLatencyMs : paceMs(timing, piece.tokens), signal);
+        record.sent(piece.tokens);
+        yield toChunk(meta, piece.delta, null);
+        i++;
       }
       if (stallAt !== undefined) await waitForever(signal);
       signal.throwIfAborted();
@@ -297,6 +312,9 @@ export function createSimModel(options: SimModelOptions = {}): SimModel {
     reset: () => recorder.reset(),
   };
 }
+
+/** How long an unpaced stream runs before it lets other work in. */
+const YIELD_EVERY_MS = 4;
 
 function paceMs(timing: Timing, tokens: number): number {
   const tps = timing.tokensPerSecond;
