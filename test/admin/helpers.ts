@@ -49,7 +49,6 @@ export async function admin(gw: TestGateway, method: string, path: string, body?
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
-  // biome-ignore lint/suspicious/noExplicitAny: tests read whatever JSON an endpoint answers
   let json: any;
   try {
     json = JSON.parse(text);
