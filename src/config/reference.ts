@@ -355,6 +355,27 @@ export const CONFIG_REFERENCE: Docs = {
   'audit.retention.maxAge': { meaning: 'Events older than this are pruned.', example: '30d' },
   'audit.retention.everyMs': { meaning: 'How often pruning runs.', default: '1h', example: '1h' },
 
+  retention: {
+    meaning:
+      'Runs and their ledger detail pruned by age (ended runs only; budgets, metrics and `fmguard runs totals` stay exact). Audit events: `audit.retention`.',
+    default: 'off (kept for ever)',
+    example: '{ runs: { maxAge: 30d }, ledger: { maxAge: 7d } }',
+  },
+  'retention.runs': {
+    meaning:
+      'Ended runs are deleted this long after their end (their ledger detail rolled into period totals first); on Redis their keys also expire `maxAge` + 1 day after the end.',
+    default: 'off',
+    example: '{ maxAge: 30d }',
+  },
+  'retention.runs.maxAge': { meaning: 'How long an ended run is kept.', example: '30d' },
+  'retention.ledger': {
+    meaning: "An ended run's ledger detail (its `run:<id>` account, repeat trackers) is rolled into period totals per tenant, agent and day, then dropped.",
+    default: 'off',
+    example: '{ maxAge: 7d }',
+  },
+  'retention.ledger.maxAge': { meaning: "How long an ended run's ledger detail is kept.", example: '7d' },
+  'retention.everyMs': { meaning: 'How often `fmguard serve` prunes runs and ledger detail.', default: '1h', example: '1h' },
+
   server: { meaning: 'The gateway (`fmguard serve`).', example: '{ port: 8787, adminToken: "${FMGUARD_ADMIN_TOKEN}" }' },
   'server.host': { meaning: 'The interface to listen on.', default: '127.0.0.1', example: '0.0.0.0' },
   'server.port': { meaning: 'The port (0: any free port).', default: '8787', example: '8787' },
