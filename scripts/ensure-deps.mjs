@@ -34,7 +34,9 @@ function progress() {
 async function install() {
   const command = 'npm ci --no-audit --no-fund --foreground-scripts';
   console.error(`fmguard: first run: installing the locked dependencies (${command}).`);
-  console.error('fmguard: this installs about 600 packages (740 MB on disk: the SDKs, drivers, test and benchmark tools) and builds the SQLite addon: 1 to 3 minutes on a fast connection.');
+  console.error(
+    'fmguard: this installs about 600 packages (740 MB on disk: the SDKs, drivers, test and benchmark tools) and builds the SQLite addon: 1 to 3 minutes on a fast connection.',
+  );
   const started = Date.now();
   const child = spawn(command, { shell: true, stdio: 'inherit', cwd: root });
   const timer = setInterval(() => console.error(`fmguard: installing dependencies: ${seconds(started)} s, ${progress()}`), 5000);
