@@ -10,8 +10,9 @@ import { breakerRoutes } from './breakers.ts';
 import { budgetRoutes } from './budgets.ts';
 import { configRoutes } from './config.ts';
 import { killRoutes } from './kills.ts';
+import { openApiDocument } from './openapi.ts';
 import { queryOf } from './request.ts';
-import { createRouter } from './router.ts';
+import { createRouter, type Route } from './router.ts';
 import { runRoutes } from './runs.ts';
 import { viewRoutes } from './view-routes.ts';
 
@@ -28,8 +29,11 @@ export interface AdminHandler {
   handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
 }
 
-/** Every admin route; the console's API (src/console) dispatches through it too, behind its session. */
-export const adminRoute = createRouter([
+/**
+ * Every admin route: the table the router serves and `/admin/openapi.json` documents (a route added
+ * here is in the document). The console's API (src/console) dispatches through it too, behind its session.
+ */
+export const adminRoutes: Route[] = [
   ...runRoutes,
   ...killRoutes,
   ...breakerRoutes,
@@ -39,7 +43,10 @@ export const adminRoute = createRouter([
   ...auditRoutes,
   ...configRoutes,
   ...viewRoutes,
-]);
+];
+adminRoutes.push({ method: 'GET', pattern: 'openapi.json', handler: async () => ({ body: openApiDocument(adminRoutes) }) });
+
+export const adminRoute = createRouter(adminRoutes);
 
 function pathOf(url: string): string {
   const q = url.indexOf('?');

@@ -1,6 +1,7 @@
 import type { ApprovalStatus } from '../approvals/index.ts';
 import { httpFailure } from '../http/error-response.ts';
-import { limitOf, notFound, oneOf, optionalString, readJsonObject, textOf } from './request.ts';
+import { limitOf, notFound, oneOf, textOf } from './request.ts';
+import { decisionBody, parseBody } from './schemas.ts';
 import type { AdminReply, AdminRequest, Route } from './router.ts';
 
 const STATUSES: readonly ApprovalStatus[] = ['pending', 'approved', 'denied', 'expired', 'consumed'];
@@ -18,9 +19,9 @@ async function list({ guard, query }: AdminRequest): Promise<AdminReply> {
 
 function decide(verb: 'approve' | 'deny') {
   return async ({ guard, params, req }: AdminRequest): Promise<AdminReply> => {
-    const body = await readJsonObject(req);
-    const by = optionalString(body, 'by', 200) ?? 'admin';
-    const reason = optionalString(body, 'reason');
+    const body = await parseBody(req, decisionBody);
+    const by = body.by ?? 'admin';
+    const reason = body.reason;
     const id = params.id!;
     const result = verb === 'approve' ? await guard.approve(id, by, reason) : await guard.deny(id, by, reason);
     if (!result.ok && result.reason === 'unknown') throw notFound(`no approval request "${id}"`);

@@ -1,4 +1,5 @@
-import { invalid, optionalString, readJsonObject } from './request.ts';
+import { invalid } from './request.ts';
+import { breakerActionBody, parseBody } from './schemas.ts';
 import type { AdminReply, AdminRequest, Route } from './router.ts';
 
 const BREAKER_SCOPE = /^(model|provider|server|tool):.+$/;
@@ -7,15 +8,6 @@ function breakerScope(value: string | undefined): string {
   if (value === undefined || !BREAKER_SCOPE.test(value)) {
     throw invalid(`not a breaker scope: ${JSON.stringify(value ?? null)} (expected model:<id>, provider:<id>, server:<id> or tool:<id>)`, 'scope');
   }
-  return value;
-}
-
-/** `cooldownMs`: absent → the scope's policy; null → held open until closed; else a positive number. */
-function cooldownOf(body: Record<string, unknown>): number | null | undefined {
-  const value = body.cooldownMs;
-  if (value === undefined || value === null) return value;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
-    throw invalid('cooldownMs: expected a positive number of milliseconds, or null to hold the breaker open', 'cooldownMs');
   return value;
 }
 
@@ -30,11 +22,11 @@ async function show({ guard, params }: AdminRequest): Promise<AdminReply> {
 function act(verb: 'open' | 'close' | 'reset') {
   return async ({ guard, params, req }: AdminRequest): Promise<AdminReply> => {
     const scope = breakerScope(params.scope);
-    const body = await readJsonObject(req);
-    const by = `operator:${optionalString(body, 'by', 200) ?? 'admin'}`;
-    const reason = optionalString(body, 'reason') ?? `${verb} through the admin API`;
+    const body = await parseBody(req, breakerActionBody);
+    const by = `operator:${body.by ?? 'admin'}`;
+    const reason = body.reason ?? `${verb} through the admin API`;
     if (verb === 'open') {
-      const cooldownMs = cooldownOf(body);
+      const cooldownMs = body.cooldownMs;
       await guard.breakers.open(scope, { ...(cooldownMs !== undefined && { cooldownMs }), by, reason });
     } else if (verb === 'close') await guard.breakers.close(scope, { by, reason });
     else await guard.breakers.reset(scope, { by, reason });

@@ -1,8 +1,8 @@
-import { invalid, optionalString, readJsonObject } from './request.ts';
+import { invalid } from './request.ts';
 import type { AdminReply, AdminRequest, Route } from './router.ts';
+import { KILL_SCOPE, killBody, parseBody, unkillBody } from './schemas.ts';
 
-/** The scopes a kill switch may name (the runtime's own rule, checked here for a clear 400). */
-export const KILL_SCOPE = /^(global|(tenant|agent|run|provider|model|tool):.+)$/;
+export { KILL_SCOPE };
 
 export function killScope(value: unknown): string {
   if (typeof value !== 'string' || !KILL_SCOPE.test(value)) {
@@ -20,10 +20,10 @@ async function list({ guard }: AdminRequest): Promise<AdminReply> {
 }
 
 async function set({ guard, req }: AdminRequest): Promise<AdminReply> {
-  const body = await readJsonObject(req);
-  const scope = killScope(body.scope);
-  const reason = optionalString(body, 'reason') ?? 'killed through the admin API';
-  const by = optionalString(body, 'by', 200) ?? 'admin';
+  const body = await parseBody(req, killBody);
+  const scope = body.scope;
+  const reason = body.reason ?? 'killed through the admin API';
+  const by = body.by ?? 'admin';
   await guard.kill(scope, reason, by);
   return { body: { scope, on: true, reason, by } };
 }
@@ -38,5 +38,5 @@ export const killRoutes: Route[] = [
   { method: 'GET', pattern: 'kill', handler: list },
   { method: 'POST', pattern: 'kill', handler: set },
   { method: 'DELETE', pattern: 'kill/:scope', handler: ({ guard, params }) => clear(guard, killScope(params.scope)) },
-  { method: 'POST', pattern: 'unkill', handler: async ({ guard, req }) => clear(guard, killScope((await readJsonObject(req)).scope)) },
+  { method: 'POST', pattern: 'unkill', handler: async ({ guard, req }) => clear(guard, (await parseBody(req, unkillBody)).scope) },
 ];

@@ -1,7 +1,8 @@
 import { readRunUsage } from '../runtime/run.ts';
 import type { RunStatus } from '../store/store.ts';
 import type { Guard } from '../runtime/guard.ts';
-import { invalid, limitOf, notFound, oneOf, optionalString, readJsonObject, textOf } from './request.ts';
+import { invalid, limitOf, notFound, oneOf, textOf } from './request.ts';
+import { parseBody, runKillBody } from './schemas.ts';
 import type { AdminReply, AdminRequest, Route } from './router.ts';
 
 const STATUSES: readonly RunStatus[] = ['running', 'stopped', 'completed'];
@@ -44,9 +45,9 @@ async function show({ guard, params }: AdminRequest): Promise<AdminReply> {
 }
 
 async function kill({ guard, params, req }: AdminRequest): Promise<AdminReply> {
-  const body = await readJsonObject(req);
-  const reason = optionalString(body, 'reason') ?? 'killed through the admin API';
-  const by = optionalString(body, 'by', 200) ?? 'admin';
+  const body = await parseBody(req, runKillBody);
+  const reason = body.reason ?? 'killed through the admin API';
+  const by = body.by ?? 'admin';
   const run = await existing(guard, params.id!);
   if (!/^[A-Za-z0-9._:-]{1,128}(@.+)?$/.test(run.id)) throw invalid(`run id "${run.id}" cannot be a kill scope`);
   const scope = `run:${run.id}`;

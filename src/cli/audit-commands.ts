@@ -1,10 +1,12 @@
-import { DEFAULT_CONFIG } from './open.ts';
+import { CONFIG_OPTION_HELP } from './open.ts';
+import { formatTable, JSON_HELP } from './table.ts';
 import type { Command } from 'commander';
 import type { AuditEventType, AuditSink } from '../audit/index.ts';
+import type { StoredEvent } from '../store/audit.ts';
 import type { FmguardConfig } from '../config/resolve.ts';
 
 interface QueryOptions {
-  config: string;
+  config?: string;
   run?: string;
   agent?: string;
   tenant?: string;
@@ -18,7 +20,7 @@ interface QueryOptions {
 
 export function registerAuditCommands(program: Command): void {
   const audit = program.command('audit').description('The hash-chained audit log');
-  const withSink = async <T>(file: string, fn: (sink: AuditSink, config: FmguardConfig) => Promise<T>) => {
+  const withSink = async <T>(file: string | undefined, fn: (sink: AuditSink, config: FmguardConfig) => Promise<T>) => {
     const { withStore } = await import('./open.ts');
     const { openAuditSink } = await import('../wiring/services.ts');
     return withStore(file, async (store, config) => {
@@ -34,16 +36,21 @@ export function registerAuditCommands(program: Command): void {
 
   audit
     .command('tail')
-    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG)
+    .option('-c, --config <file>', CONFIG_OPTION_HELP)
+    .description('The newest events, oldest first')
     .option('-n, --lines <n>', 'how many', '20')
-    .action(async (options: { config: string; lines: string }) => {
-      const { formatEvents } = await import('../audit/index.ts');
-      await withSink(options.config, async (sink) => console.log(formatEvents(await sink.tail(Number(options.lines))) || 'no events'));
+    .option('--json', JSON_HELP)
+    .action(async (options: { config?: string; lines: string; json?: boolean }) => {
+      const { emit } = await import('./table.ts');
+      await withSink(options.config, async (sink) => {
+        const events = await sink.tail(Number(options.lines));
+        emit(options.json, events, () => eventTable(events));
+      });
     });
 
   audit
     .command('query')
-    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG)
+    .option('-c, --config <file>', CONFIG_OPTION_HELP)
     .option('--run <id>')
     .option('--agent <name>')
     .option('--tenant <name>')
@@ -52,9 +59,10 @@ export function registerAuditCommands(program: Command): void {
     .option('--since <time>', 'ISO time, epoch ms, or 30m / 2h / 1d ago')
     .option('--until <time>')
     .option('--limit <n>', 'how many', '100')
-    .option('--json', 'print JSON')
+    .option('--json', JSON_HELP)
+    .description('Events matching every filter given, oldest first')
     .action(async (options: QueryOptions) => {
-      const { formatEvents } = await import('../audit/index.ts');
+      const { emit } = await import('./table.ts');
       const { isStopCode } = await import('../core/codes.ts');
       const { parseTime } = await import('./open.ts');
       if (options.code !== undefined && !isStopCode(options.code)) throw new Error(`--code: unknown stop code "${options.code}"`);
@@ -70,23 +78,25 @@ export function registerAuditCommands(program: Command): void {
           limit: Number(options.limit),
           order: 'asc',
         });
-        console.log(options.json ? JSON.stringify(events, null, 2) : formatEvents(events) || 'no events');
+        emit(options.json, events, () => eventTable(events));
       });
     });
 
   audit
     .command('verify')
-    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG)
+    .option('-c, --config <file>', CONFIG_OPTION_HELP)
     .option('--anchor <file>', "an anchor file of signed chain heads: the log must still hold each chain's latest one")
+    .option('--json', JSON_HELP)
     .description(
       "Walk the hash chain and name the first event that was changed, removed or reordered; report gaps in any writer's numbering. Exit 0 intact, 1 tampered or an undeclared gap, 2 intact but events were dropped (declared by audit.gap events)",
     )
-    .action(async (options: { config: string; anchor?: string }) => {
+    .action(async (options: { config?: string; anchor?: string; json?: boolean }) => {
       const { formatVerifyResult, readAnchors, verifyAnchored } = await import('../audit/index.ts');
       const anchors = options.anchor ? await readAnchors(options.anchor) : undefined;
       await withSink(options.config, async (sink, config) => {
         const result = await verifyAnchored(sink, config.audit.key, anchors);
-        console.log(formatVerifyResult(result));
+        const { emit } = await import('./table.ts');
+        emit(options.json, result, () => formatVerifyResult(result));
         if (!result.ok) process.exitCode = 1;
         else if ((result.gaps ?? []).length > 0) process.exitCode = 2;
       });
@@ -94,10 +104,11 @@ export function registerAuditCommands(program: Command): void {
 
   audit
     .command('prune')
-    .option('-c, --config <file>', 'config file', DEFAULT_CONFIG)
+    .option('-c, --config <file>', CONFIG_OPTION_HELP)
     .option('--older-than <duration>', 'prune events older than this (default: audit.retention.maxAge)')
+    .option('--json', JSON_HELP)
     .description('Delete the oldest audit events and keep a signed checkpoint of the last one, so verify starts there')
-    .action(async (options: { config: string; olderThan?: string }) => {
+    .action(async (options: { config?: string; olderThan?: string; json?: boolean }) => {
       const { createAuditPruner } = await import('../audit/index.ts');
       const { parseDuration } = await import('../config/duration.ts');
       await withSink(options.config, async (sink, config) => {
@@ -107,12 +118,38 @@ export function registerAuditCommands(program: Command): void {
         const { systemClock } = await import('../core/clock.ts');
         const pruner = createAuditPruner({ sink, maxAgeMs, key: config.audit.key, anchorPath: config.audit.anchor?.path, clock: systemClock });
         const results = await pruner.pruneNow();
-        if (results.length === 0) console.log('nothing to prune');
-        for (const { pruned, checkpoint } of results) {
-          console.log(
-            `${checkpoint.chain === '' ? 'chain' : `replica ${checkpoint.chain}`}: pruned ${pruned} events; checkpoint #${checkpoint.seq} ${checkpoint.hash.slice(0, 16)}`,
-          );
-        }
+        const { emit, formatTable } = await import('./table.ts');
+        emit(options.json, results, () =>
+          formatTable(
+            ['chain', 'pruned', 'checkpoint seq', 'checkpoint hash'],
+            results.map(({ pruned, checkpoint }) => [
+              checkpoint.chain === '' ? 'chain' : `replica ${checkpoint.chain}`,
+              pruned,
+              checkpoint.seq,
+              checkpoint.hash.slice(0, 16),
+            ]),
+            'nothing to prune',
+          ),
+        );
       });
     });
+}
+
+/** Audit events as a table: the columns every event has, then what the event says beyond them. */
+function eventTable(events: readonly StoredEvent[]): string {
+  return formatTable(
+    ['seq', 'time', 'type', 'code', 'agent', 'run', 'resource', 'cost usd', 'details'],
+    events.map((e) => [
+      e.seq,
+      new Date(e.time).toISOString(),
+      e.type,
+      e.code,
+      e.agent,
+      e.run,
+      e.resource,
+      e.costUsd === undefined ? undefined : Number(e.costUsd.toPrecision(6)),
+      e.details && Object.keys(e.details).length > 0 ? JSON.stringify(e.details) : undefined,
+    ]),
+    'no events',
+  );
 }

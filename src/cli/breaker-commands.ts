@@ -1,4 +1,5 @@
-import { DEFAULT_CONFIG } from './open.ts';
+import { CONFIG_OPTION_HELP } from './open.ts';
+import { JSON_HELP } from './table.ts';
 import type { Command } from 'commander';
 
 const SCOPE = /^(model|provider|server|tool):.+$/;
@@ -12,28 +13,37 @@ export function registerBreakerCommands(program: Command): void {
   const breakers = program.command('breakers').description('Circuit breakers on models, providers and tool servers');
   breakers
     .command('list')
-    .option('-c, --config <file>', 'config file naming the store', DEFAULT_CONFIG)
-    .action(async (options: { config: string }) => {
+    .option('-c, --config <file>', CONFIG_OPTION_HELP)
+    .option('--json', JSON_HELP)
+    .action(async (options: { config?: string; json?: boolean }) => {
       const { openBreakers } = await import('../wiring/resilience.ts');
       const { systemClock } = await import('../core/clock.ts');
       const { withStore } = await import('./open.ts');
       await withStore(options.config, async (store, config) => {
         const views = await openBreakers(config, store, systemClock, () => {}).list();
-        if (views.length === 0) return console.log('no breaker has tripped');
-        for (const view of views) {
-          const wait = view.retryAfterMs === null ? 'held open' : view.kind === 'open' ? `${Math.ceil(view.retryAfterMs / 1000)} s left` : '';
-          console.log(`${view.scope}\t${view.kind}\t${wait}`);
-        }
+        const { emit, formatTable } = await import('./table.ts');
+        emit(options.json, views, () =>
+          formatTable(
+            ['scope', 'state', 'reopens'],
+            views.map((view) => [
+              view.scope,
+              view.kind,
+              view.retryAfterMs === null ? 'held open' : view.kind === 'open' ? `in ${Math.ceil(view.retryAfterMs / 1000)} s` : '',
+            ]),
+            'no breaker has tripped',
+          ),
+        );
       });
     });
   for (const verb of ['open', 'close', 'reset'] as const) {
     breakers
       .command(verb)
       .argument('<scope>', 'model:<id>, provider:<id>, server:<id> or tool:<id>')
-      .option('-c, --config <file>', 'config file naming the store', DEFAULT_CONFIG)
+      .option('-c, --config <file>', CONFIG_OPTION_HELP)
+      .option('--json', JSON_HELP)
       .option('--cooldown <seconds>', 'open: how long (default: until closed)')
       .option('--reason <text>', 'why', `${verb} from the command line`)
-      .action(async (scope: string, options: { config: string; cooldown?: string; reason: string }) => {
+      .action(async (scope: string, options: { config?: string; cooldown?: string; reason: string; json?: boolean }) => {
         const { openBreakers } = await import('../wiring/resilience.ts');
         const { systemClock } = await import('../core/clock.ts');
         const { withStore } = await import('./open.ts');
@@ -46,7 +56,9 @@ export function registerBreakerCommands(program: Command): void {
             await service.open(checkScope(scope), { cooldownMs, by, reason: options.reason });
           } else if (verb === 'close') await service.close(checkScope(scope), { by, reason: options.reason });
           else await service.reset(checkScope(scope), { by, reason: options.reason });
-          console.log(`breaker ${scope}: ${verb === 'reset' ? 'reset' : verb === 'open' ? 'opened' : 'closed'}`);
+          const { emit } = await import('./table.ts');
+          const done = verb === 'reset' ? 'reset' : verb === 'open' ? 'opened' : 'closed';
+          emit(options.json, { scope, action: done, by, reason: options.reason }, () => `breaker ${scope}: ${done}`);
         });
       });
   }

@@ -8,6 +8,7 @@ interface DemoCliOptions {
   adminToken?: string;
   only?: string;
   json?: boolean;
+  yes?: boolean;
 }
 
 function target(options: DemoCliOptions): DemoTarget | undefined {
@@ -31,11 +32,26 @@ export function registerDemoCommands(program: Command): void {
     .option('--admin-token <token>', 'admin token for --url (default: $FMGUARD_ADMIN_TOKEN); needed for the killed run and run usage')
     .option('--only <names>', 'comma-separated scenario name prefixes')
     .option('--json', 'print the report as JSON')
+    .option('--yes', 'with --url: go ahead even when the gateway serves real (paid) models')
     .action(async (options: DemoCliOptions) => {
-      const { formatReport, runDemo } = await import('../demo/index.ts');
+      const { checkDemoSpend, formatReport, runDemo } = await import('../demo/index.ts');
       const json = options.json === true;
+      const external = target(options);
+      if (external) {
+        // Against a real gateway the loops spend real money until fmguard stops them: say how much, and ask.
+        const spend = await checkDemoSpend(external);
+        if (!spend.simulated) {
+          for (const line of spend.lines) console.error(`fmguard demo: ${line}`);
+          if (!options.yes) {
+            console.error('fmguard demo: these models are not simulated; the demo would spend real money. Run again with --yes to go ahead.');
+            if (json) console.log(JSON.stringify({ needsConfirmation: true, projectedUsd: spend.projectedUsd ?? null, lines: spend.lines }, null, 2));
+            process.exitCode = 3;
+            return;
+          }
+        }
+      }
       const report = await runDemo({
-        target: target(options),
+        target: external,
         only: options.only
           ?.split(',')
           .map((s) => s.trim())

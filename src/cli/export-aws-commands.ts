@@ -1,13 +1,11 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
-import { exportAws } from '../aws/export/index.ts';
-import { loadConfigFile } from '../config/load.ts';
-import { DEFAULT_CONFIG } from './open.ts';
+import { CONFIG_OPTION_HELP } from './open.ts';
+import { JSON_HELP } from './table.ts';
 
 interface ExportAwsOptions {
-  config: string;
+  config?: string;
   out: string;
+  json?: boolean;
   account?: string;
   region?: string;
   partition?: string;
@@ -19,16 +17,22 @@ export function registerExportAwsCommands(program: Command): void {
   exportCommand
     .command('aws')
     .description('IAM policies, an SCP, CloudWatch alarms, Step Functions agent loops and one CloudFormation template')
-    .option('--config <file>', 'config file', DEFAULT_CONFIG)
+    .option('-c, --config <file>', CONFIG_OPTION_HELP)
     .requiredOption('--out <dir>', 'output folder (created; existing files are overwritten)')
     .option('--account <id>', 'AWS account id for ARNs (default: any account, "*")')
     .option('--region <region>', "AWS Region for ARNs (default: the Bedrock provider's)")
     .option('--partition <partition>', 'AWS partition', 'aws')
-    .action((options: ExportAwsOptions) => {
+    .option('--json', JSON_HELP)
+    .action(async (options: ExportAwsOptions) => {
+      // Loaded here: the exporter and the config loader are big, and `fmguard --help` needs neither.
+      const { chmodSync, mkdirSync, writeFileSync } = await import('node:fs');
+      const { dirname, isAbsolute, join, relative, resolve, sep } = await import('node:path');
+      const { exportAws } = await import('../aws/export/index.ts');
+      const { loadCliConfig } = await import('./open.ts');
       if (options.account !== undefined && !/^\d{12}$/.test(options.account))
         throw new Error(`--account: expected a 12-digit AWS account id, got "${options.account}"`);
-      const config = loadConfigFile(options.config);
-      const configDir = dirname(resolve(options.config));
+      const { file: configFile, config } = await loadCliConfig(options.config);
+      const configDir = dirname(resolve(configFile));
       const out = resolve(options.out);
       const result = exportAws(config, {
         account: options.account,
@@ -45,6 +49,23 @@ export function registerExportAwsCommands(program: Command): void {
         if (path.endsWith('.sh')) chmodSync(file, 0o755);
       }
       const machines = Object.keys(result.stateMachines).length;
+      if (options.json) {
+        console.log(
+          JSON.stringify(
+            {
+              out,
+              files: Object.keys(result.files),
+              stateMachines: Object.keys(result.stateMachines),
+              policies: Object.keys(result.policies),
+              scp: Boolean(result.scp),
+              report: result.report.items,
+            },
+            null,
+            2,
+          ),
+        );
+        return;
+      }
       console.log(
         `wrote ${Object.keys(result.files).length} files to ${out}: template.json, ${machines} state machine(s), ${Object.keys(result.policies).length} IAM policy(ies)${result.scp ? ', an SCP' : ''}`,
       );

@@ -12,11 +12,12 @@ export function registerMcpCommands(program: Command): void {
     .option('--http', 'serve MCP Streamable HTTP instead of stdio')
     .option('--port <port>', 'HTTP port', '8788')
     .option('--host <host>', 'HTTP host', '127.0.0.1')
-    .action(async (options: { http?: boolean; port: string; host: string }) => {
+    .option('--json', 'with --http: print the startup line as JSON')
+    .action(async (options: { http?: boolean; port: string; host: string; json?: boolean }) => {
       const { serveDemoToolsHttp, serveDemoToolsStdio } = await import('../demo/tools/index.ts');
       if (!options.http) return serveDemoToolsStdio(); // stdout is the protocol channel: print nothing
       const server = await serveDemoToolsHttp({ port: Number(options.port), host: options.host });
-      console.log(`demo tools on ${server.url}`);
+      console.log(options.json ? JSON.stringify({ listening: server.url }) : `demo tools on ${server.url}`);
       const stop = () => void server.close().then(() => process.exit(0));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

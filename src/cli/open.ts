@@ -1,15 +1,22 @@
 import type { FmguardConfig } from '../config/resolve.ts';
 import type { Store } from '../store/store.ts';
 
-export const DEFAULT_CONFIG = 'fmguard.yaml';
+export { CONFIG_OPTION_HELP } from './config-file.ts';
 
-/** Open the store a config file names, run `fn`, close it. */
-export async function withStore<T>(file: string, fn: (store: Store, config: FmguardConfig) => Promise<T>): Promise<T> {
-  // Loaded here, not at the top: `fmguard --help` must not load the store and its drivers.
+/** Load the config a command names (`--config`, else `$FMGUARD_CONFIG`, else `./fmguard.yaml`). */
+export async function loadCliConfig(explicit: string | undefined): Promise<{ file: string; config: FmguardConfig }> {
+  // Loaded here, not at the top: `fmguard --help` must not load zod, yaml or the store and its drivers.
+  const { findConfigFile } = await import('./config-file.ts');
   const { loadConfigFile } = await import('../config/load.ts');
-  const { openStore } = await import('../wiring/store.ts');
-  const config = loadConfigFile(file);
-  const store = openStore(config);
+  const file = findConfigFile(explicit);
+  return { file, config: loadConfigFile(file) };
+}
+
+/** Open the store the command's config file names, run `fn`, close it. */
+export async function withStore<T>(explicit: string | undefined, fn: (store: Store, config: FmguardConfig) => Promise<T>): Promise<T> {
+  const { config } = await loadCliConfig(explicit);
+  const { openStoreLazily } = await import('../wiring/store-lazy.ts');
+  const store = await openStoreLazily(config);
   try {
     return await fn(store, config);
   } finally {

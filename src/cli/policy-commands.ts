@@ -1,43 +1,56 @@
-import { DEFAULT_CONFIG } from './open.ts';
+import { CONFIG_OPTION_HELP } from './open.ts';
+import { JSON_HELP } from './table.ts';
 import type { Command } from 'commander';
 
 /** What the policy engine would be built from: the config's policies and the built-in tool servers' schemas. */
-async function specOf(file: string) {
-  const { loadConfigFile } = await import('../config/load.ts');
+async function specOf(explicit: string | undefined) {
+  const { loadCliConfig } = await import('./open.ts');
   const { builtinToolServerSpec } = await import('../config/builtin-tools.ts');
   const { policySpecFromConfig } = await import('../wiring/policy.ts');
-  const config = loadConfigFile(file);
+  const { file, config } = await loadCliConfig(explicit);
   const builtin = Object.entries(config.toolServers)
     .filter(([, server]) => server.kind === 'builtin')
     .map(([name]) => builtinToolServerSpec(name));
-  return policySpecFromConfig(config, builtin);
+  return { file, spec: policySpecFromConfig(config, builtin) };
 }
 
 export function registerPolicyCommands(program: Command): void {
   const policy = program.command('policy').description('Cedar policies: what the shorthand compiles to, and validation');
   policy
     .command('compile')
-    .argument('[file]', 'config file', DEFAULT_CONFIG)
+    .argument('[file]', CONFIG_OPTION_HELP)
+    .option('-c, --config <file>', CONFIG_OPTION_HELP)
     .option('--agent <name>', 'only this agent')
+    .option('--json', JSON_HELP)
     .description('Print the Cedar that the allow / deny / approve shorthand compiles to')
-    .action(async (file: string, options: { agent?: string }) => {
+    .action(async (positional: string | undefined, options: { config?: string; agent?: string; json?: boolean }) => {
       const { compileShorthand } = await import('../policy/index.ts');
-      const spec = await specOf(file);
+      const { emit } = await import('./table.ts');
+      const { file, spec } = await specOf(positional ?? options.config);
       const agents = spec.agents.filter((a) => !options.agent || a.id === options.agent);
       if (options.agent && agents.length === 0) throw new Error(`no agent "${options.agent}" in ${file}`);
-      for (const agent of agents)
-        console.log(`${compileShorthand(agent).trim() || `// agent "${agent.id}": no shorthand (default deny unless a policy file permits)`}\n`);
+      const compiled = agents.map((agent) => ({ agent: agent.id, cedar: compileShorthand(agent).trim() }));
+      emit(options.json, compiled, () =>
+        compiled.map(({ agent, cedar }) => `${cedar || `// agent "${agent}": no shorthand (default deny unless a policy file permits)`}\n`).join('\n'),
+      );
     });
   policy
     .command('check')
-    .argument('[file]', 'config file', DEFAULT_CONFIG)
+    .argument('[file]', CONFIG_OPTION_HELP)
+    .option('-c, --config <file>', CONFIG_OPTION_HELP)
+    .option('--json', JSON_HELP)
     .description('Validate every policy (files and shorthand) against the schema; report file:line')
-    .action(async (file: string) => {
+    .action(async (positional: string | undefined, options: { config?: string; json?: boolean }) => {
       const { checkPolicies, formatProblem } = await import('../policy/index.ts');
-      const problems = checkPolicies(await specOf(file));
-      for (const problem of problems) console.log(formatProblem(problem));
+      const { emit } = await import('./table.ts');
+      const problems = checkPolicies((await specOf(positional ?? options.config)).spec);
       const errors = problems.filter((p) => p.severity === 'error').length;
-      console.log(errors > 0 ? `${errors} error(s)` : `policies OK${problems.length > 0 ? ` (${problems.length} warning(s))` : ''}`);
+      emit(options.json, { ok: errors === 0, problems }, () =>
+        [
+          ...problems.map(formatProblem),
+          errors > 0 ? `${errors} error(s)` : `policies OK${problems.length > 0 ? ` (${problems.length} warning(s))` : ''}`,
+        ].join('\n'),
+      );
       if (errors > 0) process.exitCode = 1;
     });
 }

@@ -1,17 +1,10 @@
-import { existsSync } from 'node:fs';
-
 import { basename } from 'node:path';
 
 import type { Command } from 'commander';
 import type { FmguardConfig } from '../config/load.ts';
 import type { ToolCallViolation } from '../gateway/tool-calls.ts';
-
-const EXAMPLE_CONFIG = 'fmguard.example.yaml';
-
-/** `fmguard.yaml` when there is one, else the shipped example (so `fmguard serve` works out of the box). */
-function defaultConfigFile(): string {
-  return existsSync('fmguard.yaml') ? 'fmguard.yaml' : EXAMPLE_CONFIG;
-}
+import { CONFIG_OPTION_HELP, EXAMPLE_CONFIG } from './config-file.ts';
+import { JSON_HELP } from './table.ts';
 
 function port(value: string): number {
   const n = Number(value);
@@ -51,6 +44,11 @@ function usageLines(url: string, config: FmguardConfig, file: string): string[] 
   if (demo) lines.push(`demo agent key (from the example config): ${demo}`);
   lines.push(`curl:   curl ${url}/v1/chat/completions -H 'authorization: Bearer ${key}' -H 'content-type: application/json' -d '${body}'`);
   lines.push(`openai: new OpenAI({ baseURL: '${url}/v1', apiKey: '${key}' })  // then client.chat.completions.create({ model: '${model}', messages })`);
+  if (config.server.adminToken) {
+    // The example's admin token is a published demo token (for a gateway on loopback): printed. Any other is a secret.
+    const token = isExample ? config.server.adminToken : '<server.adminToken>';
+    lines.push(`admin:  curl ${url}/admin/runs -H 'authorization: Bearer ${token}'   (API reference: ${url}/admin/openapi.json; console: ${url}/console)`);
+  } else lines.push('admin:  off (set server.adminToken to turn on the admin API and the console)');
   return lines;
 }
 
@@ -58,7 +56,7 @@ export function registerServeCommands(program: Command): void {
   program
     .command('serve')
     .description('Start the OpenAI-compatible gateway: every safeguard applies to agents pointed at it')
-    .option('-c, --config <file>', `config file (default: fmguard.yaml, else ${EXAMPLE_CONFIG})`)
+    .option('-c, --config <file>', CONFIG_OPTION_HELP)
     .option('-p, --port <n>', 'port (default: server.port from the config, else 8787)', port)
     .option('--host <host>', 'interface to listen on (default: server.host from the config, else 127.0.0.1)')
     .option(
@@ -66,12 +64,15 @@ export function registerServeCommands(program: Command): void {
       'a forbidden or looping tool call in a response: refuse | strip (default: server.toolCallViolation, else refuse)',
       violationMode,
     )
-    .action(async (options: { config?: string; port?: number; host?: string; toolCallViolation?: ToolCallViolation }) => {
-      const { loadConfigFile } = await import('../config/load.ts');
+    .option('--json', 'print the startup line as one JSON object (url, config file, store) instead of text')
+    .action(async (options: { config?: string; port?: number; host?: string; toolCallViolation?: ToolCallViolation; json?: boolean }) => {
+      const { findConfigFile } = await import('./config-file.ts');
+      const { loadCheckedConfig } = await import('../wiring/check-config.ts');
       const { createGateway } = await import('../wiring/gateway.ts');
       const { createGuard } = await import('../wiring/guard.ts');
-      const file = options.config ?? defaultConfigFile();
-      const config = loadConfigFile(file);
+      const file = findConfigFile(options.config);
+      // The same checks as `fmguard config check`, so a file one accepts the other accepts.
+      const config = loadCheckedConfig(file);
       options.toolCallViolation ??= config.server.toolCallViolation ?? 'refuse';
       // The guard builds every provider the config names (and closes their pools on close()).
       const guard = createGuard({ config, onError: (error) => console.error(`fmguard: background error: ${describe(error)}`) });
@@ -82,10 +83,15 @@ export function registerServeCommands(program: Command): void {
           console.error(`fmguard: internal error on ${where.method} ${where.path}${where.runId ? ` (run ${where.runId})` : ''}: ${describe(error)}`),
       });
       const address = await gateway.listen(options.port ?? config.server.port ?? 8787, options.host ?? config.server.host ?? '127.0.0.1');
-      console.log(
-        `fmguard gateway listening on ${address.url} (config ${file}, store ${config.store.kind}, tool-call violations: ${options.toolCallViolation})`,
-      );
-      for (const line of usageLines(address.url, config, file)) console.log(line);
+      if (options.json) {
+        const admin = config.server.adminToken ? `${address.url}/admin` : null;
+        console.log(JSON.stringify({ listening: address.url, config: file, store: config.store.kind, toolCallViolation: options.toolCallViolation, admin }));
+      } else {
+        console.log(
+          `fmguard gateway listening on ${address.url} (config ${file}, store ${config.store.kind}, tool-call violations: ${options.toolCallViolation})`,
+        );
+        for (const line of usageLines(address.url, config, file)) console.log(line);
+      }
       const { runs: runRetention, ledger: ledgerRetention, everyMs } = config.retention;
       let pruner: { stop(): void } | undefined;
       if (runRetention || ledgerRetention) {
@@ -121,7 +127,8 @@ export function registerServeCommands(program: Command): void {
     .option('--scenario <text>', 'default scenario, e.g. "answer", "stall 3", "fail 0.5 503"')
     .option('--tokens-per-second <n>', 'output pace (0: unpaced)', Number)
     .option('--first-token-ms <n>', 'delay before the first chunk', Number)
-    .action(async (options: { port: number; host: string; scenario?: string; tokensPerSecond?: number; firstTokenMs?: number }) => {
+    .option('--json', JSON_HELP)
+    .action(async (options: { port: number; host: string; scenario?: string; tokensPerSecond?: number; firstTokenMs?: number; json?: boolean }) => {
       const { startSimServer } = await import('../providers/simulated/sim-server.ts');
       const server = await startSimServer({
         port: options.port,
@@ -129,7 +136,9 @@ export function registerServeCommands(program: Command): void {
         model: { scenario: options.scenario, tokensPerSecond: options.tokensPerSecond, firstTokenLatencyMs: options.firstTokenMs },
       });
       console.log(
-        `fmguard sim listening on ${server.url} (OpenAI base URL ${server.url}/v1; pick a behaviour per request with [sim:NAME] or the x-sim-scenario header)`,
+        options.json
+          ? JSON.stringify({ listening: server.url, baseURL: `${server.url}/v1` })
+          : `fmguard sim listening on ${server.url} (OpenAI base URL ${server.url}/v1; pick a behaviour per request with [sim:NAME] or the x-sim-scenario header)`,
       );
       const signal = await untilSignal();
       console.log(`${signal}: closing`);

@@ -4,3 +4,4 @@ export { formatReport } from './format.ts';
 export { buildDemoConfig, EXAMPLE_CONFIG_FILE } from './demo-config.ts';
 export { PROJECTION_RULE, projectUnguarded } from './projection.ts';
 export type { DemoTarget } from './target.ts';
+export { checkDemoSpend, type SpendCheck } from './spend-check.ts';

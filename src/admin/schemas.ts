@@ -1,0 +1,53 @@
+import type { IncomingMessage } from 'node:http';
+import { z } from 'zod';
+import { invalid, readJsonObject } from './request.ts';
+
+/**
+ * The request bodies of the admin API's commands. Each handler validates its body with one of these,
+ * and `/admin/openapi.json` documents the same schemas (src/admin/openapi.ts): what is documented is
+ * what is checked.
+ */
+
+const by = z.string().max(200, 'expected a string of at most 200 characters').describe('Who acts (recorded in the audit log)');
+const reason = z.string().max(1000, 'expected a string of at most 1000 characters').describe('Why (recorded in the audit log)');
+
+/** The scopes a kill switch may name (the runtime's own rule, checked here for a clear 400). */
+export const KILL_SCOPE = /^(global|(tenant|agent|run|provider|model|tool):.+)$/;
+const KILL_SCOPE_MESSAGE = 'expected global, tenant:<id>, agent:<id>, run:<id>, provider:<id>, model:<id> or tool:<id>';
+export const killScopeSchema = z
+  .string({ error: KILL_SCOPE_MESSAGE })
+  .regex(KILL_SCOPE, KILL_SCOPE_MESSAGE)
+  .describe('global, tenant:<id>, agent:<id>, run:<id>, provider:<id>, model:<id> or tool:<id>');
+
+export const killBody = z.object({ scope: killScopeSchema, reason: reason.optional(), by: by.optional() });
+export const unkillBody = z.object({ scope: killScopeSchema });
+export const runKillBody = z.object({ reason: reason.optional(), by: by.optional() });
+export const decisionBody = z.object({ by: by.optional(), reason: reason.optional() });
+export const breakerActionBody = z.object({
+  by: by.optional(),
+  reason: reason.optional(),
+  cooldownMs: z
+    .number({ error: 'expected a positive number of milliseconds, or null to hold the breaker open' })
+    .positive('expected a positive number of milliseconds, or null to hold the breaker open')
+    .finite()
+    .nullable()
+    .optional()
+    .describe("open only: how long it stays open; null holds it open until closed; absent: the scope's policy"),
+});
+export const alarmStateBody = z.object({
+  state: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA'], { error: 'expected one of OK, ALARM, INSUFFICIENT_DATA' }),
+  reason: z
+    .string({ error: 'expected a non-empty string (why the state is set by hand)' })
+    .trim()
+    .min(1, 'expected a non-empty string (why the state is set by hand)')
+    .max(1000, 'expected a non-empty string (why the state is set by hand)'),
+});
+
+/** Read the JSON body and validate it: a 400 `request.invalid` naming the first field that is wrong. */
+export async function parseBody<T extends z.ZodType>(req: IncomingMessage, schema: T): Promise<z.output<T>> {
+  const result = schema.safeParse(await readJsonObject(req));
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const param = issue.path.join('.');
+  throw invalid(`${param || 'body'}: ${issue.message.replace(/^Invalid input: /, '')}`, param || undefined);
+}
