@@ -255,6 +255,11 @@ export const CONFIG_REFERENCE: Docs = {
   ...under('agents.*.allow', accessList('may use', '')),
   ...under('agents.*.deny', accessList('may never use', ' (a deny beats any allow)')),
   ...under('agents.*.approve', accessList('may use only after a human approves', ' (`approval.required`)')),
+  'agents.*.delegatesTo': {
+    meaning: "Agents (same tenant) that may start sub-runs under this agent's runs by naming them `<run>@<this agent>` in `x-fmguard-parent-run`.",
+    default: 'none',
+    example: '[research-bot]',
+  },
   'agents.*.policies': { meaning: 'Cedar policy files for this agent (relative to the config file).', default: 'none', example: 'policies/support-bot.cedar' },
   'agents.*.policyMode': {
     meaning: '`enforce`, or `shadow`: decisions are recorded (`policy.shadow`) but calls go through.',
@@ -385,6 +390,37 @@ export const CONFIG_REFERENCE: Docs = {
     example: '"${FMGUARD_ADMIN_TOKEN}"',
   },
   'server.maxBodyBytes': { meaning: 'The largest request body accepted (`request.invalid`, 413).', default: '4 MiB', example: '1048576' },
+  'server.metricsToken': {
+    meaning: 'When set, `GET /metrics` needs `Authorization: Bearer <metricsToken>` (else 401 `auth.invalid`). Never shown.',
+    default: 'none (open)',
+    example: '"${FMGUARD_METRICS_TOKEN}"',
+  },
+  'server.shutdownGraceMs': {
+    meaning: 'On SIGTERM, how long requests in flight may finish; the rest are answered `gateway.shutting_down` (503).',
+    default: '5s',
+    example: '10s',
+  },
+  'server.headersTimeoutMs': {
+    meaning: "A client's request headers must arrive within this (408 `request.invalid`, connection closed).",
+    default: '10s',
+    example: '5s',
+  },
+  'server.requestTimeoutMs': {
+    meaning: "A client's whole request (headers and body) must arrive within this (408 `request.invalid`).",
+    default: '60s',
+    example: '30s',
+  },
+  'server.maxConnections': {
+    meaning: 'Open client connections at most; one more is answered 503 `rate.limited` and closed.',
+    default: '10000',
+    example: '2000',
+  },
+  'server.mcpSessionsPerAgent': {
+    meaning: 'MCP sessions one agent may hold at once; one more is 429 `rate.limited` with `retry-after`.',
+    default: '100',
+    example: '20',
+  },
+  'server.mcpSessionIdleMs': { meaning: 'An MCP session idle this long is closed and its place freed.', default: '30m', example: '10m' },
   'server.toolCallViolation': {
     meaning: 'A forbidden or looping tool call in a model response: `refuse` the response, or `strip` the call with a note.',
     default: 'refuse',
