@@ -232,19 +232,30 @@ const toolsSchema = z.record(
     inputSchema: z.record(z.string(), z.unknown(), { error: 'expected a JSON Schema object' }).optional(),
     timeoutMs: duration.optional(),
     aws: awsToolSchema.optional(),
+    /** Retriers for this tool (Step Functions rules); only with `idempotent: true`. Default: never retried. */
+    retry: z.array(retrierSchema).optional(),
+    /** The tool is safe to repeat (no side effect a second call would duplicate): required for `retry`. */
+    idempotent: z.boolean().optional(),
   }),
 );
+
+/** A tool server's defaults for every tool it offers (declared or discovered): `retry` needs `idempotent: true`. */
+const toolRetryDefaults = {
+  retry: z.array(retrierSchema).optional(),
+  idempotent: z.boolean().optional(),
+};
 
 const toolServerSchema = z.discriminatedUnion(
   'kind',
   [
-    z.strictObject({ kind: z.literal('builtin'), tools: toolsSchema.optional(), aws: awsToolSchema.optional() }),
+    z.strictObject({ kind: z.literal('builtin'), tools: toolsSchema.optional(), aws: awsToolSchema.optional(), ...toolRetryDefaults }),
     z.strictObject({
       kind: z.literal('http'),
       url: z.url({ error: 'expected a URL' }),
       headers: z.record(z.string(), z.string()).optional(),
       tools: toolsSchema.optional(),
       aws: awsToolSchema.optional(),
+      ...toolRetryDefaults,
     }),
     z.strictObject({
       kind: z.literal('stdio'),
@@ -253,6 +264,7 @@ const toolServerSchema = z.discriminatedUnion(
       env: z.record(z.string(), z.string()).optional(),
       tools: toolsSchema.optional(),
       aws: awsToolSchema.optional(),
+      ...toolRetryDefaults,
     }),
   ],
   { error: 'expected a tool server with kind "builtin", "http" or "stdio"' },

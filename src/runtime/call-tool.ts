@@ -66,7 +66,8 @@ export async function callTool<A, R>(ctx: GuardContext, handle: RunHandle, optio
   handle.active++;
   try {
     const result = await withRetries<R>({
-      policy: ctx.retryPolicy(handle.agent.name),
+      // Tools are not retried with the agent's (model) retriers: only a tool marked idempotent with a retry of its own is.
+      policy: ctx.toolRetryPolicy(call.tool),
       budget: ctx.retryBudget,
       scope: `tool:${call.tool}`,
       clock: ctx.clock,
