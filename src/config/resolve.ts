@@ -2,6 +2,7 @@ import { fingerprint } from '../core/canonical-json.ts';
 import { validateRetriers } from '../core/retry.ts';
 import { validateAlarmConfig, type AlarmSpec, type CompositeSpec } from '../alarms/index.ts';
 import type { BreakerPolicy } from '../breakers/index.ts';
+import { DEFAULT_RESOLUTION_MS } from '../metrics/index.ts';
 import type { ConfigProblem } from './problems.ts';
 import type { AgentConfig, BudgetConfig, LimitsInput, ModelConfig, ParsedConfig, ProviderConfig, RateLimitsConfig, RetrierConfig } from './schema.ts';
 
@@ -254,7 +255,7 @@ export function resolveConfig(parsed: ParsedConfig, problems: ConfigProblem[]): 
   }
 
   checkToolRetries(parsed.toolServers ?? {}, problems);
-  problems.push(...validateAlarmConfig(parsed.alarms, 'alarms'));
+  problems.push(...validateAlarmConfig(parsed.alarms, 'alarms', parsed.metrics?.resolutionMs ?? DEFAULT_RESOLUTION_MS));
 
   const store = parsed.store ?? { kind: 'sqlite' as const, path: '.fmguard/state.db' };
   return {
