@@ -229,7 +229,8 @@ async function afterToolFailure(ctx: GuardContext, handle: RunHandle, tool: stri
   if (handle.stopped && guard === handle.stopped) return guard;
   const failures = await ctx.store.ledger.trackRepeat(`run:${handle.id}:tool-outcome`, 'error');
   const limit = handle.agent.limits.maxConsecutiveErrors;
-  if (failures < limit) return guard;
+  // `maxConsecutiveErrors: N` allows N failed tool calls in a row; the (N+1)th stops the run, as every limit does.
+  if (failures <= limit) return guard;
   const stop = guardError(
     'loop.repeated_error',
     `${failures} tool calls failed in a row (last: ${tool}: ${guard.message})`,
