@@ -219,7 +219,8 @@ async function settleTool(ctx: GuardContext, handle: RunHandle, call: AdmittedTo
       ctx.emit({ ...subject, type: 'call.allowed', at: now, usage: { inputTokens: 0, outputTokens: 0 }, costUsd: 0, latencyMs, attempts, args });
   } else if (ctx.listening) {
     const { code, message } = outcome.error;
-    ctx.emit({ ...subject, type: 'call.failed', at: now, code, message, costUsd: 0, latencyMs, attempts, args });
+    const retryDenied = outcome.error.details.retryDenied === 'budget' ? ('budget' as const) : undefined;
+    ctx.emit({ ...subject, type: 'call.failed', at: now, code, message, costUsd: 0, latencyMs, attempts, args, retryDenied });
   }
   return latencyMs;
 }

@@ -116,6 +116,7 @@ export async function settleFailure(
       latencyMs: now - prepared.startedAt,
       attempts,
       upstreamRequestId: prepared.upstreamRequestId,
+      retryDenied: error.details.retryDenied === 'budget' ? 'budget' : undefined,
     });
   }
 }

@@ -77,6 +77,7 @@ export function toAuditRecord(event: GuardEvent): AuditRecord | undefined {
           attempts: event.attempts,
           args: event.args,
           upstreamRequestId: event.upstreamRequestId,
+          retryDenied: event.retryDenied,
         },
       };
     case 'kill':
