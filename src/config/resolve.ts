@@ -140,6 +140,8 @@ export interface FmguardConfig {
     approvals: ApprovalSettings;
   };
   globalPolicyFiles: string[];
+  /** The org's allow ceiling (config `ceiling`): undefined when there is none. */
+  ceiling?: { models?: string[]; tools?: string[] };
   alarms: Array<AlarmSpec | CompositeSpec>;
   breakers: { defaults: Partial<BreakerPolicy>; overrides: Record<string, Partial<BreakerPolicy>> };
   metrics: { resolutionMs?: number; retentionMs?: number; emf?: EmfConfig };
@@ -268,6 +270,7 @@ export function resolveConfig(parsed: ParsedConfig, problems: ConfigProblem[]): 
     keyIndex,
     defaults,
     globalPolicyFiles: asList(parsed.policies?.global),
+    ...(parsed.ceiling ? { ceiling: stripUndefined(parsed.ceiling) } : {}),
     alarms: (parsed.alarms ?? []) as unknown as Array<AlarmSpec | CompositeSpec>,
     breakers: { defaults: stripUndefined(parsed.breakers?.defaults ?? {}), overrides: parsed.breakers?.overrides ?? {} },
     metrics: resolveMetrics(parsed.metrics),

@@ -330,6 +330,12 @@ export const configSchema = z.strictObject({
   tenants: z.record(name, tenantSchema).optional(),
   agents: z.record(name, agentSchema).optional(),
   policies: z.strictObject({ global: z.union([z.string(), z.array(z.string())]).optional() }).optional(),
+  /**
+   * The org's allow ceiling (an SCP's role): what any agent may ever be allowed, as allow-list patterns.
+   * An agent's permit outside it is not effective: effective = agent allows ∩ ceiling − forbids.
+   * A kind left out is not limited.
+   */
+  ceiling: accessListSchema.optional(),
   /** Alarm specs (metric alarms and composites); validated in depth by the alarm module. */
   alarms: z.array(z.record(z.string(), z.unknown()), { error: 'expected a list of alarms' }).optional(),
   /** Breaker policy for every provider, model and tool server, with per-scope (`provider:x`) or per-kind (`tool:*`) overrides. */

@@ -1,7 +1,7 @@
 import { cedar, type PolicyJson, type Schema } from './cedar.ts';
 import { buildInputType, type RecordType } from './input-types.ts';
 import { AGENT_TYPE, buildSchemaText } from './schema.ts';
-import { shorthandPolicies } from './shorthand.ts';
+import { ceilingPolicies, shorthandPolicies } from './shorthand.ts';
 import { checkSpec, warnUnknownNames } from './spec-checks.ts';
 import type { PolicyProblem, PolicySource, PolicySpec } from './types.ts';
 import { loadSource, parseAndValidate, validateGenerated, type ParsedPolicy } from './validate.ts';
@@ -90,6 +90,13 @@ export function compilePolicies(spec: PolicySpec): CompiledPolicies {
       if (add(compiled(id, p.json, p.text, undefined, name, p.line), p.column)) globalIds.push(id);
     }
   }
+
+  // The org's allow ceiling: org-wide forbids on everything outside it.
+  const ceiling = ceilingPolicies(spec.ceiling);
+  validateGenerated(ceiling, schema, problems).forEach((json, i) => {
+    const g = ceiling[i]!;
+    if (json && add(compiled(g.id, json, g.text, undefined, g.origin, 0), 0)) globalIds.push(g.id);
+  });
 
   const generated = spec.agents.flatMap((agent) => shorthandPolicies(agent, problems).map((g) => ({ agent: agent.id, g })));
   const generatedJson = validateGenerated(

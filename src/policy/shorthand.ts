@@ -73,3 +73,33 @@ export function compileShorthand(agent: AgentPolicySpec): string {
   if (policies.length === 0) return `${header}// (no shorthand entries: the agent is denied everything its Cedar files do not permit)\n`;
   return `${header}\n${policies.map((p) => p.text).join('\n\n')}\n`;
 }
+
+/**
+ * The org's allow ceiling (an SCP) as org-wide forbids: for each kind it lists, a forbid on every
+ * model or tool outside its patterns. So an agent's permit outside it is never effective:
+ * effective = agent allows ∩ ceiling − forbids (IAM vector I11). A kind not listed is not limited;
+ * an empty list allows nothing of that kind.
+ */
+export function ceilingPolicies(ceiling: { models?: readonly string[]; tools?: readonly string[] } | undefined): GeneratedPolicy[] {
+  const out: GeneratedPolicy[] = [];
+  if (!ceiling) return out;
+  for (const [kind, action] of KINDS) {
+    const patterns = ceiling[kind];
+    if (!patterns || patterns.includes('*')) continue;
+    const id = `ceiling:${kind}`;
+    const inside = patterns.map((p) => resourceMatch(p, kind === 'models' ? MODEL_TYPE : TOOL_TYPE));
+    const unless = inside.length > 0 ? `\nunless { ${inside.join(' || ')} }` : '';
+    out.push({
+      id,
+      text: `@id("${id}")\nforbid (\n  principal,\n  action == ${ACTION_TYPE}::"${action}",\n  resource\n)${unless};`,
+      origin: `ceiling.${kind}`,
+    });
+  }
+  return out;
+}
+
+/** A Cedar condition that holds when the resource matches one allow-list pattern. */
+function resourceMatch(pattern: string, type: string): string {
+  if (pattern.includes('*')) return `resource.name like "${likePattern(pattern)}"`;
+  return `resource == ${type}::"${escapeCedarString(pattern)}"`;
+}

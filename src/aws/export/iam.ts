@@ -122,13 +122,12 @@ function explain(report: ExportReport, agent: string, subject: string, decision:
 }
 
 /**
- * The org ceiling: an org-level list of what may ever be allowed, when the config has one (it is
- * being added as `ceiling: { models, tools }`). Until then this returns undefined and the SCP holds
- * only the org-wide forbids.
+ * The org ceiling: the config's `ceiling: { models, tools }`, the org-level list of what may ever be
+ * allowed (fmguard enforces it as org-wide forbids; here it becomes SCP Deny statements with
+ * NotResource). Undefined when the config has none.
  */
 export function orgCeiling(config: FmguardConfig): { models?: string[]; tools?: string[] } | undefined {
-  const ceiling = (config as FmguardConfig & { ceiling?: { models?: string[]; tools?: string[] } }).ceiling;
-  return ceiling && typeof ceiling === 'object' ? ceiling : undefined;
+  return config.ceiling;
 }
 
 /** `*` patterns as in the config's allow lists. */
