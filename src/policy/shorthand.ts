@@ -47,6 +47,7 @@ export function shorthandPolicies(agent: AgentPolicySpec, problems: PolicyProble
         let resource = 'resource';
         let when = '';
         if (pattern === '*') resource = 'resource';
+        else if (pattern.includes('?')) when = `\nwhen { resource.hasTag("${escapeCedarString(pattern)}") }`;
         else if (pattern.includes('*')) when = `\nwhen { resource.name like "${likePattern(pattern)}" }`;
         else resource = `resource == ${type}::"${escapeCedarString(pattern)}"`;
         const annotations = `@id("${escapeCedarString(id)}")\n${approval ? '@approval("required")\n' : ''}`;
@@ -100,6 +101,16 @@ export function ceilingPolicies(ceiling: { models?: readonly string[]; tools?: r
 
 /** A Cedar condition that holds when the resource matches one allow-list pattern. */
 function resourceMatch(pattern: string, type: string): string {
+  if (pattern.includes('?')) return `resource.hasTag("${escapeCedarString(pattern)}")`;
   if (pattern.includes('*')) return `resource.name like "${likePattern(pattern)}"`;
   return `resource == ${type}::"${escapeCedarString(pattern)}"`;
+}
+
+/** The allow-list patterns with `?` (Cedar has no such wildcard): entities carry a tag for each one they match. */
+export function globPatterns(spec: { agents: readonly AgentPolicySpec[]; ceiling?: { models?: readonly string[]; tools?: readonly string[] } }): string[] {
+  const out = new Set<string>();
+  const add = (list: readonly unknown[] | undefined) => list?.forEach((p) => typeof p === 'string' && p.includes('?') && out.add(p));
+  for (const agent of spec.agents) for (const [list] of LISTS) for (const [kind] of KINDS) add(agent[list]?.[kind]);
+  for (const [kind] of KINDS) add(spec.ceiling?.[kind]);
+  return [...out];
 }

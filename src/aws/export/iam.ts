@@ -2,7 +2,7 @@ import type { AccessDecision, AccessOracle, PolicyRef } from './access.ts';
 import type { ArnContext } from './arn.ts';
 import type { AwsModel, AwsTool, Inventory } from './inventory.ts';
 import type { ExportReport } from './report.ts';
-import type { FmguardConfig, ResolvedAgent } from './sources.ts';
+import { globMatches, type FmguardConfig, type ResolvedAgent } from './sources.ts';
 
 export interface IamStatement {
   Sid: string;
@@ -130,15 +130,9 @@ export function orgCeiling(config: FmguardConfig): { models?: string[]; tools?: 
   return config.ceiling;
 }
 
-/** `*` patterns as in the config's allow lists. */
+/** `*` and `?` patterns as in the config's allow lists (the policy engine's own matcher). */
 function matches(pattern: string, name: string): boolean {
-  const re = new RegExp(
-    `^${pattern
-      .split('*')
-      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*')}$`,
-  );
-  return re.test(name);
+  return globMatches(pattern, name);
 }
 
 /** The ceiling as SCP statements: deny every model and tool function outside it (NotResource). */

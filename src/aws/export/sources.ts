@@ -10,7 +10,7 @@ export { policySpecFromConfig } from '../../wiring/policy.ts';
 export { builtinToolServerSpec as demoToolServerSpec } from '../../config/builtin-tools.ts';
 export { compilePolicies, type CompiledPolicies, type CompiledPolicy } from '../../policy/compile.ts';
 export { cedar } from '../../policy/cedar.ts';
-export { agentEntity, modelEntity, toolEntity } from '../../policy/entities.ts';
+export { agentEntity, globMatches, modelEntity, toolEntity } from '../../policy/entities.ts';
 export { ACTION_TYPE, CONTEXT_KEYS } from '../../policy/schema.ts';
 export { scopeFilter } from '../../policy/scope.ts';
 export { PolicyConfigError } from '../../policy/problems.ts';
