@@ -106,7 +106,7 @@ interface Entry {
 
 /** Throws a TypeError listing every problem, so a bad config fails at startup. */
 function check(options: AlarmEngineOptions): void {
-  const problems = validateAlarms({ alarms: options.alarms ?? [], composites: options.composites ?? [] });
+  const problems = validateAlarms({ alarms: options.alarms ?? [], composites: options.composites ?? [] }, '', options.metrics.resolutionMs);
   const all = [...(options.alarms ?? []), ...(options.composites ?? [])];
   const uses = (type: string) => all.some((a) => [a.actions, a.okActions, a.insufficientDataActions].some((list) => list?.some((x) => type in x)));
   if ((uses('openBreaker') || uses('closeBreaker')) && !options.actions?.breakers)

@@ -4,7 +4,9 @@ import { parseRule, RuleParseError, ruleAlarms } from './composite.ts';
 import { parseDuration } from './duration.ts';
 import { COMPARISONS, TREAT_MISSING, type AlarmSpec, type CompositeSpec, type Problem } from './types.ts';
 
+const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
+const WEEK_MS = 7 * DAY_MS;
 const ACTION_KINDS = ['openBreaker', 'closeBreaker', 'kill', 'clearKill', 'webhook'] as const;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -72,8 +74,14 @@ function checkCommon(spec: Record<string, unknown>, path: string, problems: Prob
   if (spec.closeOnOk !== undefined && typeof spec.closeOnOk !== 'boolean') problems.push({ path: `${path}.closeOnOk`, message: 'expected true or false' });
 }
 
-/** Problems in one metric alarm spec (empty when valid). */
-export function validateAlarmSpec(spec: unknown, path: string): Problem[] {
+/**
+ * Problems in one metric alarm spec (empty when valid), with CloudWatch's rules: the period is 10,
+ * 20 or 30 s or a multiple of 60 s, and a multiple of the resolution the metric is stored at
+ * (`resolutionMs`, when known: a shorter or misaligned period could never be evaluated);
+ * datapointsToAlarm ≤ evaluationPeriods; evaluationPeriods × period ≤ 7 days, ≤ 1 day when the
+ * period is under an hour.
+ */
+export function validateAlarmSpec(spec: unknown, path: string, resolutionMs?: number): Problem[] {
   const problems: Problem[] = [];
   if (!isObject(spec)) return [{ path, message: 'expected an alarm object' }];
   checkCommon(spec, path, problems);
@@ -96,9 +104,24 @@ export function validateAlarmSpec(spec: unknown, path: string): Problem[] {
   }
   const periodMs = parseDuration(spec.period);
   if (periodMs === undefined || !isValidPeriod(periodMs)) problems.push({ path: `${path}.period`, message: 'expected 10s, 20s, 30s or a multiple of 1m' });
+  else if (resolutionMs !== undefined && periodMs % resolutionMs !== 0) {
+    problems.push({
+      path: `${path}.period`,
+      message: `period ${periodMs} ms is not a multiple of the metrics resolution ${resolutionMs} ms (metrics.resolutionMs): the alarm could never be evaluated`,
+    });
+  }
   if (!isPositiveInt(spec.evaluationPeriods)) problems.push({ path: `${path}.evaluationPeriods`, message: 'expected a positive integer' });
-  else if (periodMs !== undefined && periodMs * spec.evaluationPeriods > DAY_MS) {
-    problems.push({ path: `${path}.evaluationPeriods`, message: 'evaluationPeriods × period must not exceed one day' });
+  else if (periodMs !== undefined && isValidPeriod(periodMs)) {
+    const longest = periodMs < HOUR_MS ? DAY_MS : WEEK_MS;
+    if (periodMs * spec.evaluationPeriods > longest) {
+      problems.push({
+        path: `${path}.evaluationPeriods`,
+        message:
+          periodMs < HOUR_MS
+            ? 'evaluationPeriods × period must not exceed one day when the period is under an hour'
+            : 'evaluationPeriods × period must not exceed 7 days',
+      });
+    }
   }
   if (spec.datapointsToAlarm !== undefined) {
     const n = isPositiveInt(spec.evaluationPeriods) ? spec.evaluationPeriods : Infinity;
@@ -136,7 +159,7 @@ export function validateCompositeSpec(spec: unknown, path: string): Problem[] {
  * alarms, and no composite that depends on itself. Paths are `alarms[i].field`,
  * `composites[i].field` under `prefix`.
  */
-export function validateAlarms(input: { alarms?: unknown; composites?: unknown }, prefix = ''): Problem[] {
+export function validateAlarms(input: { alarms?: unknown; composites?: unknown }, prefix = '', resolutionMs?: number): Problem[] {
   const alarms = input.alarms ?? [];
   const composites = input.composites ?? [];
   if (!Array.isArray(alarms)) return [{ path: `${prefix}alarms`, message: 'expected a list' }];
@@ -144,6 +167,7 @@ export function validateAlarms(input: { alarms?: unknown; composites?: unknown }
   return validateEntries(
     alarms.map((spec, i) => [spec, `${prefix}alarms[${i}]`]),
     composites.map((spec, i) => [spec, `${prefix}composites[${i}]`]),
+    resolutionMs,
   );
 }
 
@@ -151,7 +175,7 @@ export function validateAlarms(input: { alarms?: unknown; composites?: unknown }
  * The config file's single `alarms:` list, where an entry with a `rule` is a composite. Paths
  * are `<path>[i].field` with the list's own indices.
  */
-export function validateAlarmConfig(list: unknown, path = 'alarms'): Problem[] {
+export function validateAlarmConfig(list: unknown, path = 'alarms', resolutionMs?: number): Problem[] {
   if (list === undefined) return [];
   if (!Array.isArray(list)) return [{ path, message: 'expected a list' }];
   const isComposite = (spec: unknown) => isObject(spec) && 'rule' in spec;
@@ -159,10 +183,11 @@ export function validateAlarmConfig(list: unknown, path = 'alarms'): Problem[] {
   return validateEntries(
     entries.filter(([spec]) => !isComposite(spec)),
     entries.filter(([spec]) => isComposite(spec)),
+    resolutionMs,
   );
 }
 
-function validateEntries(alarms: Array<[unknown, string]>, composites: Array<[unknown, string]>): Problem[] {
+function validateEntries(alarms: Array<[unknown, string]>, composites: Array<[unknown, string]>, resolutionMs?: number): Problem[] {
   const problems: Problem[] = [];
   const names = new Map<string, string>();
   const claim = (spec: unknown, path: string) => {
@@ -173,7 +198,7 @@ function validateEntries(alarms: Array<[unknown, string]>, composites: Array<[un
     else names.set(name, path);
   };
   for (const [spec, path] of alarms) {
-    problems.push(...validateAlarmSpec(spec, path));
+    problems.push(...validateAlarmSpec(spec, path, resolutionMs));
     claim(spec, path);
   }
   const compositeNames = new Set(composites.map(([spec]) => (isObject(spec) ? spec.name : undefined)));

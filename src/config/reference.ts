@@ -274,6 +274,17 @@ export const CONFIG_REFERENCE: Docs = {
   },
 
   policies: { meaning: 'Org-wide Cedar policies (the SCP role).', example: '{ global: policies/guardrails.cedar }' },
+  'ceiling.models': {
+    meaning:
+      'The org allow ceiling for models, like an SCP: an agent permit outside these patterns is not effective (`*` any run of characters, `?` exactly one). Absent: models are not limited; empty: no model.',
+    default: 'none (no ceiling)',
+    example: '[gpt-4o*, claude-*]',
+  },
+  'ceiling.tools': {
+    meaning: 'The org allow ceiling for tools (`server.tool` patterns), like an SCP. Absent: tools are not limited; empty: no tool.',
+    default: 'none (no ceiling)',
+    example: '[demo.search, crm.read_*]',
+  },
   'policies.global': {
     meaning: "Cedar files applied to every agent; a `forbid` there beats any agent's permit.",
     default: 'none',

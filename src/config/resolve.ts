@@ -2,6 +2,7 @@ import { fingerprint } from '../core/canonical-json.ts';
 import { validateRetriers } from '../core/retry.ts';
 import { validateAlarmConfig, type AlarmSpec, type CompositeSpec } from '../alarms/index.ts';
 import type { BreakerPolicy } from '../breakers/index.ts';
+import { DEFAULT_RESOLUTION_MS } from '../metrics/index.ts';
 import type { ConfigProblem } from './problems.ts';
 import type { AgentConfig, BudgetConfig, LimitsInput, ModelConfig, ParsedConfig, ProviderConfig, RateLimitsConfig, RetrierConfig } from './schema.ts';
 
@@ -141,6 +142,8 @@ export interface FmguardConfig {
     approvals: ApprovalSettings;
   };
   globalPolicyFiles: string[];
+  /** The org's allow ceiling (config `ceiling`): undefined when there is none. */
+  ceiling?: { models?: string[]; tools?: string[] };
   alarms: Array<AlarmSpec | CompositeSpec>;
   breakers: { defaults: Partial<BreakerPolicy>; overrides: Record<string, Partial<BreakerPolicy>> };
   metrics: { resolutionMs?: number; retentionMs?: number; emf?: EmfConfig };
@@ -267,7 +270,8 @@ export function resolveConfig(parsed: ParsedConfig, problems: ConfigProblem[]): 
     }
   }
 
-  problems.push(...validateAlarmConfig(parsed.alarms, 'alarms'));
+  checkToolRetries(parsed.toolServers ?? {}, problems);
+  problems.push(...validateAlarmConfig(parsed.alarms, 'alarms', parsed.metrics?.resolutionMs ?? DEFAULT_RESOLUTION_MS));
 
   const store = parsed.store ?? { kind: 'sqlite' as const, path: '.fmguard/state.db' };
   return {
@@ -280,6 +284,7 @@ export function resolveConfig(parsed: ParsedConfig, problems: ConfigProblem[]): 
     keyIndex,
     defaults,
     globalPolicyFiles: asList(parsed.policies?.global),
+    ...(parsed.ceiling ? { ceiling: stripUndefined(parsed.ceiling) } : {}),
     alarms: (parsed.alarms ?? []) as unknown as Array<AlarmSpec | CompositeSpec>,
     breakers: { defaults: stripUndefined(parsed.breakers?.defaults ?? {}), overrides: parsed.breakers?.overrides ?? {} },
     metrics: resolveMetrics(parsed.metrics),
@@ -287,4 +292,46 @@ export function resolveConfig(parsed: ParsedConfig, problems: ConfigProblem[]): 
     retention: parsed.retention ?? {},
     server: parsed.server ?? {},
   };
+}
+
+type ToolServers = NonNullable<ParsedConfig['toolServers']>;
+
+/** A tool's retry settings: its own, else its server's. */
+function toolRetrySettings(servers: ToolServers, tool: string): { retry?: RetrierConfig[]; idempotent?: boolean; path: string } {
+  const dot = tool.indexOf('.');
+  const serverName = dot > 0 ? tool.slice(0, dot) : tool;
+  const server = Object.hasOwn(servers, serverName) ? servers[serverName] : undefined;
+  if (!server) return { path: `toolServers.${serverName}` };
+  const name = dot > 0 ? tool.slice(dot + 1) : '';
+  const own = name && server.tools && Object.hasOwn(server.tools, name) ? server.tools[name] : undefined;
+  if (own?.retry)
+    return { retry: own.retry as unknown as RetrierConfig[], idempotent: own.idempotent ?? server.idempotent, path: `toolServers.${serverName}.tools.${name}` };
+  return { retry: server.retry as unknown as RetrierConfig[] | undefined, idempotent: own?.idempotent ?? server.idempotent, path: `toolServers.${serverName}` };
+}
+
+/**
+ * The retriers a tool call gets: none unless the config gives the tool (or its server) a `retry`
+ * and marks it `idempotent: true`. As in Step Functions and Lambda, nothing is retried without a
+ * Retry, and a tool with side effects is never repeated behind the caller's back.
+ */
+export function toolRetriers(config: Pick<FmguardConfig, 'toolServers'>, tool: string): RetrierConfig[] {
+  const settings = toolRetrySettings(config.toolServers, tool);
+  return settings.retry && settings.idempotent === true ? settings.retry : [];
+}
+
+function checkToolRetries(servers: ToolServers, problems: ConfigProblem[]): void {
+  for (const [serverName, server] of Object.entries(servers)) {
+    const entries: Array<[string, { retry?: unknown; idempotent?: boolean }, boolean | undefined]> = [[`toolServers.${serverName}`, server, undefined]];
+    for (const [name, tool] of Object.entries(server.tools ?? {})) entries.push([`toolServers.${serverName}.tools.${name}`, tool, server.idempotent]);
+    for (const [path, entry, inherited] of entries) {
+      if (entry.retry === undefined) continue;
+      checkRetriers(entry.retry, `${path}.retry`, problems);
+      if ((entry.idempotent ?? inherited) !== true) {
+        problems.push({
+          path: `${path}.retry`,
+          message: 'a tool is retried only when it is safe to repeat: add `idempotent: true` (a tool with side effects is never retried)',
+        });
+      }
+    }
+  }
 }

@@ -237,19 +237,30 @@ const toolsSchema = z.record(
     inputSchema: z.record(z.string(), z.unknown(), { error: 'expected a JSON Schema object' }).optional(),
     timeoutMs: duration.optional(),
     aws: awsToolSchema.optional(),
+    /** Retriers for this tool (Step Functions rules); only with `idempotent: true`. Default: never retried. */
+    retry: z.array(retrierSchema).optional(),
+    /** The tool is safe to repeat (no side effect a second call would duplicate): required for `retry`. */
+    idempotent: z.boolean().optional(),
   }),
 );
+
+/** A tool server's defaults for every tool it offers (declared or discovered): `retry` needs `idempotent: true`. */
+const toolRetryDefaults = {
+  retry: z.array(retrierSchema).optional(),
+  idempotent: z.boolean().optional(),
+};
 
 const toolServerSchema = z.discriminatedUnion(
   'kind',
   [
-    z.strictObject({ kind: z.literal('builtin'), tools: toolsSchema.optional(), aws: awsToolSchema.optional() }),
+    z.strictObject({ kind: z.literal('builtin'), tools: toolsSchema.optional(), aws: awsToolSchema.optional(), ...toolRetryDefaults }),
     z.strictObject({
       kind: z.literal('http'),
       url: z.url({ error: 'expected a URL' }),
       headers: z.record(z.string(), z.string()).optional(),
       tools: toolsSchema.optional(),
       aws: awsToolSchema.optional(),
+      ...toolRetryDefaults,
     }),
     z.strictObject({
       kind: z.literal('stdio'),
@@ -258,6 +269,7 @@ const toolServerSchema = z.discriminatedUnion(
       env: z.record(z.string(), z.string()).optional(),
       tools: toolsSchema.optional(),
       aws: awsToolSchema.optional(),
+      ...toolRetryDefaults,
     }),
   ],
   { error: 'expected a tool server with kind "builtin", "http" or "stdio"' },
@@ -323,6 +335,12 @@ export const configSchema = z.strictObject({
   tenants: z.record(name, tenantSchema).optional(),
   agents: z.record(name, agentSchema).optional(),
   policies: z.strictObject({ global: z.union([z.string(), z.array(z.string())]).optional() }).optional(),
+  /**
+   * The org's allow ceiling (an SCP's role): what any agent may ever be allowed, as allow-list patterns.
+   * An agent's permit outside it is not effective: effective = agent allows ∩ ceiling − forbids.
+   * A kind left out is not limited.
+   */
+  ceiling: accessListSchema.optional(),
   /** Alarm specs (metric alarms and composites); validated in depth by the alarm module. */
   alarms: z.array(z.record(z.string(), z.unknown()), { error: 'expected a list of alarms' }).optional(),
   /** Breaker policy for every provider, model and tool server, with per-scope (`provider:x`) or per-kind (`tool:*`) overrides. */

@@ -13,7 +13,7 @@ export async function completeChat(call: RouteCall<unknown>, request: ChatReques
   const response = result.response;
   if (hasToolCalls(response)) {
     const check = toolCallCheck(call.run, request.messages);
-    if (check) await checkResponseToolCalls(response, check, call.ctx.toolCallViolation);
+    if (check) await checkResponseToolCalls(response, check, call.ctx.toolCallViolation, result.costUsd);
   }
   sendResult(call.res, response, call.run.id, await countersAfter(call, result.costUsd));
 }

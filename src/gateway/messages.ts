@@ -37,7 +37,7 @@ async function completeMessage(call: RouteCall<MessagesRequest>): Promise<void> 
   if (call.client.gone) return;
   if (hasToolCalls(result.response)) {
     const check = toolCallCheck(run, request.chat.messages);
-    if (check) await checkResponseToolCalls(result.response, check, call.ctx.toolCallViolation);
+    if (check) await checkResponseToolCalls(result.response, check, call.ctx.toolCallViolation, result.costUsd);
   }
   sendResult(call.res, chatToMessage(envelope(call.request), result.response, result.usage), run.id, await countersAfter(call, result.costUsd));
 }

@@ -124,12 +124,12 @@ export function hasToolCalls(response: ChatResponse): boolean {
 }
 
 /** Check a non-streaming response in place; throws the refusal in `refuse` mode. */
-export async function checkResponseToolCalls(response: ChatResponse, check: ToolCallCheck, mode: ToolCallViolation): Promise<void> {
+export async function checkResponseToolCalls(response: ChatResponse, check: ToolCallCheck, mode: ToolCallViolation, chargedUsd?: number): Promise<void> {
   for (const choice of response.choices ?? []) {
     const message = choice.message;
     const calls = message?.tool_calls;
     if (!calls || calls.length === 0) continue;
-    const { kept, notes } = await judgeToolCalls(check, calls, mode);
+    const { kept, notes } = await judgeToolCalls(chargedUsd === undefined ? check : chargedCheck(check, chargedUsd), calls, mode);
     if (notes.length === 0) continue;
     if (kept.length > 0) message.tool_calls = kept;
     else {
@@ -139,4 +139,26 @@ export async function checkResponseToolCalls(response: ChatResponse, check: Tool
     }
     message.content = withNotes(message.content, notes);
   }
+}
+
+/**
+ * The response was generated (and billed by the provider) before its tool calls were judged: a
+ * refusal of it is charged, and its error body and audit event say so.
+ */
+function chargedCheck(check: ToolCallCheck, chargedUsd: number): ToolCallCheck {
+  return {
+    async check(calls) {
+      try {
+        return await check.check(calls);
+      } catch (error) {
+        if (GuardError.isInstance(error)) Object.assign(error.details, { charged: true, chargedUsd });
+        throw error;
+      }
+    },
+    refuse(violation) {
+      violation.error.details.charged = true;
+      violation.error.details.chargedUsd = chargedUsd;
+      return check.refuse(violation);
+    },
+  };
 }

@@ -52,6 +52,8 @@ export function errorHeaders(error: GuardError): Record<string, string> {
     // Retryable codes stay retryable unless fmguard already spent its own retries on this call.
     'x-should-retry': shouldRetry(error.code) && error.details.retriesSpent !== true ? 'true' : 'false',
   };
+  // The retry budget capped this call's retries: say so rather than capping silently.
+  if (error.details.retryDenied === 'budget') headers['x-fmguard-retry-denied'] = 'budget';
   const after = error.details.retryAfterMs;
   if (typeof after === 'number' && Number.isFinite(after) && after >= 0) {
     headers['retry-after'] = String(Math.ceil(after / 1000));

@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { apply, newAgg, toRows, type Sample, type ScopeAgg } from './aggregate.ts';
 import type { CallEvent } from './event.ts';
-import type { DatapointSource } from './series.ts';
+import { DEFAULT_RESOLUTION_MS, type DatapointSource } from './series.ts';
 import { createPromInstruments, type PromInstruments } from './prometheus.ts';
 import { sketchBin } from './sketch.ts';
 import { emptyStatSet, mergeStatSet, statisticValue, type StatSet } from './stat-set.ts';
@@ -51,7 +51,7 @@ export function createMetrics({
   clock = systemClock,
   store,
   source = randomUUID(),
-  resolutionMs = 10_000,
+  resolutionMs = DEFAULT_RESOLUTION_MS,
   retentionMs = 25 * 3_600_000,
   flushIntervalMs = resolutionMs,
   prometheus = createPromInstruments(),

@@ -19,4 +19,9 @@ export interface SeriesQuery {
 /** What the alarm engine needs from metrics. */
 export interface DatapointSource {
   series(query: SeriesQuery): Promise<Datapoint[]>;
+  /** The resolution datapoints are stored at: an alarm period must be a multiple of it. */
+  readonly resolutionMs?: number;
 }
+
+/** The metrics resolution when the config sets none (`metrics.resolutionMs`). */
+export const DEFAULT_RESOLUTION_MS = 10_000;

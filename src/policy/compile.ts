@@ -1,7 +1,7 @@
 import { cedar, type PolicyJson, type Schema } from './cedar.ts';
 import { buildInputType, type RecordType } from './input-types.ts';
 import { AGENT_TYPE, buildSchemaText } from './schema.ts';
-import { shorthandPolicies } from './shorthand.ts';
+import { ceilingPolicies, globPatterns, shorthandPolicies } from './shorthand.ts';
 import { checkSpec, warnUnknownNames } from './spec-checks.ts';
 import type { PolicyProblem, PolicySource, PolicySpec } from './types.ts';
 import { loadSource, parseAndValidate, validateGenerated, type ParsedPolicy } from './validate.ts';
@@ -36,6 +36,8 @@ export interface CompiledPolicies {
   readonly globalIds: readonly string[];
   readonly agentIds: ReadonlyMap<string, readonly string[]>;
   readonly problems: readonly PolicyProblem[];
+  /** Allow-list patterns with `?`: resource entities carry a tag for each one they match. */
+  readonly globs: readonly string[];
 }
 
 /** Parse, validate against the schema, scope and id every policy in the spec; collect all problems. */
@@ -91,6 +93,13 @@ export function compilePolicies(spec: PolicySpec): CompiledPolicies {
     }
   }
 
+  // The org's allow ceiling: org-wide forbids on everything outside it.
+  const ceiling = ceilingPolicies(spec.ceiling);
+  validateGenerated(ceiling, schema, problems).forEach((json, i) => {
+    const g = ceiling[i]!;
+    if (json && add(compiled(g.id, json, g.text, undefined, g.origin, 0), 0)) globalIds.push(g.id);
+  });
+
   const generated = spec.agents.flatMap((agent) => shorthandPolicies(agent, problems).map((g) => ({ agent: agent.id, g })));
   const generatedJson = validateGenerated(
     generated.map((x) => x.g),
@@ -127,7 +136,7 @@ export function compilePolicies(spec: PolicySpec): CompiledPolicies {
     }
     agentIds.set(agent.id, ids);
   }
-  return { schemaText, inputType, policies, globalIds, agentIds, problems };
+  return { schemaText, inputType, policies, globalIds, agentIds, problems, globs: globPatterns(spec) };
 }
 
 function compiled(id: string, json: PolicyJson, text: string, agent: string | undefined, source: string, line: number): CompiledPolicy {

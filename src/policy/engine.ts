@@ -106,7 +106,7 @@ export function createPolicyEngine(spec: PolicySpec, { strategy = 'request', eva
   const unknownAgent: Decision = Object.freeze({ effect: 'deny', reason: 'no-permit', policies: NONE, shadow: false });
 
   function prepare(agent: AgentState, action: PolicyAction, resource: string): Target {
-    const resourceEntity = action === 'invokeModel' ? modelEntity(resource, models.get(resource)) : toolEntity(resource);
+    const resourceEntity = action === 'invokeModel' ? modelEntity(resource, models.get(resource), compiled.globs) : toolEntity(resource, compiled.globs);
     const call: StatefulAuthorizationCall = {
       principal: agent.entity.uid,
       action: { type: ACTION_TYPE, id: action },

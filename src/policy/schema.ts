@@ -23,8 +23,8 @@ export function buildSchemaText(input: RecordType): string {
   entity Tenant;
   entity Agent in [Tenant] = { name: String, tenant: String } tags String;
   entity ToolServer;
-  entity Tool in [ToolServer] = { name: String, server: String, tool: String };
-  entity Model = { name: String, provider: String };
+  entity Tool in [ToolServer] = { name: String, server: String, tool: String } tags String;
+  entity Model = { name: String, provider: String } tags String;
 
   // Arguments of every configured tool, each optional: test with \`context.input has x\`.
   type ToolInput = ${renderInputType(input)};

@@ -47,6 +47,7 @@ export function shorthandPolicies(agent: AgentPolicySpec, problems: PolicyProble
         let resource = 'resource';
         let when = '';
         if (pattern === '*') resource = 'resource';
+        else if (pattern.includes('?')) when = `\nwhen { resource.hasTag("${escapeCedarString(pattern)}") }`;
         else if (pattern.includes('*')) when = `\nwhen { resource.name like "${likePattern(pattern)}" }`;
         else resource = `resource == ${type}::"${escapeCedarString(pattern)}"`;
         const annotations = `@id("${escapeCedarString(id)}")\n${approval ? '@approval("required")\n' : ''}`;
@@ -72,4 +73,44 @@ export function compileShorthand(agent: AgentPolicySpec): string {
   const header = `// agent "${agent.id}": compiled from the config shorthand (allow / approve / deny)\n`;
   if (policies.length === 0) return `${header}// (no shorthand entries: the agent is denied everything its Cedar files do not permit)\n`;
   return `${header}\n${policies.map((p) => p.text).join('\n\n')}\n`;
+}
+
+/**
+ * The org's allow ceiling (an SCP) as org-wide forbids: for each kind it lists, a forbid on every
+ * model or tool outside its patterns. So an agent's permit outside it is never effective:
+ * effective = agent allows ∩ ceiling − forbids (IAM vector I11). A kind not listed is not limited;
+ * an empty list allows nothing of that kind.
+ */
+export function ceilingPolicies(ceiling: { models?: readonly string[]; tools?: readonly string[] } | undefined): GeneratedPolicy[] {
+  const out: GeneratedPolicy[] = [];
+  if (!ceiling) return out;
+  for (const [kind, action] of KINDS) {
+    const patterns = ceiling[kind];
+    if (!patterns || patterns.includes('*')) continue;
+    const id = `ceiling:${kind}`;
+    const inside = patterns.map((p) => resourceMatch(p, kind === 'models' ? MODEL_TYPE : TOOL_TYPE));
+    const unless = inside.length > 0 ? `\nunless { ${inside.join(' || ')} }` : '';
+    out.push({
+      id,
+      text: `@id("${id}")\nforbid (\n  principal,\n  action == ${ACTION_TYPE}::"${action}",\n  resource\n)${unless};`,
+      origin: `ceiling.${kind}`,
+    });
+  }
+  return out;
+}
+
+/** A Cedar condition that holds when the resource matches one allow-list pattern. */
+function resourceMatch(pattern: string, type: string): string {
+  if (pattern.includes('?')) return `resource.hasTag("${escapeCedarString(pattern)}")`;
+  if (pattern.includes('*')) return `resource.name like "${likePattern(pattern)}"`;
+  return `resource == ${type}::"${escapeCedarString(pattern)}"`;
+}
+
+/** The allow-list patterns with `?` (Cedar has no such wildcard): entities carry a tag for each one they match. */
+export function globPatterns(spec: { agents: readonly AgentPolicySpec[]; ceiling?: { models?: readonly string[]; tools?: readonly string[] } }): string[] {
+  const out = new Set<string>();
+  const add = (list: readonly unknown[] | undefined) => list?.forEach((p) => typeof p === 'string' && p.includes('?') && out.add(p));
+  for (const agent of spec.agents) for (const [list] of LISTS) for (const [kind] of KINDS) add(agent[list]?.[kind]);
+  for (const [kind] of KINDS) add(spec.ceiling?.[kind]);
+  return [...out];
 }

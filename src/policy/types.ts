@@ -54,6 +54,8 @@ export interface PolicySpec {
   readonly agents: readonly AgentPolicySpec[];
   /** Org-wide policies (the SCP role): they apply to every agent. */
   readonly global?: readonly PolicySource[];
+  /** The org's allow ceiling: a permit outside it is not effective (compiled to org-wide forbids). */
+  readonly ceiling?: AccessList;
   readonly models?: readonly ModelSpec[];
   readonly toolServers?: readonly ToolServerSpec[];
   /** Where relative policy file paths are resolved; default the process's working directory. */

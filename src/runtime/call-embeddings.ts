@@ -66,6 +66,8 @@ export async function callEmbeddings(
       ...retryOptions(ctx, handle, call, signal),
       attempt: (n, attemptSignal) => {
         attempts = n;
+        // A retry is another call of the model: it passes the same policy check, with the context as it is now.
+        if (n > 1) admitCall(ctx, handle, 'invokeModel', call.model.name, () => policyContext(ctx, handle));
         return embedOnce(ctx, handle, call, request, attemptSignal);
       },
     });
@@ -87,8 +89,9 @@ export async function callEmbeddings(
 async function admitEmbeddings(ctx: GuardContext, handle: RunHandle, request: EmbeddingsRequest, options: EmbeddingsCallOptions): Promise<Reserved> {
   try {
     const model = embeddingModel(ctx, request);
-    admitCall(ctx, handle, 'invokeModel', model.name, () => policyContext(ctx, handle)); // 2 kill switches, 3 policy, 4 run time
-    const breakers = await admitBreakers(ctx, handle, model); // 6
+    const admit = (m: ResolvedModel) => admitCall(ctx, handle, 'invokeModel', m.name, () => policyContext(ctx, handle));
+    admit(model); // 2 kill switches, 3 policy, 4 run time
+    const breakers = await admitBreakers(ctx, model, admit); // 6: a fallback passes the same policy check
     const inputTokens = options.inputTokens ?? embeddingTokenUpperBound(request.input);
     const now = ctx.clock.now();
     const budgets = ctx.budgetsFor(handle, now);

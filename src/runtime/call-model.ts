@@ -4,7 +4,7 @@ import { outputKey } from '../core/loop-detect.ts';
 import { nanoToUsd } from '../core/money.ts';
 import type { ModelProvider } from '../providers/provider.ts';
 import type { GuardContext } from './context.ts';
-import { admitModelCall, servedFields } from './model-admission.ts';
+import { admitModel, admitModelCall, servedFields } from './model-admission.ts';
 import { fallbackUsage, settleFailure, settleSuccess } from './model-settle.ts';
 import type { ModelCallOptions, ModelCallResult, Passthrough, Prepared } from './model-types.ts';
 import { withRetries } from './retry-loop.ts';
@@ -33,6 +33,8 @@ export async function callModel(ctx: GuardContext, handle: RunHandle, request: C
       ...retryOptions(ctx, handle, call, signal),
       attempt: (n, attemptSignal) => {
         attempts = n;
+        // A retry is another call of the model: it passes the same policy check, with the context as it is now.
+        if (n > 1) admitModel(ctx, handle, call.model, request, false);
         return completeOnce(ctx, handle, call, attemptSignal, options.passthrough);
       },
     });

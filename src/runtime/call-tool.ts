@@ -66,7 +66,8 @@ export async function callTool<A, R>(ctx: GuardContext, handle: RunHandle, optio
   handle.active++;
   try {
     const result = await withRetries<R>({
-      policy: ctx.retryPolicy(handle.agent.name),
+      // Tools are not retried with the agent's (model) retriers: only a tool marked idempotent with a retry of its own is.
+      policy: ctx.toolRetryPolicy(call.tool),
       budget: ctx.retryBudget,
       scope: `tool:${call.tool}`,
       clock: ctx.clock,
@@ -219,7 +220,8 @@ async function settleTool(ctx: GuardContext, handle: RunHandle, call: AdmittedTo
   } else if (ctx.listening) {
     const { code, message } = outcome.error;
     const internal = faultOf(outcome.error) === 'internal' ? { internal: true as const } : {};
-    ctx.emit({ ...subject, type: 'call.failed', at: now, code, message, ...internal, costUsd: 0, latencyMs, attempts, args });
+    const retryDenied = outcome.error.details.retryDenied === 'budget' ? ('budget' as const) : undefined;
+    ctx.emit({ ...subject, type: 'call.failed', at: now, code, message, ...internal, costUsd: 0, latencyMs, attempts, args, retryDenied });
   }
   return latencyMs;
 }
@@ -231,7 +233,8 @@ async function afterToolFailure(ctx: GuardContext, handle: RunHandle, tool: stri
   if (faultOf(guard) === 'internal') return guard;
   const failures = await handle.ledger.trackRepeat(`run:${handle.id}:tool-outcome`, 'error');
   const limit = handle.agent.limits.maxConsecutiveErrors;
-  if (failures < limit) return guard;
+  // `maxConsecutiveErrors: N` allows N failed tool calls in a row; the (N+1)th stops the run, as every limit does.
+  if (failures <= limit) return guard;
   const stop = guardError(
     'loop.repeated_error',
     `${failures} tool calls failed in a row (last: ${tool}: ${guard.message})`,

@@ -46,7 +46,10 @@ export interface GuardContext {
   readonly approvals: ApprovalStore;
   readonly audit?: AuditLog;
   provider(name: string): ModelProvider;
+  /** How model calls are retried: the agent's `retry`. */
   retryPolicy(agent: string): RetryPolicy;
+  /** How a tool is retried: never, unless its config gives it a `retry` and marks it `idempotent`. */
+  toolRetryPolicy(tool: string): RetryPolicy;
   budgetsFor(handle: RunHandle, now: number): BudgetLine[];
   /** The kill switch that stops this run right now, if any. */
   killedBy(handle: RunHandle): { scope: string; reason: string } | undefined;

@@ -63,6 +63,8 @@ export type GuardEvent =
       attempts: number;
       args?: unknown;
       upstreamRequestId?: string;
+      /** `budget`: the retry budget stopped the retries before the retriers were exhausted. */
+      retryDenied?: 'budget';
     })
   | (CallSubject & { type: 'retry'; at: number; attempt: number; code: StopCode; delayMs: number })
   | { type: 'budget.threshold'; at: number; scope: string; period: string; window: string; threshold: number; usedUsd: number; limitUsd: number }

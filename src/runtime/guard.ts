@@ -3,7 +3,7 @@ import type { AlarmEngine } from '../alarms/index.ts';
 import { approve, deny, listApprovals, type ApprovalRequest, type ApprovalStore, type DecideResult, type ListApprovalsOptions } from '../approvals/index.ts';
 import type { AuditLog } from '../audit/index.ts';
 import type { BreakerChange, Breakers } from '../breakers/index.ts';
-import type { FmguardConfig, ResolvedAgent } from '../config/resolve.ts';
+import { toolRetriers, type FmguardConfig, type ResolvedAgent } from '../config/resolve.ts';
 import type { Clock } from '../core/clock.ts';
 import { GuardError, guardError } from '../core/errors.ts';
 import { usdToNano } from '../core/money.ts';
@@ -105,6 +105,10 @@ export class Guard {
   private readonly handles = new Map<string, RunHandle>();
   private readonly kills = new Map<string, KillInfo>();
   private readonly policies = new Map<string, RetryPolicy>();
+  /** Tool retry policies by their config entry (a tool's own `retry`, or its server's); `[]` never retries. */
+  private readonly toolPolicies = new WeakMap<object, RetryPolicy>();
+  private readonly noToolRetry: RetryPolicy;
+  private readonly random: (() => number) | undefined;
   private readonly unsubscribe: () => void;
   private readonly ownsStore: boolean;
   /** The kill switches already set when the guard started; read again by the next run if that read failed. */
@@ -146,6 +150,8 @@ export class Guard {
     this.metrics.start();
     this.background = parts.background ?? this.alarms !== undefined;
     if (this.background) this.alarms?.start();
+    this.random = parts.random;
+    this.noToolRetry = compileRetryPolicy([]);
     for (const agent of Object.values(this.config.agents)) {
       this.policies.set(agent.name, compileRetryPolicy(agent.retry, { random: parts.random, maxRetryAfterMs: this.config.defaults.maxRetryAfterMs }));
     }
@@ -174,6 +180,7 @@ export class Guard {
         return provider;
       },
       retryPolicy: (agent) => guard.policies.get(agent)!,
+      toolRetryPolicy: (tool) => guard.toolRetryPolicy(tool),
       budgetsFor: (handle, now) => guard.budgetsFor(handle, now),
       killedBy: (handle) => guard.killedBy(handle),
       stopRun: (handle, error) => guard.stopRun(handle, error),
@@ -185,6 +192,18 @@ export class Guard {
       startRun: async (opts) => (await guard.startRun(opts)).handle,
       endRun: (handle) => guard.endHandle(handle),
     };
+  }
+
+  /** How a tool is retried: never, unless the config gives it a `retry` and marks it `idempotent`. */
+  private toolRetryPolicy(tool: string): RetryPolicy {
+    const retriers = toolRetriers(this.config, tool);
+    if (retriers.length === 0) return this.noToolRetry;
+    let policy = this.toolPolicies.get(retriers);
+    if (!policy) {
+      policy = compileRetryPolicy(retriers, { random: this.random, maxRetryAfterMs: this.config.defaults.maxRetryAfterMs });
+      this.toolPolicies.set(retriers, policy);
+    }
+    return policy;
   }
 
   /** The kill switch that stops this run right now, if any. */

@@ -31,9 +31,10 @@ export async function admitModelCall(
   try {
     const model = requestedModel(ctx, request);
     const wantOutputTokens = outputCap(handle, model, request);
-    admitCall(ctx, handle, 'invokeModel', model.name, () => policyContext(ctx, handle, wantOutputTokens, streaming)); // 2 kill switches, 3 policy, 4 run time
+    admitModel(ctx, handle, model, request, streaming); // 2 kill switches, 3 policy, 4 run time
     checkConversationLoop(handle, request); // 4 loop detectors
-    const served = await admitBreakers(ctx, handle, model); // 6 breakers, before the clamp: the serving model's price clamps
+    // 6 breakers, before the clamp: the serving model's price clamps. A fallback passes the same policy check.
+    const served = await admitBreakers(ctx, model, (fallback) => admitModel(ctx, handle, fallback, request, streaming));
     const inputTokens = options.inputTokens ?? inputTokenUpperBound(request);
     return await reserveModelCall(ctx, handle, {
       request,
@@ -80,6 +81,14 @@ function requestedModel(ctx: GuardContext, request: ChatRequest): ResolvedModel 
     throw guardError('request.invalid', 'max_tokens must be a positive integer', { param: 'max_tokens' });
   }
   return model;
+}
+
+/**
+ * Steps 2–4 for one model that would serve the call: the requested one, a fallback, a retry. The
+ * same check every time: the run's principal and the request's real context for that model.
+ */
+export function admitModel(ctx: GuardContext, handle: RunHandle, model: ResolvedModel, request: ChatRequest, streaming: boolean): void {
+  admitCall(ctx, handle, 'invokeModel', model.name, () => policyContext(ctx, handle, outputCap(handle, model, request), streaming));
 }
 
 /** The output cap before budgets: min(request, per-call cap, model max). */

@@ -1,9 +1,8 @@
 import { breakerOpenError } from '../breakers/index.ts';
-import type { GuardError } from '../core/errors.ts';
 import { countsAgainstUpstream } from '../core/fault.ts';
 import type { ResolvedModel } from '../config/resolve.ts';
+import { GuardError } from '../core/errors.ts';
 import type { GuardContext } from './context.ts';
-import type { RunHandle } from './run-handle.ts';
 
 /** The breaker admissions a call holds, by scope, to be given back with its outcome. */
 export type BreakerTokens = Array<[scope: string, token: unknown]>;
@@ -11,23 +10,27 @@ export type BreakerTokens = Array<[scope: string, token: unknown]>;
 /**
  * Step 6: the model's and its provider's breakers. An open breaker sends the call to the first
  * configured fallback the agent may use whose breakers admit it (the Step Functions Catch);
- * without one the call is refused with `breaker.open` and the cooldown left.
+ * without one the call is refused with `breaker.open` and the cooldown left. `admit` is the same
+ * policy check the requested model passed (real principal, real context for that model): it
+ * throws `policy.denied` for a fallback the agent may not use, which is then skipped.
  */
-export async function admitBreakers(ctx: GuardContext, handle: RunHandle, requested: ResolvedModel): Promise<{ model: ResolvedModel; tokens: BreakerTokens }> {
+export async function admitBreakers(
+  ctx: GuardContext,
+  requested: ResolvedModel,
+  admit: (model: ResolvedModel) => void,
+): Promise<{ model: ResolvedModel; tokens: BreakerTokens }> {
   const breakers = ctx.breakers;
   if (!breakers) return { model: requested, tokens: [] };
   let refused: { scope: string; retryAfterMs: number | null } | undefined;
   const candidates = [requested, ...requested.fallbacks.map((name) => ctx.config.models[name]!)];
   for (const [i, model] of candidates.entries()) {
-    if (i > 0 && ctx.authorizer) {
-      const decision = ctx.authorizer.authorize({
-        agent: handle.agent.name,
-        tenant: handle.record.tenant,
-        action: 'invokeModel',
-        resource: model.name,
-        context: { maxTokens: 1, stream: false, runSteps: handle.localSteps, runCostNanoUsd: 0, runDepth: handle.record.depth, hourUtc: 0 },
-      });
-      if (decision.effect !== 'allow') continue;
+    if (i > 0) {
+      try {
+        admit(model);
+      } catch (error) {
+        if (GuardError.isInstance(error) && error.code === 'policy.denied') continue;
+        throw error;
+      }
     }
     const tokens: BreakerTokens = [];
     let blocked = false;

@@ -65,8 +65,15 @@ export async function settleSuccess(
   if (outKey === undefined) return cost;
   const repeats = await handle.ledger.trackRepeat(`run:${handle.id}:output`, fastHash(outKey));
   const limit = handle.agent.limits.maxIdenticalOutputs;
-  if (repeats >= limit) {
-    const error = guardError('loop.no_progress', `the model returned the same output ${repeats} times in a row`, { limit, used: repeats, runId: handle.id });
+  // `maxIdenticalOutputs: N` allows N identical outputs in a row and stops at the (N+1)th, as every limit does.
+  if (repeats > limit) {
+    // The provider generated (and billed) this response before it could be judged: it is charged, and the stop says so.
+    const costUsd = nanoToUsd(cost);
+    const error = guardError(
+      'loop.no_progress',
+      `the model returned the same output ${repeats} times in a row (limit ${limit}); this response was generated and charged ($${costUsd}) but is not returned`,
+      { limit, used: repeats, runId: handle.id, charged: true, chargedUsd: costUsd },
+    );
     await ctx.stopRun(handle, error);
     throw error;
   }
@@ -120,6 +127,7 @@ export async function settleFailure(
       latencyMs: now - prepared.startedAt,
       attempts,
       upstreamRequestId: prepared.upstreamRequestId,
+      retryDenied: error.details.retryDenied === 'budget' ? 'budget' : undefined,
     });
   }
 }

@@ -4,7 +4,7 @@ import { guardError } from '../core/errors.ts';
 import { outputKey } from '../core/loop-detect.ts';
 import { nanoToUsd } from '../core/money.ts';
 import type { GuardContext } from './context.ts';
-import { admitModelCall, servedFields } from './model-admission.ts';
+import { admitModel, admitModelCall, servedFields } from './model-admission.ts';
 import { fallbackUsage, settleFailure, settleSuccess } from './model-settle.ts';
 import type { GuardedStream, ModelCallOptions, ModelStreamResult, Passthrough, Prepared } from './model-types.ts';
 import { OutputMeter } from './output-meter.ts';
@@ -43,6 +43,8 @@ export async function streamModel(ctx: GuardContext, handle: RunHandle, request:
       ...retryOptions(ctx, handle, call, signal),
       attempt: (n, attemptSignal) => {
         attempts = n;
+        // A retry is another call of the model: it passes the same policy check, with the context as it is now.
+        if (n > 1) admitModel(ctx, handle, call.model, request, true);
         return openOnce(ctx, handle, call, attemptSignal, signal, options.passthrough);
       },
     });

@@ -41,7 +41,21 @@ export function toGuardError(error: unknown, resource: string): GuardError {
     guard.details.retriesSpent = true;
     guard.details.attempts = outcome.attempts;
   }
+  // The retry budget (not the retriers) stopped the retries: say so, never cap silently.
+  if (outcome?.reason === 'budget') return budgetCapped(guard, outcome.attempts);
   return guard;
+}
+
+/** The error of a call whose retries the retry budget cut short: its message and details say so (the header and the audit follow the details). */
+function budgetCapped(guard: GuardError, attempts: number): GuardError {
+  if (guard.details.retryDenied === 'budget' && guard.message.includes('retry budget')) return guard;
+  const capped = guardError(
+    guard.code,
+    `${guard.message} (retries capped by the retry budget after ${attempts} attempt${attempts === 1 ? '' : 's'}: too many retries across calls recently)`,
+    { ...guard.details, retryDenied: 'budget', attempts },
+    guard,
+  );
+  return capped;
 }
 
 function asGuardError(error: unknown, resource: string): GuardError {

@@ -86,6 +86,7 @@ export function toAuditRecord(event: GuardEvent): AuditRecord | undefined {
           attempts: event.attempts,
           args: event.args,
           upstreamRequestId: event.upstreamRequestId,
+          retryDenied: event.retryDenied,
         },
       };
     case 'kill':

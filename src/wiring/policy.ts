@@ -25,6 +25,7 @@ export function policySpecFromConfig(config: FmguardConfig, extraToolServers: re
       mode: agent.policyMode,
     })),
     global: config.globalPolicyFiles,
+    ceiling: config.ceiling,
     models: Object.values(config.models).map((m) => ({ name: m.name, provider: m.provider })),
     toolServers,
   };

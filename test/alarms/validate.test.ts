@@ -78,7 +78,14 @@ describe('validateAlarms', () => {
   it('checks M <= N, N × period <= 1 day, percentiles only on distributions, error_rate without statistic', () => {
     const paths = (spec: Partial<AlarmSpec>) => validateAlarms({ alarms: [{ ...good, ...spec }] }).map((p) => `${p.path}: ${p.message}`);
     expect(paths({ datapointsToAlarm: 7 })).toEqual(['alarms[0].datapointsToAlarm: expected an integer from 1 to evaluationPeriods']);
-    expect(paths({ period: '1h', evaluationPeriods: 25 })).toEqual(['alarms[0].evaluationPeriods: evaluationPeriods × period must not exceed one day']);
+    // CloudWatch (reference §4): N × period ≤ 7 days, and ≤ 1 day when the period is under an hour.
+    expect(paths({ period: '30m', evaluationPeriods: 49 })).toEqual([
+      'alarms[0].evaluationPeriods: evaluationPeriods × period must not exceed one day when the period is under an hour',
+    ]);
+    expect(paths({ period: '30m', evaluationPeriods: 48 })).toEqual([]);
+    expect(paths({ period: '1h', evaluationPeriods: 25 })).toEqual([]);
+    expect(paths({ period: '1h', evaluationPeriods: 168 })).toEqual([]);
+    expect(paths({ period: '1h', evaluationPeriods: 169 })).toEqual(['alarms[0].evaluationPeriods: evaluationPeriods × period must not exceed 7 days']);
     expect(paths({ metric: 'calls', statistic: 'p99' })[0]).toMatch(/percentiles are kept for latency_ms/);
     expect(paths({ metric: 'latency_ms', statistic: 'p99.9' })).toEqual([]);
     expect(paths({ statistic: 'Sum' })[0]).toMatch(/error_rate is errors \/ calls/);
@@ -116,5 +123,69 @@ describe("validateAlarmConfig (the config file's single alarms: list)", () => {
     expect(validateAlarmConfig(undefined)).toEqual([]);
     const split = splitAlarmConfig([good, { name: 'c', rule: 'TRUE' }]);
     expect([split.alarms.length, split.composites.length]).toEqual([1, 1]);
+  });
+});
+
+/**
+ * Issue 12 item 3: alarms are validated as CloudWatch validates them (reference §4, corrected): a period
+ * the stored metrics cannot serve is a configuration error naming its path, not an alarm that stays
+ * INSUFFICIENT_DATA forever.
+ */
+describe('alarm periods and windows against the metrics resolution (CloudWatch rules)', () => {
+  const config = (alarm: Record<string, unknown>, metrics?: Record<string, unknown>) => ({
+    store: { kind: 'memory' },
+    providers: { sim: { kind: 'simulated' } },
+    metrics,
+    alarms: [{ ...good, actions: [], ...alarm }],
+  });
+  const problems = async (alarm: Record<string, unknown>, metrics?: Record<string, unknown>) => {
+    const { parseConfig, ConfigError } = await import('../../src/index.ts');
+    try {
+      parseConfig(config(alarm, metrics) as never);
+      return [];
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      return error.problems.map((p) => `${p.path}: ${p.message}`);
+    }
+  };
+
+  it('a 10 s period on 60 s metrics is refused, naming alarms[0].period (it was accepted and never evaluated)', async () => {
+    expect(await problems({ period: '10s' }, { resolutionMs: '60s' })).toEqual([
+      'alarms[0].period: period 10000 ms is not a multiple of the metrics resolution 60000 ms (metrics.resolutionMs): the alarm could never be evaluated',
+    ]);
+    expect(await problems({ period: '30s' }, { resolutionMs: '20s' })).toEqual([
+      'alarms[0].period: period 30000 ms is not a multiple of the metrics resolution 20000 ms (metrics.resolutionMs): the alarm could never be evaluated',
+    ]);
+    expect(await problems({ period: '60s' }, { resolutionMs: '60s' })).toEqual([]);
+    expect(await problems({ period: '2m' }, { resolutionMs: '60s' })).toEqual([]);
+    // The default resolution (10 s) serves every CloudWatch period.
+    for (const period of ['10s', '20s', '30s', '1m', '5m']) expect(await problems({ period })).toEqual([]);
+  });
+
+  it('periods are 10, 20, 30 s or a multiple of 60 s', async () => {
+    for (const period of ['15s', '45s', '90s', '5s'])
+      expect(await problems({ period })).toEqual(['alarms[0].period: expected 10s, 20s, 30s or a multiple of 1m']);
+  });
+
+  it('datapointsToAlarm ≤ evaluationPeriods', async () => {
+    expect(await problems({ evaluationPeriods: 3, datapointsToAlarm: 4 })).toEqual([
+      'alarms[0].datapointsToAlarm: expected an integer from 1 to evaluationPeriods',
+    ]);
+    expect(await problems({ evaluationPeriods: 3, datapointsToAlarm: 3 })).toEqual([]);
+  });
+
+  it('evaluationPeriods × period ≤ 1 day under an hour, ≤ 7 days from an hour', async () => {
+    expect(await problems({ period: '10s', evaluationPeriods: 8640 })).toEqual([]);
+    expect(await problems({ period: '10s', evaluationPeriods: 8641 })).toEqual([
+      'alarms[0].evaluationPeriods: evaluationPeriods × period must not exceed one day when the period is under an hour',
+    ]);
+    expect(await problems({ period: '6h', evaluationPeriods: 28 })).toEqual([]);
+    expect(await problems({ period: '6h', evaluationPeriods: 29 })).toEqual(['alarms[0].evaluationPeriods: evaluationPeriods × period must not exceed 7 days']);
+  });
+
+  it('the alarm engine refuses a period its metrics cannot serve', async () => {
+    const { createAlarmEngine } = await import('../../src/alarms/engine.ts');
+    const metrics = { resolutionMs: 60_000, series: async () => [] };
+    expect(() => createAlarmEngine({ alarms: [{ ...good, actions: [] }], metrics })).toThrow(/alarms\[0\]\.period: period 10000 ms is not a multiple/);
   });
 });

@@ -55,6 +55,12 @@ export function exportConfigInput(dir = mkdtempSync(join(tmpdir(), 'fmguard-expo
             inputSchema: { type: 'object', properties: { email: { type: 'string' } } },
             timeoutMs: '10s',
             aws: { lambda: fn('crm-lookup') },
+            // A read: safe to repeat, so it may be retried (a tool without both is never retried).
+            idempotent: true,
+            retry: [
+              { errorEquals: ['rate.limited'], intervalMs: 2000, backoffRate: 2, maxAttempts: 4, maxDelayMs: 20000, jitter: 'full' },
+              { errorEquals: ['upstream.error', 'timeout.*'], intervalMs: 500, maxAttempts: 2 },
+            ],
           },
           refund: {
             inputSchema: { type: 'object', properties: { order: { type: 'string' }, amount: { type: 'integer' } } },

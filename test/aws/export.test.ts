@@ -126,6 +126,9 @@ describe('Step Functions state machines', () => {
       { ErrorEquals: ['Lambda.TooManyRequestsException'], IntervalSeconds: 2, MaxAttempts: 4, BackoffRate: 2, MaxDelaySeconds: 20, JitterStrategy: 'FULL' },
       { ErrorEquals: ['States.TaskFailed', 'States.Timeout', 'Sandbox.Timedout'], IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 2, JitterStrategy: 'NONE' },
     ]);
+    // Tools without `idempotent: true` and a retry of their own are never retried (issue 12 item 2), whatever the agent's model retriers.
+    expect(iterator['Tool crm.refund']!.Retry).toBeUndefined();
+    expect(iterator['Tool kb.search']!.Retry).toBeUndefined();
     expect(iterator['Tool crm.lookup_customer']!.Catch).toEqual([
       { ErrorEquals: ['States.Timeout', 'Sandbox.Timedout'], Next: 'ToolStopTimeoutTool' },
       { ErrorEquals: ['States.ALL'], Next: 'ToolStopUpstreamError' },

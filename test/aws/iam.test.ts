@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { exportAws, type IamPolicyDocument } from '../../src/aws/export/index.ts';
-import { ACCOUNT, exportConfig, fn, HAIKU, PROFILE, REGION, SONNET } from './export-fixture.ts';
+import { ACCOUNT, exportConfig, exportConfigInput, fn, HAIKU, PROFILE, REGION, SONNET } from './export-fixture.ts';
 import { parseConfig } from './helpers.ts';
 import { evaluate, FULL_AWS_ACCESS, resourceMatches, type Policy } from './iam-eval.ts';
 
@@ -190,6 +190,25 @@ describe('exported IAM policies and SCP, evaluated', () => {
     expect(evaluate(admin, call('crm-refund'))).toBe('DENY');
     // Other services are untouched by the ceiling.
     expect(evaluate(admin, { action: 's3:GetObject', resource: 'arn:aws:s3:::b/k' })).toBe('ALLOW');
+  });
+
+  it('I11: `ceiling` is a real config key; fmguard and the export agree on agent allows ∩ ceiling − forbids (issue 12 item 6)', () => {
+    const { input, dir } = exportConfigInput();
+    const parsed = parseConfig({ ...input, ceiling: { models: ['claude-haiku'], tools: ['crm.lookup_*'] } }, { baseDir: dir });
+    expect(parsed.ceiling).toEqual({ models: ['claude-haiku'], tools: ['crm.lookup_*'] });
+    const exported = exportAws(parsed, { account: ACCOUNT, region: REGION });
+    const scp = exported.scp as Policy;
+    expect(scp.Statement).toContainEqual(
+      expect.objectContaining({ Sid: 'CeilingModels', Effect: 'Deny', NotResource: expect.arrayContaining([model(HAIKU)]) }),
+    );
+    // The analyst's own policy allows every model (identity Allow *); the ceiling allows only haiku: sonnet is denied, as fmguard denies it.
+    const analyst = { identity: [exported.policies.analyst as Policy], scps: [FULL_AWS_ACCESS, scp] };
+    expect(evaluate(analyst, invoke(model(HAIKU)))).toBe('ALLOW');
+    expect(evaluate(analyst, invoke(model(SONNET)))).toBe('DENY');
+    expect(evaluate(analyst, call('crm-lookup'))).toBe('ALLOW');
+    expect(evaluate(analyst, call('crm-refund'))).toBe('DENY');
+    // Even without the SCP attached, the agents' identity policies carry the ceiling (an org-wide forbid in fmguard).
+    expect(evaluate({ identity: [exported.policies.analyst as Policy] }, invoke(model(SONNET)))).toBe('DENY');
   });
 
   it('what IAM cannot express is in the report, never dropped: argument conditions, approvals, non-AWS models and tools', () => {

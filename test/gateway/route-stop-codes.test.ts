@@ -146,6 +146,7 @@ const CASES: Case[] = [
     setup: async (_gw, send) => {
       await send('[sim:no_progress] draft');
       await send('[sim:no_progress] draft');
+      await send('[sim:no_progress] draft');
     },
   },
   { code: 'policy.denied', start: cfg({ allow: { models: ['sim-pricey'] } }) },

@@ -104,6 +104,7 @@ const CASES: Case[] = [
     setup: async (_gw, c) => {
       await c.chat.completions.create(ask('[sim:no_progress] draft'));
       await c.chat.completions.create(ask('[sim:no_progress] draft'));
+      await c.chat.completions.create(ask('[sim:no_progress] draft'));
     },
     call: (c) => c.chat.completions.create(ask('[sim:no_progress] draft')),
   },

@@ -24,6 +24,10 @@ describe('tool calls in responses (decision order step 11)', () => {
     const plain = await client.chat.completions.create(request).catch((e: unknown) => e);
     expect(plain).toMatchObject({ status: 403, code: 'policy.denied' });
     expect(gw.requests()).toBe(1);
+    // The response was generated (and billed) before it was refused: the body says it was charged (issue 12 item 9).
+    const body = (plain as { error: { fmguard: Record<string, unknown> } }).error.fmguard;
+    expect(body).toMatchObject({ charged: true });
+    expect(body.chargedUsd).toBeGreaterThan(0);
 
     const stream = await client.chat.completions.create({ ...request, stream: true });
     const seen: unknown[] = [];

@@ -53,8 +53,9 @@ describe('a runaway agent is stopped', () => {
     const run = await guard.startRun({ agent: 'bot' });
     const error = await stopOf(agentLoop(run, { model: 'sim-small', prompt: '[sim:no_progress] write' }));
     expect(error.code).toBe('loop.no_progress');
-    expect(error.details).toMatchObject({ limit: 3, used: 3 });
-    expect((await run.usage()).steps).toBe(3);
+    // maxIdenticalOutputs: 3 allows 3 identical outputs; the 4th is refused (issue 12 item 9), and charged.
+    expect(error.details).toMatchObject({ limit: 3, used: 4, charged: true });
+    expect((await run.usage()).steps).toBe(4);
     await guard.close();
   });
 
@@ -74,7 +75,8 @@ describe('a runaway agent is stopped', () => {
       );
       codes.push(error.code);
     }
-    expect(codes).toEqual(['upstream.error', 'upstream.error', 'loop.repeated_error', 'loop.repeated_error', 'loop.repeated_error']);
+    // maxConsecutiveErrors: 3 allows 3 failures in a row; the 4th stops the run (issue 12 item 9).
+    expect(codes).toEqual(['upstream.error', 'upstream.error', 'upstream.error', 'loop.repeated_error', 'loop.repeated_error']);
     await guard.close();
   });
 });

@@ -64,7 +64,7 @@ export function createAccessOracle(config: FmguardConfig): AccessOracle {
 
   const evaluate = (agent: AgentPolicySpec, ids: readonly string[], action: PolicyAction, resource: string): AccessDecision => {
     const principal = agentEntity(agent);
-    const target = action === 'invokeModel' ? modelEntity(resource, models.get(resource)) : toolEntity(resource);
+    const target = action === 'invokeModel' ? modelEntity(resource, models.get(resource), compiled.globs) : toolEntity(resource, compiled.globs);
     const candidates: Record<string, string> = {};
     for (const id of ids) {
       const policy = compiled.policies.get(id)!;

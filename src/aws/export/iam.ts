@@ -2,7 +2,7 @@ import type { AccessDecision, AccessOracle, PolicyRef } from './access.ts';
 import type { ArnContext } from './arn.ts';
 import type { AwsModel, AwsTool, Inventory } from './inventory.ts';
 import type { ExportReport } from './report.ts';
-import type { FmguardConfig, ResolvedAgent } from './sources.ts';
+import { globMatches, type FmguardConfig, type ResolvedAgent } from './sources.ts';
 
 export interface IamStatement {
   Sid: string;
@@ -122,24 +122,17 @@ function explain(report: ExportReport, agent: string, subject: string, decision:
 }
 
 /**
- * The org ceiling: an org-level list of what may ever be allowed, when the config has one (it is
- * being added as `ceiling: { models, tools }`). Until then this returns undefined and the SCP holds
- * only the org-wide forbids.
+ * The org ceiling: the config's `ceiling: { models, tools }`, the org-level list of what may ever be
+ * allowed (fmguard enforces it as org-wide forbids; here it becomes SCP Deny statements with
+ * NotResource). Undefined when the config has none.
  */
 export function orgCeiling(config: FmguardConfig): { models?: string[]; tools?: string[] } | undefined {
-  const ceiling = (config as FmguardConfig & { ceiling?: { models?: string[]; tools?: string[] } }).ceiling;
-  return ceiling && typeof ceiling === 'object' ? ceiling : undefined;
+  return config.ceiling;
 }
 
-/** `*` patterns as in the config's allow lists. */
+/** `*` and `?` patterns as in the config's allow lists (the policy engine's own matcher). */
 function matches(pattern: string, name: string): boolean {
-  const re = new RegExp(
-    `^${pattern
-      .split('*')
-      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*')}$`,
-  );
-  return re.test(name);
+  return globMatches(pattern, name);
 }
 
 /** The ceiling as SCP statements: deny every model and tool function outside it (NotResource). */

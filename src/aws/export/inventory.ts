@@ -1,6 +1,6 @@
 import { bedrockModelId, isBedrockModel, lambdaArn, modelArns, type ArnContext } from './arn.ts';
 import type { ExportReport } from './report.ts';
-import { demoToolServerSpec, type AwsToolConfig, type FmguardConfig, type ResolvedModel } from './sources.ts';
+import { demoToolServerSpec, toolRetriers, type AwsToolConfig, type Retrier, type FmguardConfig, type ResolvedModel } from './sources.ts';
 
 /** A model served by Bedrock, with the resources a call to it touches. */
 export interface AwsModel {
@@ -23,6 +23,8 @@ export interface AwsTool {
   timeoutMs?: number;
   description?: string;
   inputSchema?: Record<string, unknown>;
+  /** Its retriers: only when the config gives it a `retry` and marks it `idempotent` (else none, as in fmguard). */
+  retry: Retrier[];
 }
 
 export interface Inventory {
@@ -90,6 +92,7 @@ export function inventory(config: FmguardConfig, ctx: ArnContext, report: Export
         timeoutMs: spec.timeoutMs,
         description: spec.description,
         inputSchema: spec.inputSchema,
+        retry: toolRetriers(config, name),
       });
     }
   }

@@ -80,10 +80,10 @@ function seconds(ms: number): number {
  * `all` is expanded to the names of every retryable code rather than `States.ALL`, which would also
  * retry what fmguard never retries (a ValidationException). Anything lost is reported.
  */
-export function aslRetry(retriers: readonly Retrier[], kind: TaskKind, report: ExportReport, agent: string): AslRetrier[] {
+export function aslRetry(retriers: readonly Retrier[], kind: TaskKind, report: ExportReport, agent: string, path = `agents.${agent}.retry`): AslRetrier[] {
   const out: AslRetrier[] = [];
   retriers.forEach((r, i) => {
-    const where = `agents.${agent}.retry[${i}]`;
+    const where = `${path}[${i}]`;
     const codes = [...new Set(r.errorEquals.flatMap(codesOf))];
     const names = [...new Set(codes.flatMap((c) => aslErrorNames(c, kind)))];
     const dropped = codes.filter((c) => aslErrorNames(c, kind).length === 0);

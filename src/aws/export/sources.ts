@@ -4,13 +4,13 @@
  * export never re-parses what these modules already understand.
  */
 export type { FmguardConfig, ResolvedAgent, ResolvedModel, Timeouts } from '../../config/resolve.ts';
-export { DEFAULT_EMF_NAMESPACE } from '../../config/resolve.ts';
+export { DEFAULT_EMF_NAMESPACE, toolRetriers } from '../../config/resolve.ts';
 export type { AwsToolConfig, ToolServerConfig } from '../../config/schema.ts';
 export { policySpecFromConfig } from '../../wiring/policy.ts';
 export { builtinToolServerSpec as demoToolServerSpec } from '../../config/builtin-tools.ts';
 export { compilePolicies, type CompiledPolicies, type CompiledPolicy } from '../../policy/compile.ts';
 export { cedar } from '../../policy/cedar.ts';
-export { agentEntity, modelEntity, toolEntity } from '../../policy/entities.ts';
+export { agentEntity, globMatches, modelEntity, toolEntity } from '../../policy/entities.ts';
 export { ACTION_TYPE, CONTEXT_KEYS } from '../../policy/schema.ts';
 export { scopeFilter } from '../../policy/scope.ts';
 export { PolicyConfigError } from '../../policy/problems.ts';

@@ -171,7 +171,6 @@ export function agentStateMachine(plan: AgentLoopPlan, report: ExportReport): As
   const { agent, model } = plan;
   const limits = agent.limits;
   const modelRetry = aslRetry(agent.retry, 'model', report, agent.name);
-  const toolRetry = aslRetry(agent.retry, 'tool', report, agent.name);
   const loopTask = (op: string, parameters: Record<string, unknown>, next: string): AslState => ({
     Type: 'Task',
     Resource: LOOP_FUNCTION_PLACEHOLDER,
@@ -186,6 +185,8 @@ export function agentStateMachine(plan: AgentLoopPlan, report: ExportReport): As
   for (const { modelName, tool } of plan.tools) {
     const state = `Tool ${tool.name}`.slice(0, 80);
     routes.push({ Variable: '$.name', StringEquals: modelName, Next: state });
+    // A tool's own retriers (only an idempotent tool has any), never the agent's model retriers.
+    const toolRetry = aslRetry(tool.retry, 'tool', report, agent.name, `toolServers.${tool.server}.tools.${tool.tool}.retry`);
     toolStates[state] = {
       Type: 'Task',
       Comment: `fmguard tool ${tool.name} on Lambda`,
