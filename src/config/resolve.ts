@@ -100,6 +100,8 @@ export interface ResolvedAgent {
   policyMode: 'enforce' | 'shadow';
   approvals: ApprovalSettings;
   redactFields: string[];
+  /** Calls in flight at once across replicas (Lambda reserved concurrency); undefined = no cap. */
+  maxConcurrentCalls?: number;
 }
 
 export interface ApprovalSettings {
@@ -113,6 +115,8 @@ export interface ResolvedTenant {
   name: string;
   budgets: BudgetConfig[];
   rateLimits: RateLimitsConfig;
+  /** Calls of all its agents in flight at once across replicas; undefined = no cap. */
+  maxConcurrentCalls?: number;
 }
 
 export interface ResolvedModel extends ModelConfig {
@@ -210,6 +214,7 @@ export function resolveConfig(parsed: ParsedConfig, problems: ConfigProblem[]): 
   const tenants: Record<string, ResolvedTenant> = {};
   for (const [name, tenant] of Object.entries(parsed.tenants ?? {})) {
     tenants[name] = { name, budgets: tenant.budgets ?? [], rateLimits: tenant.rateLimits ?? {} };
+    if (tenant.maxConcurrentCalls !== undefined) tenants[name].maxConcurrentCalls = tenant.maxConcurrentCalls;
   }
 
   const keyIndex = new Map<string, { agent: string; keyId: string }>();
@@ -251,6 +256,7 @@ export function resolveConfig(parsed: ParsedConfig, problems: ConfigProblem[]): 
       approvals: { ...defaults.approvals, ...stripUndefined(agent.approvals ?? {}) },
       redactFields: agent.redactFields ?? [],
     };
+    if (agent.maxConcurrentCalls !== undefined) agents[name].maxConcurrentCalls = agent.maxConcurrentCalls;
   }
 
   problems.push(...validateAlarmConfig(parsed.alarms, 'alarms'));

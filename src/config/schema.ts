@@ -125,11 +125,15 @@ const agentSchema = z.strictObject({
   approvals: approvalsSchema.optional(),
   /** Tool-argument fields masked in the audit log (bare names or dotted paths). */
   redactFields: z.array(z.string()).optional(),
+  /** Reserved concurrency: model and tool calls of this agent in flight at once, across replicas (0 = throttled). */
+  maxConcurrentCalls: nonNegativeInt.optional(),
 });
 
 const tenantSchema = z.strictObject({
   budgets: z.array(budgetSchema).optional(),
   rateLimits: rateLimitsSchema.optional(),
+  /** Reserved concurrency: calls of all the tenant's agents in flight at once, across replicas (0 = throttled). */
+  maxConcurrentCalls: nonNegativeInt.optional(),
 });
 
 const providerSchema = z.discriminatedUnion(

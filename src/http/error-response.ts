@@ -50,7 +50,8 @@ export function errorHeaders(error: GuardError): Record<string, string> {
   const headers: Record<string, string> = {
     'x-fmguard-code': error.code,
     // Retryable codes stay retryable unless fmguard already spent its own retries on this call.
-    'x-should-retry': shouldRetry(error.code) && error.details.retriesSpent !== true ? 'true' : 'false',
+    // `retryable: false`: a retry cannot help this time (a reserved concurrency of 0).
+    'x-should-retry': shouldRetry(error.code) && error.details.retriesSpent !== true && error.details.retryable !== false ? 'true' : 'false',
   };
   const after = error.details.retryAfterMs;
   if (typeof after === 'number' && Number.isFinite(after) && after >= 0) {

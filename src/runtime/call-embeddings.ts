@@ -8,11 +8,11 @@ import { admitCall, afterRefusal } from './admission.ts';
 import { modelCharges } from './charges.ts';
 import type { GuardContext } from './context.ts';
 import { failClosed } from './fail-closed.ts';
-import { modelSubject, servedFields } from './model-admission.ts';
+import { modelSubject, servedFields, slotsFor } from './model-admission.ts';
 import { admitBreakers, releaseBreakers } from './model-breakers.ts';
 import { settleFailure, settleSuccess } from './model-settle.ts';
 import type { Reserved } from './model-types.ts';
-import { refusal } from './outcomes.ts';
+import { ledgerRefusal } from './outcomes.ts';
 import { rateBuckets } from './rate-buckets.ts';
 import { withRetries } from './retry-loop.ts';
 import type { RunHandle } from './run-handle.ts';
@@ -100,14 +100,13 @@ async function admitEmbeddings(ctx: GuardContext, handle: RunHandle, request: Em
         throw guardError('rate.limited', `rate limit reached for ${rate.scope}`, { scope: rate.scope, retryAfterMs: rate.retryAfterMs });
       }
     }
-    const charges = modelCharges({ chain: handle.chain, budgets, step: true, inputTokens, outputTokens: 0, costNano: cost });
+    const charges = modelCharges({ chain: handle.chain, budgets, step: true, inputTokens, outputTokens: 0, costNano: cost, slots: slotsFor(ctx, handle) });
     const reservationId = ctx.newId('res');
     const reserved = await ctx.store.ledger.reserve({ id: reservationId, charges, expiresAt: now + ctx.config.defaults.reservationTtlMs, now }); // 8
     if (!reserved.ok) {
       if (buckets.length > 0) await ctx.store.rates.credit(buckets, now);
       await releaseBreakers(ctx, breakers.tokens);
-      const r = reserved.refusal;
-      throw refusal(r.code, { limit: r.limit, used: r.used + r.reserved, requested: r.requested, key: r.key, dim: r.dim }, handle);
+      throw ledgerRefusal({ ...reserved.refusal, settled: reserved.refusal.used }, handle);
     }
     return {
       model: breakers.model,
