@@ -25,7 +25,13 @@ const config: ConfigInput = {
   toolServers: { demo: { kind: 'builtin' } },
   tenants: { acme: {} },
   agents: {
-    planner: { tenant: 'acme', allow: { models: ['*'], tools: ['demo.search'] }, retry: [{ errorEquals: ['upstream.error'], intervalMs: 10, maxAttempts: 2 }] },
+    planner: {
+      tenant: 'acme',
+      allow: { models: ['*'], tools: ['demo.search'] },
+      retry: [{ errorEquals: ['upstream.error'], intervalMs: 10, maxAttempts: 2 }],
+      // The researcher's runs may be sub-runs of the planner's.
+      delegatesTo: ['researcher'],
+    },
     researcher: { tenant: 'acme', allow: { models: ['*'], tools: ['demo.search'] } },
   },
 };

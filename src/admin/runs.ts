@@ -21,10 +21,19 @@ async function list({ guard, query }: AdminRequest): Promise<AdminReply> {
   return { body: { runs } };
 }
 
-async function existing(guard: Guard, id: string) {
+/**
+ * A run by its id (`name@agent`), or by the bare name a client used when exactly one agent has a run
+ * of that name (run ids are scoped per agent: runtime/run-ids.ts).
+ */
+export async function existing(guard: Guard, id: string) {
   const run = await guard.store.runs.get(id);
-  if (!run) throw notFound(`no run "${id}"`);
-  return run;
+  if (run) return run;
+  if (!id.includes('@')) {
+    const named = (await Promise.all(Object.keys(guard.config.agents).map((agent) => guard.store.runs.get(`${id}@${agent}`)))).filter((r) => r !== undefined);
+    if (named.length === 1) return named[0]!;
+    if (named.length > 1) throw invalid(`several agents have a run named "${id}": name one as ${id}@<agent>`);
+  }
+  throw notFound(`no run "${id}"`);
 }
 
 async function show({ guard, params }: AdminRequest): Promise<AdminReply> {
@@ -39,7 +48,7 @@ async function kill({ guard, params, req }: AdminRequest): Promise<AdminReply> {
   const reason = optionalString(body, 'reason') ?? 'killed through the admin API';
   const by = optionalString(body, 'by', 200) ?? 'admin';
   const run = await existing(guard, params.id!);
-  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(run.id)) throw invalid(`run id "${run.id}" cannot be a kill scope`);
+  if (!/^[A-Za-z0-9._:-]{1,128}(@.+)?$/.test(run.id)) throw invalid(`run id "${run.id}" cannot be a kill scope`);
   const scope = `run:${run.id}`;
   await guard.kill(scope, reason, by);
   return { body: { scope, reason, by, run: await guard.store.runs.get(run.id) } };

@@ -2,9 +2,8 @@ import type { StoredEvent } from '../audit/index.ts';
 import type { Guard } from '../runtime/guard.ts';
 import type { RunRecord } from '../store/store.ts';
 import { lastModel, runLimits } from './live-runs.ts';
-import { notFound } from './request.ts';
 import type { AdminReply, AdminRequest, Route } from './router.ts';
-import { runUsage } from './runs.ts';
+import { existing, runUsage } from './runs.ts';
 
 /** Most events one timeline shows (a run is stopped long before this by its step limit). */
 const MAX_EVENTS = 5000;
@@ -56,8 +55,7 @@ function entry(event: StoredEvent) {
  * audit log; with its usage against its limits and the sub-runs as a tree.
  */
 async function timeline({ guard, params }: AdminRequest): Promise<AdminReply> {
-  const run = await guard.store.runs.get(params.id!);
-  if (!run) throw notFound(`no run "${params.id}"`);
+  const run = await existing(guard, params.id!);
   const [usage, model, kills, all] = await Promise.all([runUsage(guard, run.id), lastModel(guard, run.id), guard.store.kills.list(), runsOfFamily(guard, run)]);
   const killSwitch = kills.get(`run:${run.id}`);
   let events: StoredEvent[] = [];

@@ -102,6 +102,8 @@ export interface ResolvedAgent {
   redactFields: string[];
   /** Calls in flight at once across replicas (Lambda reserved concurrency); undefined = no cap. */
   maxConcurrentCalls?: number;
+  /** Agents that may make their runs sub-runs of this agent's runs (config `delegatesTo`). */
+  delegatesTo: string[];
 }
 
 export interface ApprovalSettings {
@@ -147,6 +149,8 @@ export interface FmguardConfig {
   breakers: { defaults: Partial<BreakerPolicy>; overrides: Record<string, Partial<BreakerPolicy>> };
   metrics: { resolutionMs?: number; retentionMs?: number; emf?: EmfConfig };
   audit: NonNullable<ParsedConfig['audit']>;
+  /** Retention of runs and ledger detail (ages in ms); empty: kept forever. */
+  retention: NonNullable<ParsedConfig['retention']>;
   server: NonNullable<ParsedConfig['server']>;
 }
 
@@ -255,8 +259,18 @@ export function resolveConfig(parsed: ParsedConfig, problems: ConfigProblem[]): 
       policyMode: agent.policyMode ?? 'enforce',
       approvals: { ...defaults.approvals, ...stripUndefined(agent.approvals ?? {}) },
       redactFields: agent.redactFields ?? [],
+      delegatesTo: agent.delegatesTo ?? [],
     };
     if (agent.maxConcurrentCalls !== undefined) agents[name].maxConcurrentCalls = agent.maxConcurrentCalls;
+  }
+  for (const [name, agent] of Object.entries(agents)) {
+    for (const [i, other] of agent.delegatesTo.entries()) {
+      const delegate = Object.hasOwn(agents, other) ? agents[other] : undefined;
+      if (!delegate) problems.push({ path: `agents.${name}.delegatesTo[${i}]`, message: `unknown agent "${other}"` });
+      else if (delegate.tenant !== agent.tenant) {
+        problems.push({ path: `agents.${name}.delegatesTo[${i}]`, message: `agent "${other}" is in tenant "${delegate.tenant}", not "${agent.tenant}"` });
+      }
+    }
   }
 
   problems.push(...validateAlarmConfig(parsed.alarms, 'alarms'));
@@ -276,6 +290,7 @@ export function resolveConfig(parsed: ParsedConfig, problems: ConfigProblem[]): 
     breakers: { defaults: stripUndefined(parsed.breakers?.defaults ?? {}), overrides: parsed.breakers?.overrides ?? {} },
     metrics: resolveMetrics(parsed.metrics),
     audit: parsed.audit ?? {},
+    retention: parsed.retention ?? {},
     server: parsed.server ?? {},
   };
 }

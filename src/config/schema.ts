@@ -127,6 +127,11 @@ const agentSchema = z.strictObject({
   redactFields: z.array(z.string()).optional(),
   /** Reserved concurrency: model and tool calls of this agent in flight at once, across replicas (0 = throttled). */
   maxConcurrentCalls: nonNegativeInt.optional(),
+  /**
+   * Agents (of the same tenant) that may start sub-runs under this agent's runs
+   * (`x-fmguard-parent-run: <run>@<this agent>`): their usage then counts against this agent's run.
+   */
+  delegatesTo: z.array(name).optional(),
 });
 
 const tenantSchema = z.strictObject({
@@ -348,11 +353,23 @@ export const configSchema = z.strictObject({
     })
     .optional(),
   audit: auditSchema.optional(),
+  /** Runs and their ledger detail pruned by age (ended runs only; totals kept exact). Audit events: `audit.retention`. */
+  retention: z
+    .strictObject({
+      runs: z.strictObject({ maxAge: duration }).optional(),
+      ledger: z.strictObject({ maxAge: duration }).optional(),
+      everyMs: duration.optional(),
+    })
+    .optional(),
   server: z
     .strictObject({
       host: z.string().optional(),
       port: z.number().int().min(0).max(65535).optional(),
       adminToken: z.string().optional(),
+      /** When set, `GET /metrics` requires `Authorization: Bearer <metricsToken>` (401 `auth.invalid` otherwise). */
+      metricsToken: z.string().min(1, 'expected a non-empty token').optional(),
+      /** On SIGTERM, requests in flight get this long to finish before they are answered with `gateway.shutting_down`. */
+      shutdownGraceMs: duration.optional(),
       maxBodyBytes: positiveInt.optional(),
       /** A forbidden or looping tool call in a model's response: refuse the response, or strip the call. */
       toolCallViolation: z.enum(['refuse', 'strip']).optional(),

@@ -40,6 +40,8 @@ export const STOP_CODES = {
   'upstream.error': { http: 502, retry: 'maybe', terminal: false },
   'breaker.open': { http: 503, retry: 'later', terminal: false },
   'store.unavailable': { http: 503, retry: 'later', terminal: false },
+  /** The gateway is shutting down: the call was refused, or cut after the grace period; another replica (or this one restarted) can take it. */
+  'gateway.shutting_down': { http: 503, retry: 'later', terminal: false },
   'timeout.total': { http: 504, retry: 'maybe', terminal: false },
   'timeout.first_token': { http: 504, retry: 'maybe', terminal: false },
   'timeout.idle': { http: 504, retry: 'maybe', terminal: false },

@@ -1,4 +1,5 @@
 import type { Gateway } from '../gateway/index.ts';
+import { runName } from '../runtime/run-ids.ts';
 import { createGateway } from '../wiring/gateway.ts';
 import type { Guard } from '../runtime/guard.ts';
 import { createGuard } from '../wiring/guard.ts';
@@ -57,7 +58,7 @@ async function startLocal(): Promise<Local> {
   guard.on((event) => {
     if (event.type === 'call.failed' || event.type === 'call.allowed') {
       const n = (event as { attempts?: number }).attempts;
-      if (typeof n === 'number' && event.runId) attempts.set(event.runId, (attempts.get(event.runId) ?? 0) + n);
+      if (typeof n === 'number' && event.runId) attempts.set(runName(event.runId), (attempts.get(runName(event.runId)) ?? 0) + n);
     }
   });
   const gateway = createGateway({ guard });

@@ -17,4 +17,6 @@ export interface GatewayContext {
   hasModel(name: string): boolean;
   /** Unexpected errors (a bug, never a refusal) go to the `onError` hook; the library never logs. */
   report(error: unknown, where: GatewayErrorContext): void;
+  /** Work that goes on after a response (a run of its own ending): a shutdown waits for it before the guard closes. */
+  track(work: Promise<unknown>): void;
 }

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, Server as NetServer } from 'node:net';
 import type { Guard } from '../runtime/guard.ts';
 import { createAdminHandler, type AdminHandler } from '../admin/index.ts';
 import { createConsoleHandler, type ConsoleOptions } from '../console/index.ts';
@@ -35,6 +35,8 @@ export interface GatewayOptions {
   headersTimeoutMs?: number;
   /** The whole request (not the response: streams run longer) must arrive within this. Default 60 s. */
   requestTimeoutMs?: number;
+  /** `close()` without an argument gives requests in flight this long. Default: `server.shutdownGraceMs`, else 5000. */
+  shutdownGraceMs?: number;
   /** The console on `/console` (on whenever `server.adminToken` is set): session length, where its built files are. */
   console?: Pick<ConsoleOptions, 'sessionTtlMs' | 'assetsDir' | 'signInLimit'>;
 }
@@ -50,14 +52,42 @@ export interface Gateway {
   readonly server: Server;
   listen(port?: number, host?: string): Promise<GatewayAddress>;
   /**
-   * Stop accepting; requests in flight get `graceMs` (default 5000) to finish, then their
-   * connections are closed: a run of its own is stopped (its upstream aborted), a named run's
-   * stream stops at its next chunk. Does not close the guard (the caller owns it).
+   * Stop accepting (a request on a kept-alive connection is answered 503 `gateway.shutting_down`);
+   * requests in flight get `graceMs` (default `shutdownGraceMs`) to finish. Then their calls are cut
+   * with `gateway.shutting_down`: a plain request is answered 503 with it, a stream gets one error
+   * event and ends; their reservations are released and their events recorded. Resolves once every
+   * answer is out and every run of its own has ended, so the guard (the caller's) can then close and
+   * flush the audit log with nothing lost.
    */
   close(graceMs?: number): Promise<void>;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_SHUTDOWN_GRACE_MS = 5000;
+/** After the grace, cut calls get this long to write their answers before their connections are closed. */
+const CUT_ANSWER_MS = 5000;
+
+function shuttingDown(message = 'the gateway is shutting down; retry on another replica or after it restarts') {
+  return httpFailure(503, 'gateway.shutting_down', message, { connection: 'close', 'retry-after': '1' });
+}
+
+/** Resolves when `done()` holds (checked on every change), or after `ms`. */
+function until(done: () => boolean, changed: Set<() => void>, ms: number): Promise<void> {
+  if (done()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const check = () => {
+      if (!done()) return;
+      finish();
+    };
+    const timer = setTimeout(() => finish(), ms);
+    const finish = () => {
+      clearTimeout(timer);
+      changed.delete(check);
+      resolve();
+    };
+    changed.add(check);
+  });
+}
 
 function methodNotAllowed(method: string, path: string, allow: string) {
   return httpFailure(405, 'request.invalid', `${method} is not allowed on ${path}`, { allow });
@@ -96,7 +126,7 @@ async function route(ctx: GatewayContext, req: IncomingMessage, res: ServerRespo
       return handleReadyz(ctx, res);
     case '/metrics':
       if (!get) throw methodNotAllowed(method, path, 'GET');
-      return handleMetrics(ctx, res);
+      return handleMetrics(ctx, req, res);
   }
   if (path.startsWith('/v1/models/')) {
     if (!get) throw methodNotAllowed(method, path, 'GET');
@@ -131,7 +161,16 @@ export function createGatewayServer(options: GatewayOptions): Gateway {
     keepAliveTimeoutMs = 65_000,
     headersTimeoutMs = 30_000,
     requestTimeoutMs = 60_000,
+    shutdownGraceMs = guard.config.server.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
   } = options;
+  // Requests doing work (not GET streams that only listen), and work that outlives its response.
+  const inflight = new Set<ServerResponse>();
+  const background = new Set<Promise<unknown>>();
+  const changed = new Set<() => void>();
+  const notify = () => {
+    for (const check of [...changed]) check();
+  };
+  let closing: Promise<void> | undefined;
   const models = guard.config.models;
   const ctx: GatewayContext = {
     guard,
@@ -145,6 +184,13 @@ export function createGatewayServer(options: GatewayOptions): Gateway {
       } catch {
         // The hook's own failure must not take a response down.
       }
+    },
+    track(work) {
+      background.add(work);
+      void work.finally(() => {
+        background.delete(work);
+        notify();
+      });
     },
   };
 
@@ -161,15 +207,53 @@ export function createGatewayServer(options: GatewayOptions): Gateway {
   const mounts: Mounts = { admin, mcp, console: ui };
   const server = createServer({ keepAlive: true, noDelay: true, headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs }, (req, res) => {
     const path = pathOf(req.url ?? '/');
+    const send = path === '/v1/messages' ? sendAnthropicFailure : sendFailure;
+    if (closing) {
+      // Stop accepting: a request on a connection kept alive from before gets the catalogue answer.
+      send(res, shuttingDown());
+      return;
+    }
+    const working = req.method !== 'GET' && req.method !== 'HEAD';
+    if (working) {
+      inflight.add(res);
+      // Done when the answer is out (or the client left), not when the handler returns.
+      res.once('close', () => {
+        inflight.delete(res);
+        notify();
+      });
+    }
     // An incoming W3C traceparent is continued when OpenTelemetry is set up (src/telemetry/).
     withIncomingTrace(req.headers, () => route(ctx, req, res, path, mounts)).catch((error: unknown) => {
       const failure = toFailure(error);
       if (failure.internal) ctx.report(error, { method: req.method ?? 'GET', path });
       // The Anthropic route answers in Anthropic's shape everywhere, its 405 included.
-      (path === '/v1/messages' ? sendAnthropicFailure : sendFailure)(res, failure);
+      send(res, failure);
     });
   });
   server.keepAliveTimeout = keepAliveTimeoutMs;
+
+  async function shutdown(graceMs: number): Promise<void> {
+    // Stop accepting connections, but not through http's close(), which also drops the connections
+    // that have no request yet: one whose request is still on its way would be reset, not answered.
+    // A request that arrives from now on is answered 503 gateway.shutting_down (see the handler).
+    const closed = server.listening ? new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve())) : Promise.resolve();
+    await until(() => inflight.size === 0, changed, graceMs);
+    if (inflight.size > 0) {
+      // Past the grace: cut the calls still running. Each fails with gateway.shutting_down, releases
+      // its reservation and is audited; its handler answers (503, or a stream's one error event).
+      guard.interruptCalls(shuttingDown().error);
+      await until(() => inflight.size === 0, changed, CUT_ANSWER_MS);
+      // A request that was not in a guarded call (a body still arriving): answered here, or cut.
+      for (const res of inflight) sendFailure(res, shuttingDown());
+    }
+    await until(() => background.size === 0, changed, CUT_ANSWER_MS);
+    await mcp.close();
+    ui.close();
+    server.closeAllConnections();
+    // http's own close now: it stops its connection checks (the socket is already closed).
+    server.close(() => {});
+    await closed;
+  }
 
   return {
     server,
@@ -184,22 +268,9 @@ export function createGatewayServer(options: GatewayOptions): Gateway {
         });
       });
     },
-    async close(graceMs = 5000) {
-      await mcp.close();
-      ui.close();
-      if (!server.listening) return;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      let timer: NodeJS.Timeout | undefined;
-      const grace = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, graceMs);
-        timer.unref();
-      });
-      await Promise.race([closed, grace]);
-      clearTimeout(timer);
-      // Whatever is left (a long stream) is cut; its handler then stops reading and the runtime aborts upstream.
-      server.closeAllConnections();
-      await closed;
+    close(graceMs = shutdownGraceMs) {
+      closing ??= shutdown(graceMs);
+      return closing;
     },
   };
 }

@@ -83,7 +83,7 @@ export async function serveModelRoute<P extends { stream: boolean }>(
     if (!client.gone) await answerFailure(ctx, res, run, error, route);
   } finally {
     // A run of its own ends with its call; off the response's path (the response is already out).
-    if (fresh) run.end().catch((error: unknown) => ctx.report(error, { method: 'POST', path: route.path, runId: run.id }));
+    if (fresh) ctx.track(run.end().catch((error: unknown) => ctx.report(error, { method: 'POST', path: route.path, runId: run.id })));
   }
 }
 

@@ -1,4 +1,5 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { bearerToken, sameSecret } from '../http/auth.ts';
 import type { GatewayContext } from './context.ts';
 import { httpFailure, isHttpFailure } from '../http/error-response.ts';
 import { sendJson } from '../http/send-json.ts';
@@ -48,8 +49,22 @@ export function metricsSource(guard: object): TextSource | undefined {
   return undefined;
 }
 
-/** `GET /metrics`: Prometheus text format 0.0.4, or 404 while no metrics are wired in. */
-export async function handleMetrics(ctx: GatewayContext, res: ServerResponse): Promise<void> {
+/** `GET /metrics`: Prometheus text format 0.0.4 (behind `server.metricsToken` when set), or 404 while no metrics are wired in. */
+export async function handleMetrics(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const token = ctx.guard.config.server.metricsToken;
+  if (token !== undefined) {
+    const given = bearerToken(req.headers.authorization);
+    if (given === undefined || !sameSecret(given, Buffer.from(token))) {
+      throw httpFailure(
+        401,
+        'auth.invalid',
+        given === undefined ? 'missing metrics token (Authorization: Bearer <server.metricsToken>)' : 'unknown metrics token',
+        {
+          'www-authenticate': 'Bearer',
+        },
+      );
+    }
+  }
   const source = metricsSource(ctx.guard);
   if (!source) throw httpFailure(404, 'request.invalid', 'metrics are not enabled on this gateway');
   const text = (await source()) + auditMetricsText(ctx.guard.audit);

@@ -1,3 +1,4 @@
+import { runName } from '../runtime/run-ids.ts';
 import type { Run } from '../runtime/run.ts';
 
 /** A run's counters as the response headers report them. */
@@ -12,10 +13,12 @@ export function formatUsd(usd: number): string {
   return text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text;
 }
 
-/** `x-fmguard-run` and, when known, `x-fmguard-run-steps` / `x-fmguard-run-cost-usd`. */
+/** `x-fmguard-run` (the run's name, without its agent) and, when known, `x-fmguard-run-steps` / `x-fmguard-run-cost-usd`. */
 export function runHeaders(runId: string, counters: RunCounters | undefined): Record<string, string> {
-  if (!counters) return { 'x-fmguard-run': runId };
-  return { 'x-fmguard-run': runId, 'x-fmguard-run-steps': String(counters.steps), 'x-fmguard-run-cost-usd': formatUsd(counters.costUsd) };
+  // The client sees the name it sent (or was minted for it), not the agent-scoped id the store keeps.
+  const name = runName(runId);
+  if (!counters) return { 'x-fmguard-run': name };
+  return { 'x-fmguard-run': name, 'x-fmguard-run-steps': String(counters.steps), 'x-fmguard-run-cost-usd': formatUsd(counters.costUsd) };
 }
 
 /**

@@ -24,6 +24,8 @@ export type GuardEvent =
   | { type: 'run.stopped'; at: number; runId: string; agent: string; tenant: string; code: StopCode; reason: string }
   /** A run ended normally by its owner (`run.end()`, or a gateway call's run of its own finishing). */
   | { type: 'run.ended'; at: number; runId: string; agent: string; tenant: string }
+  /** A run could not be started or resumed for a known agent (a foreign run or parent, a bad id, depth); ids as the client gave them. */
+  | { type: 'run.refused'; at: number; runId?: string; parentId?: string; agent: string; tenant: string; keyId?: string; code: StopCode; message: string }
   | (CallSubject & {
       type: 'call.allowed';
       at: number;

@@ -19,6 +19,7 @@ import type { Authorizer, GuardContext } from './context.ts';
 import type { GuardEvent, GuardEventListener } from './events.ts';
 import { failClosed } from './fail-closed.ts';
 import { Run } from './run.ts';
+import { mintRunName, parseRunId, scopeRunId } from './run-ids.ts';
 import { RunHandle } from './run-handle.ts';
 
 /** What the alarm engine may do to the guard it watches. */
@@ -89,8 +90,6 @@ export class Guard {
   private readonly ownsStore: boolean;
   /** The kill switches already set when the guard started; read again by the next run if that read failed. */
   private ready: Promise<void>;
-  private seq = 0;
-  private readonly idPrefix = randomUUID().slice(0, 8);
   readonly ctx: GuardContext;
   readonly approvals: ApprovalStore;
   readonly audit: AuditLog | undefined;
@@ -161,7 +160,7 @@ export class Guard {
       get listening() {
         return guard.listeners.size > 0;
       },
-      newId: (prefix) => `${prefix}_${guard.idPrefix}_${(guard.seq++).toString(36)}`,
+      newId: (prefix) => `${prefix}_${randomUUID()}`,
       startRun: async (opts) => (await guard.startRun(opts)).handle,
       endRun: (handle) => guard.endHandle(handle),
     };
@@ -237,30 +236,94 @@ export class Guard {
       if (!found) throw guardError('auth.invalid', options.agent ? `unknown agent "${options.agent}"` : 'startRun needs an agent or a key');
       agent = found;
     }
-    if (options.id !== undefined && (typeof options.id !== 'string' || !/^[A-Za-z0-9._:-]{1,128}$/.test(options.id))) {
-      throw guardError('request.invalid', 'a run id is 1–128 characters of letters, digits, ".", "_", ":" or "-"', { param: 'run' });
+    try {
+      return await this.openAgentRun(options, agent, keyId);
+    } catch (error) {
+      // Every refusal of a known agent's run (a foreign run or parent, a bad id, depth) is reported and audited.
+      if (GuardError.isInstance(error)) this.reportRunRefused(options, agent, keyId, error);
+      throw error;
     }
+  }
 
-    const id = options.id ?? this.ctx.newId('run');
+  private async openAgentRun(options: StartRunOptions, agent: ResolvedAgent, keyId: string | undefined): Promise<Run> {
+    const id = this.scopedRunId(options.id, agent);
+    const parentId = options.parentId === undefined ? undefined : this.scopedParentId(options.parentId, agent);
+    const foreign = () => guardError('auth.invalid', `run ${id} belongs to another agent`, { runId: id });
     const cached = this.handles.get(id);
     if (cached) {
-      if (cached.agent.name !== agent.name) throw guardError('auth.invalid', `run ${id} belongs to another agent`, { runId: id });
+      if (cached.agent.name !== agent.name) throw foreign();
       return new Run(this.ctx, cached);
     }
 
     const existing = options.id !== undefined ? await this.store.runs.get(id) : undefined;
     let record: RunRecord;
     if (existing) {
-      if (existing.agent !== agent.name) throw guardError('auth.invalid', `run ${id} belongs to another agent`, { runId: id });
+      if (existing.agent !== agent.name) throw foreign();
       record = existing;
     } else {
-      record = await this.newRunRecord(id, agent, options.parentId);
+      record = await this.newRunRecord(id, agent, parentId);
       const created = await this.store.runs.create(record);
-      if (!created.created && created.run.agent !== agent.name) throw guardError('auth.invalid', `run ${id} belongs to another agent`, { runId: id });
+      if (!created.created && created.run.agent !== agent.name) throw foreign();
       record = created.run;
       if (created.created) this.emit({ type: 'run.started', at: record.startedAt, run: record });
     }
     return new Run(this.ctx, await this.attach(record, agent, keyId));
+  }
+
+  /** The stored id of the run a client names (`runtime/run-ids.ts`): scoped to its agent; minted from the CSPRNG when absent. */
+  private scopedRunId(given: string | undefined, agent: ResolvedAgent): string {
+    if (given === undefined) return scopeRunId(mintRunName(), agent.name);
+    const parsed = parseRunId(given);
+    if (!parsed) {
+      throw guardError('request.invalid', 'a run id is 1–128 characters of letters, digits, ".", "_", ":" or "-" (optionally followed by "@<its agent>")', {
+        param: 'run',
+      });
+    }
+    if (parsed.agent !== undefined && parsed.agent !== agent.name) throw guardError('auth.invalid', `run ${given} belongs to another agent`, { runId: given });
+    return scopeRunId(parsed.name, agent.name);
+  }
+
+  /**
+   * The stored id of a parent run: a bare name is one of the agent's own runs; `name@owner` is
+   * accepted only when the owner is the agent itself or lists it in `delegatesTo` (checked before the
+   * store is read, so a refusal says nothing about whether the run exists).
+   */
+  private scopedParentId(given: string, agent: ResolvedAgent): string {
+    const parsed = parseRunId(given);
+    if (!parsed) {
+      throw guardError(
+        'request.invalid',
+        'a parent run id is 1–128 characters of letters, digits, ".", "_", ":" or "-" (optionally followed by "@<its agent>")',
+        {
+          param: 'parent',
+        },
+      );
+    }
+    const owner = parsed.agent ?? agent.name;
+    const id = scopeRunId(parsed.name, owner);
+    if (owner !== agent.name && !this.agentByName(owner)?.delegatesTo.includes(agent.name)) {
+      throw guardError('auth.invalid', `parent run ${id} belongs to another agent, which does not delegate to "${agent.name}" (agents.<owner>.delegatesTo)`, {
+        runId: id,
+        param: 'parent',
+      });
+    }
+    return id;
+  }
+
+  private reportRunRefused(options: StartRunOptions, agent: ResolvedAgent, keyId: string | undefined, error: GuardError): void {
+    if (this.listeners.size === 0) return;
+    const clip = (text: unknown) => (typeof text === 'string' ? text.slice(0, 300) : undefined);
+    this.emit({
+      type: 'run.refused',
+      at: this.clock.now(),
+      runId: clip(options.id),
+      parentId: clip(options.parentId),
+      agent: agent.name,
+      tenant: agent.tenant,
+      keyId,
+      code: error.code,
+      message: error.message,
+    });
   }
 
   private async newRunRecord(id: string, agent: ResolvedAgent, parentId: string | undefined): Promise<RunRecord> {
@@ -371,7 +434,9 @@ export class Guard {
   }
 
   private async endHandle(handle: RunHandle): Promise<void> {
-    if (handle.stopped) return;
+    if (handle.stopped && !handle.interrupted) return;
+    if (handle.interrupted && handle.ended) return;
+    handle.ended = true;
     // One shared reason: ending a run is the common case and must not build an error each time.
     handle.markStopped(RUN_ENDED);
     handle.disarm(this.clock);
@@ -442,6 +507,25 @@ export class Guard {
 
   listApprovals(filter: Omit<ListApprovalsOptions, 'store' | 'clock'> = {}): Promise<ApprovalRequest[]> {
     return listApprovals({ ...filter, store: this.approvals, clock: this.clock });
+  }
+
+  /**
+   * Abort every call in flight in this process with `error` (a server shutting down past its grace):
+   * each fails with that code, releases its reservation and is audited like any failed call. The
+   * runs are not stopped in the store: another replica, or this one restarted, resumes them; a run
+   * of its own still ends normally. Returns how many runs had calls in flight.
+   */
+  interruptCalls(error: GuardError): number {
+    let interrupted = 0;
+    for (const handle of [...this.handles.values()]) {
+      if (handle.active === 0) continue;
+      handle.interrupted = true;
+      handle.markStopped(error);
+      handle.disarm(this.clock);
+      this.handles.delete(handle.id);
+      interrupted++;
+    }
+    return interrupted;
   }
 
   /** Runs this process is currently guarding. */

@@ -70,6 +70,11 @@ export class RunHandle {
     this.deadlineTimer = undefined;
   }
 
+  /** Its calls were cut by a shutdown (`Guard.interruptCalls`): the run itself did not stop, and may still end normally. */
+  interrupted = false;
+  /** An interrupted run was ended (it ends once). */
+  ended = false;
+
   /** Record the stop and abort in-flight work. The first stop wins. */
   markStopped(error: GuardError): boolean {
     if (this.stopError) return false;

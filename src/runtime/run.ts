@@ -15,6 +15,7 @@ import type { EmbeddingsRequest } from '../core/wire/embeddings.ts';
 import type { ChatMessage, ChatToolCall } from '../core/chat.ts';
 import type { GuardError } from '../core/errors.ts';
 import { afterRefusal } from './admission.ts';
+import { runName } from './run-ids.ts';
 import { checkProposedToolCalls, type ToolCallViolation } from './proposed-tools.ts';
 
 export interface RunUsage {
@@ -39,8 +40,14 @@ export class Run {
     this.handle = handle;
   }
 
+  /** The run's id: its name scoped to its agent (`name@agent`), as the store, kill switches and the audit log know it. */
   get id(): string {
     return this.handle.id;
+  }
+
+  /** The run's name as its client gave it (or as minted), without the agent (what `x-fmguard-run` shows). */
+  get name(): string {
+    return runName(this.handle.id);
   }
 
   get agent(): string {

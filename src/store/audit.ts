@@ -16,6 +16,7 @@ export const AUDIT_EVENT_TYPES = [
   'run.started',
   'run.stopped', // ended by a stop code
   'run.completed',
+  'run.refused', // a known agent's run could not be started or resumed (a foreign run or parent, a bad id, depth)
   'kill', // a kill switch was set on a scope
   'kill.cleared',
   'approval.requested',

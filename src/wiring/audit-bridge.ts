@@ -24,6 +24,15 @@ export function toAuditRecord(event: GuardEvent): AuditRecord | undefined {
         code: event.code,
         details: { reason: event.reason },
       };
+    case 'run.refused':
+      return {
+        type: 'run.refused',
+        time: event.at,
+        agent: event.agent,
+        tenant: event.tenant,
+        code: event.code,
+        details: { keyId: event.keyId, message: event.message, requestedRun: event.runId, requestedParent: event.parentId },
+      };
     case 'call.allowed':
       return {
         type: 'call.allowed',

@@ -60,7 +60,13 @@ export function defaultSpoolPath(config: FmguardConfig): string {
 export function configuredSecrets(config: FmguardConfig): string[] {
   const secrets: string[] = [...config.keyIndex.keys()];
   for (const provider of Object.values(config.providers)) if ('apiKey' in provider && provider.apiKey) secrets.push(provider.apiKey);
+  for (const provider of Object.values(config.providers)) if ('headers' in provider && provider.headers) secrets.push(...Object.values(provider.headers));
+  for (const server of Object.values(config.toolServers)) {
+    if (server.kind === 'http' && server.headers) secrets.push(...Object.values(server.headers));
+    if (server.kind === 'stdio' && server.env) secrets.push(...Object.values(server.env));
+  }
   if (config.server.adminToken) secrets.push(config.server.adminToken);
+  if (config.server.metricsToken) secrets.push(config.server.metricsToken);
   if (config.audit.key) secrets.push(config.audit.key);
   return secrets;
 }

@@ -41,6 +41,8 @@ function tracedConfig(): ConfigInput {
         tenant: 'acme',
         allow: { models: ['*'], tools: ['demo.search'] },
         retry: [{ errorEquals: ['upstream.error'], intervalMs: 1, maxAttempts: 2 }],
+        // The researcher's runs may be sub-runs of the planner's.
+        delegatesTo: ['researcher'],
       },
       researcher: { tenant: 'acme', allow: { models: ['*'], tools: ['demo.search'] } },
     },

@@ -51,12 +51,12 @@ describe('admin API: runs and kill switches', () => {
     expect(all.status).toBe(200);
     expect(all.json.runs.length).toBe(2);
     const bots = await admin(gw, 'GET', '/admin/runs?agent=bot&status=running&limit=5');
-    expect(bots.json.runs.map((r: { id: string }) => r.id)).toEqual(['run-a']);
+    expect(bots.json.runs.map((r: { id: string }) => r.id)).toEqual(['run-a@bot']);
     expect((await admin(gw, 'GET', '/admin/runs?tenant=nobody')).json.runs).toEqual([]);
 
-    const one = await admin(gw, 'GET', '/admin/runs/run-a');
+    const one = await admin(gw, 'GET', '/admin/runs/run-a@bot');
     expect(one.status).toBe(200);
-    expect(one.json.run).toMatchObject({ id: 'run-a', agent: 'bot', tenant: 'acme', status: 'running' });
+    expect(one.json.run).toMatchObject({ id: 'run-a@bot', agent: 'bot', tenant: 'acme', status: 'running' });
     expect(one.json.usage).toMatchObject({ steps: 2, toolCalls: 0, reservedCostUsd: 0 });
     expect(one.json.usage.totalTokens).toBeGreaterThan(0);
     expect(one.json.usage.costUsd).toBeGreaterThan(0);
@@ -88,12 +88,12 @@ describe('admin API: runs and kill switches', () => {
     const gw = await startAdminGateway();
     const client = gw.client({ headers: { 'x-fmguard-run': 'doomed' }, maxRetries: 0 });
     await client.chat.completions.create(ask('hello'));
-    const res = await admin(gw, 'POST', '/admin/runs/doomed/kill', { reason: 'runaway' });
+    const res = await admin(gw, 'POST', '/admin/runs/doomed@bot/kill', { reason: 'runaway' });
     expect(res.status).toBe(200);
-    expect(res.json).toMatchObject({ scope: 'run:doomed', reason: 'runaway', run: { status: 'stopped', stopCode: 'kill.switch' } });
+    expect(res.json).toMatchObject({ scope: 'run:doomed@bot', reason: 'runaway', run: { status: 'stopped', stopCode: 'kill.switch' } });
     const error = await client.chat.completions.create(ask('more')).catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 403, code: 'kill.switch' });
-    expect((await admin(gw, 'GET', '/admin/runs/doomed')).json.killSwitch).toMatchObject({ scope: 'run:doomed', reason: 'runaway', by: 'admin' });
+    expect((await admin(gw, 'GET', '/admin/runs/doomed@bot')).json.killSwitch).toMatchObject({ scope: 'run:doomed@bot', reason: 'runaway', by: 'admin' });
   });
 
   it('a kill through the admin API cuts an in-flight stream of the official client', async () => {
@@ -104,7 +104,7 @@ describe('admin API: runs and kill switches', () => {
     let chunks = 0;
     const error = await (async () => {
       for await (const _ of stream) {
-        if (++chunks === 5) void admin(gw, 'POST', '/admin/runs/streamer/kill', { reason: 'operator pressed stop' });
+        if (++chunks === 5) void admin(gw, 'POST', '/admin/runs/streamer@bot/kill', { reason: 'operator pressed stop' });
       }
     })().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'kill.switch' });
@@ -202,7 +202,7 @@ describe('admin API: approvals, audit, config', () => {
     const id = first.details.approvalId as string;
 
     const pending = await admin(gw, 'GET', '/admin/approvals?status=pending');
-    expect(pending.json.approvals).toEqual([expect.objectContaining({ id, run: 'mailer', tool: 'demo.send_email', status: 'pending' })]);
+    expect(pending.json.approvals).toEqual([expect.objectContaining({ id, run: 'mailer@bot', tool: 'demo.send_email', status: 'pending' })]);
     const approved = await admin(gw, 'POST', `/admin/approvals/${id}/approve`, { by: 'alice', reason: 'looks fine' });
     expect(approved.json.approval).toMatchObject({ id, status: 'approved', decidedBy: 'alice' });
     expect((await call()).result).toBe('sent');
@@ -229,9 +229,9 @@ describe('admin API: approvals, audit, config', () => {
     const all = await admin(gw, 'GET', '/admin/audit?limit=100');
     expect(all.status).toBe(200);
     expect(all.json.events.length).toBeGreaterThan(0);
-    const forRun = await admin(gw, 'GET', '/admin/audit?run=audited&type=call.allowed');
+    const forRun = await admin(gw, 'GET', '/admin/audit?run=audited@bot&type=call.allowed');
     expect(forRun.json.events.length).toBe(1);
-    expect(forRun.json.events[0]).toMatchObject({ run: 'audited', type: 'call.allowed' });
+    expect(forRun.json.events[0]).toMatchObject({ run: 'audited@bot', type: 'call.allowed' });
     const kills = await admin(gw, 'GET', `/admin/audit?type=kill&from=${Date.now() - 60_000}&to=${new Date(Date.now() + 60_000).toISOString()}`);
     expect(kills.json.events).toEqual([expect.objectContaining({ type: 'kill', resource: 'agent:other' })]);
     const verify = await admin(gw, 'GET', '/admin/audit/verify');

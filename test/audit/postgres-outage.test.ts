@@ -56,7 +56,8 @@ function config(table: string, audit: Record<string, unknown>) {
 async function chat(gw: TestGateway): Promise<{ status: number; run: string | null; code?: string }> {
   const res = await gw.post(ask('hello'), { authorization: `Bearer ${BOT_KEY}` });
   const body = (await res.json()) as { error?: { code?: string } };
-  return { status: res.status, run: res.headers.get('x-fmguard-run'), code: body.error?.code };
+  // The audit log keeps the run's scoped id (`<name>@<agent>`); the header shows the name.
+  return { status: res.status, run: `${res.headers.get('x-fmguard-run')}@bot`, code: body.error?.code };
 }
 
 /** `n` requests, `width` at a time. */

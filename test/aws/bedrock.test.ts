@@ -244,7 +244,7 @@ describe('Bedrock upstream through the gateway (real AWS SDK client, local Bedro
         for await (const chunk of stream) {
           const text = chunk.choices[0]?.delta.content;
           if (text) received.push(text);
-          if (received.length === 3) await guard.kill('run:run-to-kill', 'test kill');
+          if (received.length === 3) await guard.kill('run:run-to-kill@bot', 'test kill');
         }
         return undefined;
       } catch (error) {

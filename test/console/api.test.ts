@@ -40,12 +40,12 @@ describe('admin view routes', () => {
     const sse = sseReader(res);
     await until(() => sse.events.some((e) => e.type === 'hello'), 5000, 'hello');
     await gw.client({ run: 'sse-run' }).chat.completions.create(ask('hello'));
-    await gw.guard.kill('run:sse-run', 'done watching', 'test');
-    await until(() => sse.events.some((e) => e.type === 'run.stopped' && e.runId === 'sse-run'), 5000, 'run.stopped');
+    await gw.guard.kill('run:sse-run@bot', 'done watching', 'test');
+    await until(() => sse.events.some((e) => e.type === 'run.stopped' && e.runId === 'sse-run@bot'), 5000, 'run.stopped');
     const types = sse.events.map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['run.started', 'call.allowed', 'kill', 'run.stopped']));
     const call = sse.events.find((e) => e.type === 'call.allowed');
-    expect(call).toMatchObject({ runId: 'sse-run', agent: 'bot', tenant: 'acme', action: 'invokeModel', resource: 'sim-small' });
+    expect(call).toMatchObject({ runId: 'sse-run@bot', agent: 'bot', tenant: 'acme', action: 'invokeModel', resource: 'sim-small' });
     expect(call.costUsd).toBeGreaterThan(0);
     expect(call).not.toHaveProperty('args');
     expect(sse.events.find((e) => e.type === 'run.stopped')).toMatchObject({ code: 'kill.switch' });
@@ -115,7 +115,7 @@ describe('admin view routes', () => {
     const res = await gw.admin('GET', '/admin/runs/tl-parent/timeline');
     expect(res.status).toBe(200);
     const { run, events, tree, usage, limits } = res.json;
-    expect(run).toMatchObject({ id: 'tl-parent', model: 'sim-pricey', status: 'running' });
+    expect(run).toMatchObject({ id: 'tl-parent@bot', model: 'sim-pricey', status: 'running' });
     expect(usage.steps).toBe(2);
     expect(limits.maxSteps).toBe(500);
     expect(events.map((e: { type: string }) => e.type)).toEqual(['run.started', 'call.allowed', 'call.allowed']);
@@ -124,9 +124,9 @@ describe('admin view routes', () => {
     expect(events[1].costUsd).toBeGreaterThan(0);
     expect(typeof events[1].details.latencyMs).toBe('number');
     expect(events[0]).not.toHaveProperty('hash');
-    expect(tree).toMatchObject({ id: 'tl-parent', children: [{ id: 'tl-child', children: [{ id: 'tl-grandchild', children: [] }] }] });
+    expect(tree).toMatchObject({ id: 'tl-parent@bot', children: [{ id: 'tl-child@bot', children: [{ id: 'tl-grandchild@bot', children: [] }] }] });
     // From a sub-run, the tree is the same family.
-    expect((await gw.admin('GET', '/admin/runs/tl-grandchild/timeline')).json.tree.id).toBe('tl-parent');
+    expect((await gw.admin('GET', '/admin/runs/tl-grandchild/timeline')).json.tree.id).toBe('tl-parent@bot');
     expect((await gw.admin('GET', '/admin/runs/nope/timeline')).status).toBe(404);
   });
 
@@ -203,8 +203,8 @@ describe('admin view routes', () => {
     await gw.guard.startRun({ agent: 'other', id: 'imp-a' });
     const parent = await gw.guard.startRun({ agent: 'other', id: 'imp-b' });
     await parent.subRun({ id: 'imp-b-child' });
-    const run = await gw.admin('GET', '/admin/kill/impact?scope=run%3Aimp-b');
-    expect(run.json).toMatchObject({ scope: 'run:imp-b', on: false, running: 2 });
+    const run = await gw.admin('GET', '/admin/kill/impact?scope=run%3Aimp-b%40other');
+    expect(run.json).toMatchObject({ scope: 'run:imp-b@other', on: false, running: 2 });
     const agent = await gw.admin('GET', '/admin/kill/impact?scope=agent%3Aother');
     expect(agent.json.running).toBeGreaterThanOrEqual(43);
     const global = await gw.admin('GET', '/admin/kill/impact?scope=global');
@@ -216,7 +216,7 @@ describe('admin view routes', () => {
 
   it('a streaming agent loop killed through the admin API ends with kill.switch', async () => {
     const loop = refineLoop(gw.client({ run: 'api-loop' }));
-    await until(async () => (await gw.guard.store.runs.get('api-loop')) !== undefined, 5000, 'run');
+    await until(async () => (await gw.guard.store.runs.get('api-loop@bot')) !== undefined, 5000, 'run');
     expect((await gw.admin('POST', '/admin/runs/api-loop/kill', { reason: 'test' })).status).toBe(200);
     expect((await loop).code).toBe('kill.switch');
   });

@@ -229,7 +229,7 @@ describe('console in the browser: actions', () => {
     expect(await dialog.textContent()).toContain('beta-run');
     await confirm('Kill');
     await page.locator('tr[data-switch="tenant:beta"]').waitFor();
-    expect((await gw.guard.store.runs.get('beta-run'))!.stopCode).toBe('kill.switch');
+    expect((await gw.guard.store.runs.get('beta-run@other'))!.stopCode).toBe('kill.switch');
     const refused = await chat(OTHER_KEY);
     expect(refused.status).toBe(403);
     expect((await refused.json()).error.code).toBe('kill.switch');

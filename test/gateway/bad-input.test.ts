@@ -120,11 +120,16 @@ describe('bad input: each gives its code, never a stack trace or a 500', () => {
   it('a run id owned by another agent is auth.invalid', async () => {
     await start();
     expect((await gw.post(ask('mine'), { 'x-fmguard-run': 'bots-run' })).status).toBe(200);
-    const error = await expectRefusal(await gw.post(ask('steal'), { authorization: `Bearer ${OTHER_KEY}`, 'x-fmguard-run': 'bots-run' }), 401, 'auth.invalid');
+    // The bare name is the other agent's own run of that name; naming bot's run (scoped) is refused.
+    const error = await expectRefusal(
+      await gw.post(ask('steal'), { authorization: `Bearer ${OTHER_KEY}`, 'x-fmguard-run': 'bots-run@bot' }),
+      401,
+      'auth.invalid',
+    );
     expect(error.message).toContain('another agent');
     // Through the official client too, and not retried.
     const before = gw.requests();
-    await expect(gw.client({ key: OTHER_KEY, headers: { 'x-fmguard-run': 'bots-run' } }).chat.completions.create(ask('steal'))).rejects.toMatchObject({
+    await expect(gw.client({ key: OTHER_KEY, headers: { 'x-fmguard-run': 'bots-run@bot' } }).chat.completions.create(ask('steal'))).rejects.toMatchObject({
       status: 401,
     });
     expect(gw.requests() - before).toBe(1);

@@ -19,7 +19,7 @@ describe('POST /v1/chat/completions through the official openai client', () => {
     expect(response.headers.get('x-fmguard-run-cost-usd')).not.toMatch(/e/);
     // A run of its own ends with its call.
     await new Promise((r) => setTimeout(r, 20));
-    expect((await gw.guard.store.runs.get(runId))?.status).toBe('completed');
+    expect((await gw.guard.store.runs.get(`${runId}@bot`))?.status).toBe('completed');
   });
 
   it('groups calls into one named run and reports its counters', async () => {
@@ -47,8 +47,8 @@ describe('POST /v1/chat/completions through the official openai client', () => {
       .chat.completions.create(ask('do'))
       .withResponse();
     expect(response.headers.get('x-fmguard-run')).toBe('child-1');
-    const child = await gw.guard.store.runs.get('child-1');
-    expect(child).toMatchObject({ parentId: 'parent-1', depth: 1 });
+    const child = await gw.guard.store.runs.get('child-1@bot');
+    expect(child).toMatchObject({ parentId: 'parent-1@bot', depth: 1 });
     const parent = await gw.guard.startRun({ agent: 'bot', id: 'parent-1' });
     expect((await parent.usage()).steps).toBe(2);
   });

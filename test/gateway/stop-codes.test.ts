@@ -230,8 +230,18 @@ describe('every stop code a model call can produce, over HTTP with the official 
     const notModelCalls = ALL_STOP_CODES.filter((code) => !covered.has(code));
     // Tool-call limits, the approval gate, tool errors and timeouts apply to tool calls (MCP / SDK);
     // timeout.idle is mid-stream, so it is an SSE error event (streams.test.ts).
+    // gateway.shutting_down comes from the server, not the call (test/cli/shutdown.test.ts).
     expect(notModelCalls.sort()).toEqual(
-      ['approval.denied', 'approval.expired', 'approval.required', 'limit.tool_calls', 'loop.repeated_error', 'timeout.idle', 'timeout.tool'].sort(),
+      [
+        'approval.denied',
+        'approval.expired',
+        'approval.required',
+        'gateway.shutting_down',
+        'limit.tool_calls',
+        'loop.repeated_error',
+        'timeout.idle',
+        'timeout.tool',
+      ].sort(),
     );
   });
 });

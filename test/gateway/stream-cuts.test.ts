@@ -64,7 +64,7 @@ describe('a kill cuts a stream on every route, and the upstream sees its socket 
       for await (const _ of streams[route]!(run)) {
         if (++events === 5) {
           killedAt = performance.now();
-          void gw.guard.kill(`run:${run}`, 'operator');
+          void gw.guard.kill(`run:${run}@bot`, 'operator');
         }
       }
     })().catch((e: unknown) => e);

@@ -74,12 +74,12 @@ describe('streams that must stop after they started', () => {
     const sse = reader(res);
     await until(() => sse.events.length >= 3);
     const killedAt = performance.now();
-    await gw.guard.kill('run:kill-me', 'operator stop');
+    await gw.guard.kill('run:kill-me@bot', 'operator stop');
     await sse.done;
     const cutMs = sse.closedAt()! - killedAt;
     expect(cutMs).toBeLessThan(100);
     const last = JSON.parse(sse.events.at(-1)!);
-    expect(last.error).toMatchObject({ code: 'kill.switch', fmguard: { scope: 'run:kill-me' } });
+    expect(last.error).toMatchObject({ code: 'kill.switch', fmguard: { scope: 'run:kill-me@bot' } });
     expect(gw.sim.aborts).toHaveLength(1);
   });
 
@@ -131,7 +131,7 @@ describe('streams that must stop after they started', () => {
     expect(usage.outputTokens).toBeGreaterThan(0);
     expect(usage.outputTokens).toBeLessThan(200);
     // The run lives on for the agent's next call.
-    expect((await gw.guard.store.runs.get('leaver'))?.status).toBe('running');
+    expect((await gw.guard.store.runs.get('leaver@bot'))?.status).toBe('running');
   });
 
   it('a client that leaves a stalled stream (a run of its own): the upstream is aborted at once', async () => {

@@ -67,7 +67,7 @@ describe('gateway → OpenAI-compatible provider → sim server, over HTTP', () 
       for await (const _ of stream) {
         if (++chunks === 3) {
           killedAt = performance.now();
-          void gw.guard.kill('run:doomed', 'operator');
+          void gw.guard.kill('run:doomed@bot', 'operator');
         }
       }
     })().catch((e: unknown) => e);

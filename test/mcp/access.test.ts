@@ -205,7 +205,7 @@ describe('MCP gateway: run stops are JSON-RPC errors', () => {
     await call();
     const stop = await rpcError(call());
     expect(stop.code).toBe(FMGUARD_JSONRPC_ERROR);
-    expect(stop.data).toMatchObject({ code: 'loop.repeated_tool_call', retryable: false, runId: 'loop-run-1' });
+    expect(stop.data).toMatchObject({ code: 'loop.repeated_tool_call', retryable: false, runId: 'loop-run-1@bot' });
     expect(stop.message).toContain('loop.repeated_tool_call');
     // The run is over: a different call is refused too.
     const after = await rpcError(client.callTool({ name: 'read_file', arguments: { path: '/docs/readme.md' } }));
@@ -229,9 +229,9 @@ describe('MCP gateway: run stops are JSON-RPC errors', () => {
     const { client } = await connectClient(gw, { headers: { 'x-fmguard-run': 'kill-run-1' } });
     const slow = rpcError(client.callTool({ name: 'sleep', arguments: { ms: 20_000 } }));
     await until(() => gw!.world.sleeps.length === 1, 5000, 'the sleep to start');
-    await gw.guard.kill('run:kill-run-1', 'runaway');
+    await gw.guard.kill('run:kill-run-1@bot', 'runaway');
     const stop = await slow;
-    expect(stop.data).toMatchObject({ code: 'kill.switch', scope: 'run:kill-run-1' });
+    expect(stop.data).toMatchObject({ code: 'kill.switch', scope: 'run:kill-run-1@bot' });
     await until(() => gw!.world.sleeps[0]!.outcome === 'cancelled', 5000, 'the upstream to see the cancellation');
     expect(gw.world.sleeps[0]!.elapsedMs).toBeLessThan(5000);
     const next = await rpcError(client.callTool({ name: 'search', arguments: { query: 'x' } }));

@@ -105,10 +105,10 @@ describe('MCP gateway: bad input gets a clear error', () => {
     await expect(bad.client.callTool({ name: 'search', arguments: { query: 'x' } })).rejects.toMatchObject({ data: { code: 'request.invalid', param: 'run' } });
     await bad.client.close();
 
-    // A run that belongs to another agent.
+    // A run that belongs to another agent (named by its scoped id; the bare name would be other's own run).
     const mine = await connectClient(gw, { headers: { 'x-fmguard-run': 'owned-by-bot' } });
     await mine.client.callTool({ name: 'search', arguments: { query: 'x' } });
-    const theirs = await connectClient(gw, { key: OTHER_KEY, headers: { 'x-fmguard-run': 'owned-by-bot' } });
+    const theirs = await connectClient(gw, { key: OTHER_KEY, headers: { 'x-fmguard-run': 'owned-by-bot@bot' } });
     await expect(theirs.client.callTool({ name: 'search', arguments: { query: 'x' } })).rejects.toMatchObject({ data: { code: 'auth.invalid' } });
     await Promise.all([mine.client.close(), theirs.client.close()]);
   });

@@ -84,7 +84,7 @@ describe('MCP gateway: stateless mode', () => {
     await client.callTool({ name: 'search', arguments: { query: 'refund' } });
     await client.callTool({ name: 'search', arguments: { query: 'refund' } });
     await expect(client.callTool({ name: 'search', arguments: { query: 'refund' } })).rejects.toMatchObject({
-      data: { code: 'loop.repeated_tool_call', runId: 'stateless-run-1' },
+      data: { code: 'loop.repeated_tool_call', runId: 'stateless-run-1@bot' },
     });
     await client.close();
   });

@@ -57,7 +57,7 @@ describe('MCP gateway: one run across model and tool calls', () => {
     await expect(client.callTool({ name: 'search', arguments: { query: 'b' } })).rejects.toMatchObject({ data: { code: 'limit.tool_calls' } });
     expect((await parent.usage()).toolCalls).toBe(2);
     const child = await gw.guard.startRun({ key: KEY, id: 'child-run-1' });
-    expect(child.parentId).toBe('parent-run-1');
+    expect(child.parentId).toBe('parent-run-1@bot');
     expect(child.depth).toBe(1);
     await client.close();
   });

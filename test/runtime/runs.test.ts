@@ -55,7 +55,11 @@ describe('runs', () => {
     await run.callModel(ask('one'));
     const again = await guard.startRun({ key: 'sk-test-bot-0001', id: 'run-42' });
     expect((await again.usage()).steps).toBe(1);
-    await expect(guard.startRun({ key: 'sk-test-other-01', id: 'run-42' })).rejects.toMatchObject({ code: 'auth.invalid' });
+    // The same name from another agent is another run (ids are scoped per agent); the scoped id is refused.
+    expect(run.id).toBe('run-42@bot');
+    const theirs = await guard.startRun({ key: 'sk-test-other-01', id: 'run-42' });
+    expect([theirs.id, theirs.name, (await theirs.usage()).steps]).toEqual(['run-42@other', 'run-42', 0]);
+    await expect(guard.startRun({ key: 'sk-test-other-01', id: 'run-42@bot' })).rejects.toMatchObject({ code: 'auth.invalid' });
     await expect(guard.startRun({ key: 'sk-nope-nope-nope' })).rejects.toMatchObject({ code: 'auth.invalid' });
     await expect(guard.startRun({ agent: 'bot', id: 'bad id with spaces' })).rejects.toMatchObject({ code: 'request.invalid' });
     // A second guard on the same store (another process, in effect) sees the same run.
