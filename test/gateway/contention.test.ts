@@ -38,7 +38,7 @@ describe('contention is not exhaustion (openai client)', () => {
     const holder = gw.post(ask('hold the budget'), run);
     const until = Date.now() + 5000;
     while (upstream.inFlight() < 1 && Date.now() < until) await sleep(5);
-    const usage = await gw.guard.ctx.store.ledger.balances([{ key: `run:${run['x-fmguard-run']}`, dim: 'cost' }], Date.now());
+    const usage = await gw.guard.ctx.store.ledger.balances([{ key: `run:${run['x-fmguard-run']}@bot`, dim: 'cost' }], Date.now());
     expect(usage[0]!.used).toBe(0);
     expect(usage[0]!.reserved).toBeGreaterThan(0.49e9);
 
