@@ -116,6 +116,10 @@ function check(options: AlarmEngineOptions): void {
   if (problems.length > 0) throw new TypeError(`invalid alarms: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
 }
 
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  return a.size === b.size && [...a].every((x) => b.has(x));
+}
+
 /** Composites ordered so that each comes after the composites it refers to. */
 function orderComposites(composites: CompositeAlarm[]): CompositeAlarm[] {
   const byName = new Map(composites.map((c) => [c.name, c]));
@@ -166,14 +170,15 @@ export function createAlarmEngine(options: AlarmEngineOptions): AlarmEngine {
     }
   };
 
-  /** Write an alarm's state after a transition; a record another writer changed meanwhile is overwritten on its new version. */
+  /** Write what a transition's actions actually opened and killed, on the version its claim stored. */
   const persist = async (entry: Entry) => {
     if (!store) return;
     const { state, since, reason } = entry.status;
     const snapshot: AlarmSnapshot = { state, since, reason, opened: [...entry.opened], killed: [...entry.killed] };
     try {
-      let result = await store.compareAndSet(entry.alarm.name, entry.version, snapshot);
-      if (!result.ok) result = await store.compareAndSet(entry.alarm.name, result.current?.version ?? 0, snapshot);
+      // Only on the version this replica claimed: a newer transition (another replica's) is never overwritten;
+      // the claim already stored what the actions were planned to open and kill.
+      const result = await store.compareAndSet(entry.alarm.name, entry.version, snapshot);
       if (result.ok) entry.version = result.record.version;
     } catch (error) {
       onError(error);
@@ -270,7 +275,69 @@ export function createAlarmEngine(options: AlarmEngineOptions): AlarmEngine {
     }
   };
 
+  /**
+   * Claim a transition for the whole fleet: compare-and-set the stored state from the version this
+   * replica knows to `to`. Of replicas making the same transition one wins and runs its actions; the
+   * others find the stored state already `to` and adopt it (no actions, no second audit). A stored
+   * state that moved elsewhere is adopted and the transition claimed from there. Without a store
+   * (or when it cannot be reached) the transition is this replica's own, as before.
+   */
+  const claim = async (entry: Entry, to: AlarmState, reason: string, at: number): Promise<boolean> => {
+    if (!store) return true;
+    const plan = planned(entry, to);
+    try {
+      for (let attempt = 0; attempt < 8; attempt++) {
+        const snapshot: AlarmSnapshot = { state: to, since: at, reason, opened: [...plan.opened], killed: [...plan.killed] };
+        const result = await store.compareAndSet(entry.alarm.name, entry.version, snapshot);
+        if (result.ok) {
+          entry.version = result.record.version;
+          return true;
+        }
+        const current = result.current;
+        if (!current) {
+          entry.version = 0;
+          continue;
+        }
+        adopt(entry, current.state, current.version);
+        if (current.state.state === to) return false; // another replica made this transition
+        Object.assign(plan, planned(entry, to));
+      }
+    } catch (error) {
+      onError(error);
+      return true;
+    }
+    return false;
+  };
+
+  /** Take the stored record as this replica's state. */
+  const adopt = (entry: Entry, snapshot: AlarmSnapshot, version: number) => {
+    entry.status = { ...entry.status, state: snapshot.state, since: snapshot.since, reason: snapshot.reason };
+    entry.opened = new Set(snapshot.opened);
+    entry.killed = new Set(snapshot.killed);
+    entry.version = version;
+  };
+
+  /** What the alarm's breaker and kill scopes will be after the actions of a transition to `to`. */
+  const planned = (entry: Entry, to: AlarmState) => {
+    const opened = new Set(entry.opened);
+    const killed = new Set(entry.killed);
+    if (to === 'ALARM') {
+      for (const a of entry.alarm.actions) {
+        if (a.type === 'openBreaker') opened.add(a.scope);
+        if (a.type === 'kill') killed.add(a.scope);
+      }
+    } else if (to === 'OK' && entry.alarm.closeOnOk) {
+      opened.clear();
+      killed.clear();
+    }
+    return { opened, killed };
+  };
+
   const transition = async (entry: Entry, to: AlarmState, reason: string, at: number, values?: Datapoint[]) => {
+    if (!(await claim(entry, to, reason, at))) {
+      if (values) entry.status = { ...entry.status, lastValues: values };
+      return;
+    }
     const from = entry.status.state;
     entry.status = { ...entry.status, state: to, since: at, reason, ...(values && { lastValues: values }) };
     await audit({ type: 'alarm.state', alarm: entry.alarm.name, kind: entry.alarm.kind, from, to, reason, at, ...(values && { values }) });
@@ -285,8 +352,10 @@ export function createAlarmEngine(options: AlarmEngineOptions): AlarmEngine {
         for (const scope of entry.killed) if (!list.some((a) => a.type === 'clearKill' && a.scope === scope)) list.unshift({ type: 'clearKill', scope });
       }
     } else list = entry.alarm.insufficientDataActions;
+    const plan = store ? planned(entry, to) : undefined;
     for (const action of list) await runAction(entry, action, context);
-    await persist(entry);
+    // The claim stored the planned scopes; write again only when an action did not do what was planned.
+    if (!plan || !sameSet(plan.opened, entry.opened) || !sameSet(plan.killed, entry.killed)) await persist(entry);
   };
 
   const evaluateMetric = async (entry: Entry, alarm: MetricAlarm, at: number) => {

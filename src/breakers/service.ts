@@ -48,7 +48,12 @@ export interface BreakersOptions {
   overrides?: Record<string, Partial<BreakerPolicy>>;
   /** Called after each phase change this process makes. Must not throw (errors are dropped). */
   onChange?: (change: BreakerChange) => void;
-  /** How long a cached state is trusted before the store is read again (other replicas). Default 1 s. */
+  /**
+   * How long a cached state is trusted before the store is read again. Default 1 s. When the store
+   * announces changes (`BreakerStore.subscribe`: Redis pub/sub, SQLite's data_version poll, the memory
+   * store in process), a change another replica makes drops the cached state at once, so it is honoured
+   * within the announcement's delay; the cache period only bounds a lost announcement.
+   */
   cacheMs?: number;
 }
 
@@ -72,6 +77,8 @@ export interface Breakers {
   /** Scopes with stored state (a never-tripped breaker has none). */
   list(): Promise<BreakerView[]>;
   policy(scope: string): BreakerPolicy;
+  /** Stop hearing other replicas' changes (the store subscription). */
+  stop(): void;
 }
 
 /** The GuardError for a refused admission, for callers that throw. */
@@ -109,6 +116,20 @@ export function createBreakers({ store, clock = systemClock, defaults = {}, over
     if (!state || state.kind === 'closed') entry.pass = Object.freeze({ ok: true, probe: false, token: Object.freeze({ epoch: state?.epoch ?? 0 }) });
     cache.set(scope, entry);
   };
+
+  // Another replica changed a breaker: forget what is cached of it, so the next call reads the store.
+  // Our own writes come back too; a cached record as new as the announced version is kept.
+  const onStoreChange = (scope: string, version: number | undefined): void => {
+    if (scope === '*') {
+      cache.clear();
+      return;
+    }
+    const entry = cache.get(scope);
+    if (!entry) return;
+    if (version === undefined || (entry.record?.version ?? 0) < version) cache.delete(scope);
+  };
+  const unsubscribe = store.subscribe ? store.subscribe(onStoreChange) : undefined;
+  const stopListening = (): void => unsubscribe?.();
 
   const unavailable = (scope: string, cause: unknown) => guardError('store.unavailable', `breaker state for ${scope} could not be read`, { scope }, cause);
 
@@ -258,5 +279,6 @@ export function createBreakers({ store, clock = systemClock, defaults = {}, over
     },
 
     policy,
+    stop: stopListening,
   };
 }

@@ -231,6 +231,12 @@ export const CONFIG_REFERENCE: Docs = {
   },
   ...under('tenants.*.budgets', budget),
   ...under('tenants.*.rateLimits', rateLimits),
+  'tenants.*.maxConcurrentCalls': {
+    meaning:
+      'Reserved concurrency for the whole tenant: calls of all its agents in flight at once across every replica (`limit.concurrency` past it; 0 throttles).',
+    default: 'none (unlimited)',
+    example: '16',
+  },
 
   agents: { meaning: 'The agents, by name: who may call what, and their limits.', example: '{ support-bot: { tenant: acme, keys: ["${BOT_KEY}"] } }' },
   'agents.*.tenant': { meaning: 'The tenant it belongs to (a key of `tenants`).', example: 'acme' },
@@ -255,6 +261,12 @@ export const CONFIG_REFERENCE: Docs = {
   ...under('agents.*.allow', accessList('may use', '')),
   ...under('agents.*.deny', accessList('may never use', ' (a deny beats any allow)')),
   ...under('agents.*.approve', accessList('may use only after a human approves', ' (`approval.required`)')),
+  'agents.*.maxConcurrentCalls': {
+    meaning:
+      "Reserved concurrency, as Lambda's: model and tool calls of this agent in flight at once across every replica; one more gets 429 `limit.concurrency` (0: every call throttled).",
+    default: 'none (unlimited)',
+    example: '4',
+  },
   'agents.*.delegatesTo': {
     meaning: "Agents (same tenant) that may start sub-runs under this agent's runs by naming them `<run>@<this agent>` in `x-fmguard-parent-run`.",
     default: 'none',
@@ -274,6 +286,11 @@ export const CONFIG_REFERENCE: Docs = {
   },
 
   policies: { meaning: 'Org-wide Cedar policies (the SCP role).', example: '{ global: policies/guardrails.cedar }' },
+  ceiling: {
+    meaning: 'The org allow ceiling, like an SCP: effective = agent allows ∩ ceiling − forbids. A kind it leaves out is not limited.',
+    default: 'none',
+    example: '{ models: [gpt-4o*], tools: [demo.*] }',
+  },
   'ceiling.models': {
     meaning:
       'The org allow ceiling for models, like an SCP: an agent permit outside these patterns is not effective (`*` any run of characters, `?` exactly one). Absent: models are not limited; empty: no model.',

@@ -101,6 +101,8 @@ export interface ResolvedAgent {
   policyMode: 'enforce' | 'shadow';
   approvals: ApprovalSettings;
   redactFields: string[];
+  /** Calls in flight at once across replicas (Lambda reserved concurrency); undefined = no cap. */
+  maxConcurrentCalls?: number;
   /** Agents that may make their runs sub-runs of this agent's runs (config `delegatesTo`). */
   delegatesTo: string[];
 }
@@ -116,6 +118,8 @@ export interface ResolvedTenant {
   name: string;
   budgets: BudgetConfig[];
   rateLimits: RateLimitsConfig;
+  /** Calls of all its agents in flight at once across replicas; undefined = no cap. */
+  maxConcurrentCalls?: number;
 }
 
 export interface ResolvedModel extends ModelConfig {
@@ -217,6 +221,7 @@ export function resolveConfig(parsed: ParsedConfig, problems: ConfigProblem[]): 
   const tenants: Record<string, ResolvedTenant> = {};
   for (const [name, tenant] of Object.entries(parsed.tenants ?? {})) {
     tenants[name] = { name, budgets: tenant.budgets ?? [], rateLimits: tenant.rateLimits ?? {} };
+    if (tenant.maxConcurrentCalls !== undefined) tenants[name].maxConcurrentCalls = tenant.maxConcurrentCalls;
   }
 
   const keyIndex = new Map<string, { agent: string; keyId: string }>();
@@ -259,6 +264,7 @@ export function resolveConfig(parsed: ParsedConfig, problems: ConfigProblem[]): 
       redactFields: agent.redactFields ?? [],
       delegatesTo: agent.delegatesTo ?? [],
     };
+    if (agent.maxConcurrentCalls !== undefined) agents[name].maxConcurrentCalls = agent.maxConcurrentCalls;
   }
   for (const [name, agent] of Object.entries(agents)) {
     for (const [i, other] of agent.delegatesTo.entries()) {

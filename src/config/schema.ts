@@ -125,6 +125,8 @@ const agentSchema = z.strictObject({
   approvals: approvalsSchema.optional(),
   /** Tool-argument fields masked in the audit log (bare names or dotted paths). */
   redactFields: z.array(z.string()).optional(),
+  /** Reserved concurrency: model and tool calls of this agent in flight at once, across replicas (0 = throttled). */
+  maxConcurrentCalls: nonNegativeInt.optional(),
   /**
    * Agents (of the same tenant) that may start sub-runs under this agent's runs
    * (`x-fmguard-parent-run: <run>@<this agent>`): their usage then counts against this agent's run.
@@ -135,6 +137,8 @@ const agentSchema = z.strictObject({
 const tenantSchema = z.strictObject({
   budgets: z.array(budgetSchema).optional(),
   rateLimits: rateLimitsSchema.optional(),
+  /** Reserved concurrency: calls of all the tenant's agents in flight at once, across replicas (0 = throttled). */
+  maxConcurrentCalls: nonNegativeInt.optional(),
 });
 
 const providerSchema = z.discriminatedUnion(

@@ -35,6 +35,8 @@ export const STOP_CODES = {
   'approval.expired': { http: 403, retry: 'after-approval', terminal: false },
   'kill.switch': { http: 403, retry: 'no', terminal: true },
   'rate.limited': { http: 429, retry: 'yes', terminal: false },
+  'limit.concurrency': { http: 429, retry: 'yes', terminal: false },
+  'limit.contended': { http: 429, retry: 'yes', terminal: false },
   'upstream.error': { http: 502, retry: 'maybe', terminal: false },
   'breaker.open': { http: 503, retry: 'later', terminal: false },
   'store.unavailable': { http: 503, retry: 'later', terminal: false },

@@ -50,7 +50,8 @@ export function errorHeaders(error: GuardError): Record<string, string> {
   const headers: Record<string, string> = {
     'x-fmguard-code': error.code,
     // Retryable codes stay retryable unless fmguard already spent its own retries on this call.
-    'x-should-retry': shouldRetry(error.code) && error.details.retriesSpent !== true ? 'true' : 'false',
+    // `retryable: false`: a retry cannot help this time (a reserved concurrency of 0).
+    'x-should-retry': shouldRetry(error.code) && error.details.retriesSpent !== true && error.details.retryable !== false ? 'true' : 'false',
   };
   // The retry budget capped this call's retries: say so rather than capping silently.
   if (error.details.retryDenied === 'budget') headers['x-fmguard-retry-denied'] = 'budget';

@@ -9,11 +9,11 @@ import { admitCall, afterRefusal } from './admission.ts';
 import { modelCharges } from './charges.ts';
 import type { GuardContext } from './context.ts';
 import { failClosed } from './fail-closed.ts';
-import { modelSubject, servedFields } from './model-admission.ts';
+import { modelSubject, servedFields, slotsFor } from './model-admission.ts';
 import { admitBreakers, releaseBreakers } from './model-breakers.ts';
 import { settleFailure, settleSuccess } from './model-settle.ts';
 import type { Reserved } from './model-types.ts';
-import { refusal } from './outcomes.ts';
+import { ledgerRefusal } from './outcomes.ts';
 import { rateBuckets } from './rate-buckets.ts';
 import { withRetries } from './retry-loop.ts';
 import type { RunHandle } from './run-handle.ts';
@@ -97,7 +97,7 @@ async function admitEmbeddings(ctx: GuardContext, handle: RunHandle, request: Em
     const budgets = ctx.budgetsFor(handle, now);
     const cost = costNano(breakers.model, { inputTokens, outputTokens: 0 });
     const buckets = rateBuckets(ctx, handle, breakers.model, inputTokens); // 7
-    const charges = modelCharges({ chain: handle.chain, budgets, step: true, inputTokens, outputTokens: 0, costNano: cost });
+    const charges = modelCharges({ chain: handle.chain, budgets, step: true, inputTokens, outputTokens: 0, costNano: cost, slots: slotsFor(ctx, handle) });
     const reservationId = ctx.newId('res');
     // 7 rate tokens and 8 the reservation: one store operation where the store has it.
     const { rate, reserve: reserved } = await reserveFor(ctx.store, handle.ledger, buckets, {
@@ -112,8 +112,7 @@ async function admitEmbeddings(ctx: GuardContext, handle: RunHandle, request: Em
     }
     if (!reserved!.ok) {
       await releaseBreakers(ctx, breakers.tokens);
-      const r = reserved!.refusal;
-      throw refusal(r.code, { limit: r.limit, used: r.used + r.reserved, requested: r.requested, key: r.key, dim: r.dim }, handle);
+      throw ledgerRefusal({ ...reserved!.refusal, settled: reserved!.refusal.used }, handle);
     }
     return {
       model: breakers.model,

@@ -4,10 +4,11 @@ import type { Charge } from '../store/store.ts';
 import { failClosed } from './fail-closed.ts';
 import { toolCallKey } from '../core/loop-detect.ts';
 import { admitCall, afterRefusal } from './admission.ts';
-import { toolCharges } from './charges.ts';
+import { toolActuals, toolCharges } from './charges.ts';
+import { slotsFor } from './model-admission.ts';
 import type { GuardContext } from './context.ts';
 import { codeOf, toGuardError } from './upstream.ts';
-import { refusal } from './outcomes.ts';
+import { ledgerRefusal } from './outcomes.ts';
 import { withRetries } from './retry-loop.ts';
 import type { RunHandle } from './run-handle.ts';
 import { runToolInWorker } from './worker-tool.ts';
@@ -152,7 +153,12 @@ async function admitToolBreaker(ctx: GuardContext, scope: string): Promise<unkno
 
 /** Reserve the call against the run's (and every ancestor's) tool-call limits and the identical-call counter. */
 async function reserveToolCall(ctx: GuardContext, handle: RunHandle, call: AdmittedTool, args: unknown): Promise<Charge[]> {
-  const charges = toolCharges({ chain: handle.chain, tool: call.tool, callFingerprint: fingerprint(toolCallKey(call.tool, args)) });
+  const charges = toolCharges({
+    chain: handle.chain,
+    tool: call.tool,
+    callFingerprint: fingerprint(toolCallKey(call.tool, args)),
+    slots: slotsFor(ctx, handle),
+  });
   const reserved = await handle.ledger.reserve({
     id: call.reservationId,
     charges,
@@ -160,8 +166,7 @@ async function reserveToolCall(ctx: GuardContext, handle: RunHandle, call: Admit
     now: call.startedAt,
   });
   if (!reserved.ok) {
-    const r = reserved.refusal;
-    throw refusal(r.code, { limit: r.limit, used: r.used + r.reserved, requested: r.requested, key: r.key, dim: r.dim }, handle);
+    throw ledgerRefusal({ ...reserved.refusal, settled: reserved.refusal.used }, handle);
   }
   return charges;
 }
@@ -204,7 +209,7 @@ type ToolOutcome = { ok: true; attempts: number; args: unknown } | { ok: false; 
 async function settleTool(ctx: GuardContext, handle: RunHandle, call: AdmittedTool, outcome: ToolOutcome): Promise<number> {
   const now = ctx.clock.now();
   const latencyMs = now - call.startedAt;
-  await handle.ledger.settle({ id: call.reservationId, actual: call.charges.map((c) => c.amount), now });
+  await handle.ledger.settle({ id: call.reservationId, actual: toolActuals(call.charges), now });
   if (call.breakerToken !== undefined) {
     const token = call.breakerToken as never;
     if (outcome.ok) await ctx.breakers!.record(call.breakerScope, token, true);

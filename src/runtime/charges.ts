@@ -35,7 +35,32 @@ export const DIM = {
   toolCalls: 'tool_calls',
   tool: (name: string) => `tool:${name}`,
   call: (fp: string) => `call:${fp}`,
+  /** A reserved-concurrency slot: held while the call is in flight, settled at 0 (released) on every exit. */
+  inFlight: 'in_flight',
 } as const;
+
+/** Who holds reserved concurrency: the agent's and its tenant's caps (`maxConcurrentCalls`). */
+export interface SlotOwner {
+  agent: string;
+  tenant: string;
+  agentCap?: number;
+  tenantCap?: number;
+}
+
+/**
+ * One in-flight slot on each capped account (Lambda reserved concurrency, shared by every replica
+ * through the ledger). They go last in a reservation, so a call that also breaks a cost or step
+ * limit is refused for that (terminal), not for a busy slot (retryable). A crashed replica's slots
+ * come back when the reservation expires (`defaults.reservationTtlMs`, the lease).
+ */
+export function slotCharges(owner: SlotOwner): Charge[] {
+  const out: Charge[] = [];
+  if (owner.agentCap !== undefined)
+    out.push({ key: `concurrency:agent:${owner.agent}`, dim: DIM.inFlight, amount: 1, limit: owner.agentCap, code: 'limit.concurrency' });
+  if (owner.tenantCap !== undefined)
+    out.push({ key: `concurrency:tenant:${owner.tenant}`, dim: DIM.inFlight, amount: 1, limit: owner.tenantCap, code: 'limit.concurrency' });
+  return out;
+}
 
 /** A ledger line with the limit it is checked against. */
 interface Line {
@@ -81,7 +106,7 @@ export interface ClampInput {
 
 export type ClampResult =
   | { ok: true; maxTokens: number; costNano: number; clampedBy?: StopCode }
-  | { ok: false; code: StopCode; limit: number; used: number; requested: number; key: string; dim: string };
+  | { ok: false; code: StopCode; limit: number; used: number; requested: number; key: string; dim: string; settled: number; reserved: number };
 
 /**
  * Clamp the output cap to what every remaining budget and token limit can pay for (decision step 5, ARCHITECTURE.md).
@@ -121,6 +146,8 @@ export function clampOutput({ chain, budgets, balances, price, inputTokens, want
       requested: binding.requested,
       key: binding.line.key,
       dim: binding.line.dim,
+      settled: binding.balance.used,
+      reserved: binding.balance.reserved,
     };
   }
   return { ok: true, maxTokens, costNano: costNano(price, { inputTokens, outputTokens: maxTokens }), clampedBy };
@@ -134,10 +161,12 @@ export interface ModelChargeInput {
   inputTokens: number;
   outputTokens: number;
   costNano: number;
+  /** Reserved-concurrency slots (`slotCharges`), appended last. */
+  slots?: readonly Charge[];
 }
 
 /** Ledger charges for one model-call attempt; settle with `modelActuals` in the same order. */
-export function modelCharges({ chain, budgets, step, inputTokens, outputTokens, costNano: cost }: ModelChargeInput): Charge[] {
+export function modelCharges({ chain, budgets, step, inputTokens, outputTokens, costNano: cost, slots }: ModelChargeInput): Charge[] {
   const charges: Charge[] = [];
   for (const link of chain) {
     const key = accounts.run(link.runId);
@@ -149,6 +178,7 @@ export function modelCharges({ chain, budgets, step, inputTokens, outputTokens, 
     charges.push({ key, dim: DIM.cost, amount: cost, limit: usdToNano(l.maxCostUsd), code: 'limit.cost' });
   }
   for (const b of budgets) charges.push({ key: b.account, dim: DIM.cost, amount: cost, limit: b.limitNano, code: 'budget.exhausted' });
+  if (slots) charges.push(...slots);
   return charges;
 }
 
@@ -164,6 +194,8 @@ export function modelActuals(charges: readonly Charge[], actual: { inputTokens: 
         return actual.outputTokens;
       case DIM.totalTokens:
         return actual.inputTokens + actual.outputTokens;
+      case DIM.inFlight:
+        return 0;
       default:
         return actual.costNano;
     }
@@ -175,10 +207,12 @@ export interface ToolChargeInput {
   tool: string;
   /** Fingerprint of (tool, canonical arguments), for the repeated-call detector. */
   callFingerprint: string;
+  /** Reserved-concurrency slots (`slotCharges`), appended last. */
+  slots?: readonly Charge[];
 }
 
 /** Ledger charges for one tool call: total and per-tool call counts, and the identical-call counter. */
-export function toolCharges({ chain, tool, callFingerprint }: ToolChargeInput): Charge[] {
+export function toolCharges({ chain, tool, callFingerprint, slots }: ToolChargeInput): Charge[] {
   const charges: Charge[] = [];
   for (const [i, link] of chain.entries()) {
     const key = accounts.run(link.runId);
@@ -189,5 +223,11 @@ export function toolCharges({ chain, tool, callFingerprint }: ToolChargeInput): 
     // Repetition is judged within the run that makes the call only.
     if (i === 0) charges.push({ key, dim: DIM.call(callFingerprint), amount: 1, limit: l.maxIdenticalToolCalls, code: 'loop.repeated_tool_call' });
   }
+  if (slots) charges.push(...slots);
   return charges;
+}
+
+/** Actual amounts for `toolCharges` lines: each count as reserved, the in-flight slots released. */
+export function toolActuals(charges: readonly Charge[]): number[] {
+  return charges.map((c) => (c.dim === DIM.inFlight ? 0 : c.amount));
 }

@@ -591,6 +591,7 @@ export class Guard {
     const shutdown = guardError('kill.switch', 'the guard is shutting down');
     for (const handle of this.handles.values()) if (handle.active > 0) handle.markStopped(shutdown);
     await this.alarms?.stop();
+    this.breakers.stop?.();
     await this.metrics.stop().catch(() => {});
     await this.audit?.close();
     // Network providers hold connection pools; close the ones this guard built.

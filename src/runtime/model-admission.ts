@@ -7,12 +7,12 @@ import { costNano, type Price } from '../core/pricing.ts';
 import { inputTokenUpperBound } from '../core/token-estimate.ts';
 import type { ResolvedModel } from '../config/resolve.ts';
 import { admitCall, afterRefusal } from './admission.ts';
-import { clampLines, clampOutput, modelCharges } from './charges.ts';
+import { clampLines, clampOutput, modelCharges, slotCharges } from './charges.ts';
 import type { GuardContext } from './context.ts';
 import { failClosed } from './fail-closed.ts';
 import { admitBreakers, releaseBreakers, type BreakerTokens } from './model-breakers.ts';
 import type { ModelCallOptions, Prepared, Reserved } from './model-types.ts';
-import { refusal } from './outcomes.ts';
+import { ledgerRefusal } from './outcomes.ts';
 import { rateBuckets } from './rate-buckets.ts';
 import type { RunHandle } from './run-handle.ts';
 
@@ -155,13 +155,14 @@ async function reserveModelCall(ctx: GuardContext, handle: RunHandle, input: Res
     if (attempt > 1) {
       const balances = await handle.ledger.balances(clampLines(handle.chain, budgets), now);
       const clamp = clampOutput({ chain: handle.chain, budgets, balances, price, inputTokens, wantOutputTokens });
-      if (!clamp.ok) throw await refuse(refusal(clamp.code, clamp, handle));
+      if (!clamp.ok) throw await refuse(ledgerRefusal(clamp, handle));
       maxTokens = clamp.maxTokens;
       cost = clamp.costNano;
     }
     const reservedTokens = inputTokens + maxTokens;
     const buckets = rateBuckets(ctx, handle, served, reservedTokens);
-    const charges = modelCharges({ chain: handle.chain, budgets, step: true, inputTokens, outputTokens: maxTokens, costNano: cost });
+    const slots = slotsFor(ctx, handle);
+    const charges = modelCharges({ chain: handle.chain, budgets, step: true, inputTokens, outputTokens: maxTokens, costNano: cost, slots });
     const reservationId = ctx.newId('res');
     // 7 rate tokens and 8 the reservation: one store operation where the store has it (tokens back on a refusal).
     const admitted = await reserveFor(ctx.store, handle.ledger, buckets, {
@@ -195,9 +196,20 @@ async function reserveModelCall(ctx: GuardContext, handle: RunHandle, input: Res
     const r = reserved.refusal;
     const contended = r.code === 'limit.cost' || r.code === 'budget.exhausted' || r.code === 'limit.tokens';
     if (!contended || attempt >= RESERVE_TRIES) {
-      throw await refuse(refusal(r.code, { limit: r.limit, used: r.used + r.reserved, requested: r.requested, key: r.key, dim: r.dim }, handle));
+      throw await refuse(ledgerRefusal({ ...r, settled: r.used }, handle));
     }
   }
+}
+
+/** The reserved-concurrency slots a call of this run holds while in flight (agent's and tenant's caps). */
+export function slotsFor(ctx: GuardContext, handle: RunHandle) {
+  const tenant = handle.record.tenant;
+  return slotCharges({
+    agent: handle.agent.name,
+    tenant,
+    agentCap: handle.agent.maxConcurrentCalls,
+    tenantCap: Object.hasOwn(ctx.config.tenants, tenant) ? ctx.config.tenants[tenant]!.maxConcurrentCalls : undefined,
+  });
 }
 
 /** Who made a model call, as every event about it reports. */

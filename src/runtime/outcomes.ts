@@ -37,6 +37,62 @@ export function refusal(code: StopCode, numbers: { limit: number; used: number; 
   return guardError(code, `${what} (${figures})`, { limit, used, requested, scope, runId: handle.id });
 }
 
+/** How long a client is told to wait before retrying a busy slot or a contended budget. */
+export const CONTENTION_RETRY_AFTER_MS = 1000;
+
+/** Refusals whose in-flight holds are worst cases (settled usage is usually less): those can be contention. */
+const HOLDS_ARE_ESTIMATES: ReadonlySet<StopCode> = new Set(['limit.cost', 'budget.exhausted', 'limit.tokens']);
+
+/** What the ledger said about the line that did not fit. */
+export interface LineRefusal {
+  code: StopCode;
+  limit: number;
+  /** Settled usage. */
+  settled: number;
+  /** Held by reservations in flight. */
+  reserved: number;
+  requested: number;
+  key: string;
+  dim: string;
+}
+
+/**
+ * A ledger refusal as the GuardError a caller acts on:
+ * - a reserved-concurrency slot that is busy: `limit.concurrency` (429, retry after the wait); with a
+ *   cap of 0 the agent or tenant is throttled for good, so the error says not to retry;
+ * - a cost, budget or token limit that settled usage alone leaves room for, refused only because of
+ *   other calls' holds in flight: `limit.contended` (429, retryable: the holds settle or expire);
+ * - otherwise the line's own code (settled usage leaves no room: terminal for the caller).
+ */
+export function ledgerRefusal(r: LineRefusal, handle: RunHandle): GuardError {
+  if (r.code === 'limit.concurrency') {
+    const scope = r.key.slice('concurrency:'.length);
+    const throttled = r.limit === 0;
+    return guardError(
+      'limit.concurrency',
+      throttled
+        ? `${scope} has a reserved concurrency of 0: its calls are throttled`
+        : `${scope} already has ${r.settled + r.reserved} calls in flight (maxConcurrentCalls ${r.limit}); retry when one ends`,
+      {
+        limit: r.limit,
+        inFlight: r.settled + r.reserved,
+        scope,
+        runId: handle.id,
+        ...(throttled ? { retryable: false } : { retryAfterMs: CONTENTION_RETRY_AFTER_MS }),
+      },
+    );
+  }
+  if (HOLDS_ARE_ESTIMATES.has(r.code) && r.reserved > 0 && r.settled + r.requested <= r.limit) {
+    const base = refusal(r.code, { limit: r.limit, used: r.settled + r.reserved, requested: r.requested, key: r.key, dim: r.dim }, handle);
+    return guardError(
+      'limit.contended',
+      `other calls in flight hold what is left (${r.code}: ${base.message}); settled usage leaves room, so retry when they settle`,
+      { ...base.details, limitCode: r.code, settled: r.dim === DIM.cost ? nanoToUsd(r.settled) : r.settled, retryAfterMs: CONTENTION_RETRY_AFTER_MS },
+    );
+  }
+  return refusal(r.code, { limit: r.limit, used: r.settled + r.reserved, requested: r.requested, key: r.key, dim: r.dim }, handle);
+}
+
 /** Emit `budget.threshold` for every alert threshold a settlement crossed. */
 export function settleThresholds(ctx: GuardContext, budgets: readonly BudgetLine[], lines: readonly SettledLine[], now: number): void {
   if (!ctx.listening || budgets.length === 0) return;

@@ -327,8 +327,11 @@ describe('the CloudFormation template, checked resource by resource with aws-cdk
   });
 
   it('reserved concurrency is exported once agents have a concurrency cap (the sum of the callers’ caps)', () => {
-    const capped = structuredClone(config) as typeof config;
-    for (const agent of Object.values(capped.agents)) (agent as { maxConcurrentCalls?: number }).maxConcurrentCalls = 3;
+    // The cap as a user writes it (`agents.<name>.maxConcurrentCalls`), through the config loader.
+    const { input, dir } = exportConfigInput();
+    for (const agent of Object.values(input.agents ?? {})) (agent as { maxConcurrentCalls?: number }).maxConcurrentCalls = 3;
+    const capped = parseConfig(input, { baseDir: dir });
+    expect(Object.values(capped.agents).map((a) => a.maxConcurrentCalls)).toEqual(Object.values(capped.agents).map(() => 3));
     const withCaps = exportAws(capped, { account: ACCOUNT, region: REGION });
     // crm.refund: support-bot and analyst may call it → 3 + 3.
     Template.fromJSON(withCaps.template).hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'crm-refund', ReservedConcurrentExecutions: 6 });

@@ -81,6 +81,31 @@ describe.each(STORE_KINDS)('Breakers service over $name', ({ make }) => {
     expect(seen).toEqual([60_000, 100_000, 100_000, 100_000]);
   });
 
+  it('a breaker opened or closed through another replica is honoured at once, not after the cache period (store subscription)', async () => {
+    const s = make();
+    close = s.close;
+    const clock = new FakeClock(); // never advanced: the 60 s cache cannot expire, only an announcement drops it
+    const here = createBreakers({ store: s.a, clock, cacheMs: 60_000 });
+    const there = createBreakers({ store: s.b, clock, cacheMs: 60_000 });
+    const until = async (check: () => Promise<boolean>) => {
+      const end = Date.now() + 5000;
+      while (!(await check())) {
+        if (Date.now() > end) throw new Error('not propagated in 5 s');
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    };
+    try {
+      expect((await here.admit('provider:x')).ok).toBe(true); // cached closed
+      await there.open('provider:x', { cooldownMs: null, by: 'operator:test', reason: 'maintenance' });
+      await until(async () => !(await here.admit('provider:x')).ok);
+      await there.close('provider:x', { by: 'operator:test', reason: 'done' });
+      await until(async () => (await here.admit('provider:x')).ok);
+    } finally {
+      here.stop();
+      there.stop();
+    }
+  });
+
   it('answers closed admits from memory, without reading the store', async () => {
     const { breakers, counts, clock } = setup();
     await breakers.admit('model:x');

@@ -130,6 +130,29 @@ const CASES: Case[] = [
     // retry-after is ~60 s here; the client would wait it out.
     retries: 0,
   },
+  {
+    // One call in flight holds the agent's only slot (its upstream never answers).
+    code: 'limit.concurrency',
+    expectClass: OpenAI.RateLimitError,
+    start: cfg({ maxConcurrentCalls: 1 }),
+    setup: async (gw) => {
+      void gw.post({ ...ask('[sim:stall_first] hold'), stream: true }).catch(() => {});
+      await sleep(200);
+    },
+    call: (c) => c.chat.completions.create(ask('two')),
+  },
+  {
+    // A call in flight holds all that is left of the run's $0.50 (clamped to it); nothing is settled.
+    code: 'limit.contended',
+    expectClass: OpenAI.RateLimitError,
+    start: cfg({ limits: { maxCostUsd: 0.5 } }),
+    headers: { 'x-fmguard-run': 'contended-run' },
+    setup: async (gw) => {
+      void gw.post({ ...ask('[sim:stall_first] hold', 'sim-pricey'), stream: true }, { 'x-fmguard-run': 'contended-run' }).catch(() => {});
+      await sleep(200);
+    },
+    call: (c) => c.chat.completions.create(ask('two', 'sim-pricey')),
+  },
   { code: 'upstream.error', expectClass: OpenAI.InternalServerError, call: (c) => c.chat.completions.create(ask('[sim:fail 1 500] hi')), retries: 1 },
   {
     code: 'breaker.open',

@@ -54,5 +54,36 @@ export function breakerSections(name: string, make: BreakerPair): void {
       const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? s.a : s.b).compareAndSet('provider:sim', 1, closed(i))));
       expect(results.filter((r) => r.ok)).toHaveLength(1);
     });
+
+    it('subscribe: a change made through the other handle (another replica) is announced with its version; delete too', async () => {
+      const s = await make();
+      close = s.close;
+      expect(typeof s.a.subscribe).toBe('function');
+      const heard: Array<[string, number | undefined]> = [];
+      const stop = s.a.subscribe!((scope, version) => {
+        if (scope !== '*') heard.push([scope, version]);
+      });
+      try {
+        // Redis: the subscription is established asynchronously.
+        await new Promise((r) => setTimeout(r, 100));
+        const wait = async (n: number) => {
+          const end = Date.now() + 5000;
+          while (heard.length < n && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+        };
+        await s.b.compareAndSet('provider:sim', 0, initialBreakerState(0));
+        await wait(1);
+        await s.b.compareAndSet('provider:sim', 1, closed(2));
+        await wait(2);
+        await s.b.delete('provider:sim');
+        await wait(3);
+        expect(heard).toEqual([
+          ['provider:sim', 1],
+          ['provider:sim', 2],
+          ['provider:sim', undefined],
+        ]);
+      } finally {
+        stop();
+      }
+    });
   });
 }

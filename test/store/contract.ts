@@ -1,6 +1,6 @@
 /**
  * THE store contract: every backend (memory, SQLite, Redis) runs every section against the Store
- * interface only: runs, ledger, rates, kills (contract-state.ts), approvals, breakers, alarm state,
+ * interface only: runs, ledger, rates, kills (contract-state.ts), reserved-concurrency slots, approvals, breakers, alarm state,
  * metrics, retention (contract-retention.ts) and audit. Audit-only backends (Postgres, JSON Lines, a SQLite file) run the audit section.
  * A backend file calls `runStoreContract` with a fixture; nothing here knows which backend it is.
  */
@@ -13,6 +13,7 @@ import { auditBatchSections } from './contract-audit-batches.ts';
 import { breakerSections } from './contract-breakers.ts';
 import { metricSections } from './contract-metrics.ts';
 import { retentionSections } from './contract-retention.ts';
+import { slotSections } from './contract-slots.ts';
 import { stateSections } from './contract-state.ts';
 
 export type { AuditFactory } from './contract-audit.ts';
@@ -80,6 +81,10 @@ export function runStoreContract(fixture: BackendFixture): void {
   breakerSections(name, async () => {
     const p = await pair(fixture);
     return { a: p.a.breakers, b: p.b.breakers, close: p.close };
+  });
+  slotSections(name, async () => {
+    const p = await pair(fixture);
+    return { a: p.a.ledger, b: p.b.ledger, close: p.close };
   });
   alarmSections(name, async () => {
     const p = await pair(fixture);

@@ -19,16 +19,15 @@ export interface ToolFunctionSettings {
 }
 
 /**
- * Reserved concurrency for a function: the sum of the concurrency caps of the agents that may call
- * it, when every one of them has a cap (a number per agent is being added as `maxConcurrentCalls`;
- * until the config has it, this returns undefined and no reserved concurrency is exported).
+ * Reserved concurrency for a function: the sum of the concurrency caps (`agents.<name>.maxConcurrentCalls`,
+ * the calls fmguard lets each agent have in flight at once) of the agents that may call it, when every
+ * one of them has a cap; otherwise undefined and no reserved concurrency is exported.
  */
 export function reservedConcurrencyFor(agents: readonly ResolvedAgent[]): number | undefined {
   if (agents.length === 0) return undefined;
   let total = 0;
   for (const agent of agents) {
-    const cap =
-      (agent as ResolvedAgent & { maxConcurrentCalls?: unknown }).maxConcurrentCalls ?? (agent.limits as { maxConcurrentCalls?: unknown }).maxConcurrentCalls;
+    const cap: unknown = agent.maxConcurrentCalls;
     if (typeof cap !== 'number' || !Number.isInteger(cap) || cap < 0) return undefined;
     total += cap;
   }

@@ -1,5 +1,5 @@
 import type { AlarmStateStore } from '../../store/alarms.ts';
-import type { BreakerStore } from '../../store/breakers.ts';
+import type { BreakerChangeListener, BreakerState, BreakerStore } from '../../store/breakers.ts';
 import type { VersionedRecord, VersionedStore } from '../../store/versioned.ts';
 
 const copy = <S>(record: VersionedRecord<S>): VersionedRecord<S> => ({ ...record, state: structuredClone(record.state) });
@@ -29,9 +29,40 @@ export function createMemoryVersionedStore<S>(): VersionedStore<S> {
   };
 }
 
-/** Breaker state in process memory. */
+/**
+ * Breaker state in process memory. Every guard sharing this store object (replicas in one process)
+ * hears each change at once, in process.
+ */
 export function createMemoryBreakerStore(): BreakerStore {
-  return createMemoryVersionedStore();
+  const base = createMemoryVersionedStore<BreakerState>();
+  const listeners = new Set<BreakerChangeListener>();
+  const announce = (scope: string, version: number | undefined) => {
+    for (const listener of [...listeners]) {
+      try {
+        listener(scope, version);
+      } catch {
+        // A listener's failure is its own.
+      }
+    }
+  };
+  return {
+    ...base,
+    async compareAndSet(scope: string, expectedVersion: number, state: BreakerState) {
+      const result = await base.compareAndSet(scope, expectedVersion, state);
+      if (result.ok) announce(scope, result.record.version);
+      return result;
+    },
+    async delete(scope: string) {
+      const had = (await base.get(scope)) !== undefined;
+      await base.delete(scope);
+      if (had) announce(scope, undefined);
+    },
+    subscribe(listener: BreakerChangeListener) {
+      const entry: BreakerChangeListener = (scope, version) => listener(scope, version);
+      listeners.add(entry);
+      return () => listeners.delete(entry);
+    },
+  };
 }
 
 /** Alarm state in process memory. */

@@ -1,11 +1,13 @@
 import type { Database } from 'better-sqlite3';
 import type { AlarmStateStore } from '../../store/alarms.ts';
-import type { BreakerStore } from '../../store/breakers.ts';
+import type { BreakerChangeListener, BreakerState, BreakerStore } from '../../store/breakers.ts';
 import type { CasResult, VersionedRecord, VersionedStore } from '../../store/versioned.ts';
 
 export interface SqliteVersionedStoreOptions {
   /** Table name; default `fmguard_breakers` (breakers) or `fmguard_alarms` (alarms). */
   table?: string;
+  /** Breakers: how often changes made by other connections are looked for while subscribed (default 10 ms). */
+  pollMs?: number;
 }
 
 interface Row {
@@ -56,9 +58,78 @@ export function createSqliteVersionedStore<S>(db: Database, table: string): Vers
   };
 }
 
-/** Breaker state in SQLite. */
-export function createSqliteBreakerStore(db: Database, { table = 'fmguard_breakers' }: SqliteVersionedStoreOptions = {}): BreakerStore {
-  return createSqliteVersionedStore(db, table);
+/**
+ * Breaker state in SQLite. While anyone is subscribed, changes other connections (other processes)
+ * commit are found by polling `PRAGMA data_version` (free: it changes on any foreign commit), which
+ * gates a read of the (scope, version) pairs, diffed against the last read; changes made through this
+ * handle are announced at once.
+ */
+export function createSqliteBreakerStore(db: Database, { table = 'fmguard_breakers', pollMs = 10 }: SqliteVersionedStoreOptions = {}): BreakerStore {
+  const base = createSqliteVersionedStore<BreakerState>(db, table);
+  const versions = db.prepare<[], { scope: string; version: number }>(`SELECT scope, version FROM ${table}`);
+  const dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
+  const listeners = new Set<BreakerChangeListener>();
+  let timer: NodeJS.Timeout | undefined;
+  let seen = -1;
+  let known = new Map<string, number>();
+  const announce = (scope: string, version: number | undefined) => {
+    for (const listener of [...listeners]) {
+      try {
+        listener(scope, version);
+      } catch {
+        // A listener's failure is its own.
+      }
+    }
+  };
+  const readVersions = () => new Map((versions.all() as Array<{ scope: string; version: number }>).map((r) => [r.scope, r.version]));
+  const poll = () => {
+    let next: Map<string, number>;
+    try {
+      const v = dataVersion.get() as number;
+      if (v === seen) return;
+      seen = v;
+      next = readVersions();
+    } catch {
+      return; // busy or closed underneath us: the next tick tries again
+    }
+    const before = known;
+    known = next;
+    for (const [scope, version] of next) if (before.get(scope) !== version) announce(scope, version);
+    for (const scope of before.keys()) if (!next.has(scope)) announce(scope, undefined);
+  };
+  return {
+    ...base,
+    async compareAndSet(scope: string, expectedVersion: number, state: BreakerState) {
+      const result = await base.compareAndSet(scope, expectedVersion, state);
+      if (result.ok) {
+        if (timer !== undefined) known.set(scope, result.record.version);
+        announce(scope, result.record.version);
+      }
+      return result;
+    },
+    async delete(scope: string) {
+      await base.delete(scope);
+      if (timer !== undefined) known.delete(scope);
+      announce(scope, undefined);
+    },
+    subscribe(listener: BreakerChangeListener) {
+      const entry: BreakerChangeListener = (scope, version) => listener(scope, version);
+      listeners.add(entry);
+      if (timer === undefined) {
+        seen = dataVersion.get() as number;
+        known = readVersions();
+        timer = setInterval(poll, pollMs);
+        timer.unref();
+      }
+      return () => {
+        listeners.delete(entry);
+        if (listeners.size === 0 && timer !== undefined) {
+          clearInterval(timer);
+          timer = undefined;
+        }
+      };
+    },
+  };
 }
 
 /** Alarm state in SQLite. */
