@@ -224,6 +224,17 @@ export const CONFIG_REFERENCE: Docs = {
   'toolServers.*.env': { meaning: 'stdio: its environment variables.', default: 'none', example: '{ LOG_LEVEL: warn }' },
   ...under('toolServers.*.tools', tools),
   ...under('toolServers.*.aws', lambda),
+  'toolServers.*.retry': {
+    meaning:
+      "Retriers for every tool of this server (a tool's own `retry` wins). Applied only with `idempotent: true`: nothing with side effects is retried by default.",
+    default: 'none (no tool retry)',
+    example: '[{ errorEquals: [upstream.error], maxAttempts: 3 }]',
+  },
+  'toolServers.*.idempotent': {
+    meaning: 'Its tools are safe to repeat, so a `retry` may apply (a `retry` without it is a config error).',
+    default: 'false',
+    example: 'true',
+  },
 
   tenants: {
     meaning: 'Who pays: every agent belongs to one; budgets and rate limits shared by its agents.',
