@@ -122,6 +122,12 @@ const tools: Docs = {
   '*.inputSchema': { meaning: "The tool's arguments as a JSON Schema object.", example: '{ type: object, properties: { query: { type: string } } }' },
   '*.timeoutMs': { meaning: "This tool's timeout, instead of the agent's `timeouts.tool.totalMs`.", default: "the agent's", example: '5s' },
   ...under('*.aws', lambda),
+  '*.retry': {
+    meaning: 'Retriers for this tool (Step Functions `Retry`), applied only with `idempotent: true`.',
+    default: "the server's, else none",
+    example: '[{ errorEquals: [upstream.error], maxAttempts: 3 }]',
+  },
+  '*.idempotent': { meaning: 'This tool is safe to repeat, so a `retry` may apply.', default: "the server's, else false", example: 'true' },
 };
 
 export const CONFIG_REFERENCE: Docs = {
