@@ -11,6 +11,7 @@ import { registerServeCommands } from './serve-commands.ts';
 import { registerMcpCommands } from './mcp-commands.ts';
 import { registerDemoCommands } from './demo-commands.ts';
 import { registerExportAwsCommands } from './export-aws-commands.ts';
+import { registerModelCommands } from './model-commands.ts';
 
 /**
  * The `fmguard` command line. Each family of subcommands registers itself from its own file; errors
@@ -28,6 +29,7 @@ registerServeCommands(program);
 registerMcpCommands(program);
 registerDemoCommands(program);
 registerExportAwsCommands(program);
+registerModelCommands(program);
 
 try {
   await program.parseAsync(process.argv);

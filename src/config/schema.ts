@@ -178,9 +178,13 @@ const modelSchema = z.strictObject({
   provider: name,
   /** The model name sent upstream, when it differs from the name agents use. */
   upstreamModel: z.string().optional(),
-  inputPerMTok: price,
-  outputPerMTok: price,
-  cachedInputPerMTok: price.optional(),
+  inputPerMTok: price
+    .optional()
+    .describe('USD per million input tokens. Default for openai, anthropic and bedrock models: the @pydantic/genai-prices catalogue; required otherwise'),
+  outputPerMTok: price
+    .optional()
+    .describe('USD per million output tokens. Default for openai, anthropic and bedrock models: the @pydantic/genai-prices catalogue; required otherwise'),
+  cachedInputPerMTok: price.optional().describe('USD per million cached input tokens (default: the catalogue, else the input price)'),
   maxOutputTokens: positiveInt.optional(),
   fallbacks: z.array(name).optional(),
   rateLimits: rateLimitsSchema.optional(),
