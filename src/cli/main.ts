@@ -12,6 +12,7 @@ import { registerMcpCommands } from './mcp-commands.ts';
 import { registerDemoCommands } from './demo-commands.ts';
 import { registerExportAwsCommands } from './export-aws-commands.ts';
 import { registerModelCommands } from './model-commands.ts';
+import { registerBudgetCommands } from './budget-commands.ts';
 
 /**
  * The `fmguard` command line. Each family of subcommands registers itself from its own file; errors
@@ -30,6 +31,7 @@ registerMcpCommands(program);
 registerDemoCommands(program);
 registerExportAwsCommands(program);
 registerModelCommands(program);
+registerBudgetCommands(program);
 
 try {
   await program.parseAsync(process.argv);

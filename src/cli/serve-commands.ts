@@ -70,13 +70,17 @@ export function registerServeCommands(program: Command): void {
       const { loadConfigFile } = await import('../config/load.ts');
       const { createGateway } = await import('../wiring/gateway.ts');
       const { createGuard } = await import('../wiring/guard.ts');
+      const { openAccessLog } = await import('../wiring/access-log.ts');
       const file = options.config ?? defaultConfigFile();
       const config = loadConfigFile(file);
       options.toolCallViolation ??= config.server.toolCallViolation ?? 'refuse';
       // The guard builds every provider the config names (and closes their pools on close()).
       const guard = createGuard({ config, onError: (error) => console.error(`fmguard: background error: ${describe(error)}`) });
+      // The access log: one JSON line per request, on stdout unless `server.accessLog` says otherwise.
+      const accessLog = openAccessLog(config.server.accessLog, 'stdout');
       const gateway = createGateway({
         guard,
+        accessLog: accessLog?.sink ?? (() => {}),
         toolCallViolation: options.toolCallViolation,
         onError: (error, where) =>
           console.error(`fmguard: internal error on ${where.method} ${where.path}${where.runId ? ` (run ${where.runId})` : ''}: ${describe(error)}`),
@@ -90,6 +94,7 @@ export function registerServeCommands(program: Command): void {
       const signal = await untilSignal();
       console.log(`${signal}: closing (requests in flight get 5 s)…`);
       await gateway.close(5000);
+      await accessLog?.close();
       await guard.close();
       console.log('fmguard gateway stopped');
     });

@@ -356,6 +356,24 @@ export const configSchema = z.strictObject({
       maxBodyBytes: positiveInt.optional(),
       /** A forbidden or looping tool call in a model's response: refuse the response, or strip the call. */
       toolCallViolation: z.enum(['refuse', 'strip']).optional(),
+      accessLog: z
+        .strictObject({
+          level: z
+            .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
+              error: 'expected a pino level: trace, debug, info, warn, error, fatal or silent',
+            })
+            .optional()
+            .describe('Lowest level written (default info). Lines are info, 5xx answers warn'),
+          destination: z
+            .string()
+            .min(1, 'expected stdout, stderr, off or a file path')
+            .optional()
+            .describe('stdout (the default for `fmguard serve`), stderr, off, or a file path (appended to)'),
+        })
+        .optional()
+        .describe(
+          'The access log: one JSON line per HTTP request (time, requestId, agent, tenant, run, route, model or tool, status, stopCode, latencyMs, costUsd); never a key, prompt or tool arguments',
+        ),
     })
     .optional(),
 });

@@ -16,6 +16,7 @@ import { handleModels } from './models.ts';
 import { handleHealthz, handleMetrics, handleReadyz } from './probes.ts';
 import type { ToolCallViolation } from './tool-calls.ts';
 import { pathOf } from '../http/path.ts';
+import { type AccessLogSink, recordAccess, withAccessEntry } from './access-log.ts';
 
 export interface GatewayOptions {
   guard: Guard;
@@ -37,6 +38,8 @@ export interface GatewayOptions {
   requestTimeoutMs?: number;
   /** The console on `/console` (on whenever `server.adminToken` is set): session length, where its built files are. */
   console?: Pick<ConsoleOptions, 'sessionTtlMs' | 'assetsDir' | 'signInLimit'>;
+  /** One entry per request (wiring/access-log.ts writes them as JSON lines with pino). Default: none. */
+  accessLog?: AccessLogSink;
 }
 
 export interface GatewayAddress {
@@ -56,6 +59,8 @@ export interface Gateway {
    */
   close(graceMs?: number): Promise<void>;
 }
+
+const noAccessLog: AccessLogSink = () => {};
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
@@ -159,10 +164,13 @@ export function createGatewayServer(options: GatewayOptions): Gateway {
     onError: (error, where) => ctx.report(error, where),
   });
   const mounts: Mounts = { admin, mcp, console: ui };
+  const accessLog = options.accessLog ?? noAccessLog;
+  // The runtime's events fill the request's access entry (who, which run, model or tool, cost, code).
+  const unlisten = options.accessLog ? guard.on(recordAccess) : undefined;
   const server = createServer({ keepAlive: true, noDelay: true, headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs }, (req, res) => {
     const path = pathOf(req.url ?? '/');
-    // An incoming W3C traceparent is continued when OpenTelemetry is set up (src/telemetry/).
-    withIncomingTrace(req.headers, () => route(ctx, req, res, path, mounts)).catch((error: unknown) => {
+    // An incoming W3C traceparent is continued when OpenTelemetry is set up (src/telemetry/); `x-request-id` is echoed.
+    withAccessEntry(req, res, path, accessLog, () => withIncomingTrace(req.headers, () => route(ctx, req, res, path, mounts))).catch((error: unknown) => {
       const failure = toFailure(error);
       if (failure.internal) ctx.report(error, { method: req.method ?? 'GET', path });
       // The Anthropic route answers in Anthropic's shape everywhere, its 405 included.
@@ -185,6 +193,7 @@ export function createGatewayServer(options: GatewayOptions): Gateway {
       });
     },
     async close(graceMs = 5000) {
+      unlisten?.();
       await mcp.close();
       ui.close();
       if (!server.listening) return;

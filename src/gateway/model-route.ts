@@ -4,6 +4,7 @@ import { singleHeader } from '../http/auth.ts';
 import { type HttpFailure, toFailure } from '../http/error-response.ts';
 import { readBody } from '../http/read-body.ts';
 import type { Run } from '../runtime/run.ts';
+import { noteAccess } from './access-log.ts';
 import { ClientLink } from './client-link.ts';
 import type { GatewayContext } from './context.ts';
 import { readCounters, type RunCounters, runHeaders } from './run-headers.ts';
@@ -61,7 +62,8 @@ export async function serveModelRoute<P extends { stream: boolean }>(
   let request: P;
   try {
     const key = route.key(req);
-    ctx.guard.principal(key);
+    const { agent } = ctx.guard.principal(key);
+    noteAccess({ agent: agent.name, tenant: agent.tenant });
     request = route.parse(parseJson(await readBody(req, ctx.maxBodyBytes)), ctx.hasModel);
     const runId = singleHeader(req.headers['x-fmguard-run']);
     run = await ctx.guard.startRun({ key, id: runId, parentId: singleHeader(req.headers['x-fmguard-parent-run']) });

@@ -65,3 +65,58 @@ models:
     }
   });
 });
+
+describe('fmguard budgets reset|adjust', { timeout: 120_000 }, () => {
+  it("adjusts and resets the current window's spend in the store, audited; the guard then refuses or admits on it", async () => {
+    const { createGuard } = await import('../../src/wiring/guard.ts');
+    const { createSimModel } = await import('../../src/providers/simulated/sim-model.ts');
+    const file = join(dir, 'budgets.yaml');
+    writeFileSync(
+      file,
+      `store: { kind: sqlite, path: budgets.db }
+providers: { sim: { kind: simulated } }
+models: { sim-small: { provider: sim, inputPerMTok: 0.15, outputPerMTok: 0.6 } }
+tenants: { acme: { budgets: [{ period: month, maxCostUsd: 100 }] } }
+agents:
+  bot: { tenant: acme, keys: [sk-budget-test-0001], budgets: [{ period: day, maxCostUsd: 5 }], allow: { models: ['*'] } }
+`,
+    );
+    const up = await cli(dir, 'budgets', 'adjust', 'agent:bot', '5', '-c', file, '--reason', 'invoice correction');
+    expect(up.err).toBe('');
+    expect(up.out).toMatch(/^agent:bot day \d{4}-\d{2}-\d{2}: spent \$0 -> \$5$/m);
+    const { loadConfigFile } = await import('../../src/config/load.ts');
+    const call = async () => {
+      const guard = createGuard({ config: loadConfigFile(file), providers: { sim: createSimModel() } });
+      try {
+        const run = await guard.startRun({ agent: 'bot' });
+        await run.callModel({ model: 'sim-small', messages: [{ role: 'user', content: 'hi' }] });
+        return 'ok';
+      } catch (error) {
+        return (error as { code: string }).code;
+      } finally {
+        await guard.close();
+      }
+    };
+    expect(await call()).toBe('budget.exhausted');
+    const down = JSON.parse((await cli(dir, 'budgets', 'adjust', 'agent:bot', '-c', file, '--json', '--', '-1.5')).out);
+    expect(down.budgets).toEqual([expect.objectContaining({ scope: 'agent:bot', period: 'day', beforeUsd: 5, afterUsd: 3.5 })]);
+    const reset = await cli(dir, 'budgets', 'reset', 'agent:bot', '-c', file);
+    expect(reset.out).toMatch(/agent:bot day .*: spent \$3\.5 -> \$0/);
+    expect(await call()).toBe('ok');
+    const tenant = await cli(dir, 'budgets', 'adjust', 'tenant:acme', '2', '-c', file, '--period', 'month');
+    expect(tenant.out).toMatch(/^tenant:acme month \d{4}-\d{2}: spent \$[\d.e-]+ -> \$2\.\d+/m);
+
+    expect((await cli(dir, 'budgets', 'reset', 'agent:nobody', '-c', file)).err).toContain('no agent "nobody" in the config');
+    expect((await cli(dir, 'budgets', 'adjust', 'agent:bot', 'lots', '-c', file)).code).not.toBe(0);
+
+    const audit = await cli(dir, 'audit', 'query', '-c', file, '--type', 'admin.action', '--json');
+    const events = JSON.parse(audit.out);
+    expect(events.map((e: { action: string; resource: string }) => `${e.action} ${e.resource}`)).toEqual([
+      'budget.adjust agent:bot',
+      'budget.adjust agent:bot',
+      'budget.reset agent:bot',
+      'budget.adjust tenant:acme',
+    ]);
+    expect(events[0].details).toMatchObject({ by: 'cli', reason: 'invoice correction', beforeUsd: 0, afterUsd: 5, deltaUsd: 5 });
+  });
+});

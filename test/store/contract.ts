@@ -13,6 +13,7 @@ import { auditBatchSections } from './contract-audit-batches.ts';
 import { breakerSections } from './contract-breakers.ts';
 import { metricSections } from './contract-metrics.ts';
 import { stateSections } from './contract-state.ts';
+import { operatorSections } from './contract-operator.ts';
 
 export type { AuditFactory } from './contract-audit.ts';
 
@@ -83,6 +84,10 @@ export function runStoreContract(fixture: BackendFixture): void {
   alarmSections(name, async () => {
     const p = await pair(fixture);
     return { a: p.a.alarms, b: p.b.alarms, close: p.close };
+  });
+  operatorSections(name, async () => {
+    const p = await pair(fixture);
+    return { a: p.a, b: p.b, close: p.close };
   });
   metricSections(name, async () => {
     const p = await pair(fixture);
