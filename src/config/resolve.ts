@@ -143,6 +143,9 @@ export interface FmguardConfig {
     reservationTtlMs: number;
     maxRetryAfterMs: number;
     approvals: ApprovalSettings;
+    /** 0: runs are never ended for being idle. */
+    runIdleTtlMs: number;
+    runIdleSweepMs: number;
   };
   globalPolicyFiles: string[];
   alarms: Array<AlarmSpec | CompositeSpec>;
@@ -230,6 +233,8 @@ export function resolveConfig(parsed: ParsedConfig, problems: ConfigProblem[]): 
     retryBudget: { ratio: 0.2, windowMs: 10_000, minRetries: 3, ...stripUndefined(parsed.defaults?.retryBudget ?? {}) },
     reservationTtlMs: parsed.defaults?.reservationTtlMs ?? 10 * 60_000,
     maxRetryAfterMs: parsed.defaults?.maxRetryAfterMs ?? 30_000,
+    runIdleTtlMs: parsed.defaults?.runIdleTtlMs ?? 30 * 60_000,
+    runIdleSweepMs: parsed.defaults?.runIdleSweepMs ?? 60_000,
     approvals: { ...DEFAULT_APPROVALS, ...stripUndefined(parsed.defaults?.approvals ?? {}) },
   };
   checkRetriers(defaults.retry, 'defaults.retry', problems);

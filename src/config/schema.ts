@@ -313,6 +313,13 @@ export const configSchema = z.strictObject({
       retryBudget: retryBudgetSchema.optional(),
       reservationTtlMs: duration.optional(),
       maxRetryAfterMs: duration.optional(),
+      runIdleTtlMs: z
+        .union([z.literal(0), duration])
+        .optional()
+        .describe(
+          'A run whose owner sent nothing for this long is ended with stop code run.idle by the idle sweeper (default 30m; 0: never). A run held by a process that is gone is ended once its deadline has passed',
+        ),
+      runIdleSweepMs: duration.optional().describe('How often the idle sweeper looks (default 1m)'),
       approvals: approvalsSchema.optional(),
     })
     .optional(),

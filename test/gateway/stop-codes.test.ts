@@ -207,8 +207,18 @@ describe('every stop code a model call can produce, over HTTP with the official 
     const notModelCalls = ALL_STOP_CODES.filter((code) => !covered.has(code));
     // Tool-call limits, the approval gate, tool errors and timeouts apply to tool calls (MCP / SDK);
     // timeout.idle is mid-stream, so it is an SSE error event (streams.test.ts).
+    // run.idle is set by the idle sweeper between calls (test/live/idle.test.ts).
     expect(notModelCalls.sort()).toEqual(
-      ['approval.denied', 'approval.expired', 'approval.required', 'limit.tool_calls', 'loop.repeated_error', 'timeout.idle', 'timeout.tool'].sort(),
+      [
+        'approval.denied',
+        'approval.expired',
+        'approval.required',
+        'limit.tool_calls',
+        'loop.repeated_error',
+        'run.idle',
+        'timeout.idle',
+        'timeout.tool',
+      ].sort(),
     );
   });
 });
