@@ -90,9 +90,25 @@ export function registerServeCommands(program: Command): void {
         `fmguard gateway listening on ${address.url} (config ${file}, store ${config.store.kind}, tool-call violations: ${options.toolCallViolation})`,
       );
       for (const line of usageLines(address.url, config, file)) console.log(line);
+      const { runs: runRetention, ledger: ledgerRetention, everyMs } = config.retention;
+      let pruner: { stop(): void } | undefined;
+      if (runRetention || ledgerRetention) {
+        const { createRunPruner } = await import('../runtime/retention.ts');
+        const started = createRunPruner({
+          store: guard.store,
+          clock: guard.clock,
+          runsMaxAgeMs: runRetention?.maxAge,
+          ledgerMaxAgeMs: ledgerRetention?.maxAge,
+          everyMs,
+          onError: (error) => console.error(`fmguard: retention: ${describe(error)}`),
+        });
+        started.start();
+        pruner = started;
+      }
 
       const signal = await untilSignal();
       console.log(`${signal}: closing (requests in flight get 5 s)…`);
+      pruner?.stop();
       await gateway.close(5000);
       await accessLog?.close();
       await guard.close();

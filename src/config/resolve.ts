@@ -152,6 +152,8 @@ export interface FmguardConfig {
   breakers: { defaults: Partial<BreakerPolicy>; overrides: Record<string, Partial<BreakerPolicy>> };
   metrics: { resolutionMs?: number; retentionMs?: number; emf?: EmfConfig };
   audit: NonNullable<ParsedConfig['audit']>;
+  /** Retention of runs and ledger detail (ages in ms); empty: kept forever. */
+  retention: NonNullable<ParsedConfig['retention']>;
   server: NonNullable<ParsedConfig['server']>;
 }
 
@@ -315,6 +317,7 @@ export function resolveConfig(parsed: ParsedConfig, problems: ConfigProblem[]): 
     breakers: { defaults: stripUndefined(parsed.breakers?.defaults ?? {}), overrides: parsed.breakers?.overrides ?? {} },
     metrics: resolveMetrics(parsed.metrics),
     audit: parsed.audit ?? {},
+    retention: parsed.retention ?? {},
     server: parsed.server ?? {},
   };
 }

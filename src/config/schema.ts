@@ -355,6 +355,14 @@ export const configSchema = z.strictObject({
     })
     .optional(),
   audit: auditSchema.optional(),
+  /** Runs and their ledger detail pruned by age (ended runs only; totals kept exact). Audit events: `audit.retention`. */
+  retention: z
+    .strictObject({
+      runs: z.strictObject({ maxAge: duration }).optional(),
+      ledger: z.strictObject({ maxAge: duration }).optional(),
+      everyMs: duration.optional(),
+    })
+    .optional(),
   server: z
     .strictObject({
       host: z.string().optional(),

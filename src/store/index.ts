@@ -1,6 +1,6 @@
 /** The one contract every backend implements; see store.ts for the whole of it. */
 export type * from './store.ts';
-export { accounts } from './store.ts';
+export { accounts, runDay } from './store.ts';
 export type * from './approvals.ts';
 export type * from './breakers.ts';
 export type * from './metrics.ts';

@@ -196,7 +196,55 @@ export interface RunStore {
   /** Mark a run ended. Only a running run changes; the first stop wins. */
   end(id: string, status: Exclude<RunStatus, 'running'>, at: number, code?: StopCode, reason?: string): Promise<RunRecord | undefined>;
   list(filter?: RunFilter): Promise<RunRecord[]>;
+  /**
+   * Retention, in one atomic step per batch. Every ended run whose end is before `rollBefore` has its
+   * ledger detail (its `run:<id>` account, every dimension, and its `run:<id>:*` repeat trackers)
+   * deleted; a root run (depth 0) first adds its `dims` and a run count to the period totals of its
+   * tenant, agent and UTC day of start, so `totals` never changes. A sub-run's usage is already in its
+   * root's account: it is dropped without adding. Then every ended run whose end is before
+   * `deleteBefore` (and whose detail is rolled: `deleteBefore` implies `rollBefore`) is deleted.
+   * Running runs are never touched. At most `limit` runs are rolled and `limit` deleted per call.
+   */
+  prune(req: RunPruneRequest): Promise<RunPruneResult>;
+  /**
+   * Totals over every root run ever recorded: what the period totals hold plus what the not yet
+   * rolled root runs' accounts hold, for `dims`. Exactly the same before and after any `prune`.
+   */
+  totals(dims: readonly string[], filter?: RunTotalsFilter): Promise<RunTotals>;
 }
+
+export interface RunPruneRequest {
+  /** Roll and drop the ledger detail of runs ended before this (epoch ms). */
+  rollBefore?: number;
+  /** Delete the records of runs ended before this (their detail is rolled first). */
+  deleteBefore?: number;
+  /** The dimensions kept in the period totals (others, e.g. call fingerprints, are only dropped). */
+  dims: readonly string[];
+  /** Per call, at most this many runs rolled and this many deleted (default 1000). */
+  limit?: number;
+}
+
+export interface RunPruneResult {
+  /** Runs whose ledger detail was rolled into period totals and dropped. */
+  rolled: number;
+  /** Run records deleted. */
+  deleted: number;
+}
+
+export interface RunTotalsFilter {
+  tenant?: string;
+  agent?: string;
+}
+
+export interface RunTotals {
+  /** Root runs counted. */
+  runs: number;
+  /** Used amount per dimension (0 for a dimension nobody used). */
+  used: Record<string, number>;
+}
+
+/** The UTC day a run's totals fall in: days since the epoch of its start. */
+export const runDay = (startedAt: number): number => Math.floor(startedAt / 86_400_000);
 
 /** Ledger account and dimension names, shared by the runtime and every store. */
 export const accounts = {

@@ -12,6 +12,20 @@ export function openStore(config: FmguardConfig): Store {
     case 'sqlite':
       return createSqliteStore({ path: config.store.path });
     case 'redis':
-      return createRedisStore({ url: config.store.url, prefix: config.store.prefix, metricsRetentionMs: config.metrics.retentionMs });
+      return createRedisStore({
+        url: config.store.url,
+        prefix: config.store.prefix,
+        metricsRetentionMs: config.metrics.retentionMs,
+        runTtlMs: runTtlMs(config),
+      });
   }
+}
+
+/** A day past the longer retention age: Redis deletes an ended run's keys itself only if no pruner ran. */
+export const RUN_TTL_GRACE_MS = 86_400_000;
+
+function runTtlMs(config: FmguardConfig): number | undefined {
+  const { runs, ledger } = config.retention;
+  if (runs === undefined) return undefined;
+  return Math.max(runs.maxAge, ledger?.maxAge ?? 0) + RUN_TTL_GRACE_MS;
 }

@@ -1,7 +1,7 @@
 /**
  * THE store contract: every backend (memory, SQLite, Redis) runs every section against the Store
  * interface only: runs, ledger, rates, kills (contract-state.ts), approvals, breakers, alarm state,
- * metrics and audit. Audit-only backends (Postgres, JSON Lines, a SQLite file) run the audit section.
+ * metrics, retention (contract-retention.ts) and audit. Audit-only backends (Postgres, JSON Lines, a SQLite file) run the audit section.
  * A backend file calls `runStoreContract` with a fixture; nothing here knows which backend it is.
  */
 import type { Store } from '../../src/store/store.ts';
@@ -12,6 +12,7 @@ import { type AuditFactory, auditSections } from './contract-audit.ts';
 import { auditBatchSections } from './contract-audit-batches.ts';
 import { breakerSections } from './contract-breakers.ts';
 import { metricSections } from './contract-metrics.ts';
+import { retentionSections } from './contract-retention.ts';
 import { stateSections } from './contract-state.ts';
 import { operatorSections } from './contract-operator.ts';
 
@@ -93,6 +94,7 @@ export function runStoreContract(fixture: BackendFixture): void {
     const p = await pair(fixture);
     return { store: p.a.metrics, other: p.twin?.metrics, close: p.close };
   });
+  retentionSections(name, () => pair(fixture));
   if (fixture.audit === 'none') return;
   const durable = fixture.audit === 'durable';
   const auditFactory = (): AuditFactory => {

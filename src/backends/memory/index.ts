@@ -21,12 +21,13 @@ export interface MemoryStoreOptions {
 export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const kills = new MemoryKills();
   const approvals = createMemoryApprovalStore();
+  const ledger = new MemoryLedger(options.expiredRetentionMs ?? EXPIRED_RETENTION_MS);
   return {
     kind: 'memory',
-    ledger: new MemoryLedger(options.expiredRetentionMs ?? EXPIRED_RETENTION_MS),
+    ledger,
     rates: new MemoryRates(),
     kills,
-    runs: new MemoryRuns(),
+    runs: new MemoryRuns(ledger),
     approvals,
     breakers: createMemoryBreakerStore(),
     metrics: createMemoryMetricStore(),

@@ -134,6 +134,22 @@ export class MemoryLedger implements LedgerStore {
     return 1;
   }
 
+  /** Retention: forget account `key` (every dimension) and the repeat trackers under `key:`; returns what was used per dimension. */
+  dropAccount(key: string): Map<string, number> {
+    const used = new Map<string, number>();
+    const byDim = this.accounts.get(key);
+    if (byDim) for (const [dim, account] of byDim) used.set(dim, account.used);
+    this.accounts.delete(key);
+    const prefix = `${key}:`;
+    for (const k of this.repeats.keys()) if (k.startsWith(prefix)) this.repeats.delete(k);
+    return used;
+  }
+
+  /** Used amount of one account dimension (0 when absent). */
+  usedOf(key: string, dim: string): number {
+    return this.accounts.get(key)?.get(dim)?.used ?? 0;
+  }
+
   private account(key: string, dim: string): Account {
     let byDim = this.accounts.get(key);
     if (byDim === undefined) {

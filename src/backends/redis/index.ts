@@ -49,6 +49,8 @@ export interface RedisStoreOptions {
   killResyncMs?: number;
   /** How long a metric series is kept after its last write, by Redis itself (default 25 h). */
   metricsRetentionMs?: number;
+  /** An ended run's record and ledger account expire this long after its end (default: never; the pruner deletes them). */
+  runTtlMs?: number;
 }
 
 export interface RedisStore extends Store {
@@ -109,7 +111,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     ledger: new RedisLedger(gate, prefix, options.expiredRetentionMs ?? EXPIRED_RETENTION_MS, policy),
     rates: new RedisRates(gate, prefix, policy),
     kills,
-    runs: new RedisRuns(gate, prefix),
+    runs: new RedisRuns(gate, prefix, options.runTtlMs),
     ready: () => gate.ready(),
     async close() {
       if (closed) return;

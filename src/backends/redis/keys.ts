@@ -17,6 +17,12 @@
  *   runs, runs:a:<agent>, runs:t:<tenant>
  *                        zset   run index by startedAt; member `<15-digit creation seq>:<id>`
  *   runs:n               string creation counter
+ *   runs:ended, runs:rolled
+ *                        zset   ended runs by endedAt, member `<agent>\n<tenant>\n<index member>`: not yet
+ *                               rolled, and rolled (ledger detail in the period totals) awaiting deletion
+ *   rt:<day>             hash   period totals of rolled root runs: field `<tenant>\n<agent>\n<dim>` (and
+ *                               `#runs`); rt:days the set of days. run:<id> and l:run:<id> expire after
+ *                               the end with a run TTL; res:<id> after its timeout + retention + 1 h
  *   kills                hash   scope -> JSON KillInfo; changes are PUBLISHed on channel `kills`
  *   killv                hash   scope -> version of its last change (kept after a clear)
  *   killn                string the last version given out (Redis TIME in µs, or last + 1)

@@ -4,6 +4,9 @@ import type { Gate } from './connection.ts';
 import type { FailPolicy } from './fail-open.ts';
 import { adjustScript, balancesScript, releaseScript, repeatScript, reserveScript, settleScript } from './lua/ledger.ts';
 
+/** How long a reservation key outlives its expiry and retention before Redis deletes it itself. */
+export const RESERVATION_GRACE_MS = 3_600_000;
+
 const isAmount = (n: unknown): boolean => Number.isSafeInteger(n) && (n as number) >= 0;
 
 /**
@@ -27,6 +30,11 @@ export class RedisLedger implements LedgerStore {
     checkTime('now', now);
     const args: string[] = [this.prefix, String(now), this.cutoff(now), id, String(req.expiresAt), String(charges.length)];
     for (const c of charges) args.push(c.key, c.dim, String(c.amount), c.limit === undefined ? '' : String(c.limit));
+    // A backstop, not the mechanism: the key outlives its expiry by the retention for a late settle,
+    // and an hour more so a sweep (the next reserve or balances call) has released its hold first.
+    // Relative (PEXPIRE): callers' times need not be Redis's clock.
+    const ttl = Math.max(req.expiresAt - now, 0) + this.retentionMs + RESERVATION_GRACE_MS;
+    args.push(Number.isFinite(ttl) ? String(Math.ceil(ttl)) : '');
     const reply = await this.policy.guard(
       'ledger',
       () => this.gate.run('reserve', (redis) => reserveScript.run(redis, args)) as Promise<[string, number?, string?, string?]>,

@@ -1,7 +1,7 @@
 import type { StopCode } from '../../core/codes.ts';
-import type { RunFilter, RunRecord, RunStatus, RunStore } from '../../store/store.ts';
+import type { RunFilter, RunPruneRequest, RunPruneResult, RunRecord, RunStatus, RunStore, RunTotals, RunTotalsFilter } from '../../store/store.ts';
 import type { Gate } from './connection.ts';
-import { createRunScript, endRunScript, listRunsScript } from './lua/runs.ts';
+import { createRunScript, endRunScript, listRunsScript, pruneRunsScript, runTotalsScript } from './lua/runs.ts';
 
 function toFields(run: RunRecord): string[] {
   const f = [
@@ -60,6 +60,8 @@ export class RedisRuns implements RunStore {
   constructor(
     private readonly gate: Gate,
     private readonly prefix: string,
+    /** With a value, an ended run's record and ledger account expire this long after its end. */
+    private readonly ttlMs?: number,
   ) {}
 
   async create(run: RunRecord): Promise<{ created: boolean; run: RunRecord }> {
@@ -74,7 +76,17 @@ export class RedisRuns implements RunStore {
   }
 
   async end(id: string, status: Exclude<RunStatus, 'running'>, at: number, code?: StopCode, reason?: string): Promise<RunRecord | undefined> {
-    const args = [this.prefix, id, status, String(at), code === undefined ? '0' : '1', code ?? '', reason === undefined ? '0' : '1', reason ?? ''];
+    const args = [
+      this.prefix,
+      id,
+      status,
+      String(at),
+      code === undefined ? '0' : '1',
+      code ?? '',
+      reason === undefined ? '0' : '1',
+      reason ?? '',
+      this.ttlMs === undefined ? '' : String(Math.ceil(this.ttlMs)),
+    ];
     const flat = (await this.gate.run('run end', (redis) => endRunScript.run(redis, args))) as string[] | null;
     return flat ? fromFlat(flat) : undefined;
   }
@@ -84,5 +96,29 @@ export class RedisRuns implements RunStore {
     const args = [this.prefix, filterArg(agent), filterArg(tenant), filterArg(status), String(limit === undefined ? -1 : Math.max(0, Math.floor(limit)))];
     const rows = (await this.gate.run('run list', (redis) => listRunsScript.run(redis, args))) as string[][];
     return rows.map(fromFlat);
+  }
+
+  async prune(req: RunPruneRequest): Promise<RunPruneResult> {
+    const rollBefore = Math.max(req.rollBefore ?? -Infinity, req.deleteBefore ?? -Infinity);
+    const args = [
+      this.prefix,
+      rollBefore === -Infinity ? '' : String(rollBefore),
+      req.deleteBefore === undefined ? '' : String(req.deleteBefore),
+      String(req.limit ?? 1000),
+      String(req.dims.length),
+      ...req.dims,
+    ];
+    const [rolled, deleted] = (await this.gate.run('run prune', (redis) => pruneRunsScript.run(redis, args))) as [number, number];
+    return { rolled, deleted };
+  }
+
+  async totals(dims: readonly string[], filter: RunTotalsFilter = {}): Promise<RunTotals> {
+    const args = [this.prefix, filterArg(filter.tenant), filterArg(filter.agent), String(dims.length), ...dims];
+    const reply = (await this.gate.run('run totals', (redis) => runTotalsScript.run(redis, args))) as string[];
+    const used: Record<string, number> = {};
+    dims.forEach((dim, i) => {
+      used[dim] = Number(reply[i + 1]);
+    });
+    return { runs: Number(reply[0]), used };
   }
 }

@@ -1,6 +1,19 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { StopCode } from '../../core/codes.ts';
-import type { RunFilter, RunRecord, RunStatus, RunStore } from '../../store/store.ts';
+import {
+  runDay,
+  type RunFilter,
+  type RunPruneRequest,
+  type RunPruneResult,
+  type RunRecord,
+  type RunStatus,
+  type RunStore,
+  type RunTotals,
+  type RunTotalsFilter,
+} from '../../store/store.ts';
+
+/** The run count's dimension in fm_run_totals (no ledger dimension starts with '#'). */
+const RUNS_DIM = '#runs';
 
 interface RunRow {
   id: string;
@@ -50,6 +63,8 @@ export class SqliteRuns implements RunStore {
   private readonly lists = new Map<string, Statement<ListParams, RunRow>>();
   private readonly createTx;
   private readonly endTx;
+  private readonly pruneTx;
+  private readonly totalsTx;
 
   constructor(private readonly db: Database) {
     this.q = {
@@ -79,6 +94,84 @@ export class SqliteRuns implements RunStore {
       const row = this.q.get.get(id);
       return row && toRecord(row);
     });
+    const due = db.prepare<[number, number], { id: string; tenant: string; agent: string; depth: number; started_at: number }>(
+      'SELECT id, tenant, agent, depth, started_at FROM fm_runs WHERE rolled = 0 AND ended_at IS NOT NULL AND ended_at < ? LIMIT ?',
+    );
+    const used = db.prepare<[string, string], number>('SELECT used FROM fm_ledger WHERE key = ? AND dim = ?').pluck();
+    const add = db.prepare<[string, string, number, string, number]>(
+      `INSERT INTO fm_run_totals (tenant, agent, day, dim, used) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (tenant, agent, day, dim) DO UPDATE SET used = used + excluded.used`,
+    );
+    const dropAccount = db.prepare<[string]>('DELETE FROM fm_ledger WHERE key = ?');
+    // The repeat trackers `run:<id>:…`: every key from 'run:<id>:' up to 'run:<id>;' (';' follows ':').
+    const dropRepeats = db.prepare<[string, string]>('DELETE FROM fm_repeats WHERE key >= ? AND key < ?');
+    const markRolled = db.prepare<[string]>('UPDATE fm_runs SET rolled = 1 WHERE id = ?');
+    const deleteRuns = db.prepare<[number, number]>(
+      'DELETE FROM fm_runs WHERE rowid IN (SELECT rowid FROM fm_runs WHERE rolled = 1 AND ended_at IS NOT NULL AND ended_at < ? LIMIT ?)',
+    );
+    this.pruneTx = db.transaction((req: RunPruneRequest): RunPruneResult => {
+      const limit = req.limit ?? 1000;
+      const rollBefore = Math.max(req.rollBefore ?? -Infinity, req.deleteBefore ?? -Infinity);
+      let rolled = 0;
+      if (rollBefore > -Infinity) {
+        for (const run of due.all(rollBefore, limit)) {
+          const key = `run:${run.id}`;
+          if (run.depth === 0) {
+            const day = runDay(run.started_at);
+            add.run(run.tenant, run.agent, day, RUNS_DIM, 1);
+            for (const dim of req.dims) {
+              const amount = (used.get(key, dim) as number | undefined) ?? 0;
+              if (amount !== 0) add.run(run.tenant, run.agent, day, dim, amount);
+            }
+          }
+          dropAccount.run(key);
+          dropRepeats.run(`${key}:`, `${key};`);
+          markRolled.run(run.id);
+          rolled++;
+        }
+      }
+      const deleted = req.deleteBefore === undefined ? 0 : deleteRuns.run(req.deleteBefore, limit).changes;
+      return { rolled, deleted };
+    });
+    this.totalsTx = db.transaction((dims: readonly string[], filter: RunTotalsFilter): RunTotals => {
+      const where: string[] = [];
+      const params: Record<string, string> = {};
+      if (filter.tenant !== undefined) {
+        where.push('tenant = @tenant');
+        params.tenant = filter.tenant;
+      }
+      if (filter.agent !== undefined) {
+        where.push('agent = @agent');
+        params.agent = filter.agent;
+      }
+      const and = where.map((w) => ` AND r.${w}`).join('');
+      const out: RunTotals = { runs: 0, used: Object.fromEntries(dims.map((d) => [d, 0])) };
+      const rolledRows = db
+        .prepare<Record<string, string>, { dim: string; used: number }>(`SELECT dim, SUM(used) AS used FROM fm_run_totals r WHERE 1 = 1${and} GROUP BY dim`)
+        .all(params);
+      for (const row of rolledRows) {
+        if (row.dim === RUNS_DIM) out.runs += row.used;
+        else if (row.dim in out.used) out.used[row.dim]! += row.used;
+      }
+      out.runs += db
+        .prepare<Record<string, string>, number>(`SELECT COUNT(*) FROM fm_runs r WHERE rolled = 0 AND depth = 0${and}`)
+        .pluck()
+        .get(params) as number;
+      const live = db.prepare<Record<string, string>, { dim: string; used: number }>(
+        `SELECT l.dim AS dim, SUM(l.used) AS used FROM fm_runs r JOIN fm_ledger l ON l.key = 'run:' || r.id
+         WHERE r.rolled = 0 AND r.depth = 0${and} GROUP BY l.dim`,
+      );
+      for (const row of live.all(params)) if (row.dim in out.used) out.used[row.dim]! += row.used;
+      return out;
+    });
+  }
+
+  async prune(req: RunPruneRequest): Promise<RunPruneResult> {
+    return this.pruneTx.immediate(req);
+  }
+
+  async totals(dims: readonly string[], filter: RunTotalsFilter = {}): Promise<RunTotals> {
+    return this.totalsTx.deferred(dims, filter);
   }
 
   async create(run: RunRecord): Promise<{ created: boolean; run: RunRecord }> {

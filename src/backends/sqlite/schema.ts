@@ -69,6 +69,20 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX fm_runs_tenant ON fm_runs (tenant, started_at);
   CREATE INDEX fm_runs_status ON fm_runs (status, started_at);
   `,
+  // Retention: rolled = 1 once a run's ledger detail is in fm_run_totals (per tenant, agent, UTC day
+  // of start: days since the epoch; dim '#runs' counts the root runs).
+  `
+  ALTER TABLE fm_runs ADD COLUMN rolled INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX fm_runs_ended ON fm_runs (rolled, ended_at) WHERE ended_at IS NOT NULL;
+  CREATE TABLE fm_run_totals (
+    tenant TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    dim TEXT NOT NULL,
+    used INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant, agent, day, dim)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** Bring the file up to the current schema. Safe when several processes open a new file at once. */

@@ -58,7 +58,8 @@ end
 `;
 
 /**
- * ARGV: prefix, now, cutoff, id, expiresAt, n, then n × (key, dim, amount, limit or '').
+ * ARGV: prefix, now, cutoff, id, expiresAt, n, then n × (key, dim, amount, limit or ''), then the
+ * reservation key's time to live in ms ('' for none).
  * Returns {'ok'} | {'dup'} | {'no', line, used, reserved} (line 1-based, the first that does not fit).
  */
 export const reserveScript = new LuaScript(
@@ -98,6 +99,8 @@ for i = 1, n do
   table.insert(fields, 'l' .. i); table.insert(fields, ARGV[b + 4])
 end
 redis.call('HSET', rk, unpack(fields))
+local ttl = ARGV[7 + n * 4]
+if ttl and ttl ~= '' then redis.call('PEXPIRE', rk, ttl) end
 for i = 1, n do
   local b = 6 + (i - 1) * 4
   if ARGV[b + 3] ~= '0' then redis.call('HINCRBY', P .. 'l:' .. ARGV[b + 1], 'r:' .. ARGV[b + 2], ARGV[b + 3]) end
