@@ -32,7 +32,9 @@ describe('the access log', { timeout: 60_000 }, () => {
 
     const unauth = await gw.post({ model: 'sim-small', messages: [] }, { authorization: 'Bearer sk-wrong-key-9999' });
     expect(unauth.status).toBe(401);
-    expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
+    const health = await fetch(`${gw.url}/healthz`);
+    expect(health.status).toBe(200);
+    await Promise.all([ok.text(), refused.text(), unauth.text(), health.text()]);
     await gw.close();
 
     const text = readFileSync(file, 'utf8');
