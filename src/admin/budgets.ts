@@ -4,6 +4,8 @@ import { windowEnd, windowId } from '../core/periods.ts';
 import { DIM } from '../runtime/charges.ts';
 import type { Guard } from '../runtime/guard.ts';
 import { accounts } from '../store/store.ts';
+import { adjustBudget } from '../runtime/budget-adjust.ts';
+import { invalid, optionalString, readJsonObject } from './request.ts';
 import type { AdminReply, AdminRequest, Route } from './router.ts';
 
 interface BudgetRow {
@@ -70,4 +72,35 @@ async function list({ guard }: AdminRequest): Promise<AdminReply> {
   return { body: { budgets: await budgetRows(guard) } };
 }
 
-export const budgetRoutes: Route[] = [{ method: 'GET', pattern: 'budgets', handler: list }];
+function periodOf(value: unknown): 'day' | 'month' | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'day' && value !== 'month') throw invalid('period: expected "day" or "month"', 'period');
+  return value;
+}
+
+/** `POST /admin/budgets/adjust` `{ scope, deltaUsd, period?, by?, reason? }` and `/reset` `{ scope, period?, by?, reason? }`: audited. */
+function change(reset: boolean) {
+  return async ({ guard, req }: AdminRequest): Promise<AdminReply> => {
+    const body = await readJsonObject(req);
+    if (typeof body.scope !== 'string') throw invalid('scope: expected tenant:<name>, agent:<name> or key:<key id>', 'scope');
+    if (!reset && typeof body.deltaUsd !== 'number') throw invalid('deltaUsd: expected an amount in USD (negative to credit)', 'deltaUsd');
+    const budgets = await adjustBudget(
+      { store: guard.store, config: guard.config, audit: guard.audit, now: guard.clock.now() },
+      {
+        scope: body.scope,
+        period: periodOf(body.period),
+        reset,
+        deltaUsd: reset ? undefined : (body.deltaUsd as number),
+        by: optionalString(body, 'by', 200) ?? 'admin',
+        reason: optionalString(body, 'reason'),
+      },
+    );
+    return { body: { budgets } };
+  };
+}
+
+export const budgetRoutes: Route[] = [
+  { method: 'GET', pattern: 'budgets', handler: list },
+  { method: 'POST', pattern: 'budgets/adjust', handler: change(false) },
+  { method: 'POST', pattern: 'budgets/reset', handler: change(true) },
+];

@@ -31,6 +31,11 @@ export function checkActual(actual: readonly number[], lines: number): void {
   }
 }
 
+/** An adjustment is a safe integer (negative credits); anything else is a caller bug. */
+export function checkDelta(delta: number): void {
+  if (!Number.isSafeInteger(delta)) throw new TypeError(`adjust: delta must be a safe integer, got ${delta}`);
+}
+
 /** Amount already asked of the same (key, dim) by earlier lines of one request. Requests are short. */
 export function pendingBefore(charges: readonly Charge[], i: number): number {
   const { key, dim } = charges[i];

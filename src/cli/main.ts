@@ -12,6 +12,8 @@ import { registerServeCommands } from './serve-commands.ts';
 import { registerMcpCommands } from './mcp-commands.ts';
 import { registerDemoCommands } from './demo-commands.ts';
 import { registerExportAwsCommands } from './export-aws-commands.ts';
+import { registerModelCommands } from './model-commands.ts';
+import { registerBudgetCommands } from './budget-commands.ts';
 
 /**
  * The `fmguard` command line. Each family of subcommands registers itself from its own file and
@@ -32,6 +34,8 @@ registerServeCommands(program);
 registerMcpCommands(program);
 registerDemoCommands(program);
 registerExportAwsCommands(program);
+registerModelCommands(program);
+registerBudgetCommands(program);
 
 try {
   await program.parseAsync(process.argv);

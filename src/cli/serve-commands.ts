@@ -70,14 +70,18 @@ export function registerServeCommands(program: Command): void {
       const { loadCheckedConfig } = await import('../wiring/check-config.ts');
       const { createGateway } = await import('../wiring/gateway.ts');
       const { createGuard } = await import('../wiring/guard.ts');
+      const { openAccessLog } = await import('../wiring/access-log.ts');
       const file = findConfigFile(options.config);
       // The same checks as `fmguard config check`, so a file one accepts the other accepts.
       const config = loadCheckedConfig(file);
       options.toolCallViolation ??= config.server.toolCallViolation ?? 'refuse';
       // The guard builds every provider the config names (and closes their pools on close()).
       const guard = createGuard({ config, onError: (error) => console.error(`fmguard: background error: ${describe(error)}`) });
+      // The access log: one JSON line per request, on stdout unless `server.accessLog` says otherwise.
+      const accessLog = openAccessLog(config.server.accessLog, 'stdout');
       const gateway = createGateway({
         guard,
+        accessLog: accessLog?.sink ?? (() => {}),
         toolCallViolation: options.toolCallViolation,
         onError: (error, where) =>
           console.error(`fmguard: internal error on ${where.method} ${where.path}${where.runId ? ` (run ${where.runId})` : ''}: ${describe(error)}`),
@@ -114,6 +118,7 @@ export function registerServeCommands(program: Command): void {
       pruner?.stop();
       // Answers first (the rest get gateway.shutting_down), then the guard: the audit log is flushed last.
       await gateway.close(graceMs);
+      await accessLog?.close();
       await guard.close();
       console.log('fmguard gateway stopped');
       process.exitCode = 0;

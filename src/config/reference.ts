@@ -162,6 +162,13 @@ export const CONFIG_REFERENCE: Docs = {
     default: '10m',
     example: '5m',
   },
+  'defaults.runIdleTtlMs': {
+    meaning:
+      'A run with no call for this long is ended with `run.idle`; one still `running` in the store past its deadline whose owner is gone is ended too. 0: off.',
+    default: '30m',
+    example: '10m',
+  },
+  'defaults.runIdleSweepMs': { meaning: 'How often idle runs are looked for.', default: '1m', example: '30s' },
   'defaults.maxRetryAfterMs': {
     meaning: 'The longest upstream `retry-after` honoured before retrying; longer ones fail the call.',
     default: '30s',
@@ -435,6 +442,14 @@ export const CONFIG_REFERENCE: Docs = {
     example: '"${FMGUARD_ADMIN_TOKEN}"',
   },
   'server.maxBodyBytes': { meaning: 'The largest request body accepted (`request.invalid`, 413).', default: '4 MiB', example: '1048576' },
+  'server.accessLog': {
+    meaning:
+      'The access log: one JSON line per HTTP request (time, requestId, agent, tenant, run, route, model or tool, status, stopCode, latencyMs, costUsd); never a key, a prompt or tool arguments.',
+    default: 'stdout for `fmguard serve`; off in the library',
+    example: '{ level: info, destination: /var/log/fmguard/access.log }',
+  },
+  'server.accessLog.level': { meaning: 'The lowest pino level written; lines are `info`, 5xx answers `warn`.', default: 'info', example: 'warn' },
+  'server.accessLog.destination': { meaning: '`stdout`, `stderr`, `off`, or a file path (appended to).', default: 'stdout', example: 'off' },
   'server.metricsToken': {
     meaning: 'When set, `GET /metrics` needs `Authorization: Bearer <metricsToken>` (else 401 `auth.invalid`). Never shown.',
     default: 'none (open)',

@@ -3,6 +3,7 @@ import { validateRetriers } from '../core/retry.ts';
 import { validateAlarmConfig, type AlarmSpec, type CompositeSpec } from '../alarms/index.ts';
 import type { BreakerPolicy } from '../breakers/index.ts';
 import { DEFAULT_RESOLUTION_MS } from '../metrics/index.ts';
+import { cataloguePrice, hasCatalogue, type PriceSource } from './price-catalogue.ts';
 import type { ConfigProblem } from './problems.ts';
 import type { AgentConfig, BudgetConfig, LimitsInput, ModelConfig, ParsedConfig, ProviderConfig, RateLimitsConfig, RetrierConfig } from './schema.ts';
 
@@ -125,6 +126,11 @@ export interface ResolvedTenant {
 export interface ResolvedModel extends ModelConfig {
   name: string;
   fallbacks: string[];
+  /** Always set once resolved: from the config, else the price catalogue (a model without a price is refused). */
+  inputPerMTok: number;
+  outputPerMTok: number;
+  /** Where the price came from: the config, the `@pydantic/genai-prices` catalogue, or both (config fields override). */
+  priceSource: PriceSource;
 }
 
 export interface FmguardConfig {
@@ -144,6 +150,9 @@ export interface FmguardConfig {
     reservationTtlMs: number;
     maxRetryAfterMs: number;
     approvals: ApprovalSettings;
+    /** 0: runs are never ended for being idle. */
+    runIdleTtlMs: number;
+    runIdleSweepMs: number;
   };
   globalPolicyFiles: string[];
   /** The org's allow ceiling (config `ceiling`): undefined when there is none. */
@@ -193,6 +202,39 @@ function resolveMetrics(metrics: ParsedConfig['metrics']): FmguardConfig['metric
   return emf ? { ...rest, emf: { path: emf.path, namespace: emf.namespace ?? DEFAULT_EMF_NAMESPACE } } : rest;
 }
 
+/**
+ * A model's price: the config's, else (for openai, anthropic and bedrock models) the catalogue's, each
+ * configured field overriding the catalogue's. A model with no price at all is a problem, never a
+ * silent $0: it could not be budgeted.
+ */
+function priced(
+  name: string,
+  model: ModelConfig,
+  provider: ProviderConfig | undefined,
+  problems: ConfigProblem[],
+): ModelConfig & { inputPerMTok: number; outputPerMTok: number; priceSource: PriceSource } {
+  const { inputPerMTok, outputPerMTok } = model;
+  if (inputPerMTok !== undefined && outputPerMTok !== undefined) return { ...model, inputPerMTok, outputPerMTok, priceSource: 'config' };
+  const upstream = model.upstreamModel ?? name;
+  const found = provider ? cataloguePrice(provider.kind, upstream) : undefined;
+  if (found) {
+    const { catalogueId: _, ...catalogue } = found;
+    const own = stripUndefined({ inputPerMTok, outputPerMTok, cachedInputPerMTok: model.cachedInputPerMTok });
+    const priceSource: PriceSource = Object.keys(own).length > 0 ? 'config+catalogue' : 'catalogue';
+    return { ...model, ...catalogue, ...own, priceSource };
+  }
+  if (provider) {
+    const why = hasCatalogue(provider.kind)
+      ? `the price catalogue does not know "${upstream}" at a ${provider.kind} provider`
+      : `${provider.kind} models are not in the price catalogue`;
+    problems.push({
+      path: `models.${name}`,
+      message: `no price: ${why}; set inputPerMTok and outputPerMTok (USD per million tokens), a model without a price cannot be budgeted`,
+    });
+  }
+  return { ...model, inputPerMTok: inputPerMTok ?? 0, outputPerMTok: outputPerMTok ?? 0, priceSource: 'config' };
+}
+
 /** Fill defaults, cross-check references, and index keys. Problems are collected, never thrown one by one. */
 export function resolveConfig(parsed: ParsedConfig, problems: ConfigProblem[]): FmguardConfig {
   const defaults = {
@@ -202,6 +244,8 @@ export function resolveConfig(parsed: ParsedConfig, problems: ConfigProblem[]): 
     retryBudget: { ratio: 0.2, windowMs: 10_000, minRetries: 3, ...stripUndefined(parsed.defaults?.retryBudget ?? {}) },
     reservationTtlMs: parsed.defaults?.reservationTtlMs ?? 10 * 60_000,
     maxRetryAfterMs: parsed.defaults?.maxRetryAfterMs ?? 30_000,
+    runIdleTtlMs: parsed.defaults?.runIdleTtlMs ?? 30 * 60_000,
+    runIdleSweepMs: parsed.defaults?.runIdleSweepMs ?? 60_000,
     approvals: { ...DEFAULT_APPROVALS, ...stripUndefined(parsed.defaults?.approvals ?? {}) },
   };
   checkRetriers(defaults.retry, 'defaults.retry', problems);
@@ -209,8 +253,9 @@ export function resolveConfig(parsed: ParsedConfig, problems: ConfigProblem[]): 
   const providers = parsed.providers ?? {};
   const models: Record<string, ResolvedModel> = {};
   for (const [name, model] of Object.entries(parsed.models ?? {})) {
-    if (!providers[model.provider]) problems.push({ path: `models.${name}.provider`, message: `unknown provider "${model.provider}"` });
-    models[name] = { ...model, name, fallbacks: model.fallbacks ?? [] };
+    const provider = providers[model.provider];
+    if (!provider) problems.push({ path: `models.${name}.provider`, message: `unknown provider "${model.provider}"` });
+    models[name] = { ...priced(name, model, provider, problems), name, fallbacks: model.fallbacks ?? [] };
   }
   for (const model of Object.values(models)) {
     model.fallbacks.forEach((fallback, i) => {

@@ -187,9 +187,13 @@ const modelSchema = z.strictObject({
   provider: name,
   /** The model name sent upstream, when it differs from the name agents use. */
   upstreamModel: z.string().optional(),
-  inputPerMTok: price,
-  outputPerMTok: price,
-  cachedInputPerMTok: price.optional(),
+  inputPerMTok: price
+    .optional()
+    .describe('USD per million input tokens. Default for openai, anthropic and bedrock models: the @pydantic/genai-prices catalogue; required otherwise'),
+  outputPerMTok: price
+    .optional()
+    .describe('USD per million output tokens. Default for openai, anthropic and bedrock models: the @pydantic/genai-prices catalogue; required otherwise'),
+  cachedInputPerMTok: price.optional().describe('USD per million cached input tokens (default: the catalogue, else the input price)'),
   maxOutputTokens: positiveInt.optional(),
   fallbacks: z.array(name).optional(),
   rateLimits: rateLimitsSchema.optional(),
@@ -330,6 +334,13 @@ export const configSchema = z.strictObject({
       retryBudget: retryBudgetSchema.optional(),
       reservationTtlMs: duration.optional(),
       maxRetryAfterMs: duration.optional(),
+      runIdleTtlMs: z
+        .union([z.literal(0), duration])
+        .optional()
+        .describe(
+          'A run whose owner sent nothing for this long is ended with stop code run.idle by the idle sweeper (default 30m; 0: never). A run held by a process that is gone is ended once its deadline has passed',
+        ),
+      runIdleSweepMs: duration.optional().describe('How often the idle sweeper looks (default 1m)'),
       approvals: approvalsSchema.optional(),
     })
     .optional(),
@@ -401,6 +412,24 @@ export const configSchema = z.strictObject({
       mcpSessionsPerAgent: positiveInt.optional(),
       /** An MCP session without requests for this long is closed (default 30 min). */
       mcpSessionIdleMs: duration.optional(),
+      accessLog: z
+        .strictObject({
+          level: z
+            .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
+              error: 'expected a pino level: trace, debug, info, warn, error, fatal or silent',
+            })
+            .optional()
+            .describe('Lowest level written (default info). Lines are info, 5xx answers warn'),
+          destination: z
+            .string()
+            .min(1, 'expected stdout, stderr, off or a file path')
+            .optional()
+            .describe('stdout (the default for `fmguard serve`), stderr, off, or a file path (appended to)'),
+        })
+        .optional()
+        .describe(
+          'The access log: one JSON line per HTTP request (time, requestId, agent, tenant, run, route, model or tool, status, stopCode, latencyMs, costUsd); never a key, prompt or tool arguments',
+        ),
     })
     .optional(),
 });

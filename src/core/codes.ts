@@ -34,6 +34,8 @@ export const STOP_CODES = {
   'approval.denied': { http: 403, retry: 'no', terminal: false },
   'approval.expired': { http: 403, retry: 'after-approval', terminal: false },
   'kill.switch': { http: 403, retry: 'no', terminal: true },
+  /** The run's owner sent nothing for `defaults.runIdleTtlMs` (it died, or forgot to end it): the idle sweeper ended it. */
+  'run.idle': { http: 403, retry: 'no', terminal: true },
   'rate.limited': { http: 429, retry: 'yes', terminal: false },
   'limit.concurrency': { http: 429, retry: 'yes', terminal: false },
   'limit.contended': { http: 429, retry: 'yes', terminal: false },

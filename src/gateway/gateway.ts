@@ -17,6 +17,7 @@ import { handleHealthz, handleMetrics, handleReadyz } from './probes.ts';
 import type { ToolCallViolation } from './tool-calls.ts';
 import { pathOf } from '../http/path.ts';
 import { guardConnections } from '../http/connection-guard.ts';
+import { type AccessLogSink, recordAccess, withAccessEntry } from './access-log.ts';
 
 export interface GatewayOptions {
   guard: Guard;
@@ -42,6 +43,8 @@ export interface GatewayOptions {
   maxConnections?: number;
   /** The console on `/console` (on whenever `server.adminToken` is set): session length, where its built files are. */
   console?: Pick<ConsoleOptions, 'sessionTtlMs' | 'assetsDir' | 'signInLimit'>;
+  /** One entry per request (wiring/access-log.ts writes them as JSON lines with pino). Default: none. */
+  accessLog?: AccessLogSink;
 }
 
 export interface GatewayAddress {
@@ -64,6 +67,8 @@ export interface Gateway {
    */
   close(graceMs?: number): Promise<void>;
 }
+
+const noAccessLog: AccessLogSink = () => {};
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_SHUTDOWN_GRACE_MS = 5000;
@@ -209,6 +214,9 @@ export function createGatewayServer(options: GatewayOptions): Gateway {
     onError: (error, where) => ctx.report(error, where),
   });
   const mounts: Mounts = { admin, mcp, console: ui };
+  const accessLog = options.accessLog ?? noAccessLog;
+  // The runtime's events fill the request's access entry (who, which run, model or tool, cost, code).
+  const unlisten = options.accessLog ? guard.on(recordAccess) : undefined;
   const server = createServer(
     {
       keepAlive: true,
@@ -236,8 +244,8 @@ export function createGatewayServer(options: GatewayOptions): Gateway {
           notify();
         });
       }
-      // An incoming W3C traceparent is continued when OpenTelemetry is set up (src/telemetry/).
-      withIncomingTrace(req.headers, () => route(ctx, req, res, path, mounts)).catch((error: unknown) => {
+      // An incoming W3C traceparent is continued when OpenTelemetry is set up (src/telemetry/); `x-request-id` is echoed.
+      withAccessEntry(req, res, path, accessLog, () => withIncomingTrace(req.headers, () => route(ctx, req, res, path, mounts))).catch((error: unknown) => {
         const failure = toFailure(error);
         if (failure.internal) ctx.report(error, { method: req.method ?? 'GET', path });
         // The Anthropic route answers in Anthropic's shape everywhere, its 405 included.
@@ -264,6 +272,7 @@ export function createGatewayServer(options: GatewayOptions): Gateway {
       for (const res of inflight) sendFailure(res, shuttingDown());
     }
     await until(() => background.size === 0, changed, CUT_ANSWER_MS);
+    unlisten?.();
     await mcp.close();
     ui.close();
     server.closeAllConnections();

@@ -4,6 +4,7 @@ import { type HttpFailure, toFailure } from '../http/error-response.ts';
 import { parseJsonBody } from '../http/json-body.ts';
 import { readBody } from '../http/read-body.ts';
 import type { Run } from '../runtime/run.ts';
+import { noteAccess } from './access-log.ts';
 import { ClientLink } from './client-link.ts';
 import type { GatewayContext } from './context.ts';
 import { readCounters, type RunCounters, runHeaders } from './run-headers.ts';
@@ -58,7 +59,8 @@ export async function serveModelRoute<P extends { stream: boolean }>(
   let request: P;
   try {
     const key = route.key(req);
-    ctx.guard.principal(key);
+    const { agent } = ctx.guard.principal(key);
+    noteAccess({ agent: agent.name, tenant: agent.tenant });
     request = route.parse(parseJson(await readBody(req, ctx.maxBodyBytes)), ctx.hasModel);
     const runId = singleHeader(req.headers['x-fmguard-run']);
     // A run of its own (no header) stays in this process unless it is stopped: runtime/local-ledger.ts.

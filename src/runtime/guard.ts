@@ -124,6 +124,7 @@ export class Guard {
   readonly alarms: AlarmEngine | undefined;
   private readonly background: boolean;
   private readonly localLedger: (() => LedgerStore) | undefined;
+  private sweepTimer: unknown;
 
   constructor(parts: GuardParts) {
     this.localLedger = parts.localLedger;
@@ -160,6 +161,51 @@ export class Guard {
     this.policy = parts.policy;
     this.authorizer = parts.authorizer((event) => this.emit(event));
     this.ctx = this.context();
+    this.armIdleSweep();
+  }
+
+  /** The idle sweeper (`defaults.runIdleTtlMs`): runs nobody sends to any more are ended with `run.idle`. */
+  private armIdleSweep(): void {
+    const { runIdleTtlMs, runIdleSweepMs } = this.config.defaults;
+    if (!(runIdleTtlMs > 0)) return;
+    this.sweepTimer = this.clock.setTimeout(() => {
+      this.sweepIdle()
+        .catch(() => {})
+        .finally(() => {
+          if (this.sweepTimer !== undefined) this.armIdleSweep();
+        });
+    }, runIdleSweepMs);
+    (this.sweepTimer as { unref?: () => void } | undefined)?.unref?.();
+  }
+
+  /**
+   * End idle runs: one held here with no call in flight and none started or finished for the idle
+   * TTL; and one in the store that no process holds any more (still `running` a sweep interval past
+   * its deadline, when its owner would have stopped it). Returns how many were ended.
+   */
+  async sweepIdle(): Promise<number> {
+    const ttl = this.config.defaults.runIdleTtlMs;
+    if (!(ttl > 0)) return 0;
+    const now = this.clock.now();
+    let ended = 0;
+    for (const handle of [...this.handles.values()]) {
+      const idle = now - handle.lastActiveAt;
+      if (handle.active > 0 || idle < ttl) continue;
+      await this.stopRun(
+        handle,
+        guardError('run.idle', `run ${handle.id} was idle for ${idle} ms (the idle TTL is ${ttl} ms)`, { limit: ttl, runId: handle.id }),
+      );
+      ended++;
+    }
+    for (const record of await this.store.runs.list({ status: 'running', limit: 1000 })) {
+      if (this.handles.has(record.id) || now < record.deadline + this.config.defaults.runIdleSweepMs) continue;
+      const reason = `run ${record.id} was left running by a process that is gone (its deadline passed at ${new Date(record.deadline).toISOString()})`;
+      const done = await this.store.runs.end(record.id, 'stopped', now, 'run.idle', reason);
+      if (done?.stopCode !== 'run.idle' || done.endedAt !== now) continue;
+      ended++;
+      this.emit({ type: 'run.stopped', at: now, runId: record.id, agent: record.agent, tenant: record.tenant, code: 'run.idle', reason });
+    }
+    return ended;
   }
 
   /** What the call flows see of the guard (runtime/context.ts). */
@@ -292,6 +338,7 @@ export class Guard {
     const cached = this.handles.get(id);
     if (cached) {
       if (cached.agent.name !== agent.name) throw foreign();
+      cached.lastActiveAt = this.clock.now();
       return new Run(this.ctx, cached);
     }
 
@@ -416,6 +463,8 @@ export class Guard {
     if (raced) return raced;
     const ledger = local ? new SplitLedger(this.store, this.localLedger!(), record.id) : this.store.ledger;
     const handle = new RunHandle(record, agent, keyId, chain, ledger, local);
+    handle.clock = this.clock;
+    handle.lastActiveAt = this.clock.now();
     if (!handle.stopped) {
       this.handles.set(record.id, handle);
       handle.armDeadline(this.clock, () => {
@@ -588,6 +637,8 @@ export class Guard {
   /** Stop background work, abort calls still in flight, and release what the guard opened. */
   async close(): Promise<void> {
     this.unsubscribe();
+    if (this.sweepTimer !== undefined) this.clock.clearTimeout(this.sweepTimer);
+    this.sweepTimer = undefined;
     const shutdown = guardError('kill.switch', 'the guard is shutting down');
     for (const handle of this.handles.values()) if (handle.active > 0) handle.markStopped(shutdown);
     await this.alarms?.stop();

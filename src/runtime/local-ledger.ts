@@ -232,6 +232,10 @@ export class SplitLedger implements LedgerStore {
     return { ok: true, lines };
   }
 
+  adjust(key: string, dim: string, delta: number): Promise<{ before: number; after: number }> {
+    return this.isLocal(key) ? this.local.adjust(key, dim, delta) : this.shared.adjust(key, dim, delta);
+  }
+
   trackRepeat(key: string, fingerprint: string): Promise<number> {
     return this.isLocal(key) ? this.local.trackRepeat(key, fingerprint) : this.shared.trackRepeat(key, fingerprint);
   }

@@ -29,8 +29,21 @@ export class RunHandle {
    * only if it is stopped; ending it normally writes nothing.
    */
   readonly local: boolean;
+  private calls = 0;
+  /** When a call of this run last started or finished here (the idle sweeper ends a run quiet for `runIdleTtlMs`). */
+  lastActiveAt: number;
+  /** The guard's clock, for `lastActiveAt`. */
+  clock: Clock | undefined;
+
   /** Calls in flight, so `end()` can wait and kills can be reported. */
-  active = 0;
+  get active(): number {
+    return this.calls;
+  }
+
+  set active(n: number) {
+    this.calls = n;
+    if (this.clock) this.lastActiveAt = this.clock.now();
+  }
   /** Steps and cost this process has seen settle (context for policies; the ledger is the truth). */
   localSteps = 0;
   localCostNano = 0;
@@ -46,6 +59,7 @@ export class RunHandle {
     this.agent = agent;
     this.keyId = keyId;
     this.chain = chain;
+    this.lastActiveAt = record.startedAt;
     // Every concurrent call of the run listens to this signal; hundreds at once is normal.
     setMaxListeners(0, this.controller.signal);
     this.killScopes = ['global', `tenant:${record.tenant}`, `agent:${record.agent}`, `run:${record.id}`, ...record.ancestors.map((id) => `run:${id}`)];

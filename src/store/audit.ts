@@ -27,6 +27,7 @@ export const AUDIT_EVENT_TYPES = [
   'alarm.changed',
   'budget.threshold', // an alert threshold of a periodic budget was crossed
   'policy.shadow', // a shadow-mode policy decision that did not take effect
+  'admin.action', // an operator changed state: action budget.adjust|budget.reset|key.create|key.revoke|config.reload, resource its scope or key id
   'audit.gap', // events a writer numbered but could not keep (details.writer, details.ranges, details.reason)
 ] as const;
 

@@ -114,6 +114,12 @@ export interface LedgerStore {
    * row it has now been recorded (1 when it differs from the previous one).
    */
   trackRepeat(key: string, fingerprint: string): Promise<number>;
+  /**
+   * An operator's correction (`fmguard budgets adjust|reset`): add `delta` (a safe integer, negative
+   * to credit) to the `used` amount of one account, atomically, never below 0. Holds are untouched.
+   * Returns `used` before and after.
+   */
+  adjust(key: string, dim: string, delta: number): Promise<{ before: number; after: number }>;
 }
 
 // ---------------------------------------------------------------------------------------------

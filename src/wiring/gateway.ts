@@ -1,6 +1,7 @@
 import { createDemoToolServer } from '../demo/tools/server.ts';
 import { createDemoWorld, type DemoWorld } from '../demo/tools/world.ts';
 import { createGatewayServer, type Gateway, type GatewayOptions } from '../gateway/index.ts';
+import { openAccessLog } from './access-log.ts';
 import { createMcpHandler as createMcpHandlerWith, type McpHandler, type McpHandlerOptions } from '../mcp/index.ts';
 
 /**
@@ -29,7 +30,18 @@ export function demoToolServers(world?: DemoWorld): (name: string) => ReturnType
  * admin API (see gateway/gateway.ts). `builtin` tool servers run the demo tools.
  */
 export function createGateway({ demoWorld, ...options }: GatewayOptions & DemoToolsOption): Gateway {
-  return createGatewayServer({ ...options, builtin: options.builtin ?? demoToolServers(demoWorld) });
+  // The access log the config names (`server.accessLog`), unless the caller brings its own sink.
+  const log = options.accessLog ? undefined : openAccessLog(options.guard.config.server.accessLog);
+  const gateway = createGatewayServer({ ...options, accessLog: options.accessLog ?? log?.sink, builtin: options.builtin ?? demoToolServers(demoWorld) });
+  if (!log) return gateway;
+  return {
+    server: gateway.server,
+    listen: (port, host) => gateway.listen(port, host),
+    async close(graceMs) {
+      await gateway.close(graceMs);
+      await log.close();
+    },
+  };
 }
 
 /** The MCP gateway on its own (mount it on any node:http server); `builtin` tool servers run the demo tools. */

@@ -171,7 +171,16 @@ const CASES: Case[] = [
 ];
 
 /** Codes no model call produces: tool-call limits, approvals and tool errors belong to tool calls (MCP, SDK). */
-const TOOL_ONLY: StopCode[] = ['approval.denied', 'approval.expired', 'approval.required', 'limit.tool_calls', 'loop.repeated_error', 'timeout.tool'];
+// run.idle is not from a call either: the idle sweeper sets it between calls (test/live/idle.test.ts).
+const TOOL_ONLY: StopCode[] = [
+  'approval.denied',
+  'approval.expired',
+  'approval.required',
+  'limit.tool_calls',
+  'loop.repeated_error',
+  'run.idle',
+  'timeout.tool',
+];
 
 function applies(route: Route, c: Case): boolean {
   if (c.needs === 'loop') return route.loop !== undefined;

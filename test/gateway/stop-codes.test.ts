@@ -234,6 +234,7 @@ describe('every stop code a model call can produce, over HTTP with the official 
     // Tool-call limits, the approval gate, tool errors and timeouts apply to tool calls (MCP / SDK);
     // timeout.idle is mid-stream, so it is an SSE error event (streams.test.ts).
     // gateway.shutting_down comes from the server, not the call (test/cli/shutdown.test.ts).
+    // run.idle is set by the idle sweeper between calls (test/live/idle.test.ts).
     expect(notModelCalls.sort()).toEqual(
       [
         'approval.denied',
@@ -242,6 +243,7 @@ describe('every stop code a model call can produce, over HTTP with the official 
         'gateway.shutting_down',
         'limit.tool_calls',
         'loop.repeated_error',
+        'run.idle',
         'timeout.idle',
         'timeout.tool',
       ].sort(),

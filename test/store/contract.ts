@@ -15,6 +15,7 @@ import { metricSections } from './contract-metrics.ts';
 import { retentionSections } from './contract-retention.ts';
 import { slotSections } from './contract-slots.ts';
 import { stateSections } from './contract-state.ts';
+import { operatorSections } from './contract-operator.ts';
 
 export type { AuditFactory } from './contract-audit.ts';
 
@@ -89,6 +90,10 @@ export function runStoreContract(fixture: BackendFixture): void {
   alarmSections(name, async () => {
     const p = await pair(fixture);
     return { a: p.a.alarms, b: p.b.alarms, close: p.close };
+  });
+  operatorSections(name, async () => {
+    const p = await pair(fixture);
+    return { a: p.a, b: p.b, close: p.close };
   });
   metricSections(name, async () => {
     const p = await pair(fixture);

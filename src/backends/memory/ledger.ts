@@ -1,6 +1,6 @@
 import type { Balance, LedgerStore, ReserveRequest, ReserveResult, SettledLine, SettleRequest, SettleResult } from '../../store/store.ts';
 import { ExpiryHeap } from './expiry-heap.ts';
-import { checkActual, checkCharges, fits, OK, pendingBefore, refusalOf, SETTLE_UNKNOWN } from '../rules.ts';
+import { checkActual, checkCharges, checkDelta, fits, OK, pendingBefore, refusalOf, SETTLE_UNKNOWN } from '../rules.ts';
 
 interface Account {
   used: number;
@@ -112,6 +112,14 @@ export class MemoryLedger implements LedgerStore {
       out[i] = a ? { used: a.used, reserved: a.reserved } : { used: 0, reserved: 0 };
     }
     return out;
+  }
+
+  async adjust(key: string, dim: string, delta: number): Promise<{ before: number; after: number }> {
+    checkDelta(delta);
+    const account = this.account(key, dim);
+    const before = account.used;
+    account.used = Math.max(0, before + delta);
+    return { before, after: account.used };
   }
 
   async trackRepeat(key: string, fingerprint: string): Promise<number> {

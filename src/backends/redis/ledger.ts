@@ -1,8 +1,8 @@
-import { checkActual, checkCharges, OK, pendingBefore, SETTLE_UNKNOWN } from '../rules.ts';
+import { checkActual, checkCharges, checkDelta, OK, pendingBefore, SETTLE_UNKNOWN } from '../rules.ts';
 import type { Balance, LedgerStore, ReserveRequest, ReserveResult, SettledLine, SettleRequest, SettleResult } from '../../store/store.ts';
 import type { Gate } from './connection.ts';
 import type { FailPolicy } from './fail-open.ts';
-import { balancesScript, releaseScript, repeatScript, reserveScript, settleScript } from './lua/ledger.ts';
+import { adjustScript, balancesScript, releaseScript, repeatScript, reserveScript, settleScript } from './lua/ledger.ts';
 
 /** How long a reservation key outlives its expiry and retention before Redis deletes it itself. */
 export const RESERVATION_GRACE_MS = 3_600_000;
@@ -106,6 +106,13 @@ export class RedisLedger implements LedgerStore {
     const out = new Array<Balance>(lines.length);
     for (let i = 0; i < lines.length; i++) out[i] = { used: Number(reply[2 * i]), reserved: Number(reply[2 * i + 1]) };
     return out;
+  }
+
+  async adjust(key: string, dim: string, delta: number): Promise<{ before: number; after: number }> {
+    checkDelta(delta);
+    // An operator's write: never answered by the fail-open policy, a failure is reported.
+    const reply = (await this.gate.run('adjust', (redis) => adjustScript.run(redis, [this.prefix, key, dim, String(delta)]))) as string[];
+    return { before: Number(reply[0]), after: Number(reply[1]) };
   }
 
   async trackRepeat(key: string, fingerprint: string): Promise<number> {

@@ -1,6 +1,6 @@
 import type { Database, Statement, Transaction } from 'better-sqlite3';
 import type { Balance, LedgerStore, ReserveRequest, ReserveResult, SettledLine, SettleRequest, SettleResult } from '../../store/store.ts';
-import { checkActual, checkCharges, fits, OK, pendingBefore, refusalOf, SETTLE_UNKNOWN } from '../rules.ts';
+import { checkActual, checkCharges, checkDelta, fits, OK, pendingBefore, refusalOf, SETTLE_UNKNOWN } from '../rules.ts';
 
 /** A reservation line as stored: [key, dim, amount, limit or null]. */
 type StoredLine = [string, string, number, number | null];
@@ -39,6 +39,7 @@ export class SqliteLedger implements LedgerStore {
     unhold: Statement<[number, string, string]>;
     settleLine: Statement<{ key: string; dim: string; actual: number; hold: number }, number>;
     repeat: Statement<[string, string], number>;
+    adjust: Statement<{ key: string; dim: string; delta: number }, number>;
   };
   private lastPurge = -Infinity;
   /** @internal The transaction itself (nested in a compound one as a savepoint: index.ts). */
@@ -48,6 +49,7 @@ export class SqliteLedger implements LedgerStore {
   private readonly releaseTx;
   private readonly sweepTx;
   private readonly readTx;
+  private readonly adjustTx;
 
   constructor(
     db: Database,
@@ -72,6 +74,13 @@ export class SqliteLedger implements LedgerStore {
         .prepare<{ key: string; dim: string; actual: number; hold: number }, number>(
           `INSERT INTO fm_ledger (key, dim, used) VALUES (@key, @dim, @actual)
            ON CONFLICT (key, dim) DO UPDATE SET used = used + excluded.used, reserved = MAX(reserved - @hold, 0)
+           RETURNING used`,
+        )
+        .pluck(),
+      adjust: db
+        .prepare<{ key: string; dim: string; delta: number }, number>(
+          `INSERT INTO fm_ledger (key, dim, used) VALUES (@key, @dim, MAX(@delta, 0))
+           ON CONFLICT (key, dim) DO UPDATE SET used = MAX(used + @delta, 0)
            RETURNING used`,
         )
         .pluck(),
@@ -138,6 +147,10 @@ export class SqliteLedger implements LedgerStore {
       this.q.deleteReservation.run(id);
     });
 
+    this.adjustTx = db.transaction((key: string, dim: string, delta: number) => {
+      const before = this.q.getBalance.get(key, dim)?.used ?? 0;
+      return { before, after: this.q.adjust.get({ key, dim, delta }) as number };
+    });
     this.readTx = db.transaction((lines: Array<{ key: string; dim: string }>): Balance[] =>
       lines.map(({ key, dim }) => {
         const bal = this.q.getBalance.get(key, dim);
@@ -163,6 +176,11 @@ export class SqliteLedger implements LedgerStore {
     // Take the write lock only when something is actually due.
     if (this.q.dueExists.get(now) !== undefined) this.sweepTx.immediate(now);
     return this.readTx.deferred(lines);
+  }
+
+  async adjust(key: string, dim: string, delta: number): Promise<{ before: number; after: number }> {
+    checkDelta(delta);
+    return this.adjustTx.immediate(key, dim, delta);
   }
 
   async trackRepeat(key: string, fingerprint: string): Promise<number> {

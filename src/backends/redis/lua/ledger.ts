@@ -180,3 +180,15 @@ redis.call('HSET', k, 'f', ARGV[3], 'c', '1')
 return 1
 `,
 );
+
+/** ARGV: prefix, key, dim, delta. Adds delta to used, never below 0; returns {before, after}. */
+export const adjustScript = new LuaScript(
+  'adjust',
+  `
+local k = ARGV[1] .. 'l:' .. ARGV[2]
+local f = 'u:' .. ARGV[3]
+local before = redis.call('HGET', k, f) or '0'
+if tonumber(before) + tonumber(ARGV[4]) < 0 then redis.call('HSET', k, f, '0') else redis.call('HINCRBY', k, f, ARGV[4]) end
+return {before, redis.call('HGET', k, f)}
+`,
+);

@@ -1,0 +1,53 @@
+import { createRequire } from 'node:module';
+import type { FmguardConfig } from '../config/resolve.ts';
+import type { AccessEntry, AccessLogSink } from '../gateway/index.ts';
+
+type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+interface PinoLogger {
+  info(obj: object): void;
+  warn(obj: object): void;
+  flush(cb?: (error?: Error) => void): void;
+}
+interface Destination {
+  flushSync(): void;
+  end(): void;
+}
+interface Pino {
+  (options: object, stream?: unknown): PinoLogger;
+  destination(options: { dest: string | number; sync?: boolean; mkdir?: boolean; append?: boolean }): Destination;
+  stdTimeFunctions: { isoTime: () => string };
+}
+
+export interface AccessLog {
+  sink: AccessLogSink;
+  /** Write out what is buffered (the gateway's close calls it). */
+  close(): Promise<void>;
+}
+
+/**
+ * The access log the config asks for, written by pino (loaded only when a log is wanted). `off` (or
+ * level `silent`) gives none. A file is written asynchronously and flushed on close; stdout and
+ * stderr synchronously, like any CLI output.
+ */
+export function openAccessLog(settings: FmguardConfig['server']['accessLog'], fallback: 'stdout' | 'off' = 'off'): AccessLog | undefined {
+  const destination = settings?.destination ?? fallback;
+  const level: Level = settings?.level ?? 'info';
+  if (destination === 'off' || level === 'silent') return undefined;
+  const pino = createRequire(import.meta.url)('pino') as Pino;
+  const toFile = destination !== 'stdout' && destination !== 'stderr';
+  const stream = pino.destination(
+    toFile ? { dest: destination, sync: false, mkdir: true, append: true } : { dest: destination === 'stdout' ? 1 : 2, sync: true },
+  );
+  // No pid/hostname noise, `msg` fixed, the time as ISO text; fields are the entry's own.
+  const logger = pino({ level, base: undefined, messageKey: 'msg', timestamp: false }, stream);
+  return {
+    sink: (entry: AccessEntry) => {
+      const line = { msg: 'request', ...entry };
+      if ((entry.status ?? 0) >= 500) logger.warn(line);
+      else logger.info(line);
+    },
+    async close() {
+      await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    },
+  };
+}
