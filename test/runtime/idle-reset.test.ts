@@ -11,6 +11,20 @@ import { baseConfig } from './fixtures.ts';
 
 afterEach(closeAll);
 
+/**
+ * Moves the fake clock a second at a time until `pending` settles (time moves only here; the short real
+ * pauses let the request arrive and the relay write what it got, however loaded the machine is).
+ */
+async function advanceUntil<T>(clock: FakeClock, pending: Promise<T>): Promise<T> {
+  let settled = false;
+  void pending.finally(() => (settled = true)).catch(() => {});
+  for (let t = 0; t < 120 && !settled; t++) {
+    await clock.advance(1000);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return pending;
+}
+
 describe('a healthy stream longer than the idle limit', () => {
   it('completes through the SDK (fake clock: 10 chunks 1 s apart, idle limit 2 s)', async () => {
     const clock = new FakeClock();
@@ -52,16 +66,15 @@ describe('a healthy stream longer than the idle limit', () => {
     await guard.close();
   });
 
-  it('completes through the gateway (real time: 8 chunks 250 ms apart, idle limit 1 s)', async () => {
-    // Real time is the point here (the HTTP relay); the gaps are a quarter of the limit, so a loaded
-    // machine does not turn a healthy gap into a timeout.
+  it('completes through the gateway (fake clock shared by the simulator and the guard: 8 chunks 1 s apart, idle limit 2 s)', async () => {
+    const clock = new FakeClock(Date.now());
     const gw = await startGateway({
-      config: gatewayConfig({ timeouts: { model: { idleMs: 1000, firstTokenMs: 5000, totalMs: 60_000 } } }),
-      sim: { tokensPerSecond: 4 },
+      config: gatewayConfig({ timeouts: { model: { idleMs: 2000, firstTokenMs: 5000, totalMs: 60_000 } } }),
+      sim: { clock, tokensPerSecond: 1 },
+      guard: { clock },
     });
-    const res = await gw.post({ ...ask('[sim:long 8] slow and steady'), stream: true });
-    expect(res.status).toBe(200);
-    const events = sseData(await res.text());
+    const response = gw.post({ ...ask('[sim:long 8] slow and steady'), stream: true }).then(async (res) => ({ status: res.status, text: await res.text() }));
+    const events = sseData((await advanceUntil(clock, response)).text);
     expect(events.at(-1)).toBe('[DONE]');
     const contents = events
       .filter((e) => e !== '[DONE]')
@@ -72,11 +85,13 @@ describe('a healthy stream longer than the idle limit', () => {
   });
 
   it('a plain gateway call slower than the idle limit completes', async () => {
+    const clock = new FakeClock(Date.now());
     const gw = await startGateway({
-      config: gatewayConfig({ timeouts: { model: { idleMs: 500, firstTokenMs: 5000, totalMs: 60_000 } } }),
-      sim: { tokensPerSecond: 4 },
+      config: gatewayConfig({ timeouts: { model: { idleMs: 2000, firstTokenMs: 5000, totalMs: 60_000 } } }),
+      sim: { clock, tokensPerSecond: 1 },
+      guard: { clock },
     });
-    const res = await gw.post(ask('[sim:long 6] slow'));
+    const res = await advanceUntil(clock, gw.post(ask('[sim:long 6] slow')));
     expect(res.status).toBe(200);
     const body = (await res.json()) as { usage: { completion_tokens: number } };
     expect(body.usage.completion_tokens).toBe(6);
