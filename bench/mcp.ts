@@ -131,9 +131,8 @@ start: ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores). Target: under ${T
 
 Where the added time goes: fmguard's side of the agent's MCP request (its own JSON-response Streamable HTTP transport on
 node:http, then the SDK's \`Server\` parsing and answering), the guard decision, and the second MCP hop (the SDK \`Client\`
-over a node:http fetch to the upstream). The SDK's node transport (node:http converted to web Request/Response and streams)
-was measured at about 0.25 ms of CPU per request more than the lean transport and is not on this path; undici fetch for the
-upstream hop likewise.
+over a node:http fetch to the upstream). fmguard uses neither the SDK's node transport (node:http converted to web
+Request/Response and streams) nor undici fetch on this path; this benchmark does not measure either.
 `;
 writeSection('MCP gateway overhead (bench/mcp.ts)', body);
 process.stdout.write(body);

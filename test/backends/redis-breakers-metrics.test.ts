@@ -41,10 +41,11 @@ describe('BreakerStore on redis', () => {
     await vi.waitFor(() => expect(heard).toContainEqual(['*', undefined]), { timeout: 1000, interval: 5 });
     const started = performance.now();
     await a.compareAndSet('provider:sim', 0, initialBreakerState(0));
-    await vi.waitFor(() => expect(heard).toContainEqual(['provider:sim', 1]), { timeout: 200, interval: 2 });
-    expect(performance.now() - started).toBeLessThan(200);
+    // Pub/sub, not the 1 s cache: 750 ms still tells them apart on a loaded 2-core machine.
+    await vi.waitFor(() => expect(heard).toContainEqual(['provider:sim', 1]), { timeout: 750, interval: 2 });
+    expect(performance.now() - started).toBeLessThan(750);
     await a.delete('provider:sim');
-    await vi.waitFor(() => expect(heard.at(-1)).toEqual(['provider:sim', undefined]), { timeout: 200, interval: 2 });
+    await vi.waitFor(() => expect(heard.at(-1)).toEqual(['provider:sim', undefined]), { timeout: 750, interval: 2 });
   });
 
   it('drives the breaker service: a breaker opened on one replica refuses calls on the other', async () => {

@@ -146,7 +146,9 @@ describe('redis store: its own redis-server stopped and started under load', () 
     phase = 'stopping';
     await server.stop('SIGKILL');
     phase = 'down';
-    await new Promise((r) => setTimeout(r, 1500));
+    // Down until every worker has been answered at least twice while down (not a fixed sleep: on a
+    // loaded machine a fixed window may hold fewer answers than workers).
+    await vi.waitFor(() => expect(outcomes.filter((o) => o.phase === 'down').length).toBeGreaterThanOrEqual(32), { timeout: 30_000, interval: 10 });
     phase = 'starting';
     await server.start();
     phase = 'back';
@@ -161,10 +163,12 @@ describe('redis store: its own redis-server stopped and started under load', () 
     expect(up.filter((o) => o.ok).length).toBe(limit / amount);
     expect(new Set(up.filter((o) => !o.ok).map((o) => o.code))).toEqual(new Set(['budget.exhausted']));
     // While down: nothing granted, every call refused as store.unavailable within the bound.
-    expect(down.length).toBeGreaterThan(16);
+    expect(down.length).toBeGreaterThanOrEqual(32);
     expect(down.filter((o) => o.ok)).toEqual([]);
     expect(new Set(down.map((o) => o.code))).toEqual(new Set(['store.unavailable']));
-    expect(Math.max(...down.map((o) => o.ms))).toBeLessThan(2 * TIMEOUT + 200);
+    // Bounded by the command timeout (a hung call would take until Redis is back); the margin is for a
+    // loaded 2-core machine.
+    expect(Math.max(...down.map((o) => o.ms))).toBeLessThan(2 * TIMEOUT + 1000);
     // Back (this redis-server keeps no data, so the budget starts empty): again never past the limit.
     expect(back.filter((o) => o.ok).length).toBeLessThanOrEqual(limit / amount);
     const [b] = await store.ledger.balances([{ key: 'budget:t', dim: 'cost' }], Date.now());

@@ -54,9 +54,10 @@ describe('redis store: replicas sharing one Redis', () => {
     const info = { reason: 'runaway spend', by: 'ops', at: T0 };
     const started = performance.now();
     await a.kills.set('tenant:acme', info);
-    await vi.waitFor(() => expect(seenB).toEqual([['tenant:acme', info]]), { timeout: 200, interval: 2 });
-    await vi.waitFor(() => expect(seenC).toEqual(['tenant:acme']), { timeout: 200, interval: 2 });
-    expect(performance.now() - started).toBeLessThan(200);
+    // Pub/sub, not the 1 s poll: 750 ms still tells them apart on a loaded 2-core machine.
+    await vi.waitFor(() => expect(seenB).toEqual([['tenant:acme', info]]), { timeout: 750, interval: 2 });
+    await vi.waitFor(() => expect(seenC).toEqual(['tenant:acme']), { timeout: 750, interval: 2 });
+    expect(performance.now() - started).toBeLessThan(750);
     expect(await b.kills.list()).toEqual(new Map([['tenant:acme', info]]));
 
     await a.kills.clear('tenant:acme');

@@ -118,26 +118,38 @@ describe('sqlite store', () => {
   });
 
   it('a kill set through one connection reaches a subscriber on another connection', async () => {
-    const path = freshPath();
-    const writer = openStore(path);
-    const reader = openStore(path, 50);
-    const seen: Array<[KillScope, KillInfo | null]> = [];
-    const off = reader.kills.subscribe((scope, info) => seen.push([scope, info]));
-    await writer.kills.set('tenant:t', { reason: 'budget alarm', by: 'alarm', at: T0 });
-    await vi.waitFor(() => expect(seen).toEqual([['tenant:t', { reason: 'budget alarm', by: 'alarm', at: T0 }]]), { timeout: 1500, interval: 20 });
-    await writer.kills.set('tenant:t', { reason: 'budget alarm', by: 'ops', at: T0 + 1 });
-    await writer.kills.clear('tenant:t');
-    // Both changes happened between two polls: the subscriber sees the net change.
-    await vi.waitFor(() => expect(seen.at(-1)).toEqual(['tenant:t', null]), { timeout: 1500, interval: 20 });
-    // Ledger traffic on the other connection alone does not produce kill notifications.
-    const count = seen.length;
-    await writer.ledger.reserve({ id: 'x', charges: [{ key: 'k', dim: 'cost', amount: 1, code: 'limit.cost' }], expiresAt: T0 + 1000, now: T0 });
-    await new Promise((r) => setTimeout(r, 200));
-    expect(seen).toHaveLength(count);
-    off();
-    await writer.kills.set('global', { reason: 'after unsubscribe', by: 'ops', at: T0 });
-    await new Promise((r) => setTimeout(r, 200));
-    expect(seen).toHaveLength(count);
+    // The reader polls on an interval: fake intervals make every poll explicit, so "no notification"
+    // is proved by polls that ran, not by a sleep.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const path = freshPath();
+      const writer = openStore(path);
+      const reader = openStore(path, 50);
+      const seen: Array<[KillScope, KillInfo | null]> = [];
+      const off = reader.kills.subscribe((scope, info) => seen.push([scope, info]));
+      await writer.kills.set('tenant:t', { reason: 'budget alarm', by: 'alarm', at: T0 });
+      expect(seen).toEqual([]);
+      vi.advanceTimersByTime(50);
+      expect(seen).toEqual([['tenant:t', { reason: 'budget alarm', by: 'alarm', at: T0 }]]);
+      await writer.kills.set('tenant:t', { reason: 'budget alarm', by: 'ops', at: T0 + 1 });
+      await writer.kills.clear('tenant:t');
+      // Both changes happened between two polls: the subscriber sees the net change.
+      vi.advanceTimersByTime(50);
+      expect(seen).toEqual([
+        ['tenant:t', { reason: 'budget alarm', by: 'alarm', at: T0 }],
+        ['tenant:t', null],
+      ]);
+      // Ledger traffic on the other connection alone does not produce kill notifications.
+      await writer.ledger.reserve({ id: 'x', charges: [{ key: 'k', dim: 'cost', amount: 1, code: 'limit.cost' }], expiresAt: T0 + 1000, now: T0 });
+      vi.advanceTimersByTime(500);
+      expect(seen).toHaveLength(2);
+      off();
+      await writer.kills.set('global', { reason: 'after unsubscribe', by: 'ops', at: T0 });
+      vi.advanceTimersByTime(500);
+      expect(seen).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('the default poll interval propagates a kill within a second', async () => {
@@ -186,15 +198,25 @@ describe('sqlite store', () => {
   });
 
   it('close stops kill polling and no listener runs afterwards', async () => {
-    const path = freshPath();
-    const writer = openStore(path);
-    const reader = createSqliteStore({ path, killPollMs: 20 });
-    const seen: KillScope[] = [];
-    reader.kills.subscribe((scope) => seen.push(scope));
-    await reader.close();
-    await writer.kills.set('global', { reason: 'x', by: 'ops', at: T0 });
-    await new Promise((r) => setTimeout(r, 150));
-    expect(seen).toEqual([]);
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const path = freshPath();
+      const writer = openStore(path);
+      const reader = createSqliteStore({ path, killPollMs: 20 });
+      const control = openStore(path, 20);
+      const seen: KillScope[] = [];
+      const controlSeen: KillScope[] = [];
+      reader.kills.subscribe((scope) => seen.push(scope));
+      control.kills.subscribe((scope) => controlSeen.push(scope));
+      await reader.close();
+      await writer.kills.set('global', { reason: 'x', by: 'ops', at: T0 });
+      vi.advanceTimersByTime(200);
+      // The open connection's poll saw the kill; the closed one ran no listener.
+      expect(controlSeen).toEqual(['global']);
+      expect(seen).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('reopening an existing file does not re-run migrations', () => {

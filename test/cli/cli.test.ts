@@ -87,7 +87,7 @@ describe('the fmguard command line', { timeout: 120_000 }, () => {
 
     expect((await cli('kill', `run:${run.id}`, '-c', configFile, '--reason', 'from the cli')).code).toBe(0);
     // The guard polls the store for kills made by other processes.
-    for (let i = 0; i < 50 && !run.signal.aborted; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 400 && !run.signal.aborted; i++) await new Promise((r) => setTimeout(r, 50));
     expect(run.signal.aborted).toBe(true);
     expect((await cli('runs', 'list', '-c', configFile)).out).toContain('kill.switch');
     await guard.close();

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -101,6 +101,7 @@ describe('configuration', () => {
       }
     })();
     expect(error!.message).toContain('missing.yaml');
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('accepts durations as strings', () => {

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { formatReport, runDemo, type DemoReport } from '../../src/demo/index.ts';
 import { buildDemoConfig } from '../../src/demo/demo-config.ts';
@@ -40,14 +42,18 @@ describe('fmguard demo', () => {
     }
   });
 
-  it('--json output parses back to the same report; the table states the projection rule', () => {
-    const parsed = JSON.parse(JSON.stringify(report, null, 2)) as DemoReport;
+  it("the CLI's --json prints the report as JSON; the table states the projection rule", () => {
+    const bin = fileURLToPath(new URL('../../bin/fmguard.js', import.meta.url));
+    const out = execFileSync(process.execPath, [bin, 'demo', '--json'], { encoding: 'utf8', timeout: 90_000, maxBuffer: 16 << 20 });
+    const parsed = JSON.parse(out) as DemoReport;
+    expect(parsed.rows.map((r) => r.scenario)).toEqual(report.rows.map((r) => r.scenario));
     expect(parsed.rows.map((r) => r.stopCode)).toEqual(report.rows.map((r) => r.stopCode));
+    for (const row of parsed.rows) expect(row.stopCode).toBe(row.expectedCode);
     expect(parsed.projectionRule).toMatch(/unguarded/);
     const table = formatReport(report);
     expect(table).toContain('stop code');
     expect(table).toContain('Projection rule:');
-  });
+  }, 120_000);
 
   it('the demo config is the example with a memory store, an admin token and the race tenant', () => {
     const { config, adminToken } = buildDemoConfig();

@@ -1,3 +1,4 @@
+import { FakeClock } from '../../src/testing/fake-clock.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../../src/backends/memory/index.ts';
 import { ALL_STOP_CODES, STOP_CODES, shouldRetry, type StopCode } from '../../src/core/codes.ts';
@@ -100,7 +101,6 @@ function withEmbed(config: ConfigInput): ConfigInput {
   return { ...config, models: { ...config.models, 'sim-embed': { provider: 'sim', inputPerMTok: 0.02, outputPerMTok: 0 } } };
 }
 const cfg = (bot: Record<string, unknown>, extra: Partial<ConfigInput> = {}): StartOptions => ({ config: withEmbed(gatewayConfig(bot, extra)) });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function storeDown() {
   const store = createMemoryStore();
@@ -122,15 +122,16 @@ const CASES: Case[] = [
     setup: async (_gw, send) => void (await send('one')),
   },
   { code: 'limit.tokens', start: cfg({ limits: { maxTotalTokens: 5 } }) },
-  {
-    code: 'limit.duration',
-    start: cfg({ limits: { maxDurationMs: 150 } }),
+  // The run's wall time on a fake clock: a loaded machine cannot make the first call late.
+  ((clock) => ({
+    code: 'limit.duration' as const,
+    start: { ...cfg({ limits: { maxDurationMs: 60_000 } }), guard: { clock } },
     headers: { 'x-fmguard-run': 'short-run' },
-    setup: async (_gw, send) => {
+    setup: async (_gw: TestGateway, send: (text: string) => Promise<Response>) => {
       await send('one');
-      await sleep(250);
+      await clock.advance(60_001);
     },
-  },
+  }))(new FakeClock(Date.now())),
   {
     code: 'limit.depth',
     start: cfg({ limits: { maxDepth: 0 } }),

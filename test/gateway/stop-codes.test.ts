@@ -1,4 +1,5 @@
 import OpenAI, { APIError } from 'openai';
+import { FakeClock } from '../../src/testing/fake-clock.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ALL_STOP_CODES, shouldRetry, STOP_CODES, type StopCode } from '../../src/core/codes.ts';
 import { guardError } from '../../src/core/errors.ts';
@@ -26,7 +27,6 @@ interface Case {
   retries?: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const repeatedCall = {
   role: 'assistant' as const,
   content: null,
@@ -69,17 +69,18 @@ const CASES: Case[] = [
     start: cfg({ limits: { maxTotalTokens: 5 } }),
     call: (c) => c.chat.completions.create(ask('hi')),
   },
-  {
+  // The run's wall time on a fake clock: a loaded machine cannot make the first call late.
+  ((clock) => ({
     code: 'limit.duration',
     expectClass: OpenAI.PermissionDeniedError,
-    start: cfg({ limits: { maxDurationMs: 150 } }),
+    start: { ...cfg({ limits: { maxDurationMs: 60_000 } }), guard: { clock } },
     headers: { 'x-fmguard-run': 'short-run' },
-    setup: async (_gw, c) => {
+    setup: async (_gw: TestGateway, c: OpenAI) => {
       await c.chat.completions.create(ask('one'));
-      await sleep(250);
+      await clock.advance(60_001);
     },
-    call: (c) => c.chat.completions.create(ask('two')),
-  },
+    call: (c: OpenAI) => c.chat.completions.create(ask('two')),
+  }))(new FakeClock(Date.now())),
   {
     code: 'limit.depth',
     expectClass: OpenAI.PermissionDeniedError,

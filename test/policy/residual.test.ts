@@ -109,7 +109,8 @@ describe('residual evaluator agrees with cedar-wasm', () => {
     const s = 'a'.repeat(50_000);
     const start = performance.now();
     expect(viaResidual(policy, { s })).toBe('not');
-    expect(performance.now() - start).toBeLessThan(200);
+    // Backtracking would take minutes here; 2 s is generous for a loaded 2-core machine.
+    expect(performance.now() - start).toBeLessThan(2000);
     expect(viaResidual(policy, { s: `${s}b` })).toBe('satisfied');
   });
 });

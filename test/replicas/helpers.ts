@@ -70,7 +70,7 @@ export class Replicas {
     child.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`replica ${name} did not start in 30 s; stderr: ${err}`)), 30_000);
+      const timer = setTimeout(() => reject(new Error(`replica ${name} did not start in 90 s; stderr: ${err}`)), 90_000);
       child.stdout!.setEncoding('utf8').on('data', (s: string) => {
         out += s;
         const m = /listening on (http:\/\/\S+)/.exec(out);

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { GuardError } from '../../src/core/errors.ts';
 import { runToolInWorker } from '../../src/runtime/worker-tool.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
@@ -8,16 +8,18 @@ import { FakeClock } from '../../src/testing/fake-clock.ts';
 const MJS = new URL('../fixtures/worker-tools.mjs', import.meta.url);
 const TS = new URL('../fixtures/worker-tool.ts', import.meta.url);
 
-/** CPU time this process uses over `ms` of wall time: near 0 once no worker is spinning. */
-async function cpuOver(ms: number): Promise<number> {
-  const start = process.cpuUsage();
-  await delay(ms);
-  return process.cpuUsage(start).user / 1000;
+/** A counter the spinning tool increments on every lap (shared memory: the worker sees this buffer). */
+function lapCounter() {
+  const laps = new SharedArrayBuffer(4);
+  const view = new Int32Array(laps);
+  return { args: { laps }, count: () => Atomics.load(view, 0) };
 }
 
-async function expectStopped(): Promise<void> {
-  // A thread still in `while (true) {}` would burn about 300 ms of CPU here.
-  expect(await cpuOver(300)).toBeLessThan(150);
+/** The thread has stopped: its lap count no longer moves (a live thread counts millions in this time). */
+async function expectStopped(counter: ReturnType<typeof lapCounter>): Promise<void> {
+  const before = counter.count();
+  await delay(300);
+  expect(counter.count()).toBe(before);
 }
 
 describe('runToolInWorker', () => {
@@ -39,8 +41,9 @@ describe('runToolInWorker', () => {
   });
 
   it('terminates a tool stuck in while(true){} at its timeout with timeout.tool', async () => {
+    const counter = lapCounter();
     const started = Date.now();
-    const err = await runToolInWorker({ modulePath: MJS, exportName: 'spin', timeoutMs: 300 }).catch((e: unknown) => e);
+    const err = await runToolInWorker({ modulePath: MJS, exportName: 'spin', args: counter.args, timeoutMs: 300 }).catch((e: unknown) => e);
     const elapsed = Date.now() - started;
     expect(GuardError.isInstance(err)).toBe(true);
     const g = err as GuardError;
@@ -50,23 +53,26 @@ describe('runToolInWorker', () => {
     expect(elapsed).toBeGreaterThanOrEqual(290);
     expect(elapsed).toBeLessThan(5000);
     // This process keeps running: timers fire and the thread no longer burns CPU.
-    await expectStopped();
+    await expectStopped(counter);
   });
 
   it('terminates a spinning .ts tool too', async () => {
-    const err = await runToolInWorker({ modulePath: TS, exportName: 'spin', timeoutMs: 2000 }).catch((e: unknown) => e);
+    const counter = lapCounter();
+    const err = await runToolInWorker({ modulePath: TS, exportName: 'spin', args: counter.args, timeoutMs: 2000 }).catch((e: unknown) => e);
     expect(GuardError.isInstance(err) && err.code).toBe('timeout.tool');
-    await expectStopped();
+    await expectStopped(counter);
   });
 
   it('terminates on abort and rejects with the signal reason', async () => {
     const ctrl = new AbortController();
-    const p = runToolInWorker({ modulePath: MJS, exportName: 'spin', timeoutMs: 60_000, signal: ctrl.signal });
-    await delay(200);
+    const counter = lapCounter();
+    const p = runToolInWorker({ modulePath: MJS, exportName: 'spin', args: counter.args, timeoutMs: 60_000, signal: ctrl.signal });
+    // The thread is really spinning (a loaded machine can take a while to start a worker).
+    await vi.waitFor(() => expect(counter.count()).toBeGreaterThan(0), { timeout: 20_000, interval: 20 });
     const reason = new Error('run killed');
     ctrl.abort(reason);
     expect(await p.catch((e: unknown) => e)).toBe(reason);
-    await expectStopped();
+    await expectStopped(counter);
   });
 
   it('rejects at once, starting no worker, when the signal is already aborted', async () => {
@@ -77,14 +83,15 @@ describe('runToolInWorker', () => {
 
   it('uses the injected clock for its timeout', async () => {
     const clock = new FakeClock();
-    const p = runToolInWorker({ modulePath: MJS, exportName: 'spin', timeoutMs: 1000, clock });
+    const counter = lapCounter();
+    const p = runToolInWorker({ modulePath: MJS, exportName: 'spin', args: counter.args, timeoutMs: 1000, clock });
     const settled = p.catch((e: unknown) => e);
     expect(clock.pending).toBe(1);
     await clock.advance(1000);
     const err = await settled;
     expect(GuardError.isInstance(err) && err.code).toBe('timeout.tool');
     expect(clock.pending).toBe(0);
-    await expectStopped();
+    await expectStopped(counter);
   });
 
   it('clears its timer after a result', async () => {

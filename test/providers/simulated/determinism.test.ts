@@ -47,6 +47,18 @@ describe('determinism', () => {
     const a = await transcript({ seed: 1 });
     const b = await transcript({ seed: 2 });
     expect(JSON.stringify(a[0])).not.toBe(JSON.stringify(b[0]));
+    // The rate-based requests (fail 0.5 twice, throttle 0.5; each plain and streamed) are outcomes 12-17:
+    // across seeds their pass/fail pattern must vary, or the seed does not reach the draws.
+    const pattern = (out: unknown[]) =>
+      out
+        .slice(12, 18)
+        .map((o) => (o !== null && typeof o === 'object' && 'error' in o ? 'x' : '.'))
+        .join('');
+    const patterns = new Set<string>();
+    for (let seed = 1; seed <= 8; seed++) patterns.add(pattern(await transcript({ seed })));
+    expect(patterns.size).toBeGreaterThan(1);
+    expect([...patterns].join('')).toContain('x');
+    expect([...patterns].join('')).toContain('.');
   });
 
   it('the same request gets the same answer within one model', async () => {

@@ -1,0 +1,26 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * The tests Stryker runs against each mutant (`npm run mutate`): the in-process suites over the core
+ * guarantees, from source. No dist build, no child processes, no network services but the local ones.
+ */
+export default defineConfig({
+  test: {
+    include: [
+      'test/core/**/*.test.ts',
+      'test/runtime/**/*.test.ts',
+      'test/alarms/**/*.test.ts',
+      'test/policy/**/*.test.ts',
+      'test/audit/**/*.test.ts',
+      'test/store/memory.test.ts',
+      'test/store/sqlite.test.ts',
+      'test/backends/memory.test.ts',
+      'test/backends/sqlite*.test.ts',
+      'test/config/**/*.test.ts',
+    ],
+    // Tests that start processes from dist/ (the CLI, workers) say nothing about a mutant in src/.
+    exclude: ['test/runtime/worker-tool.test.ts', 'test/audit/{anchors,config,crash,retention,two-writers,postgres-outage,postgres-writers}.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+  },
+});
