@@ -42,6 +42,12 @@ function storeDown() {
   return store;
 }
 
+/** Resolves once the simulator holds a call (it was admitted and reserved): no fixed sleep. */
+async function inFlightAtSim(gw: TestGateway): Promise<void> {
+  for (let i = 0; i < 3000 && gw.sim.stats.inFlight === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  if (gw.sim.stats.inFlight === 0) throw new Error('the holding call never reached the simulator');
+}
+
 const cfg = (bot: Record<string, unknown>, extra: Partial<ConfigInput> = {}) => ({ config: gatewayConfig(bot, extra) });
 
 /** Every stop code DESIGN.md lists that a model call over HTTP can produce, each from a real cause. */
@@ -138,7 +144,7 @@ const CASES: Case[] = [
     start: cfg({ maxConcurrentCalls: 1 }),
     setup: async (gw) => {
       void gw.post({ ...ask('[sim:stall_first] hold'), stream: true }).catch(() => {});
-      await sleep(200);
+      await inFlightAtSim(gw);
     },
     call: (c) => c.chat.completions.create(ask('two')),
   },
@@ -150,7 +156,7 @@ const CASES: Case[] = [
     headers: { 'x-fmguard-run': 'contended-run' },
     setup: async (gw) => {
       void gw.post({ ...ask('[sim:stall_first] hold', 'sim-pricey'), stream: true }, { 'x-fmguard-run': 'contended-run' }).catch(() => {});
-      await sleep(200);
+      await inFlightAtSim(gw);
     },
     call: (c) => c.chat.completions.create(ask('two', 'sim-pricey')),
   },
