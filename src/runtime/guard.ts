@@ -343,7 +343,7 @@ export class Guard {
     }
 
     if (options.id === undefined && options.local && this.localLedger) {
-      const record = await this.newRunRecord(id, agent, options.parentId);
+      const record = await this.newRunRecord(id, agent, parentId);
       this.emit({ type: 'run.started', at: record.startedAt, run: record });
       return new Run(this.ctx, await this.attach(record, agent, keyId, true));
     }

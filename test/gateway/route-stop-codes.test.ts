@@ -4,7 +4,7 @@ import { createMemoryStore } from '../../src/backends/memory/index.ts';
 import { ALL_STOP_CODES, STOP_CODES, shouldRetry, type StopCode } from '../../src/core/codes.ts';
 import { guardError } from '../../src/core/errors.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
-import { BOT_KEY, closeAll, gatewayConfig, type StartOptions, startGateway, type TestGateway } from './helpers.ts';
+import { ask, BOT_KEY, closeAll, gatewayConfig, type StartOptions, startGateway, type TestGateway } from './helpers.ts';
 import { namedSse, postTo } from './inbound-helpers.ts';
 
 /**
@@ -100,6 +100,12 @@ interface Case {
 function withEmbed(config: ConfigInput): ConfigInput {
   return { ...config, models: { ...config.models, 'sim-embed': { provider: 'sim', inputPerMTok: 0.02, outputPerMTok: 0 } } };
 }
+/** Resolves once the simulator holds a call (it was admitted and reserved): no fixed sleep. */
+async function inFlightAtSim(gw: TestGateway): Promise<void> {
+  for (let i = 0; i < 3000 && gw.sim.stats.inFlight === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  if (gw.sim.stats.inFlight === 0) throw new Error('the holding call never reached the simulator');
+}
+
 const cfg = (bot: Record<string, unknown>, extra: Partial<ConfigInput> = {}): StartOptions => ({ config: withEmbed(gatewayConfig(bot, extra)) });
 
 function storeDown() {
@@ -139,6 +145,26 @@ const CASES: Case[] = [
     setup: async (gw) => void (await gw.guard.startRun({ key: BOT_KEY, id: 'root-run' })),
   },
   { code: 'loop.repeated_tool_call', needs: 'loop' },
+  {
+    // One call in flight (over chat completions) holds the agent's only slot; its upstream never answers.
+    code: 'limit.concurrency',
+    start: cfg({ maxConcurrentCalls: 1 }),
+    setup: async (gw) => {
+      void gw.post({ ...ask('[sim:stall_first] hold'), stream: true }).catch(() => {});
+      await inFlightAtSim(gw);
+    },
+  },
+  {
+    // A call in flight holds all that is left of the run's $0.50; nothing is settled.
+    code: 'limit.contended',
+    start: cfg({ limits: { maxCostUsd: 0.5 } }),
+    headers: { 'x-fmguard-run': 'contended-run' },
+    model: 'sim-pricey',
+    setup: async (gw) => {
+      void gw.post({ ...ask('[sim:stall_first] hold', 'sim-pricey'), stream: true }, { 'x-fmguard-run': 'contended-run' }).catch(() => {});
+      await inFlightAtSim(gw);
+    },
+  },
   {
     code: 'loop.no_progress',
     needs: 'text',
