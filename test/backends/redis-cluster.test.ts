@@ -10,6 +10,10 @@ import { createRedisStore, type RedisStore } from '../../src/backends/redis/inde
 import { LocalCluster } from '../redis/cluster.ts';
 import { stateSections } from '../store/contract-state.ts';
 import { randomUUID } from 'node:crypto';
+import { parseConfig } from '../../src/config/load.ts';
+import { describeConfig } from '../../src/config/mask.ts';
+import { ConfigError } from '../../src/config/problems.ts';
+import { openStore } from '../../src/wiring/store.ts';
 
 const cluster = new LocalCluster();
 
@@ -101,5 +105,37 @@ describe('redis store on a 3-master cluster', () => {
   it('refuses a prefix without a hash tag in cluster mode', () => {
     const [first, ...rest] = cluster.urls;
     expect(() => createRedisStore({ url: first, cluster: rest, prefix: 'fmguard:' })).toThrow(/hash tag/);
+  });
+
+  it('a config with store.cluster opens a cluster store: a budget decided through it, seed URLs masked', async () => {
+    const [first, ...rest] = cluster.urls;
+    const prefix = `{cfg-${randomUUID().slice(0, 8)}}:`;
+    const base = { providers: { sim: { kind: 'simulated' } }, tenants: { acme: {} }, audit: { sink: 'none' } };
+    const config = parseConfig({ ...base, store: { kind: 'redis', url: first, cluster: rest.map((u) => u.replace('//', '//u:secret@')), prefix } });
+    expect(JSON.stringify(describeConfig(config))).not.toContain('secret');
+    // The seeds above carry a password the nodes do not ask for; the store itself gets clean URLs.
+    const store = openStore({ ...config, store: { kind: 'redis', url: first, cluster: rest, prefix } });
+    try {
+      const now = Date.now();
+      const charge = (id: string) => ({
+        id,
+        charges: [{ key: 'tenant:acme', dim: 'cost', amount: 1, limit: 1, code: 'budget.exhausted' as const }],
+        expiresAt: now + 60_000,
+        now,
+      });
+      expect((await store.ledger.reserve(charge('a'))).ok).toBe(true);
+      expect((await store.ledger.reserve(charge('b'))).ok).toBe(false);
+      expect((store as RedisStore).keys.prefix).toBe(prefix);
+    } finally {
+      await store.close();
+    }
+    let problems: string[] = [];
+    try {
+      parseConfig({ ...base, store: { kind: 'redis', url: first, cluster: [], prefix: 'plain:' } });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems = error.problems.map((p) => `${p.path}: ${p.message}`);
+    }
+    expect(problems).toEqual([expect.stringMatching(/^store.prefix: in a Redis Cluster the prefix must contain a hash tag/)]);
   });
 });
