@@ -92,7 +92,10 @@ const mapValues = <T, U>(record: Record<string, T>, fn: (value: T) => U): Record
 export function describeConfig(config: FmguardConfig): Record<string, unknown> {
   const agents = mapValues(config.agents, (a) => ({ ...a, keys: a.keys.map(({ secret, ...key }) => ({ ...key, key: maskSecret(secret) })) }));
   const { keyIndex: _keyIndex, ...rest } = config;
-  const store = config.store.kind === 'redis' ? { ...config.store, url: maskUrl(config.store.url) } : config.store;
+  const store =
+    config.store.kind === 'redis'
+      ? { ...config.store, url: maskUrl(config.store.url), ...(config.store.cluster ? { cluster: config.store.cluster.map(maskUrl) } : {}) }
+      : config.store;
   return {
     ...rest,
     store,

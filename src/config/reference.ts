@@ -140,6 +140,12 @@ export const CONFIG_REFERENCE: Docs = {
   'store.path': { meaning: 'sqlite: the database file (created with its folder).', example: '.fmguard/state.db' },
   'store.url': { meaning: 'redis: the server URL.', example: 'redis://127.0.0.1:6379' },
   'store.prefix': { meaning: 'redis: a prefix for every key, so several deployments can share one server.', default: 'fmguard:', example: "'prod:'" },
+  'store.cluster': {
+    meaning:
+      'redis: run against a Redis Cluster (or Valkey cluster); the list holds more seed node URLs besides `url` (may be empty). Every key carries the prefix, which must then contain a hash tag: one deployment is one slot (see docs/scaling.md).',
+    default: 'not a cluster; in a cluster the prefix defaults to `{fmguard}:`',
+    example: "['redis://10.0.0.2:6379', 'redis://10.0.0.3:6379']",
+  },
 
   defaults: { meaning: 'What every agent gets for anything it does not set itself.', example: '{ limits: { maxSteps: 20 } }' },
   ...under('defaults.limits', limits),

@@ -204,7 +204,20 @@ const storeSchema = z.discriminatedUnion(
   [
     z.strictObject({ kind: z.literal('memory') }),
     z.strictObject({ kind: z.literal('sqlite'), path: z.string().min(1) }),
-    z.strictObject({ kind: z.literal('redis'), url: z.string().min(1), prefix: z.string().optional() }),
+    z
+      .strictObject({
+        kind: z.literal('redis'),
+        url: z.string().min(1),
+        prefix: z.string().optional(),
+        cluster: z
+          .array(z.string().min(1))
+          .optional()
+          .describe('Redis Cluster: more seed node URLs besides url (may be empty); every key then carries the prefix hash tag (default {fmguard}:)'),
+      })
+      .refine((s) => s.cluster === undefined || s.prefix === undefined || /^[^{]*\{[^}]+\}/.test(s.prefix), {
+        message: 'in a Redis Cluster the prefix must contain a hash tag, such as "{fmguard}:"',
+        path: ['prefix'],
+      }),
   ],
   { error: 'expected a store with kind "memory", "sqlite" or "redis"' },
 );

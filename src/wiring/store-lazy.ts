@@ -13,7 +13,12 @@ export async function openStoreLazily(config: FmguardConfig): Promise<Store> {
       return (await import('../backends/sqlite/index.ts')).createSqliteStore({ path: config.store.path });
     case 'redis': {
       const { createRedisStore } = await import('../backends/redis/index.ts');
-      return createRedisStore({ url: config.store.url, prefix: config.store.prefix, metricsRetentionMs: config.metrics.retentionMs });
+      return createRedisStore({
+        url: config.store.url,
+        prefix: config.store.prefix,
+        cluster: config.store.cluster,
+        metricsRetentionMs: config.metrics.retentionMs,
+      });
     }
   }
 }

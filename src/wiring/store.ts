@@ -15,6 +15,7 @@ export function openStore(config: FmguardConfig): Store {
       return createRedisStore({
         url: config.store.url,
         prefix: config.store.prefix,
+        cluster: config.store.cluster,
         metricsRetentionMs: config.metrics.retentionMs,
         runTtlMs: runTtlMs(config),
       });

@@ -4,6 +4,11 @@ import { guardError, GuardError } from '../../core/errors.ts';
 
 export interface ConnectionOptions {
   url: string;
+  /**
+   * Redis Cluster: `url` and these are seed nodes; the client discovers the rest and routes each
+   * command to the node that owns its key's slot.
+   */
+  cluster?: readonly string[];
   /** How long a socket connect may take (default 1000). */
   connectTimeoutMs: number;
   /** How long one command may wait for its reply, and a call for a connection (default 500). */
@@ -33,11 +38,42 @@ export function boundedOptions(options: ConnectionOptions, name: string): RedisO
 }
 
 export function connect(options: ConnectionOptions, name: string, overrides: RedisOptions = {}): Redis {
-  const { Redis: Client } = loadDriver<typeof import('ioredis')>('ioredis', 'the Redis store');
-  const redis = new Client(options.url, { ...boundedOptions(options, name), ...overrides });
+  const driver = loadDriver<typeof import('ioredis')>('ioredis', 'the Redis store');
+  const redis =
+    options.cluster === undefined
+      ? new driver.Redis(options.url, { ...boundedOptions(options, name), ...overrides })
+      : connectCluster(driver, options, name, overrides);
   // Without a listener ioredis prints every connection error; the caller decides what to do with them.
   redis.on('error', (error: unknown) => options.onError?.(error));
   return redis;
+}
+
+/**
+ * A Redis Cluster client with the same bounds as a single connection: no offline queue, no retry of
+ * a command, reconnecting forever. Credentials and TLS of the first seed URL apply to every node the
+ * client discovers. The cluster client answers the commands the store sends exactly as one Redis does
+ * (routed by key), so the store holds it as one.
+ */
+function connectCluster(driver: typeof import('ioredis'), options: ConnectionOptions, name: string, overrides: RedisOptions): Redis {
+  const seeds = [options.url, ...(options.cluster ?? [])];
+  const first = new URL(seeds[0]);
+  const { retryStrategy, enableOfflineQueue: _offline, ...node } = { ...boundedOptions(options, name), ...overrides };
+  const redisOptions = {
+    ...node,
+    ...(first.username ? { username: decodeURIComponent(first.username) } : {}),
+    ...(first.password ? { password: decodeURIComponent(first.password) } : {}),
+    ...(first.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+  const cluster = new driver.Cluster(seeds, {
+    redisOptions,
+    enableOfflineQueue: false,
+    clusterRetryStrategy: retryStrategy as (times: number) => number,
+    slotsRefreshTimeout: options.connectTimeoutMs,
+    // A MOVED or ASK after a resharding is followed at once; a cluster that is down fails the call.
+    maxRedirections: 16,
+    retryDelayOnClusterDown: 0,
+  });
+  return cluster as unknown as Redis;
 }
 
 // Reply errors that mean "Redis cannot serve this now", as opposed to a bug in a script or a call.

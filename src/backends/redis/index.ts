@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { GuardError } from '../../core/errors.ts';
 import { EXPIRED_RETENTION_MS } from '../rules.ts';
 import type { Store } from '../../store/store.ts';
+import { routeScripts } from './script.ts';
 import { connect, Gate, type ConnectionOptions } from './connection.ts';
 import { FailPolicy, type FailOpenOption, type FailOpenPart } from './fail-open.ts';
 import { keysFor, type Keys } from './keys.ts';
@@ -26,6 +27,11 @@ export { createRedisMetricStore, type RedisMetricStoreOptions } from './metrics.
 export interface RedisStoreOptions {
   /** `redis://[user:pass@]host:port[/db]` (or `rediss://`). */
   url: string;
+  /**
+   * Redis Cluster (or Valkey cluster): more seed node URLs besides `url`. Every key then carries the
+   * prefix's hash tag, so the prefix must contain one (default in cluster mode `{fmguard}:`).
+   */
+  cluster?: readonly string[];
   /** Prepended to every key and channel (default `fmguard:`), so deployments can share one Redis. */
   prefix?: string;
   /** How long a socket connect may take (default 1000 ms). */
@@ -81,15 +87,21 @@ export interface RedisStore extends Store {
  * kill switches, and every replica then sees them gone.
  */
 export function createRedisStore(options: RedisStoreOptions): RedisStore {
-  const prefix = options.prefix ?? 'fmguard:';
+  const prefix = options.prefix ?? (options.cluster === undefined ? 'fmguard:' : '{fmguard}:');
+  if (options.cluster !== undefined && hashTag(prefix) === undefined) {
+    throw new TypeError(`redis store: in a cluster the prefix must contain a hash tag such as "{fmguard}:", got "${prefix}"`);
+  }
   const connection: ConnectionOptions = {
     url: options.url,
+    cluster: options.cluster,
     connectTimeoutMs: options.connectTimeoutMs ?? 1000,
     commandTimeoutMs: options.commandTimeoutMs ?? 500,
     onError: options.onError,
   };
   const id = randomUUID().slice(0, 8);
   const redis = connect(connection, `fmguard:${id}`);
+  // Every key starts with the prefix, so the prefix itself names the one slot every script runs in.
+  if (options.cluster !== undefined) routeScripts(redis, prefix);
   const gate = new Gate(redis, connection.commandTimeoutMs);
   const subscriber = new Subscriber(() => connect(connection, `fmguard-sub:${id}`, { autoResubscribe: false }));
   const policy = new FailPolicy(options.failOpen ?? false, options.onFailOpen);
@@ -127,4 +139,13 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       else redis.disconnect();
     },
   };
+}
+
+/** The part of `key` Redis Cluster hashes: the first `{...}` with something inside, as Redis defines it. */
+export function hashTag(key: string): string | undefined {
+  const open = key.indexOf('{');
+  if (open < 0) return undefined;
+  const close = key.indexOf('}', open + 1);
+  if (close < 0 || close === open + 1) return undefined;
+  return key.slice(open + 1, close);
 }

@@ -2,9 +2,11 @@
  * Where everything lives in Redis. All keys start with the store's prefix (default `fmguard:`), so
  * several deployments can share one Redis; give each its own prefix. Caller-chosen names (ids,
  * account keys, scopes) only ever follow a namespace no fixed key shares, so an id such as `due`
- * cannot land on an index. Wrap the prefix in a hash tag (`{fmguard}:`) to keep every key in one
- * slot if a cluster is ever used: the scripts touch keys they find inside other keys (a reservation
- * names its accounts), which only a single slot allows.
+ * cannot land on an index. In a Redis Cluster (option `cluster`) the prefix must carry a hash tag
+ * (default `{fmguard}:`), so every key of a store is in one slot: the scripts touch keys they find
+ * inside other keys (a reservation names its accounts) and shared indexes (`rz:due`), which only a
+ * single slot allows. Each script declares the prefix as its one key, so the client routes it to
+ * that slot's primary (script.ts). docs/scaling.md says what this means for spreading load.
  *
  *   l:<account>          hash   ledger account: `u:<dim>` used, `r:<dim>` reserved (integers)
  *   res:<id>             hash   reservation: x expiresAt, e 0|1 (expired: hold already released),
