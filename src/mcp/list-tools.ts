@@ -9,21 +9,15 @@ import type { Identity } from './identity.ts';
 type ListingAuthorizer = Authorizer & { mayAllow?(request: Omit<AuthorizeRequest, 'context'>): boolean };
 
 /**
- * Least privilege for discovery: the tools whose `callTool` on `server.tool` the policy does not
- * deny. Each call is still judged on its real arguments; listing only decides what the agent sees,
- * and when in doubt it hides. The probe has no arguments (`context.input` is `{}`) and a fresh
- * run's counters, so with the Cedar engine:
- * - an unconditional permit, or an approval rule, lists the tool; no permit hides it;
- * - a forbid that matches whatever the arguments (a `deny` entry) hides it;
- * - a permit that needs certain arguments does not match the empty input: the tool is hidden,
- *   though callable with arguments the permit accepts;
- * - a forbid on arguments hides it unless written so an empty input escapes it:
- *   `when { context.input has path && context.input.path like "/etc/*" }` lists the tool;
- *   without the `has` the forbid fails to evaluate, which denies (fail closed); and
- *   `unless { context.input has to && … }` matches the empty input.
- * So "may call, except with these arguments" is best written as a permit plus a
- * `when { context.input has x && … }` forbid. An authorizer with `mayAllow` (Cedar partial
- * evaluation, context unknown) answers "could any call be allowed" exactly and is used instead.
+ * Least privilege for discovery: the tools whose `callTool` on `server.tool` some request could be
+ * allowed. Each call is still judged on its real arguments; listing only decides what the agent sees.
+ * With the Cedar engine (`mayAllow`: partial evaluation with the context unknown):
+ * - a permit satisfied or left conditional (`when { context.input.amount < 100 }`) lists the tool;
+ * - a forbid that applies whatever the context (a `deny` entry, or one that errors for certain)
+ *   hides it; a conditional forbid does not (some arguments escape it); no permit hides it;
+ * - a shadow-mode agent sees every tool.
+ * A hand-written authorizer without `mayAllow` is probed with no arguments (`context.input` is
+ * `{}`) and a fresh run's counters; the tool is listed unless that probe is denied.
  */
 export function visibleTools(authorizer: ListingAuthorizer | undefined, identity: Identity, server: string, tools: Iterable<Tool>, now: number): Tool[] {
   if (!authorizer) return [...tools];

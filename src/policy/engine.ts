@@ -57,6 +57,16 @@ export interface PolicyEngine {
    * each skips the one-off partial evaluation (a few ms). Returns how many were prepared.
    */
   warm(): number;
+  /**
+   * Could some request for (agent, action, resource) be allowed, whatever its context (arguments,
+   * counters, hour)? Cedar partial evaluation with the context unknown: false when a forbid applies
+   * for certain (or certainly fails to evaluate, which denies) or when no permit can apply; true when
+   * a permit is satisfied or left as a residual. Used for MCP `tools/list`. Ignores shadow mode (see
+   * `isShadow`); an unknown agent or action is false. `tenant` is carried by the agent's entity.
+   */
+  mayAllow(agent: string, tenant: string, action: PolicyAction, resource: string): boolean;
+  /** The agent's decisions are reported only (`mode: shadow`). */
+  isShadow(agent: string): boolean;
   /** The Cedar schema policies were validated against (what `fmguard policy schema` would print). */
   readonly schemaText: string;
   /** Non-fatal problems found at creation (unknown names in shorthand, untypable tool arguments). */
@@ -84,6 +94,8 @@ interface AgentState {
   /** The slice per action, with each policy's resource scope for a cheap first cut. */
   readonly byAction: Readonly<Record<PolicyAction, readonly ScopedPolicy[]>>;
   readonly targets: Readonly<Record<PolicyAction, Map<string, Target>>>;
+  /** `mayAllow` answers, per action and resource. */
+  readonly listable: Readonly<Record<PolicyAction, Map<string, boolean>>>;
 }
 
 // Bounds memory when tool or model names come from the model's output.
@@ -106,8 +118,16 @@ export function createPolicyEngine(spec: PolicySpec, { strategy = 'request', eva
   const unknownAgent: Decision = Object.freeze({ effect: 'deny', reason: 'no-permit', policies: NONE, shadow: false });
 
   function prepare(agent: AgentState, action: PolicyAction, resource: string): Target {
+    const call = baseCall(agent, action, resource);
+    if (strategy === 'full') return { call: { ...call, preparsedPolicySetId: (fullSet ??= preparsedSet(allJson(policies))) } };
+    if (strategy === 'agent') return { call: { ...call, preparsedPolicySetId: preparsedSet(agent.slice) } };
+    return prune(agent, action, call);
+  }
+
+  /** Partial evaluation with every context attribute unknown: what can still matter for this target. */
+  function baseCall(agent: AgentState, action: PolicyAction, resource: string): StatefulAuthorizationCall {
     const resourceEntity = action === 'invokeModel' ? modelEntity(resource, models.get(resource), compiled.globs) : toolEntity(resource, compiled.globs);
-    const call: StatefulAuthorizationCall = {
+    return {
       principal: agent.entity.uid,
       action: { type: ACTION_TYPE, id: action },
       resource: resourceEntity.uid,
@@ -115,13 +135,10 @@ export function createPolicyEngine(spec: PolicySpec, { strategy = 'request', eva
       entities: [agent.entity, resourceEntity],
       preparsedPolicySetId: '',
     };
-    if (strategy === 'full') return { call: { ...call, preparsedPolicySetId: (fullSet ??= preparsedSet(allJson(policies))) } };
-    if (strategy === 'agent') return { call: { ...call, preparsedPolicySetId: preparsedSet(agent.slice) } };
-    return prune(agent, action, call);
   }
 
-  /** Partial evaluation with every context attribute unknown: what can still matter for this target. */
-  function prune(agent: AgentState, action: PolicyAction, call: StatefulAuthorizationCall): Target {
+  /** Partial evaluation with every context attribute unknown, over the policies in scope. */
+  function partial(agent: AgentState, action: PolicyAction, call: StatefulAuthorizationCall) {
     const context: Record<string, { __extn: { fn: string; arg: string } }> = {};
     for (const key of CONTEXT_KEYS[action]) context[key] = { __extn: { fn: 'unknown', arg: key } };
     // Policies whose scope names another action or resource cannot apply; partial evaluation
@@ -129,7 +146,7 @@ export function createPolicyEngine(spec: PolicySpec, { strategy = 'request', eva
     const candidates: Record<string, string> = {};
     const resource = call.entities[1]!;
     for (const p of agent.byAction[action]) if (p.mayApplyTo(resource)) candidates[p.id] = p.text;
-    const answer = cedar().isAuthorizedPartial({
+    return cedar().isAuthorizedPartial({
       principal: call.principal,
       action: call.action,
       resource: call.resource,
@@ -137,6 +154,10 @@ export function createPolicyEngine(spec: PolicySpec, { strategy = 'request', eva
       entities: call.entities,
       policies: { staticPolicies: candidates },
     });
+  }
+
+  function prune(agent: AgentState, action: PolicyAction, call: StatefulAuthorizationCall): Target {
+    const answer = partial(agent, action, call);
     if (answer.type !== 'residuals') return { call: { ...call, preparsedPolicySetId: preparsedSet(agent.slice) } };
     const { satisfied, errored, nontrivialResiduals, residuals } = answer.response;
     const inReach = [...satisfied, ...errored, ...nontrivialResiduals];
@@ -219,14 +240,44 @@ export function createPolicyEngine(spec: PolicySpec, { strategy = 'request', eva
     return count;
   }
 
+  function mayAllow(id: string, _tenant: string, action: PolicyAction, resource: string): boolean {
+    const agent = agents.get(id);
+    const cache = agent && (action === 'invokeModel' || action === 'callTool') ? agent.listable[action] : undefined;
+    if (!agent || !cache) return false;
+    const known = cache.get(resource);
+    if (known !== undefined) return known;
+    const answer = partial(agent, action, baseCall(agent, action, resource));
+    // Fail closed: a policy set partial evaluation cannot handle lists nothing.
+    const may = answer.type === 'residuals' && someRequestAllowed(answer.response, policies);
+    if (cache.size >= MAX_TARGETS_PER_ACTION) cache.clear();
+    cache.set(resource, may);
+    return may;
+  }
+
   return {
     decide,
     evaluationPath,
     warm,
+    mayAllow,
+    isShadow: (id) => agents.get(id)?.shadow ?? false,
     policy: (id) => policyInfo(policies.get(id)),
     schemaText: compiled.schemaText,
     warnings: compiled.problems,
   };
+}
+
+/**
+ * From a partial evaluation with the context unknown: a satisfied forbid, or one that errors
+ * whatever the context, denies every request; otherwise some request is allowed when a permit is
+ * satisfied or still conditional. A conditional forbid does not hide: some context may escape it.
+ */
+function someRequestAllowed(
+  r: { satisfied: readonly string[]; errored: readonly string[]; nontrivialResiduals: readonly string[] },
+  policies: ReadonlyMap<string, CompiledPolicy>,
+): boolean {
+  const effect = (id: string) => policies.get(id)?.effect;
+  if (r.satisfied.some((id) => effect(id) === 'forbid') || r.errored.some((id) => effect(id) === 'forbid')) return false;
+  return r.satisfied.some((id) => effect(id) === 'permit') || r.nontrivialResiduals.some((id) => effect(id) === 'permit');
 }
 
 function agentState(spec: AgentPolicySpec, compiled: CompiledPolicies): AgentState {
@@ -246,6 +297,7 @@ function agentState(spec: AgentPolicySpec, compiled: CompiledPolicies): AgentSta
     slice,
     byAction,
     targets: { invokeModel: new Map(), callTool: new Map() },
+    listable: { invokeModel: new Map(), callTool: new Map() },
   };
 }
 

@@ -47,7 +47,11 @@ function toAuthorize(decision: Decision): AuthorizeDecision {
  * The runtime's view of the engine. Shadow-mode agents get `allow` whatever the policy says, and
  * the real decision is reported as a `policy.shadow` event.
  */
-export function engineAuthorizer(engine: PolicyEngine, emit: (event: GuardEvent) => void, now: () => number): Authorizer {
+export function engineAuthorizer(
+  engine: PolicyEngine,
+  emit: (event: GuardEvent) => void,
+  now: () => number,
+): Authorizer & { mayAllow(request: Omit<AuthorizeRequest, 'context'>): boolean } {
   return {
     authorize(request: AuthorizeRequest): AuthorizeDecision {
       const decision = engine.decide(request as never);
@@ -65,6 +69,11 @@ export function engineAuthorizer(engine: PolicyEngine, emit: (event: GuardEvent)
         });
       }
       return { effect: 'allow', policies: [...decision.policies] };
+    },
+    /** For `tools/list`: could any arguments make the call allowed. A shadow-mode agent sees everything. */
+    mayAllow(request: Omit<AuthorizeRequest, 'context'>): boolean {
+      if (engine.isShadow(request.agent)) return true;
+      return engine.mayAllow(request.agent, request.tenant, request.action as never, request.resource);
     },
   };
 }

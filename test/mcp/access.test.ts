@@ -56,7 +56,7 @@ describe('MCP gateway: least privilege', () => {
     await client.close();
   });
 
-  it('Cedar policies on the arguments: listing probes with no arguments; each call is judged on its own', async () => {
+  it('Cedar policies on the arguments: listing asks whether some arguments could be allowed; each call is judged on its own', async () => {
     const file = join(POLICY_DIR, 'bot.cedar');
     writeFileSync(
       file,
@@ -75,14 +75,15 @@ when { context.input has to && context.input.to like "*@acme.com" };
     );
     gw = await startGateway(mcpConfig({ allow: { tools: ['demo.search'] }, policies: file }, { toolServers: { demo: { kind: 'builtin', tools } } }));
     const { client } = await connectClient(gw);
-    // The permit-plus-guarded-forbid tool is listed; the permit that needs certain arguments is not.
-    expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual(['search', 'write_file']);
+    // The permit-plus-guarded-forbid tool is listed, and so is the permit that needs certain arguments
+    // (partial evaluation: some arguments could be allowed).
+    expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual(['search', 'send_email', 'write_file']);
     const bad = await client.callTool({ name: 'write_file', arguments: { path: '/etc/passwd', content: 'x' } });
     expect(fmguardOf(bad)).toMatchObject({ code: 'policy.denied', policies: ['agent:bot:no-etc'] });
     const good = await client.callTool({ name: 'write_file', arguments: { path: '/notes/a.txt', content: 'hello' } });
     expect(good.isError).toBeFalsy();
     expect(gw.world.files.get('/notes/a.txt')).toBe('hello');
-    // Hidden from the list, yet callable with arguments the policy permits, and not with others.
+    // Callable with arguments the policy permits, and not with others.
     const mail = await client.callTool({ name: 'send_email', arguments: { to: 'ops@acme.com', subject: 'hi', body: 'x' } });
     expect(mail.isError).toBeFalsy();
     const outside = await client.callTool({ name: 'send_email', arguments: { to: 'eve@evil.example', subject: 'hi', body: 'x' } });
