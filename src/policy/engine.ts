@@ -111,8 +111,8 @@ export function createPolicyEngine(spec: PolicySpec, { strategy = 'request', eva
   const { policies, inputType } = compiled;
   const models = new Map<string, ModelSpec>((spec.models ?? []).map((m) => [m.name, m]));
   const agents = new Map<string, AgentState>();
-  const blind = new Map<string, boolean>();
-  const isBlind = (p: CompiledPolicy): boolean => {
+  const blind = new Map<string, Blindness>();
+  const isBlind = (p: CompiledPolicy): Blindness => {
     let b = blind.get(p.id);
     if (b === undefined) blind.set(p.id, (b = principalBlind(p)));
     return b;
@@ -313,13 +313,16 @@ export function createPolicyEngine(spec: PolicySpec, { strategy = 'request', eva
   };
 }
 
-function agentState(spec: AgentPolicySpec, compiled: CompiledPolicies, isBlind: (p: CompiledPolicy) => boolean): AgentState {
+function agentState(spec: AgentPolicySpec, compiled: CompiledPolicies, isBlind: (p: CompiledPolicy) => Blindness): AgentState {
   const slice = new Map<string, string>();
   const byAction: Record<PolicyAction, ScopedPolicy[]> = { invokeModel: [], callTool: [] };
   let shareable = true;
+  let byTenant = false;
   for (const id of [...compiled.globalIds, ...(compiled.agentIds.get(spec.id) ?? [])]) {
     const p = compiled.policies.get(id)!;
-    if (!p.template && !isBlind(p)) shareable = false;
+    const b = p.template ? 'any-agent' : isBlind(p);
+    if (b === false) shareable = false;
+    if (b === 'tenant') byTenant = true;
     slice.set(id, p.text);
     for (const action of ['invokeModel', 'callTool'] as const) {
       const scoped = scopeFilter(p, action);
@@ -335,24 +338,29 @@ function agentState(spec: AgentPolicySpec, compiled: CompiledPolicies, isBlind: 
     order: new Map([...slice.keys()].map((id, i) => [id, i])),
     byAction,
     targets: { invokeModel: new Map(), callTool: new Map() },
-    shared: self && { entity: self, key: JSON.stringify([spec.tenant, spec.tags ?? null]) },
+    // Nothing but a tenant scope reads the principal beyond its id: the tenant is all that can differ.
+    shared: self && { entity: self, key: byTenant ? `tenant:${spec.tenant}` : '' },
   };
 }
 
+/** `any-agent`: the policy cannot tell agents apart; `tenant`: only by tenant; false: it can. */
+type Blindness = 'any-agent' | 'tenant' | false;
+
 /**
- * A policy whose outcome cannot depend on which agent of a tenant is asking: its principal scope is
- * any principal, a principal type, or a tenant, and no condition reads `principal`. (Shorthand pins
- * its agent and is shared through its template instead.)
+ * Whether a policy's outcome can depend on which agent is asking: its principal scope is any
+ * principal or a principal type (any agent), or a tenant (by tenant), and no condition reads
+ * `principal` (else false). Shorthand pins its agent and is shared through its template instead.
  */
-function principalBlind(p: CompiledPolicy): boolean {
+function principalBlind(p: CompiledPolicy): Blindness {
   const scope = p.json.principal as { op: string; entity?: unknown; entity_type?: string; in?: { entity?: unknown } };
   const tenant = (e: unknown): boolean => {
     const uid = (e !== null && typeof e === 'object' && '__entity' in e ? (e as { __entity: unknown }).__entity : e) as { type?: unknown } | undefined;
     return uid?.type === TENANT_TYPE;
   };
-  const scopeBlind =
-    scope.op === 'All' || (scope.op === 'is' && (scope.in === undefined || tenant(scope.in.entity))) || (scope.op === 'in' && tenant(scope.entity));
-  return scopeBlind && !p.json.conditions.some((c) => mentionsVar(c.body, 'principal'));
+  if (p.json.conditions.some((c) => mentionsVar(c.body, 'principal'))) return false;
+  if (scope.op === 'All' || (scope.op === 'is' && scope.in === undefined)) return 'any-agent';
+  if ((scope.op === 'is' && tenant(scope.in?.entity)) || (scope.op === 'in' && tenant(scope.entity))) return 'tenant';
+  return false;
 }
 
 /** A cached decision is shared by every caller: none of them may change it for the others. */
