@@ -3,8 +3,13 @@
  * and turning cedar-wasm's byte offsets into line:column.
  */
 
+// Nothing to escape (the common case: names of agents, models and tools).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what must be escaped
+const PLAIN = /^[^\\"\u0000-\u001f\u007f]*$/u;
+
 /** A Cedar string literal body (Cedar escapes: \\ \" \n \r \t \0 \u{..}). */
 export function escapeCedarString(value: string): string {
+  if (PLAIN.test(value)) return value;
   let out = '';
   for (const ch of value) {
     const code = ch.codePointAt(0)!;

@@ -26,6 +26,8 @@ export interface CompiledPolicy {
   readonly source: string;
   /** 1-based line in `source`; 0 for generated (shorthand) policies. */
   readonly line: number;
+  /** For shorthand: the same entry for the placeholder agent, shared by every agent with it. */
+  readonly template?: { readonly id: string; readonly text: string };
 }
 
 export interface CompiledPolicies {
@@ -106,13 +108,21 @@ export function compilePolicies(spec: PolicySpec): CompiledPolicies {
     schema,
     problems,
   );
+  // Each agent's generated policies, in order (one pass, not one per agent).
+  const generatedOf = new Map<string, number[]>();
+  generated.forEach(({ agent }, i) => {
+    const list = generatedOf.get(agent);
+    if (list) list.push(i);
+    else generatedOf.set(agent, [i]);
+  });
   const agentIds = new Map<string, readonly string[]>();
   for (const agent of spec.agents) {
     const ids: string[] = [];
-    generated.forEach(({ agent: owner, g }, i) => {
+    for (const i of generatedOf.get(agent.id) ?? []) {
+      const { g } = generated[i]!;
       const json = generatedJson[i];
-      if (owner === agent.id && json && add(compiled(g.id, json, g.text, agent.id, g.origin, 0), 0)) ids.push(g.id);
-    });
+      if (json && add(compiled(g.id, json, g.text, agent.id, g.origin, 0, g.template), 0)) ids.push(g.id);
+    }
     warnUnknownNames(spec, agent, problems);
     for (const source of agent.policies ?? []) {
       const { name, parsed } = parseSource(source);
@@ -139,7 +149,15 @@ export function compilePolicies(spec: PolicySpec): CompiledPolicies {
   return { schemaText, inputType, policies, globalIds, agentIds, problems, globs: globPatterns(spec) };
 }
 
-function compiled(id: string, json: PolicyJson, text: string, agent: string | undefined, source: string, line: number): CompiledPolicy {
+function compiled(
+  id: string,
+  json: PolicyJson,
+  text: string,
+  agent: string | undefined,
+  source: string,
+  line: number,
+  template?: { id: string; text: string },
+): CompiledPolicy {
   const annotations = json.annotations ?? {};
   return {
     id,
@@ -151,6 +169,7 @@ function compiled(id: string, json: PolicyJson, text: string, agent: string | un
     agent,
     source,
     line,
+    template: template && { id: template.id, text: template.text },
   };
 }
 
@@ -161,11 +180,16 @@ function annotationId(json: PolicyJson): string | undefined {
 
 /** Whether an expression tree reads `context` anywhere. */
 export function mentionsContext(node: unknown): boolean {
-  if (Array.isArray(node)) return node.some(mentionsContext);
+  return mentionsVar(node, 'context');
+}
+
+/** Whether an expression tree reads the variable `name` (`principal`, `context`, ...) anywhere. */
+export function mentionsVar(node: unknown, name: string): boolean {
+  if (Array.isArray(node)) return node.some((n) => mentionsVar(n, name));
   if (node === null || typeof node !== 'object') return false;
   for (const [key, value] of Object.entries(node)) {
-    if (key === 'Var' && value === 'context') return true;
-    if (key !== 'Value' && mentionsContext(value)) return true;
+    if (key === 'Var' && value === name) return true;
+    if (key !== 'Value' && mentionsVar(value, name)) return true;
   }
   return false;
 }

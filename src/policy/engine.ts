@@ -1,13 +1,14 @@
 import { cedar, type EntityJson, type PolicyJson, type StatefulAuthorizationCall } from './cedar.ts';
+import { SELF } from './shorthand.ts';
 import { scopeFilter, type ScopedPolicy } from './scope.ts';
-import { compilePolicies, type CompiledPolicies, type CompiledPolicy } from './compile.ts';
+import { compilePolicies, mentionsVar, type CompiledPolicies, type CompiledPolicy } from './compile.ts';
 import { requestContext, validContext } from './context.ts';
 import { decisionFrom } from './decision.ts';
 import { agentEntity, modelEntity, toolEntity } from './entities.ts';
 import { preparsedSet } from './preparsed.ts';
 import { PolicyConfigError } from './problems.ts';
 import { compileResidual, type ResidualPolicy } from './residual.ts';
-import { ACTION_TYPE, CONTEXT_KEYS } from './schema.ts';
+import { ACTION_TYPE, CONTEXT_KEYS, TENANT_TYPE } from './schema.ts';
 import type { AgentPolicySpec, Decision, DecisionRequest, ModelSpec, PolicyAction, PolicyProblem, PolicySpec } from './types.ts';
 
 /**
@@ -91,12 +92,22 @@ interface AgentState {
   readonly shadow: boolean;
   /** Its own policies plus the global ones, as text. */
   readonly slice: ReadonlyMap<string, string>;
+  /** Each policy's position in the slice. */
+  readonly order: ReadonlyMap<string, number>;
   /** The slice per action, with each policy's resource scope for a cheap first cut. */
   readonly byAction: Readonly<Record<PolicyAction, readonly ScopedPolicy[]>>;
   readonly targets: Readonly<Record<PolicyAction, Map<string, Target>>>;
   /** `mayAllow` answers, per action and resource. */
   readonly listable: Readonly<Record<PolicyAction, Map<string, boolean>>>;
+  /**
+   * Set when nothing in the agent's slice but its shorthand can tell it from another agent of its
+   * tenant (see `principalBlind`): its partial evaluations are then shared with every agent whose
+   * candidates have the same shape, done once as the placeholder agent `SELF`.
+   */
+  readonly shared?: { readonly entity: EntityJson; readonly key: string };
 }
+
+type PartialResponse = Extract<ReturnType<ReturnType<typeof cedar>['isAuthorizedPartial']>, { type: 'residuals' }>['response'];
 
 // Bounds memory when tool or model names come from the model's output.
 const MAX_TARGETS_PER_ACTION = 4096;
@@ -112,8 +123,16 @@ export function createPolicyEngine(spec: PolicySpec, { strategy = 'request', eva
   const { policies, inputType } = compiled;
   const models = new Map<string, ModelSpec>((spec.models ?? []).map((m) => [m.name, m]));
   const agents = new Map<string, AgentState>();
-  for (const a of spec.agents) agents.set(a.id, agentState(a, compiled));
+  const blind = new Map<string, Blindness>();
+  const isBlind = (p: CompiledPolicy): Blindness => {
+    let b = blind.get(p.id);
+    if (b === undefined) blind.set(p.id, (b = principalBlind(p)));
+    return b;
+  };
+  for (const a of spec.agents) agents.set(a.id, agentState(a, compiled, isBlind));
   let fullSet: string | undefined;
+  // Partial evaluation answers of agents with the same shape, by (action, resource, tenant, candidates).
+  const sharedAnswers = new Map<string, PartialResponse | undefined>();
 
   const unknownAgent: Decision = Object.freeze({ effect: 'deny', reason: 'no-permit', policies: NONE, shadow: false });
 
@@ -137,29 +156,24 @@ export function createPolicyEngine(spec: PolicySpec, { strategy = 'request', eva
     };
   }
 
-  /** Partial evaluation with every context attribute unknown, over the policies in scope. */
-  function partial(agent: AgentState, action: PolicyAction, call: StatefulAuthorizationCall) {
+  /** Every context attribute unknown: what partial evaluation leaves open. */
+  function unknownContext(action: PolicyAction): Record<string, unknown> {
     const context: Record<string, { __extn: { fn: string; arg: string } }> = {};
     for (const key of CONTEXT_KEYS[action]) context[key] = { __extn: { fn: 'unknown', arg: key } };
-    // Policies whose scope names another action or resource cannot apply; partial evaluation
-    // (which costs per policy) decides the rest.
-    const candidates: Record<string, string> = {};
-    const resource = call.entities[1]!;
-    for (const p of agent.byAction[action]) if (p.mayApplyTo(resource)) candidates[p.id] = p.text;
-    return cedar().isAuthorizedPartial({
-      principal: call.principal,
-      action: call.action,
-      resource: call.resource,
-      context,
-      entities: call.entities,
-      policies: { staticPolicies: candidates },
-    });
+    return context;
   }
 
   function prune(agent: AgentState, action: PolicyAction, call: StatefulAuthorizationCall): Target {
-    const answer = partial(agent, action, call);
-    if (answer.type !== 'residuals') return { call: { ...call, preparsedPolicySetId: preparsedSet(agent.slice) } };
-    const { satisfied, errored, nontrivialResiduals, residuals } = answer.response;
+    const context = unknownContext(action);
+    const response = (agent.shared && sharedPartial(agent, agent.shared, action, call, context)) || partial(agent, action, call, context);
+    if (!response) return { call: { ...call, preparsedPolicySetId: preparsedSet(agent.slice) } };
+    // In the agent's slice order (global policies first, then its own as configured), whichever
+    // way they were found: Cedar reports them in hash order.
+    const inOrder = (ids: readonly string[]) => (ids.length < 2 ? ids : [...ids].sort((a, b) => agent.order.get(a)! - agent.order.get(b)!));
+    const satisfied = inOrder(response.satisfied);
+    const errored = inOrder(response.errored);
+    const nontrivialResiduals = inOrder(response.nontrivialResiduals);
+    const { residuals } = response;
     const inReach = [...satisfied, ...errored, ...nontrivialResiduals];
     const fixed = nontrivialResiduals.length === 0 && inReach.every((id) => !policies.get(id)!.readsContext);
     if (fixed) return { decision: frozen(decisionFrom(satisfied, errored, policies, agent.shadow)) };
@@ -177,6 +191,77 @@ export function createPolicyEngine(spec: PolicySpec, { strategy = 'request', eva
     const live = new Map<string, string>();
     for (const id of inReach) live.set(id, agent.slice.get(id)!);
     return { call: { ...call, preparsedPolicySetId: preparsedSet(live) } };
+  }
+
+  /** Partial evaluation of the agent's own candidates; undefined when cedar-wasm answers with a failure. */
+  function partial(agent: AgentState, action: PolicyAction, call: StatefulAuthorizationCall, context: Record<string, unknown>): PartialResponse | undefined {
+    // Policies whose scope names another action or resource cannot apply; partial evaluation
+    // (which costs per policy) decides the rest.
+    const candidates: Record<string, string> = {};
+    const resource = call.entities[1]!;
+    for (const p of agent.byAction[action]) if (p.mayApplyTo(resource)) candidates[p.id] = p.text;
+    const answer = cedar().isAuthorizedPartial({
+      principal: call.principal,
+      action: call.action,
+      resource: call.resource,
+      context: context as never,
+      entities: call.entities,
+      policies: { staticPolicies: candidates },
+    });
+    return answer.type === 'residuals' ? answer.response : undefined;
+  }
+
+  /**
+   * The same partial evaluation, done as the placeholder agent over the shorthand templates and
+   * shared by every agent with the same key, its ids then mapped back to this agent's. Undefined
+   * (the caller evaluates the agent's own policies) whenever sharing could change the answer.
+   */
+  function sharedPartial(
+    agent: AgentState,
+    shared: NonNullable<AgentState['shared']>,
+    action: PolicyAction,
+    call: StatefulAuthorizationCall,
+    context: Record<string, unknown>,
+  ): PartialResponse | undefined {
+    const resource = call.entities[1]!;
+    const candidates: Record<string, string> = {};
+    const real = new Map<string, string>();
+    for (const p of agent.byAction[action]) {
+      if (!p.mayApplyTo(resource)) continue;
+      const id = p.template?.id ?? p.id;
+      if (real.has(id)) return undefined;
+      real.set(id, p.id);
+      candidates[id] = p.template?.text ?? p.text;
+    }
+    const key = JSON.stringify([shared.key, action, call.resource, ...real.keys()]);
+    let response = sharedAnswers.get(key);
+    if (!sharedAnswers.has(key)) {
+      const answer = cedar().isAuthorizedPartial({
+        principal: shared.entity.uid,
+        action: call.action,
+        resource: call.resource,
+        context: context as never,
+        entities: [shared.entity, resource],
+        policies: { staticPolicies: candidates },
+      });
+      response = answer.type === 'residuals' ? answer.response : undefined;
+      // A residual that still names the placeholder agent is not this agent's: never shared.
+      if (response && response.nontrivialResiduals.length > 0 && JSON.stringify(response.residuals).includes(JSON.stringify(SELF))) response = undefined;
+      sharedAnswers.set(key, response);
+    }
+    if (!response) return undefined;
+    const ids = (list: readonly string[]) => list.map((id) => real.get(id)!);
+    const residuals: Record<string, PolicyJson> = {};
+    for (const id of response.nontrivialResiduals) residuals[real.get(id)!] = response.residuals[id]!;
+    return {
+      ...response,
+      satisfied: ids(response.satisfied),
+      errored: ids(response.errored),
+      nontrivialResiduals: ids(response.nontrivialResiduals),
+      mayBeDetermining: ids(response.mayBeDetermining),
+      mustBeDetermining: ids(response.mustBeDetermining),
+      residuals,
+    };
   }
 
   function targetFor(agent: AgentState, action: PolicyAction, resource: string): Target | undefined {
@@ -246,9 +331,9 @@ export function createPolicyEngine(spec: PolicySpec, { strategy = 'request', eva
     if (!agent || !cache) return false;
     const known = cache.get(resource);
     if (known !== undefined) return known;
-    const answer = partial(agent, action, baseCall(agent, action, resource));
+    const answer = partial(agent, action, baseCall(agent, action, resource), unknownContext(action));
     // Fail closed: a policy set partial evaluation cannot handle lists nothing.
-    const may = answer.type === 'residuals' && someRequestAllowed(answer.response, policies);
+    const may = answer !== undefined && someRequestAllowed(answer, policies);
     if (cache.size >= MAX_TARGETS_PER_ACTION) cache.clear();
     cache.set(resource, may);
     return may;
@@ -280,25 +365,55 @@ function someRequestAllowed(
   return r.satisfied.some((id) => effect(id) === 'permit') || r.nontrivialResiduals.some((id) => effect(id) === 'permit');
 }
 
-function agentState(spec: AgentPolicySpec, compiled: CompiledPolicies): AgentState {
+function agentState(spec: AgentPolicySpec, compiled: CompiledPolicies, isBlind: (p: CompiledPolicy) => Blindness): AgentState {
   const slice = new Map<string, string>();
   const byAction: Record<PolicyAction, ScopedPolicy[]> = { invokeModel: [], callTool: [] };
+  let shareable = true;
+  let byTenant = false;
   for (const id of [...compiled.globalIds, ...(compiled.agentIds.get(spec.id) ?? [])]) {
     const p = compiled.policies.get(id)!;
+    const b = p.template ? 'any-agent' : isBlind(p);
+    if (b === false) shareable = false;
+    if (b === 'tenant') byTenant = true;
     slice.set(id, p.text);
     for (const action of ['invokeModel', 'callTool'] as const) {
       const scoped = scopeFilter(p, action);
       if (scoped) byAction[action].push(scoped);
     }
   }
+  const entity = agentEntity(spec);
+  const self = shareable ? agentEntity({ ...spec, id: SELF }) : undefined;
   return {
-    entity: agentEntity(spec),
+    entity,
     shadow: spec.mode === 'shadow',
     slice,
+    order: new Map([...slice.keys()].map((id, i) => [id, i])),
     byAction,
     targets: { invokeModel: new Map(), callTool: new Map() },
     listable: { invokeModel: new Map(), callTool: new Map() },
+    // Nothing but a tenant scope reads the principal beyond its id: the tenant is all that can differ.
+    shared: self && { entity: self, key: byTenant ? `tenant:${spec.tenant}` : '' },
   };
+}
+
+/** `any-agent`: the policy cannot tell agents apart; `tenant`: only by tenant; false: it can. */
+type Blindness = 'any-agent' | 'tenant' | false;
+
+/**
+ * Whether a policy's outcome can depend on which agent is asking: its principal scope is any
+ * principal or a principal type (any agent), or a tenant (by tenant), and no condition reads
+ * `principal` (else false). Shorthand pins its agent and is shared through its template instead.
+ */
+function principalBlind(p: CompiledPolicy): Blindness {
+  const scope = p.json.principal as { op: string; entity?: unknown; entity_type?: string; in?: { entity?: unknown } };
+  const tenant = (e: unknown): boolean => {
+    const uid = (e !== null && typeof e === 'object' && '__entity' in e ? (e as { __entity: unknown }).__entity : e) as { type?: unknown } | undefined;
+    return uid?.type === TENANT_TYPE;
+  };
+  if (p.json.conditions.some((c) => mentionsVar(c.body, 'principal'))) return false;
+  if (scope.op === 'All' || (scope.op === 'is' && scope.in === undefined)) return 'any-agent';
+  if ((scope.op === 'is' && tenant(scope.in?.entity)) || (scope.op === 'in' && tenant(scope.entity))) return 'tenant';
+  return false;
 }
 
 /** A cached decision is shared by every caller: none of them may change it for the others. */

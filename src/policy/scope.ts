@@ -11,6 +11,8 @@ import type { PolicyAction } from './types.ts';
 export interface ScopedPolicy {
   readonly id: string;
   readonly text: string;
+  /** For shorthand: the entry for the placeholder agent (see `GeneratedPolicy.template`). */
+  readonly template?: { readonly id: string; readonly text: string };
   mayApplyTo(resource: EntityJson): boolean;
 }
 
@@ -39,7 +41,7 @@ export function scopeFilter(p: CompiledPolicy, action: PolicyAction): ScopedPoli
     const type = r.entity_type;
     mayApplyTo = (res) => uidOf(res.uid)?.type === type;
   }
-  return { id: p.id, text: p.text, mayApplyTo };
+  return { id: p.id, text: p.text, template: p.template, mayApplyTo };
 }
 
 function actionMayMatch(json: PolicyJson, action: PolicyAction): boolean {

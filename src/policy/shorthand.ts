@@ -15,7 +15,16 @@ export interface GeneratedPolicy {
   readonly text: string;
   /** The config path it came from, e.g. `agents.bot.allow.tools[1]`. */
   readonly origin: string;
+  /**
+   * For an agent's shorthand: the same policy written for the placeholder agent `SELF` (id and text).
+   * Agents with the same entry share it, so it is validated, converted to JSON and partially
+   * evaluated once for all of them (the text differs from `text` only in the agent's id).
+   */
+  readonly template?: { readonly id: string; readonly text: string; readonly agent: string };
 }
+
+/** The placeholder agent of shorthand templates. */
+export const SELF = '*self*';
 
 const LISTS = [
   ['allow', 'permit', false],
@@ -31,7 +40,9 @@ const KINDS = [
 export function shorthandPolicies(agent: AgentPolicySpec, problems: PolicyProblem[] = []): GeneratedPolicy[] {
   const out: GeneratedPolicy[] = [];
   const seen = new Set<string>();
-  const principal = `principal == ${AGENT_TYPE}::"${escapeCedarString(agent.id)}"`;
+  const principalOf = (agentId: string) => `principal == ${AGENT_TYPE}::"${escapeCedarString(agentId)}"`;
+  const principal = principalOf(agent.id);
+  const self = principalOf(SELF);
   for (const [list, effect, approval] of LISTS) {
     for (const [kind, action, type] of KINDS) {
       agent[list]?.[kind]?.forEach((pattern, i) => {
@@ -41,7 +52,8 @@ export function shorthandPolicies(agent: AgentPolicySpec, problems: PolicyProble
           problems.push({ severity: 'error', source: origin, message: problem });
           return;
         }
-        const id = `agent:${agent.id}:${list}:${kind}:${pattern}`;
+        const idOf = (agentId: string) => `agent:${agentId}:${list}:${kind}:${pattern}`;
+        const id = idOf(agent.id);
         if (seen.has(id)) return; // a repeated entry adds nothing
         seen.add(id);
         let resource = 'resource';
@@ -50,9 +62,10 @@ export function shorthandPolicies(agent: AgentPolicySpec, problems: PolicyProble
         else if (pattern.includes('?')) when = `\nwhen { resource.hasTag("${escapeCedarString(pattern)}") }`;
         else if (pattern.includes('*')) when = `\nwhen { resource.name like "${likePattern(pattern)}" }`;
         else resource = `resource == ${type}::"${escapeCedarString(pattern)}"`;
-        const annotations = `@id("${escapeCedarString(id)}")\n${approval ? '@approval("required")\n' : ''}`;
-        const text = `${annotations}${effect} (\n  ${principal},\n  action == ${ACTION_TYPE}::"${action}",\n  ${resource}\n)${when};`;
-        out.push({ id, text, origin });
+        const textOf = (policyId: string, scope: string) =>
+          `@id("${escapeCedarString(policyId)}")\n${approval ? '@approval("required")\n' : ''}${effect} (\n  ${scope},\n  action == ${ACTION_TYPE}::"${action}",\n  ${resource}\n)${when};`;
+        const templateId = idOf(SELF);
+        out.push({ id, text: textOf(id, principal), origin, template: { id: templateId, text: textOf(templateId, self), agent: agent.id } });
       });
     }
   }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { cedar, type DetailedError, type PolicyJson, type Schema } from './cedar.ts';
 import { LineIndex, splitPolicies } from './cedar-text.ts';
+import { AGENT_TYPE } from './schema.ts';
 import type { GeneratedPolicy } from './shorthand.ts';
 import type { PolicyProblem, PolicySource } from './types.ts';
 
@@ -87,10 +88,43 @@ function stripPolicyPrefix(message: string): string {
 
 /**
  * Shorthand is generated text, validated in one batch (a validate call costs milliseconds whatever
- * its size); a fault in it is reported at the config entry it came from.
+ * its size); a fault in it is reported at the config entry it came from. Agents' entries with the
+ * same shape share a template (the entry written for a placeholder agent): each distinct template is
+ * validated and converted to JSON once, and each agent's policy is the template's JSON with its own
+ * agent id and policy id in place — what converting its own text would give. Should any template
+ * fail, every policy is validated on its own text so problems name the real agents.
  */
 export function validateGenerated(generated: readonly GeneratedPolicy[], schema: Schema, problems: PolicyProblem[]): (PolicyJson | undefined)[] {
   if (generated.length === 0) return [];
+  if (!generated.some((g) => g.template)) return validateEach(generated, schema, problems);
+  const index = new Map<string, number>();
+  const texts: string[] = [];
+  for (const g of generated) {
+    const text = g.template?.text ?? g.text;
+    if (!index.has(text)) {
+      index.set(text, texts.length);
+      texts.push(text);
+    }
+  }
+  const answer = cedar().validate({ schema, policies: { staticPolicies: texts.join('\n') }, validationSettings: { mode: 'strict' } });
+  if (answer.type === 'failure' || answer.validationErrors.length > 0) return validateEach(generated, schema, problems);
+  const jsons = texts.map((text) => {
+    const json = cedar().policyToJson(text);
+    return json.type === 'success' ? json.json : undefined;
+  });
+  return generated.map((g) => {
+    const json = jsons[index.get(g.template?.text ?? g.text)!];
+    if (!json || !g.template) return json;
+    return {
+      ...json,
+      annotations: { ...json.annotations, id: g.id },
+      principal: { op: '==', entity: { type: AGENT_TYPE, id: g.template.agent } },
+    } as PolicyJson;
+  });
+}
+
+/** Every generated policy validated and converted on its own text. */
+function validateEach(generated: readonly GeneratedPolicy[], schema: Schema, problems: PolicyProblem[]): (PolicyJson | undefined)[] {
   const text = generated.map((g) => g.text).join('\n');
   const answer = cedar().validate({ schema, policies: { staticPolicies: text }, validationSettings: { mode: 'strict' } });
   if (answer.type === 'failure') {
