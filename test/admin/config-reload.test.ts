@@ -31,7 +31,7 @@ async function start(): Promise<{ gw: TestGateway; file: string }> {
   const file = join(dir, 'fmguard.yaml');
   writeFileSync(file, configText());
   // Slow answers, so reloads happen while requests are in flight.
-  const gw = await startGateway({ config: loadCheckedConfig(file), sim: { firstTokenLatencyMs: 40 }, guard: { configFile: file, background: false } });
+  const gw = await startGateway({ config: loadCheckedConfig(file) as never, sim: { firstTokenLatencyMs: 40 }, guard: { configFile: file, background: false } });
   return { gw, file };
 }
 
