@@ -84,10 +84,10 @@ describe('fmguard reload and SIGHUP', () => {
     expect(await chat(serve.url, 'sk-cli-new-0001')).toBe(200);
     expect(await chat(serve.url, 'sk-cli-old-0001')).toBe(401);
 
-    writeFileSync(file, config(['sk-cli-new-0001']).replace('"sim-small": {', '"sim-small": { "bogusKey": 1,'));
+    writeFileSync(file, config(['sk-cli-new-0001']).replace('"provider":"sim","inputPerMTok"', '"provider":"nope","inputPerMTok"'));
     const bad = await run(process.execPath, [BIN, 'reload', '--url', serve.url, '--token', TOKEN]).catch((e: { code: number; stderr: string }) => e);
     expect((bad as { code: number }).code).toBe(1);
-    expect((bad as { stderr: string }).stderr).toMatch(/reload refused \(HTTP 400\)[\s\S]*bogusKey/);
+    expect((bad as { stderr: string }).stderr).toMatch(/reload refused \(HTTP 400\)[\s\S]*nope/);
     expect(await chat(serve.url, 'sk-cli-new-0001')).toBe(200);
   }, 120_000);
 });
