@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Route } from './router.ts';
-import { alarmStateBody, breakerActionBody, decisionBody, killBody, killScopeSchema, runKillBody, unkillBody } from './schemas.ts';
+import { alarmStateBody, breakerActionBody, decisionBody, killBody, killScopeSchema, reloadBody, runKillBody, unkillBody } from './schemas.ts';
 
 /**
  * `GET /admin/openapi.json`: the admin API as an OpenAPI 3.1 document, generated from the router's
@@ -58,6 +58,11 @@ const DOCS: Record<string, RouteDoc> = {
   },
   'POST approvals/:id/approve': { summary: 'Approve a pending tool call (the identical call goes through once)', body: decisionBody },
   'POST approvals/:id/deny': { summary: 'Deny a pending tool call', body: decisionBody },
+  'POST config/reload': {
+    summary:
+      'Load the config file again and swap it in: new requests use it, requests in flight finish under the old one; a file `fmguard config check` refuses (or one changing the store or providers) is refused with that error and the old config stays. Audited',
+    body: reloadBody,
+  },
   'GET audit': {
     summary: 'Query the audit log',
     query: z.object({

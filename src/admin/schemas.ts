@@ -23,6 +23,7 @@ export const killBody = z.object({ scope: killScopeSchema, reason: reason.option
 export const unkillBody = z.object({ scope: killScopeSchema });
 export const runKillBody = z.object({ reason: reason.optional(), by: by.optional() });
 export const decisionBody = z.object({ by: by.optional(), reason: reason.optional() });
+export const reloadBody = z.object({ by: by.optional() });
 export const breakerActionBody = z.object({
   by: by.optional(),
   reason: reason.optional(),

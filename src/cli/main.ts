@@ -14,6 +14,7 @@ import { registerDemoCommands } from './demo-commands.ts';
 import { registerExportAwsCommands } from './export-aws-commands.ts';
 import { registerModelCommands } from './model-commands.ts';
 import { registerBudgetCommands } from './budget-commands.ts';
+import { registerReloadCommands } from './reload-commands.ts';
 
 /**
  * The `fmguard` command line. Each family of subcommands registers itself from its own file and
@@ -36,6 +37,7 @@ registerDemoCommands(program);
 registerExportAwsCommands(program);
 registerModelCommands(program);
 registerBudgetCommands(program);
+registerReloadCommands(program);
 
 try {
   await program.parseAsync(process.argv);

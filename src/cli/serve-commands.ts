@@ -76,7 +76,7 @@ export function registerServeCommands(program: Command): void {
       const config = loadCheckedConfig(file);
       options.toolCallViolation ??= config.server.toolCallViolation ?? 'refuse';
       // The guard builds every provider the config names (and closes their pools on close()).
-      const guard = createGuard({ config, onError: (error) => console.error(`fmguard: background error: ${describe(error)}`) });
+      const guard = createGuard({ config, configFile: file, onError: (error) => console.error(`fmguard: background error: ${describe(error)}`) });
       // The access log: one JSON line per request, on stdout unless `server.accessLog` says otherwise.
       const accessLog = openAccessLog(config.server.accessLog, 'stdout');
       const gateway = createGateway({
@@ -112,7 +112,20 @@ export function registerServeCommands(program: Command): void {
         pruner = started;
       }
 
+      // SIGHUP: load the config file again (the same checks as `config check`); a bad file is refused and the old config stays.
+      const onHangup = () => {
+        try {
+          const result = guard.reload('SIGHUP');
+          const restart = result.restartOnly.length > 0 ? ` (after a restart only: ${result.restartOnly.join(', ')})` : '';
+          console.log(`SIGHUP: config reloaded from ${file}; changed: ${result.changed.join(', ') || 'nothing'}${restart}`);
+        } catch (error) {
+          console.error(`fmguard: SIGHUP: reload refused, the running config stays: ${describe(error)}`);
+        }
+      };
+      process.on('SIGHUP', onHangup);
+
       const signal = await untilSignal();
+      process.off('SIGHUP', onHangup);
       const graceMs = config.server.shutdownGraceMs ?? 5000;
       console.log(`${signal}: closing (requests in flight get ${graceMs} ms)…`);
       pruner?.stop();

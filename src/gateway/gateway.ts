@@ -180,13 +180,13 @@ export function createGatewayServer(options: GatewayOptions): Gateway {
     for (const check of [...changed]) check();
   };
   let closing: Promise<void> | undefined;
-  const models = guard.config.models;
   const ctx: GatewayContext = {
     guard,
     maxBodyBytes,
     toolCallViolation,
     readyTimeoutMs,
-    hasModel: (name) => Object.hasOwn(models, name),
+    // The running config's models (a reload may add or remove some).
+    hasModel: (name) => Object.hasOwn(guard.config.models, name),
     report(error, where) {
       try {
         onError?.(error, where);

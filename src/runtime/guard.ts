@@ -62,10 +62,42 @@ export interface GuardParts {
   /** Uniform [0,1) for retry jitter (tests pass a seeded one). */
   random?: () => number;
   /**
+   * Load and check the config file again (`fmguard reload`, SIGHUP, `POST /admin/config/reload`);
+   * wiring passes it when the guard was built from a file. Throws what `fmguard config check` throws.
+   */
+  reload?: () => LoadedConfig;
+  /**
    * A fresh in-process ledger for the own account of a run started with `local: true` (wiring
    * passes the memory store's). Without it such runs are kept in the store like any other.
    */
   localLedger?: () => LedgerStore;
+}
+
+/** A config checked and ready to serve, with the policy layer built from it (wiring builds both). */
+export interface LoadedConfig {
+  config: FmguardConfig;
+  policy?: PolicyEngine;
+  authorizer: (emit: (event: GuardEvent) => void) => Authorizer;
+}
+
+/** What a reload changed: the top-level sections that differ, and those of them read only at start. */
+export interface ReloadResult {
+  at: number;
+  changed: string[];
+  /** Changed, but read only when the server starts (they apply after a restart). */
+  restartOnly: string[];
+}
+
+/** Sections a running guard cannot swap: a reload that changes them is refused. */
+const FIXED_SECTIONS = ['store', 'providers'] as const;
+/** Sections read once when the server starts (listeners, MCP upstreams, timers, the audit log). */
+const START_ONLY_SECTIONS = ['server', 'audit', 'alarms', 'breakers', 'metrics', 'retention', 'toolServers'];
+
+function sectionsChanged(a: FmguardConfig, b: FmguardConfig): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  keys.delete('keyIndex');
+  const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
+  return [...keys].filter((k) => !same((a as unknown as Record<string, unknown>)[k], (b as unknown as Record<string, unknown>)[k])).sort();
 }
 
 export interface StartRunOptions {
@@ -96,7 +128,8 @@ const MINTED_RUN_NAME = /^run_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0
  * it; they translate, it decides.
  */
 export class Guard {
-  readonly config: FmguardConfig;
+  /** The config new requests and runs are decided under; replaced as a whole by `reload` (a request keeps the one it started with). */
+  config: FmguardConfig;
   readonly store: Store;
   readonly clock: Clock;
   private readonly providers: Record<string, ModelProvider>;
@@ -104,7 +137,8 @@ export class Guard {
   private readonly listeners = new Set<GuardEventListener>();
   private readonly handles = new Map<string, RunHandle>();
   private readonly kills = new Map<string, KillInfo>();
-  private readonly policies = new Map<string, RetryPolicy>();
+  private readonly reloader: (() => LoadedConfig) | undefined;
+  private readonly retryBudget: RetryBudget;
   /** Tool retry policies by their config entry (a tool's own `retry`, or its server's); `[]` never retries. */
   private readonly toolPolicies = new WeakMap<object, RetryPolicy>();
   private readonly noToolRetry: RetryPolicy;
@@ -113,14 +147,15 @@ export class Guard {
   private readonly ownsStore: boolean;
   /** The kill switches already set when the guard started; read again by the next run if that read failed. */
   private ready: Promise<void>;
-  readonly ctx: GuardContext;
+  /** What the call flows see; a new one per config, so a run started under a config keeps it. */
+  ctx: GuardContext;
   readonly approvals: ApprovalStore;
   readonly audit: AuditLog | undefined;
   readonly breakers: Breakers;
   readonly metrics: Metrics;
   /** The Cedar policy engine built from the config (absent when an authorizer was supplied). */
-  readonly policy: PolicyEngine | undefined;
-  readonly authorizer: Authorizer;
+  policy: PolicyEngine | undefined;
+  authorizer: Authorizer;
   readonly alarms: AlarmEngine | undefined;
   private readonly background: boolean;
   private readonly localLedger: (() => LedgerStore) | undefined;
@@ -153,9 +188,8 @@ export class Guard {
     if (this.background) this.alarms?.start();
     this.random = parts.random;
     this.noToolRetry = compileRetryPolicy([]);
-    for (const agent of Object.values(this.config.agents)) {
-      this.policies.set(agent.name, compileRetryPolicy(agent.retry, { random: parts.random, maxRetryAfterMs: this.config.defaults.maxRetryAfterMs }));
-    }
+    this.reloader = parts.reload;
+    this.retryBudget = new RetryBudget(this.config.defaults.retryBudget);
     this.unsubscribe = this.store.kills.subscribe((scope, info) => this.onKillChange(scope, info));
     this.ready = this.loadKills();
     this.policy = parts.policy;
@@ -211,11 +245,15 @@ export class Guard {
   /** What the call flows see of the guard (runtime/context.ts). */
   private context(): GuardContext {
     const guard = this;
+    const policies = new Map<string, RetryPolicy>();
+    for (const agent of Object.values(this.config.agents)) {
+      policies.set(agent.name, compileRetryPolicy(agent.retry, { random: this.random, maxRetryAfterMs: this.config.defaults.maxRetryAfterMs }));
+    }
     return {
       config: this.config,
       store: this.store,
       clock: this.clock,
-      retryBudget: new RetryBudget(this.config.defaults.retryBudget),
+      retryBudget: this.retryBudget,
       authorizer: this.authorizer,
       breakers: this.breakers,
       approvals: this.approvals,
@@ -225,7 +263,7 @@ export class Guard {
         if (!provider) throw guardError('upstream.error', `provider "${name}" is not available in this build`, { provider: name });
         return provider;
       },
-      retryPolicy: (agent) => guard.policies.get(agent)!,
+      retryPolicy: (agent) => policies.get(agent)!,
       toolRetryPolicy: (tool) => guard.toolRetryPolicy(tool),
       budgetsFor: (handle, now) => guard.budgetsFor(handle, now),
       killedBy: (handle) => guard.killedBy(handle),
@@ -314,6 +352,8 @@ export class Guard {
 
   private async openRun(options: StartRunOptions): Promise<Run> {
     await this.ready.catch(() => (this.ready = this.loadKills()));
+    // The config this run is decided under, captured now: a reload during the request does not change it.
+    const ctx = this.ctx;
     let agent: ResolvedAgent;
     let keyId: string | undefined;
     if (options.key !== undefined) ({ agent, keyId } = this.principal(options.key));
@@ -323,7 +363,7 @@ export class Guard {
       agent = found;
     }
     try {
-      return await this.openAgentRun(options, agent, keyId);
+      return await this.openAgentRun(ctx, options, agent, keyId);
     } catch (error) {
       // Every refusal of a known agent's run (a foreign run or parent, a bad id, depth) is reported and audited.
       if (GuardError.isInstance(error)) this.reportRunRefused(options, agent, keyId, error);
@@ -331,7 +371,7 @@ export class Guard {
     }
   }
 
-  private async openAgentRun(options: StartRunOptions, agent: ResolvedAgent, keyId: string | undefined): Promise<Run> {
+  private async openAgentRun(ctx: GuardContext, options: StartRunOptions, agent: ResolvedAgent, keyId: string | undefined): Promise<Run> {
     const id = this.scopedRunId(options.id, agent);
     const parentId = options.parentId === undefined ? undefined : this.scopedParentId(options.parentId, agent);
     const foreign = () => guardError('auth.invalid', `run ${id} belongs to another agent`, { runId: id });
@@ -339,13 +379,13 @@ export class Guard {
     if (cached) {
       if (cached.agent.name !== agent.name) throw foreign();
       cached.lastActiveAt = this.clock.now();
-      return new Run(this.ctx, cached);
+      return new Run(ctx, cached);
     }
 
     if (options.id === undefined && options.local && this.localLedger) {
       const record = await this.newRunRecord(id, agent, parentId);
       this.emit({ type: 'run.started', at: record.startedAt, run: record });
-      return new Run(this.ctx, await this.attach(record, agent, keyId, true));
+      return new Run(ctx, await this.attach(record, agent, keyId, true));
     }
     const existing = options.id !== undefined ? await this.store.runs.get(id) : undefined;
     if (!existing && options.id !== undefined && MINTED_RUN_NAME.test(runName(id))) {
@@ -362,7 +402,7 @@ export class Guard {
       record = created.run;
       if (created.created) this.emit({ type: 'run.started', at: record.startedAt, run: record });
     }
-    return new Run(this.ctx, await this.attach(record, agent, keyId));
+    return new Run(ctx, await this.attach(record, agent, keyId));
   }
 
   /** The stored id of the run a client names (`runtime/run-ids.ts`): scoped to its agent; minted from the CSPRNG when absent. */
@@ -594,6 +634,56 @@ export class Guard {
     return models.filter(
       (model) => authorizer.authorize({ agent: agent.name, tenant: agent.tenant, action: 'invokeModel', resource: model, context }).effect !== 'deny',
     );
+  }
+
+  /**
+   * Load the config file again and swap it in (`fmguard reload`, SIGHUP, `POST /admin/config/reload`).
+   * The file is checked as `fmguard config check` checks it; a bad file, or one that changes the store
+   * or the providers, is refused with that error and the running config stays. Audited (`admin.action`).
+   */
+  reload(by = 'operator'): ReloadResult {
+    const now = this.clock.now();
+    try {
+      if (!this.reloader) throw guardError('request.invalid', 'this guard was not started from a config file: there is nothing to reload');
+      return this.swapConfig(this.reloader(), by);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.audit?.record({
+        type: 'admin.action',
+        time: now,
+        action: 'config.reload',
+        resource: 'config',
+        details: { by, ok: false, error: message.slice(0, 2000) },
+      });
+      throw error;
+    }
+  }
+
+  /**
+   * Put a checked config in service, the config and its policy engine together: new requests and
+   * runs are decided under it, a request in flight finishes under the one it started with (its run
+   * holds the old context). The store and the providers cannot change while running.
+   */
+  swapConfig(next: LoadedConfig, by = 'operator'): ReloadResult {
+    const at = this.clock.now();
+    const changed = sectionsChanged(this.config, next.config);
+    for (const section of FIXED_SECTIONS) {
+      if (changed.includes(section)) {
+        throw guardError(
+          'request.invalid',
+          `${section}: the ${section === 'store' ? 'store (its kind and location)' : 'providers'} cannot change while fmguard runs; restart it to use the new ${section}`,
+          { param: section },
+        );
+      }
+    }
+    const authorizer = next.authorizer((event) => this.emit(event));
+    this.config = next.config;
+    this.policy = next.policy;
+    this.authorizer = authorizer;
+    this.ctx = this.context();
+    const restartOnly = changed.filter((s) => START_ONLY_SECTIONS.includes(s));
+    this.audit?.record({ type: 'admin.action', time: at, action: 'config.reload', resource: 'config', details: { by, ok: true, changed, restartOnly } });
+    return { at, changed, restartOnly };
   }
 
   /** Approve a pending approval request; the identical call then passes once. */

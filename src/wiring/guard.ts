@@ -19,6 +19,9 @@ import { buildProviders } from './providers.ts';
 import { openAlarmEngine, openBreakers, openMetrics, recordMetrics } from './resilience.ts';
 import { openAuditLog } from './services.ts';
 import { openStore } from './store.ts';
+import { loadCheckedConfig } from './check-config.ts';
+import type { PolicyEngine } from '../policy/index.ts';
+import type { GuardEvent } from '../runtime/events.ts';
 
 export interface CreateGuardOptions {
   /** A resolved config, or a config object to validate (the same schema as the YAML file). */
@@ -41,6 +44,11 @@ export interface CreateGuardOptions {
   approvals?: ApprovalStore;
   /** The audit log; default from the config (SQLite beside the state). `false` turns it off. */
   audit?: AuditLog | false;
+  /**
+   * The file the config was loaded from: `Guard.reload` (SIGHUP, `fmguard reload`, `POST
+   * /admin/config/reload`) loads it again, checked as `fmguard config check` checks it.
+   */
+  configFile?: string;
   /** Called when something in the background fails (an audit append); never fails a call. */
   onError?: (error: unknown) => void;
 }
@@ -61,11 +69,10 @@ export function createGuard(options: CreateGuardOptions): Guard {
   const built = buildProviders(config, clock, new Set(Object.keys(options.providers ?? {})));
   const audit = options.audit === false ? undefined : (options.audit ?? openAuditLog(config, store, clock, options.onError));
   const metrics = options.metrics ?? openMetrics(config, store, clock, options.onError);
-  // Built-in tool servers declare their tools' input schemas, so policies can test arguments.
-  const builtinTools = Object.entries(config.toolServers)
-    .filter(([, server]) => server.kind === 'builtin')
-    .map(([name]) => builtinToolServerSpec(name));
-  const policy = options.authorizer ? undefined : openPolicyEngine(config, builtinTools);
+  const policy = options.authorizer ? undefined : openPolicyEngine(config, builtinToolsOf(config));
+  const authorizerFor = (engine: PolicyEngine | undefined) => (emit: (event: GuardEvent) => void) =>
+    options.authorizer ?? engineAuthorizer(engine!, emit, () => clock.now());
+  const file = options.configFile;
   return new Guard({
     localLedger: () => new MemoryLedger(EXPIRED_RETENTION_MS),
     config,
@@ -78,11 +85,26 @@ export function createGuard(options: CreateGuardOptions): Guard {
     audit,
     metrics,
     policy,
-    authorizer: (emit) => options.authorizer ?? engineAuthorizer(policy!, emit, () => clock.now()),
+    authorizer: authorizerFor(policy),
+    // A reload: the same checks as `config check`, then the policy engine from the new config.
+    reload: file
+      ? () => {
+          const next = loadCheckedConfig(file);
+          const engine = options.authorizer ? undefined : openPolicyEngine(next, builtinToolsOf(next));
+          return { config: next, policy: engine, authorizer: authorizerFor(engine) };
+        }
+      : undefined,
     breakers: (onChange) => options.breakers ?? openBreakers(config, store, clock, onChange),
     alarms: (hooks) => openAlarmEngine(config, { ...hooks, metrics, clock, store: store.alarms, onError: options.onError }),
     listeners: [...(audit ? [bridgeToAudit(config, audit)] : []), recordMetrics(config, metrics)],
     background: options.background,
     random: options.random,
   });
+}
+
+/** Built-in tool servers declare their tools' input schemas, so policies can test arguments. */
+function builtinToolsOf(config: FmguardConfig) {
+  return Object.entries(config.toolServers)
+    .filter(([, server]) => server.kind === 'builtin')
+    .map(([name]) => builtinToolServerSpec(name));
 }
