@@ -302,3 +302,61 @@ describe('Catch configuration', () => {
     ).toMatch(/cycle: primary → backup → primary/);
   });
 });
+
+describe('Catch on tools (toolServers.<s>.tools.<t>.catch)', () => {
+  const toolConfig = (agent: Record<string, unknown> = {}) =>
+    baseConfig(agent, {
+      toolServers: {
+        kb: {
+          kind: 'http',
+          url: 'https://kb.example/mcp',
+          tools: {
+            search: { catch: [{ errorEquals: ['timeout.tool', 'upstream.error'], next: 'kb.search_backup' }] },
+            search_backup: {},
+          },
+        },
+      },
+    } as never);
+
+  it('a failing tool is caught after its (zero) retries and the fallback tool serves, each call audited on its own', async () => {
+    const guard = createGuard({ config: toolConfig() });
+    const events = record(guard);
+    const run = await guard.startRun({ agent: 'bot' });
+    const served: string[] = [];
+    const result = await run.callTool({
+      tool: 'kb.search',
+      args: { q: 'refunds' },
+      execute: (_args, { tool }) => {
+        served.push(tool);
+        if (tool === 'kb.search') throw new Error('index offline');
+        return 'from backup';
+      },
+    });
+    expect(result.result).toBe('from backup');
+    expect(result.servedBy).toBe('kb.search_backup');
+    expect(served).toEqual(['kb.search', 'kb.search_backup']);
+    expect(summary(events)).toEqual(['call.failed:kb.search:upstream.error#1', 'call.allowed:kb.search_backup#1']);
+    await guard.close();
+  });
+
+  it('a forbidden fallback tool is refused on its own; the caller gets the refusal with the caught failure', async () => {
+    const guard = createGuard({ config: toolConfig({ deny: { tools: ['kb.search_backup'] } }) });
+    const run = await guard.startRun({ agent: 'bot' });
+    const error = (await run
+      .callTool({ tool: 'kb.search', args: {}, execute: () => Promise.reject(new Error('down')), fallbacks: { 'kb.search_backup': () => 'never' } })
+      .catch((e: GuardError) => e)) as GuardError;
+    expect(error.code).toBe('policy.denied');
+    expect(error.details.caught).toEqual([{ from: 'kb.search', code: 'upstream.error', catcher: 0, next: 'kb.search_backup' }]);
+    await guard.close();
+  });
+
+  it('config: a tool catcher to an undeclared tool is reported with its path', () => {
+    expect(() =>
+      parseConfig(
+        baseConfig({}, {
+          toolServers: { kb: { kind: 'http', url: 'https://kb.example/mcp', tools: { search: { catch: [{ errorEquals: ['all'], next: 'kb.nope' }] } } } },
+        } as never),
+      ),
+    ).toThrow(/toolServers\.kb\.tools\.search\.catch\[0\]\.next.*unknown tool "kb\.nope"/);
+  });
+});
