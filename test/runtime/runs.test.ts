@@ -172,7 +172,8 @@ describe('budgets, rate limits and reservations', () => {
     expect((await run.usage()).reservedCostUsd).toBeGreaterThan(0.01);
     const other = createGuard({ config, store, clock });
     const again = await other.startRun({ agent: 'bot', id: 'r1' });
-    await expect(again.callModel({ ...ask('y', 'sim-pricey'), max_tokens: 40 })).rejects.toMatchObject({ code: 'limit.cost' });
+    // Held, not spent: settled usage leaves room, so the refusal is the retryable contention code.
+    await expect(again.callModel({ ...ask('y', 'sim-pricey'), max_tokens: 40 })).rejects.toMatchObject({ code: 'limit.contended', details: { limitCode: 'limit.cost' } });
     await clock.advance(60_000);
     expect((await again.usage()).reservedCostUsd).toBe(0);
     await expect(again.callModel({ ...ask('y', 'sim-pricey'), max_tokens: 40 })).resolves.toBeTruthy();
