@@ -128,6 +128,12 @@ const tools: Docs = {
     example: '[{ errorEquals: [upstream.error], maxAttempts: 3 }]',
   },
   '*.idempotent': { meaning: 'This tool is safe to repeat, so a `retry` may apply.', default: "the server's, else false", example: 'true' },
+  '*.catch': {
+    meaning:
+      "Step Functions `Catch`: after this tool's retries, the first catcher whose `errorEquals` matches (`upstream.error`, `timeout.*`, `rate.limited`, `breaker.open`, or `all` last and alone) calls the tool `next` (`server.tool`) with the same arguments, through the full admission. fmguard's own refusals are never caught.",
+    default: 'none',
+    example: '[{ errorEquals: [all], next: backup.search }]',
+  },
 };
 
 export const CONFIG_REFERENCE: Docs = {
@@ -232,6 +238,12 @@ export const CONFIG_REFERENCE: Docs = {
   'models.*.cachedInputPerMTok': { meaning: 'Price of a million cached input tokens, in USD.', default: 'inputPerMTok', example: '0.075' },
   'models.*.maxOutputTokens': { meaning: "The model's own output cap: calls are clamped to it.", default: 'none', example: '4096' },
   'models.*.fallbacks': { meaning: "Models tried in order when this one's breaker is open.", default: 'none', example: '[gpt-4o-mini]' },
+  'models.*.catch': {
+    meaning:
+      "Step Functions `Catch`: after this model's retries, the first catcher whose `errorEquals` matches (`upstream.error`, `timeout.*`, `rate.limited`, `breaker.open`, or `all` last and alone) calls the model `next` instead, through the full admission; both calls are audited and the result's `servedBy` names `next`. fmguard's own refusals are never caught; each model at most once per chain; no cycles.",
+    default: 'none',
+    example: '[{ errorEquals: [timeout.*, upstream.error], next: gpt-4o-mini }]',
+  },
   ...under('models.*.rateLimits', rateLimits),
 
   toolServers: { meaning: 'MCP tool servers, by the name tools are prefixed with (`demo.search`).', example: '{ demo: { kind: builtin } }' },

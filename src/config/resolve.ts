@@ -1,5 +1,6 @@
 import { fingerprint } from '../core/canonical-json.ts';
 import { validateRetriers } from '../core/retry.ts';
+import { findCatchCycle, validateCatchers, type Catcher } from '../core/catch.ts';
 import { validateAlarmConfig, type AlarmSpec, type CompositeSpec } from '../alarms/index.ts';
 import type { BreakerPolicy } from '../breakers/index.ts';
 import { DEFAULT_RESOLUTION_MS } from '../metrics/index.ts';
@@ -322,6 +323,7 @@ export function resolveConfig(parsed: ParsedConfig, problems: ConfigProblem[]): 
   }
 
   checkToolRetries(parsed.toolServers ?? {}, problems);
+  checkCatchers(models, parsed.toolServers ?? {}, problems);
   problems.push(...validateAlarmConfig(parsed.alarms, 'alarms', parsed.metrics?.resolutionMs ?? DEFAULT_RESOLUTION_MS));
 
   const store = parsed.store ?? { kind: 'sqlite' as const, path: '.fmguard/state.db' };
@@ -384,5 +386,71 @@ function checkToolRetries(servers: ToolServers, problems: ConfigProblem[]): void
         });
       }
     }
+  }
+}
+
+/** A model's catchers (`models.<name>.catch`), as configured; none when it has none. */
+export function modelCatchers(config: Pick<FmguardConfig, 'models'>, model: string): Catcher[] {
+  const m = Object.hasOwn(config.models, model) ? config.models[model] : undefined;
+  return (m?.catch as Catcher[] | undefined) ?? [];
+}
+
+/** A tool's catchers (`toolServers.<s>.tools.<t>.catch`, for the tool `s.t`); none when it has none. */
+export function toolCatchers(config: Pick<FmguardConfig, 'toolServers'>, tool: string): Catcher[] {
+  const dot = tool.indexOf('.');
+  if (dot <= 0) return [];
+  const server = Object.hasOwn(config.toolServers, tool.slice(0, dot)) ? config.toolServers[tool.slice(0, dot)] : undefined;
+  const name = tool.slice(dot + 1);
+  const own = server?.tools && Object.hasOwn(server.tools, name) ? server.tools[name] : undefined;
+  return (own?.catch as Catcher[] | undefined) ?? [];
+}
+
+/** Catchers: shape, codes, `all` last and alone, `next` known, no self-reference and no cycle. */
+function checkCatchers(models: Record<string, ResolvedModel>, servers: ToolServers, problems: ConfigProblem[]): void {
+  const modelEdges = new Map<string, string[]>();
+  for (const model of Object.values(models)) {
+    if (model.catch === undefined) continue;
+    const path = `models.${model.name}.catch`;
+    const found = validateCatchers(model.catch, path, model.name, (next) => Object.hasOwn(models, next));
+    problems.push(...found.map((p) => ({ ...p, message: p.message.startsWith('unknown "') ? `unknown model ${p.message.slice(8)}` : p.message })));
+    if (found.length === 0)
+      modelEdges.set(
+        model.name,
+        (model.catch as unknown as Catcher[]).map((c) => c.next),
+      );
+  }
+  const modelCycle = findCatchCycle([...modelEdges.keys()], (n) => modelEdges.get(n) ?? []);
+  if (modelCycle) problems.push({ path: `models.${modelCycle[0]}.catch`, message: `catchers form a cycle: ${modelCycle.join(' → ')}` });
+
+  const tools = new Set<string>();
+  for (const [serverName, server] of Object.entries(servers)) for (const name of Object.keys(server.tools ?? {})) tools.add(`${serverName}.${name}`);
+  const toolEdges = new Map<string, string[]>();
+  for (const [serverName, server] of Object.entries(servers)) {
+    for (const [name, tool] of Object.entries(server.tools ?? {})) {
+      if (tool.catch === undefined) continue;
+      const full = `${serverName}.${name}`;
+      const path = `toolServers.${serverName}.tools.${name}.catch`;
+      const found = validateCatchers(tool.catch, path, full, (next) => tools.has(next));
+      problems.push(
+        ...found.map((p) => ({
+          ...p,
+          message: p.message.startsWith('unknown "') ? `unknown tool ${p.message.slice(8)} (declare it as server.tool under toolServers)` : p.message,
+        })),
+      );
+      if (found.length === 0)
+        toolEdges.set(
+          full,
+          (tool.catch as unknown as Catcher[]).map((c) => c.next),
+        );
+    }
+  }
+  const toolCycle = findCatchCycle([...toolEdges.keys()], (n) => toolEdges.get(n) ?? []);
+  if (toolCycle) {
+    const [first = ''] = toolCycle;
+    const dot = first.indexOf('.');
+    problems.push({
+      path: `toolServers.${first.slice(0, dot)}.tools.${first.slice(dot + 1)}.catch`,
+      message: `catchers form a cycle: ${toolCycle.join(' → ')}`,
+    });
   }
 }

@@ -61,6 +61,13 @@ const timeoutsSchema = z.strictObject({
  */
 export const retrierSchema = z.record(z.string(), z.unknown(), { error: 'expected a retrier object' });
 
+/** Catchers are validated by core/catch.ts (Step Functions `Catch` rules) with their paths; the schema carries them through. */
+export const catcherSchema = z
+  .record(z.string(), z.unknown(), { error: 'expected a catcher object' })
+  .describe(
+    "A catcher: `{ errorEquals: [codes, 'timeout.*' or 'all'], next }`. After the retriers are exhausted the first matching catcher routes the call to `next`",
+  );
+
 const retryBudgetSchema = z.strictObject({
   ratio: z.number({ error: 'expected a ratio >= 0' }).min(0).optional(),
   windowMs: duration.optional(),
@@ -197,6 +204,12 @@ const modelSchema = z.strictObject({
   maxOutputTokens: positiveInt.optional(),
   fallbacks: z.array(name).optional(),
   rateLimits: rateLimitsSchema.optional(),
+  catch: z
+    .array(catcherSchema)
+    .optional()
+    .describe(
+      "Step Functions Catch: after this model's retries are exhausted, the first catcher whose errorEquals matches (upstream.error, timeout.*, rate.limited, breaker.open or 'all', last and alone) calls the model `next` instead, through the full admission",
+    ),
 });
 
 const storeSchema = z.discriminatedUnion(
@@ -262,6 +275,12 @@ const toolsSchema = z.record(
     retry: z.array(retrierSchema).optional(),
     /** The tool is safe to repeat (no side effect a second call would duplicate): required for `retry`. */
     idempotent: z.boolean().optional(),
+    catch: z
+      .array(catcherSchema)
+      .optional()
+      .describe(
+        "Step Functions Catch: after this tool's retries are exhausted, the first catcher whose errorEquals matches calls the fallback tool `next` (`server.tool`) with the same arguments, through the full admission",
+      ),
   }),
 );
 

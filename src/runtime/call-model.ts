@@ -8,6 +8,8 @@ import { admitModel, admitModelCall, servedFields } from './model-admission.ts';
 import { fallbackUsage, settleFailure, settleSuccess } from './model-settle.ts';
 import type { ModelCallOptions, ModelCallResult, Passthrough, Prepared } from './model-types.ts';
 import { withRetries } from './retry-loop.ts';
+import { markRefused, withCatchers } from './catch-chain.ts';
+import { modelCatchers } from '../config/resolve.ts';
 import type { RunHandle } from './run-handle.ts';
 import { linkSignals } from './signals.ts';
 import { AttemptTimers } from './stream-timeouts.ts';
@@ -24,7 +26,22 @@ import { attemptController, retryOptions, toGuardError, upstreamMeta } from './u
  * Step 11 (the tool calls the model proposed) is the caller's: Run.checkToolCalls.
  */
 export async function callModel(ctx: GuardContext, handle: RunHandle, request: ChatRequest, options: ModelCallOptions = {}): Promise<ModelCallResult> {
-  const call = await admitModelCall(ctx, handle, request, options, false);
+  // Catch (`models.<name>.catch`): after the retriers, a catchable failure re-enters with the catcher's `next` model.
+  if (typeof request?.model !== 'string' || modelCatchers(ctx.config, request.model).length === 0) return callModelOnce(ctx, handle, request, options);
+  const { value, servedBy, caught } = await withCatchers({
+    first: request.model,
+    catchersOf: (name) => modelCatchers(ctx.config, name),
+    call: (name) => callModelOnce(ctx, handle, name === request.model ? request : { ...request, model: name }, options),
+    signals: [handle.signal, options.signal],
+  });
+  if (caught.length === 0) return value;
+  return { ...value, model: request.model, servedBy: value.servedBy ?? servedBy, caught };
+}
+
+async function callModelOnce(ctx: GuardContext, handle: RunHandle, request: ChatRequest, options: ModelCallOptions): Promise<ModelCallResult> {
+  const call = await admitModelCall(ctx, handle, request, options, false).catch((error: unknown) => {
+    throw markRefused(error);
+  });
   const { signal, dispose } = linkSignals(handle.signal, options.signal);
   let attempts = 0;
   handle.active++;

@@ -10,6 +10,8 @@ import type { GuardContext } from './context.ts';
 import { codeOf, toGuardError } from './upstream.ts';
 import { ledgerRefusal } from './outcomes.ts';
 import { withRetries } from './retry-loop.ts';
+import { markRefused, withCatchers, type CaughtFailure } from './catch-chain.ts';
+import { toolCatchers } from '../config/resolve.ts';
 import type { RunHandle } from './run-handle.ts';
 import { runToolInWorker } from './worker-tool.ts';
 import { linkSignals } from './signals.ts';
@@ -21,8 +23,13 @@ export interface ToolCallOptions<A, R> {
   /** The tool's full name, e.g. `demo.search` (policies match on it). */
   tool: string;
   args: A;
-  /** The tool itself; it must stop its work when `signal` aborts. */
-  execute?: (args: A, context: { signal: AbortSignal }) => Promise<R> | R;
+  /** The tool itself; it must stop its work when `signal` aborts. `tool` is the tool being served (a catcher's `next` when one took over). */
+  execute?: (args: A, context: { signal: AbortSignal; tool: string }) => Promise<R> | R;
+  /**
+   * Executors of the fallback tools a catcher may route to (`toolServers.<s>.tools.<t>.catch`), by
+   * `server.tool`; without one, the fallback runs through `execute` (or `worker`) with `context.tool` set to it.
+   */
+  fallbacks?: Record<string, (args: A, context: { signal: AbortSignal; tool: string }) => Promise<R> | R>;
   /**
    * Or: run an exported function of an ES module in a worker thread that is terminated at the
    * timeout, for tools that ignore abort signals (as Lambda stops a function at its limit).
@@ -39,6 +46,10 @@ export interface ToolCallResult<R> {
   result: R;
   attempts: number;
   latencyMs: number;
+  /** The fallback tool that served the call when a catcher took over. */
+  servedBy?: string;
+  /** The failures a catcher caught on the way, in order. */
+  caught?: CaughtFailure[];
 }
 
 /** A tool call that passed the decision steps: what it holds until it is settled. */
@@ -61,7 +72,25 @@ interface AdmittedTool {
  *   10   settle, breakers, events, and the consecutive-error detector
  */
 export async function callTool<A, R>(ctx: GuardContext, handle: RunHandle, options: ToolCallOptions<A, R>): Promise<ToolCallResult<R>> {
-  const call = await admitToolCall(ctx, handle, options);
+  // Catch (`toolServers.<s>.tools.<t>.catch`): after the retriers, a catchable failure re-enters with the catcher's `next` tool.
+  if (typeof options?.tool !== 'string' || toolCatchers(ctx.config, options.tool).length === 0) return callToolOnce(ctx, handle, options);
+  const { value, servedBy, caught } = await withCatchers({
+    first: options.tool,
+    catchersOf: (name) => toolCatchers(ctx.config, name),
+    call: (name) => {
+      if (name === options.tool) return callToolOnce(ctx, handle, options);
+      const own = options.fallbacks?.[name];
+      return callToolOnce(ctx, handle, { ...options, tool: name, ...(own ? { execute: own, worker: undefined } : {}) });
+    },
+    signals: [handle.signal, options.signal],
+  });
+  return caught.length === 0 ? value : { ...value, servedBy, caught };
+}
+
+async function callToolOnce<A, R>(ctx: GuardContext, handle: RunHandle, options: ToolCallOptions<A, R>): Promise<ToolCallResult<R>> {
+  const call = await admitToolCall(ctx, handle, options).catch((error: unknown) => {
+    throw markRefused(error);
+  });
   const { signal, dispose } = linkSignals(handle.signal, options.signal);
   let attempts = 0;
   handle.active++;
@@ -200,7 +229,7 @@ async function runToolOnce<A, R>(ctx: GuardContext, handle: RunHandle, options: 
     const { module, export: exportName = 'default' } = options.worker;
     return (await runToolInWorker({ modulePath: module, exportName, args: options.args, timeoutMs, signal })) as R;
   }
-  return runWithTimeout(ctx, timeoutMs, signal, (s) => options.execute!(options.args, { signal: s }));
+  return runWithTimeout(ctx, timeoutMs, signal, (s) => options.execute!(options.args, { signal: s, tool: options.tool }));
 }
 
 type ToolOutcome = { ok: true; attempts: number; args: unknown } | { ok: false; error: GuardError; attempts: number; args: unknown };

@@ -1,3 +1,4 @@
+import type { CaughtFailure } from './catch-chain.ts';
 import type { ChatChunk, ChatRequest, ChatResponse, Usage } from '../core/chat.ts';
 import type { Price } from '../core/pricing.ts';
 import type { ResolvedModel } from '../config/resolve.ts';
@@ -33,8 +34,10 @@ export interface ModelCallResult {
   attempts: number;
   /** The model asked for. */
   model: string;
-  /** The fallback that served the call when the requested model's breaker was open. */
+  /** The model that served the call when it is not the one asked for: a breaker fallback or a catcher's `next`. */
   servedBy?: string;
+  /** The failures a catcher caught on the way (`models.<name>.catch`), in order. */
+  caught?: CaughtFailure[];
 }
 
 export interface ModelStreamResult extends Omit<ModelCallResult, 'response'> {

@@ -9,6 +9,8 @@ import { fallbackUsage, settleFailure, settleSuccess } from './model-settle.ts';
 import type { GuardedStream, ModelCallOptions, ModelStreamResult, Passthrough, Prepared } from './model-types.ts';
 import { OutputMeter } from './output-meter.ts';
 import { withRetries } from './retry-loop.ts';
+import { markRefused, withCatchers } from './catch-chain.ts';
+import { modelCatchers } from '../config/resolve.ts';
 import type { RunHandle } from './run-handle.ts';
 import { linkSignals } from './signals.ts';
 import { AttemptTimers, abortPromise } from './stream-timeouts.ts';
@@ -33,7 +35,25 @@ interface OpenStream {
  *   10   settle when it ends, or settle what flowed when it is cut
  */
 export async function streamModel(ctx: GuardContext, handle: RunHandle, request: ChatRequest, options: ModelCallOptions = {}): Promise<GuardedStream> {
-  const call = await admitModelCall(ctx, handle, request, options, true);
+  // Catch (`models.<name>.catch`) before the first chunk: a catchable failure re-enters with the catcher's `next` model.
+  if (typeof request?.model !== 'string' || modelCatchers(ctx.config, request.model).length === 0) return streamModelOnce(ctx, handle, request, options);
+  const { value, servedBy, caught } = await withCatchers({
+    first: request.model,
+    catchersOf: (name) => modelCatchers(ctx.config, name),
+    call: (name) => streamModelOnce(ctx, handle, name === request.model ? request : { ...request, model: name }, options),
+    signals: [handle.signal, options.signal],
+  });
+  if (caught.length === 0) return value;
+  const served = value.servedBy ?? servedBy;
+  const result = value.result.then((r) => ({ ...r, model: request.model, servedBy: served, caught }));
+  result.catch(() => {});
+  return { ...value, model: request.model, servedBy: served, result };
+}
+
+async function streamModelOnce(ctx: GuardContext, handle: RunHandle, request: ChatRequest, options: ModelCallOptions): Promise<GuardedStream> {
+  const call = await admitModelCall(ctx, handle, request, options, true).catch((error: unknown) => {
+    throw markRefused(error);
+  });
   const { signal, dispose } = linkSignals(handle.signal, options.signal);
   let attempts = 0;
   handle.active++;

@@ -16,6 +16,7 @@ export { scopeFilter } from '../../policy/scope.ts';
 export { PolicyConfigError } from '../../policy/problems.ts';
 export type { AgentPolicySpec, PolicyAction, PolicySpec } from '../../policy/types.ts';
 export { RETRY_DEFAULTS, type Retrier } from '../../core/retry.ts';
+export { CATCHABLE_CODES, catchEntryMatches, type Catcher } from '../../core/catch.ts';
 export { ALL_STOP_CODES, STOP_CODES, type StopCode } from '../../core/codes.ts';
 export { splitAlarmConfig, normalizeAlarm, normalizeComposite, ruleAlarms, type MetricAlarm, type CompositeAlarm } from '../../alarms/index.ts';
 export { BEDROCK_ERRORS } from '../../providers/bedrock/errors.ts';

@@ -2,8 +2,8 @@ import type { AccessOracle } from './access.ts';
 import { toolTaskResource } from './arn.ts';
 import type { AwsModel, AwsTool, Inventory } from './inventory.ts';
 import type { ExportReport } from './report.ts';
-import { aslRetry, modelCatchers, stopStateName, toolCatchers, type AslCatcher } from './retry.ts';
-import type { ResolvedAgent, StopCode } from './sources.ts';
+import { aslErrorNames, aslRetry, modelCatchers, stopStateName, toolCatchers, type AslCatcher, type AslRetrier } from './retry.ts';
+import { CATCHABLE_CODES, catchEntryMatches, type Catcher, type ResolvedAgent, type StopCode } from './sources.ts';
 
 /** The placeholder the template fills with the agent-loop function's ARN (DefinitionSubstitutions). */
 export const LOOP_FUNCTION_PLACEHOLDER = '${AgentLoopFunctionArn}';
@@ -34,6 +34,8 @@ export interface AgentLoopPlan {
   agent: ResolvedAgent;
   model: AwsModel;
   tools: LoopTool[];
+  /** Every Bedrock model the agent may use (a catcher's `next` must be one of them to be exported). */
+  models?: AwsModel[];
 }
 
 function seconds(ms: number): number {
@@ -98,7 +100,7 @@ export function planAgentLoop(agent: ResolvedAgent, inv: Inventory, oracle: Acce
     taken.add(modelName);
     tools.push({ modelName, tool });
   }
-  return { agent, model, tools };
+  return { agent, model, tools, models };
 }
 
 /** Settings the agent-loop function works with: prices, limits, the model and the tools. */
@@ -156,8 +158,68 @@ function fail(code: StopCode, cause: string): AslState {
  * Catchers from the config's `catch:` on the model (routing to a fallback model), once the config
  * has them; until then none, and a model error after retries ends the run with its stop code.
  */
-export function configModelCatchers(_plan: AgentLoopPlan): AslCatcher[] {
-  return [];
+export function configModelCatchers(plan: AgentLoopPlan, report?: ExportReport, model: AwsModel = plan.model): AslCatcher[] {
+  const out: AslCatcher[] = [];
+  const catchers = (model.model.catch as Catcher[] | undefined) ?? [];
+  catchers.forEach((c, i) => {
+    const source = `models.${model.name}.catch[${i}]`;
+    const add = (message: string) =>
+      report?.add({ area: 'step-functions', agent: plan.agent.name, subject: `model ${model.name} catcher ${i}`, message, source });
+    const next = (plan.models ?? [plan.model]).find((m) => m.name === c.next);
+    if (!next) return add(`routes to ${c.next}, which is not a Bedrock model the agent may use: not exported`);
+    // `all` is the list of catchable errors, never States.ALL (which would also catch a ValidationException, vector S8).
+    const codes = CATCHABLE_CODES.filter((code) => c.errorEquals.some((e) => catchEntryMatches(e, code)));
+    const names = [...new Set(codes.flatMap((code) => aslErrorNames(code, 'model')))];
+    const dropped = codes.filter((code) => aslErrorNames(code, 'model').length === 0);
+    if (dropped.length > 0) add(`${dropped.join(', ')} never comes out of a Bedrock task (fmguard-only)`);
+    if (names.length === 0) return add(`catches ${c.errorEquals.join(', ')}, which a model task never raises: not exported`);
+    // ResultPath keeps the state (the step counter) beside the error (reference §1, vector S9).
+    out.push({ ErrorEquals: names, Next: fallbackCountState(next.name), ResultPath: '$.error' });
+  });
+  return out;
+}
+
+function fallbackCountState(model: string): string {
+  return `CountStep ${model}`;
+}
+
+function fallbackInvokeState(model: string): string {
+  return `InvokeModel ${model}`;
+}
+
+/** The states of the fallback models the config's catchers route to (each counted as a step, as in fmguard), each model once. */
+function fallbackStates(plan: AgentLoopPlan, report: ExportReport, retry: AslRetrier[], timeoutSeconds: number): Record<string, AslState> {
+  const states: Record<string, AslState> = {};
+  const seen = new Set<string>([plan.model.name]);
+  const queue = [plan.model];
+  while (queue.length > 0) {
+    const from = queue.shift()!;
+    for (const c of (from.model.catch as Catcher[] | undefined) ?? []) {
+      const next = (plan.models ?? []).find((m) => m.name === c.next);
+      if (!next || seen.has(next.name)) continue;
+      seen.add(next.name);
+      queue.push(next);
+      states[fallbackCountState(next.name)] = {
+        Type: 'Pass',
+        Comment: `A catcher of ${from.name} routes here: the fallback is a model call of its own, and counts as a step.`,
+        Parameters: { 'steps.$': 'States.MathAdd($.steps, 1)', 'account.$': '$.account' },
+        Next: fallbackInvokeState(next.name),
+      };
+      states[fallbackInvokeState(next.name)] = {
+        Type: 'Task',
+        Comment: `Bedrock ${next.modelId}, the fallback of ${from.name} (models.${from.name}.catch).`,
+        Resource: BEDROCK_INVOKE_MODEL,
+        Parameters: { ModelId: next.modelId, ContentType: 'application/json', Accept: 'application/json', 'Body.$': '$.account.body' },
+        ResultSelector: { 'body.$': '$.Body' },
+        ResultPath: '$.model',
+        TimeoutSeconds: timeoutSeconds,
+        ...(retry.length > 0 ? { Retry: retry } : {}),
+        Catch: modelCatchers(configModelCatchers(plan, report, next)),
+        Next: 'Account',
+      };
+    }
+  }
+  return states;
 }
 
 /**
@@ -257,7 +319,7 @@ export function agentStateMachine(plan: AgentLoopPlan, report: ExportReport): As
       ResultPath: '$.model',
       TimeoutSeconds: seconds(agent.timeouts.model.totalMs),
       ...(modelRetry.length > 0 ? { Retry: modelRetry } : {}),
-      Catch: modelCatchers(configModelCatchers(plan)),
+      Catch: modelCatchers(configModelCatchers(plan, report)),
       Next: 'Account',
     },
     Account: loopTask('afterModel', { 'account.$': '$.account', 'response.$': '$.model.body' }, 'HasToolCalls'),
@@ -285,6 +347,7 @@ export function agentStateMachine(plan: AgentLoopPlan, report: ExportReport): As
     [stopStateName('request.invalid')]: fail('request.invalid', 'Bedrock rejected the request'),
     [stopStateName('timeout.total')]: fail('timeout.total', 'the model call ran past its timeout after its retries'),
     [stopStateName('upstream.error')]: fail('upstream.error', 'the model call failed after its retries'),
+    ...fallbackStates(plan, report, modelRetry, seconds(agent.timeouts.model.totalMs)),
   };
 
   reportLoopGaps(plan, report);
