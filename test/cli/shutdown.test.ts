@@ -35,7 +35,8 @@ interface Answer {
 function call(url: string, what: string, tokens: number, stream: boolean): Promise<Answer> {
   return fetch(`${url}/v1/chat/completions`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+    // A named run each: a run of its own (no x-fmguard-run) is never stored, so /admin/runs would not list it.
+    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'x-fmguard-run': `shutdown-${what.replace(/ /g, '-')}` },
     body: JSON.stringify({ model: 'sim-small', stream, messages: [{ role: 'user', content: `[sim:long ${tokens}] ${what}` }] }),
   }).then(async (res) => ({ what, status: res.status, run: res.headers.get('x-fmguard-run'), body: await res.text() }));
 }
