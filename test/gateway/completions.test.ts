@@ -17,9 +17,20 @@ describe('POST /v1/chat/completions through the official openai client', () => {
     const cost = Number(response.headers.get('x-fmguard-run-cost-usd'));
     expect(cost).toBeGreaterThan(0);
     expect(response.headers.get('x-fmguard-run-cost-usd')).not.toMatch(/e/);
-    // A run of its own ends with its call.
+    // A run of its own (no x-fmguard-run) ends with its call and is kept in the process only:
+    // no run row, nothing charged or held on its account in the store, no run left active.
     await new Promise((r) => setTimeout(r, 20));
-    expect((await gw.guard.store.runs.get(`${runId}@bot`))?.status).toBe('completed');
+    expect(await gw.guard.store.runs.get(`${runId}@bot`)).toBeUndefined();
+    expect(await gw.guard.store.runs.list()).toEqual([]);
+    const own = await gw.guard.store.ledger.balances(
+      ['steps', 'cost'].map((dim) => ({ key: `run:${runId}@bot`, dim })),
+      Date.now(),
+    );
+    expect(own).toEqual([
+      { used: 0, reserved: 0 },
+      { used: 0, reserved: 0 },
+    ]);
+    expect(gw.guard.activeRuns).toBe(0);
   });
 
   it('groups calls into one named run and reports its counters', async () => {
