@@ -105,7 +105,7 @@ describe('retention of runs and ledger detail (SQLite file, CLI)', () => {
         Date.now(),
       );
       expect(budget.reduce((a, b) => a + b.used, 0)).toBe(after.used.cost);
-      expect((await store.runs.list()).map((r) => r.id)).toEqual(['live']);
+      expect((await store.runs.list()).map((r) => r.id)).toEqual(['live@bot']);
       // Nothing left to cut.
       expect(await createRunPruner({ store, clock: new FakeClock(Date.now()), runsMaxAgeMs: 7_200_000, ledgerMaxAgeMs: 3_600_000 }).pruneNow()).toEqual({
         rolled: 0,
