@@ -32,6 +32,42 @@ function discardRest(req: IncomingMessage, cap: number): void {
   req.resume();
 }
 
+/** Whether Node closes the connection right after the answer (`connection: close`, or HTTP/1.0 without keep-alive). */
+function closesAfterAnswer(req: IncomingMessage): boolean {
+  const connection = String(req.headers.connection ?? '').toLowerCase();
+  if (/(^|,)\s*close\s*(,|$)/.test(connection)) return true;
+  return req.httpVersion === '1.0' && !/(^|,)\s*keep-alive\s*(,|$)/.test(connection);
+}
+
+/** Settles once the request's body has been read to its end (or the request is gone). */
+function bodyDone(req: IncomingMessage): Promise<void> {
+  if (req.complete || req.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      req.off('end', done);
+      req.off('close', done);
+      req.off('aborted', done);
+      resolve();
+    };
+    req.on('end', done);
+    req.on('close', done);
+    req.on('aborted', done);
+  });
+}
+
+/**
+ * Refuse a body: drain the rest, and answer at once, unless Node would close the connection right
+ * after the answer (`connection: close`): closing with the upload still arriving makes the kernel
+ * reset the connection, and a client that reads only after sending (curl, requests) loses the 413.
+ * Then the answer waits until the body is drained (at most the drain cap; past it the connection is cut).
+ */
+function refuse(req: IncomingMessage, limit: number, drainCap: number, beyondCap: boolean): Promise<never> {
+  discardRest(req, drainCap);
+  const failure = tooLarge(limit, beyondCap);
+  if (beyondCap || !closesAfterAnswer(req)) return Promise.reject(failure);
+  return bodyDone(req).then(() => Promise.reject(failure));
+}
+
 /**
  * Read the whole request body, up to `limit` bytes. A declared length over the limit is refused
  * before a byte is kept; a chunked body as soon as it passes the limit. Either way the rest of the
@@ -40,10 +76,7 @@ function discardRest(req: IncomingMessage, cap: number): void {
  */
 export function readBody(req: IncomingMessage, limit: number, drainCap: number = DRAIN_CAP_BYTES): Promise<Buffer> {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) {
-    discardRest(req, drainCap);
-    return Promise.reject(tooLarge(limit, Number(declared) > drainCap));
-  }
+  if (declared !== undefined && Number(declared) > limit) return refuse(req, limit, drainCap, Number(declared) > drainCap);
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     let size = 0;
@@ -58,8 +91,7 @@ export function readBody(req: IncomingMessage, limit: number, drainCap: number =
       if (size > limit) {
         cleanup();
         parts.length = 0;
-        discardRest(req, drainCap);
-        reject(tooLarge(limit, false));
+        refuse(req, limit, drainCap, false).catch(reject);
         return;
       }
       parts.push(part);

@@ -157,3 +157,36 @@ describe('oversized bodies get 413, always (issue 11 item 2)', () => {
     expect(ok.status).toBe(200);
   });
 });
+
+describe('a refused body on a connection: close request', () => {
+  it('the 413 waits until the body is drained, so the connection is not closed (and reset) under a client still sending', async () => {
+    const size = 8 * MiB;
+    const socket = connect(Number(url.port), url.hostname);
+    const received: Buffer[] = [];
+    let ended = false;
+    let failed: string | undefined;
+    socket.on('data', (p: Buffer) => received.push(p));
+    socket.on('end', () => {
+      ended = true;
+    });
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      failed = e.code ?? e.message;
+    });
+    const write = (data: Buffer | string) => new Promise<void>((ok, fail) => socket.write(data, (e) => (e ? fail(e) : ok())));
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    await write(
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: ${url.host}\r\nauthorization: Bearer ${BOT_KEY}\r\ncontent-type: application/json\r\ncontent-length: ${size}\r\nconnection: close\r\n\r\n`,
+    );
+    // Over the 4 MiB limit, then the client pauses mid-upload: the server must not answer and close yet.
+    await write(Buffer.alloc(5 * MiB, 0x61));
+    await new Promise((r) => setTimeout(r, 500));
+    expect({ ended, failed, bytes: received.length }).toEqual({ ended: false, failed: undefined, bytes: 0 });
+    await write(Buffer.alloc(size - 5 * MiB, 0x61));
+    await closed;
+    const text = Buffer.concat(received).toString('utf8');
+    expect(failed).toBeUndefined();
+    expect(text).toMatch(/^HTTP\/1\.1 413 /);
+    expect(text).toMatch(/x-fmguard-code: request\.invalid/i);
+    expect(ended).toBe(true);
+  });
+});
