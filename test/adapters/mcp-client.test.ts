@@ -151,7 +151,21 @@ describe('fmguard/mcp-client', () => {
   });
 
   it('a failing server call is retried by fmguard’s retry policy', async () => {
-    const guard = guardFor({ allow: { models: ['*'], tools: ['flaky.*'] }, retry: [{ errorEquals: ['upstream.error'], intervalMs: 1, maxAttempts: 3 }] });
+    // Tools are retried only when the config gives them a retry and marks them idempotent (the agent's
+    // `retry` is for model calls). The flaky server is the caller's own client, declared here for its settings.
+    const guard = guardFor(
+      { allow: { models: ['*'], tools: ['flaky.*'] } },
+      {
+        toolServers: {
+          demo: { kind: 'builtin' },
+          flaky: {
+            kind: 'http',
+            url: 'http://127.0.0.1:9/mcp',
+            tools: { fetch: { idempotent: true, retry: [{ errorEquals: ['upstream.error'], intervalMs: 1, maxAttempts: 3 }] } },
+          },
+        },
+      },
+    );
     const run = await guard.startRun({ agent: 'bot' });
     let calls = 0;
     const server = new Server({ name: 'flaky', version: '1.0.0' }, { capabilities: { tools: {} } });

@@ -24,6 +24,8 @@ interface Scenario {
   sim: string;
   limits?: Record<string, unknown>;
   retry?: unknown[];
+  /** The tool's own retriers (it is then marked idempotent: a tool is retried only so). */
+  toolRetry?: unknown[];
   timeouts?: Record<string, unknown>;
   price?: { inputPerMTok: number; outputPerMTok: number };
   /** How long (ms) each tool call takes on the shared clock. */
@@ -48,6 +50,7 @@ function configFor(s: Scenario): ConfigInput {
             description: 'Look a customer up',
             inputSchema: { type: 'object', properties: { query: { type: 'string' } } },
             aws: { lambda: LOOKUP_ARN },
+            ...(s.toolRetry ? { idempotent: true, retry: s.toolRetry as never } : {}),
           },
         },
       },
@@ -263,7 +266,7 @@ describe('the exported state machine, executed (aws-local-stepfunctions), stops 
     const s: Scenario = {
       sim: 'tool_loop',
       timeouts: { tool: { totalMs: 1000 } },
-      retry: [{ errorEquals: ['timeout.tool'], intervalMs: 1000, maxAttempts: 1 }],
+      toolRetry: [{ errorEquals: ['timeout.tool'], intervalMs: 1000, maxAttempts: 1 }],
       toolHangs: true,
     };
     const { fmguard, aws } = await both(s);

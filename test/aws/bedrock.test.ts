@@ -100,12 +100,16 @@ describe('Bedrock upstream through the gateway (real AWS SDK client, local Bedro
     const text = 'One two three four five six seven.';
     server.queue({ kind: 'text', text, usage: { inputTokens: 12, outputTokens: 9 } });
     const { data: stream, response } = await client()
-      .chat.completions.create({
-        model: 'claude',
-        stream: true,
-        stream_options: { include_usage: true },
-        messages: [{ role: 'user', content: 'Count to seven.' }],
-      })
+      .chat.completions.create(
+        {
+          model: 'claude',
+          stream: true,
+          stream_options: { include_usage: true },
+          messages: [{ role: 'user', content: 'Count to seven.' }],
+        },
+        // A named run: its ledger is on the store, to be read back below (a run of its own stays off it).
+        { headers: { 'x-fmguard-run': 'run-stream-usage' } },
+      )
       .withResponse();
     let content = '';
     let usage: unknown;

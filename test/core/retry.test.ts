@@ -231,7 +231,7 @@ describe('retry policy: validation', () => {
     },
     {
       name: 'family of hard stops',
-      retriers: [{ errorEquals: ['limit.*'] }],
+      retriers: [{ errorEquals: ['loop.*'] }],
       problems: [{ path: 'retry[0].errorEquals[0]', message: /matches no retryable code/ }],
     },
     {

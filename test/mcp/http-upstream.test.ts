@@ -29,7 +29,8 @@ describe('MCP gateway: HTTP tool servers', () => {
     upstream = await serveDemoToolsHttp({ world });
     const port = Number(new URL(upstream.url).port);
     const retry = [{ errorEquals: ['upstream.error'], intervalMs: 10, maxAttempts: 2 }];
-    gw = await startGateway(mcpConfig({ retry }, { toolServers: { remote: { kind: 'http', url: upstream.url } } }));
+    // The server's tools are declared safe to repeat, so its own retry applies (tools are never retried by default).
+    gw = await startGateway(mcpConfig({}, { toolServers: { remote: { kind: 'http', url: upstream.url, idempotent: true, retry } } }));
     const { client } = await connectClient(gw, { server: 'remote' });
     await client.callTool({ name: 'search', arguments: { query: 'a' } });
     await upstream.close();

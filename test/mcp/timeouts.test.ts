@@ -53,10 +53,13 @@ describe('MCP gateway: tool timeouts cancel the upstream call', () => {
   it('consecutive failures end the run with loop.repeated_error (a JSON-RPC error)', async () => {
     gw = await startGateway(mcpConfig({ timeouts: { tool: { totalMs: 100 } }, limits: { maxConsecutiveErrors: 2 } }));
     const { client } = await connectClient(gw);
+    // maxConsecutiveErrors: 2 allows two failures in a row; the third ends the run.
     const first = await client.callTool({ name: 'sleep', arguments: { ms: 5000 } });
     expect(fmguardOf(first)?.code).toBe('timeout.tool');
-    const second = client.callTool({ name: 'sleep', arguments: { ms: 6000 } });
-    await expect(second).rejects.toMatchObject({ data: { code: 'loop.repeated_error', limit: 2 } });
+    const second = await client.callTool({ name: 'sleep', arguments: { ms: 6000 } });
+    expect(fmguardOf(second)?.code).toBe('timeout.tool');
+    const third = client.callTool({ name: 'sleep', arguments: { ms: 7000 } });
+    await expect(third).rejects.toMatchObject({ data: { code: 'loop.repeated_error', limit: 2 } });
     await client.close();
   });
 });
