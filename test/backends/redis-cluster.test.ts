@@ -19,7 +19,7 @@ const cluster = new LocalCluster();
 
 beforeAll(async () => {
   await cluster.start(3);
-}, 45_000);
+}, 120_000);
 
 afterAll(async () => {
   await cluster.dispose();

@@ -112,7 +112,7 @@ async function ask<T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T | u
   }
 }
 
-async function waitFor(what: string, ok: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+async function waitFor(what: string, ok: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await ok())) {
     if (Date.now() > deadline) throw new Error(`local cluster: ${what} not reached within ${timeoutMs} ms`);
