@@ -292,7 +292,8 @@ describe('console in the browser: views', () => {
     await screenshot(login, 'sign-in');
     await login.close();
     expect(found).toEqual({});
-  });
+    // Ten pages, each loaded, checked by axe-core and photographed: slow on a loaded 2-core machine.
+  }, 120_000);
 
   it('nothing the console did broke its Content-Security-Policy', () => {
     expect(cspViolations).toEqual([]);
