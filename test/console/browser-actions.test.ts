@@ -89,6 +89,8 @@ describe('console in the browser: actions', () => {
   });
 
   let loop: ReturnType<typeof refineLoop>;
+  /** The agent names its run `live-loop`; the gateway stores it scoped to the agent (bot). */
+  const LIVE = 'live-loop@bot';
 
   it('an agent loop shows up in Live runs within 1 s without a reload, and its steps and cost rise', async () => {
     await page.goto(`${gw.url}/console/`);
@@ -98,22 +100,22 @@ describe('console in the browser: actions', () => {
       const w = window as unknown as { marker: string; seenAt?: number };
       w.marker = 'same document';
       new MutationObserver(() => {
-        if (w.seenAt === undefined && document.querySelector('tr[data-run="live-loop"]')) w.seenAt = Date.now();
+        if (w.seenAt === undefined && document.querySelector('tr[data-run="live-loop@bot"]')) w.seenAt = Date.now();
       }).observe(document.body, { childList: true, subtree: true });
     });
     let startedAt = 0;
     const off = gw.guard.on((e) => {
-      if (e.type === 'run.started' && e.run.id === 'live-loop') startedAt = e.at;
+      if (e.type === 'run.started' && e.run.id === LIVE) startedAt = e.at;
     });
     loop = refineLoop(gw.client({ run: 'live-loop' }));
-    await page.locator('tr[data-run="live-loop"]').waitFor({ timeout: 5000 });
+    await page.locator(`tr[data-run="${LIVE}"]`).waitFor({ timeout: 5000 });
     off();
     const seenAt = await page.evaluate(() => (window as unknown as { seenAt: number }).seenAt);
     expect(startedAt).toBeGreaterThan(0);
     expect(seenAt - startedAt).toBeLessThan(1000);
     expect(await page.evaluate(() => (window as unknown as { marker: string }).marker)).toBe('same document');
 
-    const row = page.locator('tr[data-run="live-loop"]');
+    const row = page.locator(`tr[data-run="${LIVE}"]`);
     const read = async () => ({
       steps: Number((await row.locator('[data-col=steps]').textContent())!.split('/')[0]!.replace(/,/g, '').trim()),
       cost: Number(/\$([\d.]+)/.exec((await row.locator('[data-col=cost]').textContent())!)?.[1] ?? 0),
@@ -132,20 +134,20 @@ describe('console in the browser: actions', () => {
   });
 
   it('Kill on that run: the confirmation names it, the agent stream ends with kill.switch, the run shows stopped with the code', async () => {
-    const row = page.locator('tr[data-run="live-loop"]');
-    await row.getByRole('button', { name: 'Kill run live-loop' }).click();
+    const row = page.locator(`tr[data-run="${LIVE}"]`);
+    await row.getByRole('button', { name: `Kill run ${LIVE}` }).click();
     const dialog = page.locator('dialog.confirm');
-    await expect(dialog.locator('h2').textContent()).resolves.toBe('Kill run live-loop?');
+    await expect(dialog.locator('h2').textContent()).resolves.toBe(`Kill run ${LIVE}?`);
     await dialog.locator('[data-impact]').filter({ hasText: '1 run in flight will stop.' }).waitFor();
     await screenshot(page, 'kill-run-confirm');
     await confirm('Kill run');
     const ended = await loop;
     expect(ended.code).toBe('kill.switch');
-    await page.locator('tr[data-run="live-loop"][data-status=stopped]').waitFor({ timeout: 5000 });
+    await page.locator(`tr[data-run="${LIVE}"][data-status=stopped]`).waitFor({ timeout: 5000 });
     expect(await row.locator('[data-col=code]').textContent()).toBe('kill.switch');
 
     // The run's timeline tells the same story, ending with the stop.
-    await row.getByRole('link', { name: 'live-loop' }).click();
+    await row.getByRole('link', { name: LIVE }).click();
     await page.locator('[data-stopped="kill.switch"]').waitFor();
     const events = await page.locator('table.timeline tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-event')));
     expect(events[0]).toBe('run.started');

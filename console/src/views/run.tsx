@@ -134,13 +134,15 @@ export function RunView({ id }: { id: string }) {
   const [killing, setKilling] = useState(false);
   const serverNow = useServerNow(data?.now);
   const family = collectIds(data?.tree ?? null);
-  useLiveReload((e) => e.runId !== undefined && (e.runId === id || family.has(e.runId)), reload);
+  // The URL may name the run by the client's bare name (`my-run`); the stored id is `my-run@<agent>`.
+  const runId = data?.run.id ?? id;
+  useLiveReload((e) => e.runId !== undefined && (e.runId === id || e.runId === runId || family.has(e.runId)), reload);
   if (error && !data) return <ErrorBox error={error} />;
   if (!data) return <p class="muted">Loading run {id}…</p>;
   const { run, usage, limits } = data;
   const elapsedMs = (run.endedAt ?? serverNow) - run.startedAt;
   const limitMs = run.deadline - run.startedAt;
-  const rows = [...data.events, ...subRunRows(data.tree, id)].sort((a, b) => a.time - b.time || a.seq - b.seq);
+  const rows = [...data.events, ...subRunRows(data.tree, run.id)].sort((a, b) => a.time - b.time || a.seq - b.seq);
   return (
     <section aria-labelledby="view-title">
       <header class="view-head row">
