@@ -71,10 +71,10 @@ describe.each([1, 3, 5])('maxIdenticalToolCalls: %i', (limit) => {
   it(`calls a model proposes: with ${limit - 1} before in the conversation one more passes; with ${limit} it is refused`, async () => {
     const guard = createGuard({ config: baseConfig({ limits: { maxIdenticalToolCalls: limit } }) });
     const run = await guard.startRun({ agent: 'bot' });
-    const before = (n: number): ChatMessage[] =>
+    const history = (n: number): ChatMessage[] =>
       Array.from({ length: n }, (_, i) => ({ role: 'assistant', content: null, tool_calls: [call(`h${i}`, { q: 'budget' })] }));
-    expect(run.checkToolCalls([call('next', { q: 'budget' })], before(limit - 1))).toEqual([]);
-    const violations = run.checkToolCalls([call('next', { q: 'budget' })], before(limit));
+    expect(run.checkToolCalls([call('next', { q: 'budget' })], history(limit - 1))).toEqual([]);
+    const violations = run.checkToolCalls([call('next', { q: 'budget' })], history(limit));
     expect(violations.map((v) => v.error.code)).toEqual(['loop.repeated_tool_call']);
     expect(violations[0]!.error.details).toMatchObject({ limit, used: limit + 1 });
     // Identical calls within one response count too; a different call beside them does not.

@@ -173,7 +173,10 @@ describe('budgets, rate limits and reservations', () => {
     const other = createGuard({ config, store, clock });
     const again = await other.startRun({ agent: 'bot', id: 'r1' });
     // Held, not spent: settled usage leaves room, so the refusal is the retryable contention code.
-    await expect(again.callModel({ ...ask('y', 'sim-pricey'), max_tokens: 40 })).rejects.toMatchObject({ code: 'limit.contended', details: { limitCode: 'limit.cost' } });
+    await expect(again.callModel({ ...ask('y', 'sim-pricey'), max_tokens: 40 })).rejects.toMatchObject({
+      code: 'limit.contended',
+      details: { limitCode: 'limit.cost' },
+    });
     await clock.advance(60_000);
     expect((await again.usage()).reservedCostUsd).toBe(0);
     await expect(again.callModel({ ...ask('y', 'sim-pricey'), max_tokens: 40 })).resolves.toBeTruthy();
