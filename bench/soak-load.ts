@@ -61,7 +61,7 @@ async function budgetedRun(): Promise<void> {
       }
     }
     const res = await request(step % 2 ? 'run stream' : 'run chat', '/v1/chat/completions', { ...JSON_HEADERS, 'x-fmguard-run': id }, chat(`Step ${step} of run ${id}: tell me more.`, step % 2 === 1));
-    if (!res || res.status !== 200) return;
+    if (res?.status !== 200) return;
   }
 }
 

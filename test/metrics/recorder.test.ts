@@ -3,7 +3,6 @@ import { createMetrics } from '../../src/metrics/recorder.ts';
 import type { CallEvent } from '../../src/metrics/event.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
 import { METRIC_STORES } from './stores.ts';
-import { createMemoryMetricStore } from '../../src/backends/memory/metrics.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const call = (over: Partial<CallEvent> = {}): CallEvent => ({
