@@ -85,7 +85,8 @@ describe('a run of its own (no x-fmguard-run)', () => {
     const runs = await gw.guard.store.runs.list();
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ agent: 'bot', tenant: 'acme', status: 'stopped', stopCode: 'kill.switch' });
-    expect(runs[0]!.id).toBe(response.headers.get('x-fmguard-run'));
+    // Stored under its agent's scope; the header echoes the name.
+    expect(runs[0]!.id).toBe(`${response.headers.get('x-fmguard-run')}@bot`);
   });
 
   it('keeps its own run limits in the process (limit.tokens on a run of its own)', async () => {
