@@ -28,8 +28,13 @@ describe('two gateway replicas on a Redis that stops and comes back', () => {
   beforeAll(async () => {
     redis = new RedisServer(await freePort());
     await redis.start();
-    // A step limit on every run, so "fails closed" is about limits that could otherwise be passed.
-    const config = replicaConfig({ url: redis.url, prefix: 'fmguard-outage:' }, { limits: { maxSteps: 3, maxIdenticalOutputs: 1_000_000 } });
+    // A step limit on every run and a tenant budget, so "fails closed" is about limits that could otherwise
+    // be passed. (A run of its own with no shared budget needs nothing from the store and is served.)
+    const config = replicaConfig(
+      { url: redis.url, prefix: 'fmguard-outage:' },
+      { limits: { maxSteps: 3, maxIdenticalOutputs: 1_000_000 } },
+      { tenants: { acme: { budgets: [{ period: 'day', maxCostUsd: 1000 }] } } },
+    );
     const started = await replicas.startMany([
       ['gw-1', config],
       ['gw-2', config],
