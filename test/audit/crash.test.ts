@@ -60,8 +60,8 @@ it('kill -9 mid-load: the chain verifies, no settled spend is missing, and at mo
     const now = Date.now();
     const settledInLedger: string[] = [];
     for (let i = 0; i <= highest + WIDTH * 2; i++) {
-      const usage = await readRunUsage(store, `c-${i}`, now);
-      if (usage.steps > 0) settledInLedger.push(`c-${i}`);
+      const usage = await readRunUsage(store, `c-${i}@bot`, now);
+      if (usage.steps > 0) settledInLedger.push(`c-${i}@bot`);
     }
     expect(settledInLedger.length).toBeGreaterThanOrEqual(settled);
 

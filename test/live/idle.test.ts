@@ -37,16 +37,16 @@ describe('runs whose owner stopped sending', () => {
       await clock.advance(4 * MINUTE);
       await run.callModel(ask); // active again at 4 min
       await clock.advance(4 * MINUTE);
-      expect((await guard.store.runs.get('idle-1'))!.status).toBe('running');
+      expect((await guard.store.runs.get('idle-1@bot'))!.status).toBe('running');
       // Resuming by id (what the gateway does per request) is activity too.
       await guard.startRun({ agent: 'bot', id: 'idle-1' });
       await clock.advance(4 * MINUTE);
-      expect((await guard.store.runs.get('idle-1'))!.status).toBe('running');
+      expect((await guard.store.runs.get('idle-1@bot'))!.status).toBe('running');
       await clock.advance(2 * MINUTE);
-      const record = (await guard.store.runs.get('idle-1'))!;
+      const record = (await guard.store.runs.get('idle-1@bot'))!;
       expect(record).toMatchObject({ status: 'stopped', stopCode: 'run.idle' });
       expect(record.stopReason).toMatch(/idle for \d+ ms \(the idle TTL is 300000 ms\)/);
-      expect(stopped).toEqual(['idle-1 run.idle']);
+      expect(stopped).toEqual(['idle-1@bot run.idle']);
       await expect(run.callModel(ask)).rejects.toMatchObject({ code: 'run.idle' });
     } finally {
       await guard.close();
@@ -83,7 +83,7 @@ describe('runs whose owner stopped sending', () => {
     try {
       await guard.startRun({ agent: 'bot', id: 'forever' });
       await clock.advance(90 * MINUTE);
-      expect((await guard.store.runs.get('forever'))!.status).toBe('running');
+      expect((await guard.store.runs.get('forever@bot'))!.status).toBe('running');
       expect(await guard.sweepIdle()).toBe(0);
     } finally {
       await guard.close();

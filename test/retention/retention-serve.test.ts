@@ -73,7 +73,7 @@ retention: { runs: { maxAge: 1h }, everyMs: 200 }
           if (!ids.includes('old-1') && !(await store.kills.list()).has('run:old-0')) break;
           await new Promise((r) => setTimeout(r, 200));
         }
-        expect(ids, err).toEqual(['still-running']);
+        expect(ids, err).toEqual(['still-running@bot']);
         expect((await store.kills.list()).has('run:old-0')).toBe(false);
         expect(await store.runs.totals(TOTAL_DIMS)).toEqual(totals);
       } finally {
