@@ -56,8 +56,8 @@ describe('four gateway replicas, one Redis: one budget and one run limit hold ex
     const [budget] = await store.ledger.balances([{ key: `budget:tenant:${TENANT}:day:${dayWindow}`, dim: 'cost' }], now);
     const [steps, runCost] = await store.ledger.balances(
       [
-        { key: `run:${runId}`, dim: 'steps' },
-        { key: `run:${runId}`, dim: 'cost' },
+        { key: `run:${runId}@bot`, dim: 'steps' },
+        { key: `run:${runId}@bot`, dim: 'cost' },
       ],
       now,
     );
