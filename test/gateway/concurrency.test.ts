@@ -41,7 +41,11 @@ describe('500 concurrent requests (half streamed) against one tenant day budget'
     for (const o of outcomes) counts[o] = (counts[o] ?? 0) + 1;
     // Only successes and budget refusals: no 500, no lost stream.
     // limit.contended: refused while other calls held the rest (retryable), settled spend leaving room.
-    expect(Object.keys(counts).filter((k) => k !== 'limit.contended').sort()).toEqual(['budget.exhausted', 'ok']);
+    expect(
+      Object.keys(counts)
+        .filter((k) => k !== 'limit.contended')
+        .sort(),
+    ).toEqual(['budget.exhausted', 'ok']);
     expect(counts.ok).toBeGreaterThan(50);
     expect(counts['budget.exhausted']).toBeGreaterThan(50);
 

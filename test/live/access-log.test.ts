@@ -61,7 +61,14 @@ describe('the access log', { timeout: 60_000 }, () => {
     expect(lines[0].costUsd).toBeCloseTo(cost, 9);
     expect(lines[0].costUsd).toBeGreaterThan(0);
     expect(lines[0].stopCode).toBeUndefined();
-    expect(lines[2]).toMatchObject({ requestId: minted, status: 403, stopCode: 'limit.steps', agent: 'bot', run: expect.stringMatching(/^run-access-1(@bot)?$/), model: 'sim-small' });
+    expect(lines[2]).toMatchObject({
+      requestId: minted,
+      status: 403,
+      stopCode: 'limit.steps',
+      agent: 'bot',
+      run: expect.stringMatching(/^run-access-1(@bot)?$/),
+      model: 'sim-small',
+    });
     expect(lines[3]).toMatchObject({ status: 401, stopCode: 'auth.invalid', route: '/v1/chat/completions' });
     expect(lines[3].agent).toBeUndefined();
     expect(lines[4]).toMatchObject({ method: 'GET', route: '/healthz', status: 200 });
