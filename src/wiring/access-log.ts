@@ -6,11 +6,10 @@ type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 interface PinoLogger {
   info(obj: object): void;
   warn(obj: object): void;
-  flush(cb?: (error?: Error) => void): void;
 }
 interface Destination {
-  flushSync(): void;
   end(): void;
+  once(event: 'close' | 'error', listener: () => void): void;
 }
 interface Pino {
   (options: object, stream?: unknown): PinoLogger;
@@ -40,14 +39,24 @@ export function openAccessLog(settings: FmguardConfig['server']['accessLog'], fa
   );
   // No pid/hostname noise, `msg` fixed, the time as ISO text; fields are the entry's own.
   const logger = pino({ level, base: undefined, messageKey: 'msg', timestamp: false }, stream);
+  let closed: Promise<void> | undefined;
   return {
     sink: (entry: AccessEntry) => {
       const line = { msg: 'request', ...entry };
       if ((entry.status ?? 0) >= 500) logger.warn(line);
       else logger.info(line);
     },
-    async close() {
-      await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    close() {
+      // stdout and stderr are written synchronously and stay open. A file is written asynchronously:
+      // pino's flush() calls back at once when nothing is held back for batching (minLength 0), before
+      // the writes reach the file, so the stream is ended and its close awaited instead.
+      if (!toFile) return Promise.resolve();
+      closed ??= new Promise<void>((resolve) => {
+        stream.once('close', resolve);
+        stream.once('error', resolve);
+        stream.end();
+      });
+      return closed;
     },
   };
 }

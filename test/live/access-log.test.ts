@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { openAccessLog } from '../../src/wiring/access-log.ts';
 import { BOT_KEY, closeAll, gatewayConfig, startGateway } from '../gateway/helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fmguard-access-'));
@@ -80,5 +81,18 @@ describe('the access log', { timeout: 60_000 }, () => {
     const gw = await startGateway({ config: gatewayConfig({}, { server: { accessLog: { destination: 'off' } } }) });
     const res = await fetch(`${gw.url}/healthz`, { headers: { 'x-request-id': 'r-1' } });
     expect(res.headers.get('x-request-id')).toBe('r-1');
+  });
+});
+
+describe('a file access log', () => {
+  it('holds every line once closed (close waits for the asynchronous writes, not just for pino to say "flushed")', async () => {
+    const file = join(dir, 'closed', 'access.jsonl');
+    const log = openAccessLog({ destination: file, level: 'info' })!;
+    for (let i = 0; i < 500; i++) log.sink({ time: new Date().toISOString(), requestId: `r-${i}`, method: 'GET', route: '/healthz', status: 200 });
+    await log.close();
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(500);
+    expect(JSON.parse(lines[499]!).requestId).toBe('r-499');
+    await log.close(); // twice is fine
   });
 });

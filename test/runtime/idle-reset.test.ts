@@ -25,6 +25,55 @@ async function advanceUntil<T>(clock: FakeClock, pending: Promise<T>): Promise<T
   return pending;
 }
 
+/** Counts the simulator's one-second pauses between chunks (one token per second; the guard's timers are 2 s and longer). */
+class PaceCountingClock extends FakeClock {
+  paces = 0;
+  override setTimeout(fn: () => void, ms: number): unknown {
+    if (ms === 1000) this.paces++;
+    return super.setTimeout(fn, ms);
+  }
+}
+
+/** Waits in real time (polling) for a condition the test drives; fails with what it waited for. */
+async function until(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Reads an SSE response as it arrives: its data lines, how many carry content, whether it ended. */
+function readSse(res: Response) {
+  const events: string[] = [];
+  const state = { done: false };
+  const all = (async () => {
+    const decoder = new TextDecoder();
+    let buffered = '';
+    for await (const bytes of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffered += decoder.decode(bytes, { stream: true });
+      let end: number;
+      while ((end = buffered.indexOf('\n\n')) >= 0) {
+        events.push(...sseData(buffered.slice(0, end + 2)));
+        buffered = buffered.slice(end + 2);
+      }
+    }
+    events.push(...sseData(buffered));
+    state.done = true;
+    return events;
+  })();
+  all.catch(() => (state.done = true));
+  const contents = () =>
+    events.filter((e) => e !== '[DONE]' && (JSON.parse(e) as { choices?: { delta?: { content?: string } }[] }).choices?.[0]?.delta?.content).length;
+  return {
+    all,
+    contents,
+    get done() {
+      return state.done;
+    },
+  };
+}
+
 describe('a healthy stream longer than the idle limit', () => {
   it('completes through the SDK (fake clock: 10 chunks 1 s apart, idle limit 2 s)', async () => {
     const clock = new FakeClock();
@@ -67,21 +116,31 @@ describe('a healthy stream longer than the idle limit', () => {
   });
 
   it('completes through the gateway (fake clock shared by the simulator and the guard: 8 chunks 1 s apart, idle limit 2 s)', async () => {
-    const clock = new FakeClock(Date.now());
+    const clock = new PaceCountingClock(Date.now());
     const gw = await startGateway({
       config: gatewayConfig({ timeouts: { model: { idleMs: 2000, firstTokenMs: 5000, totalMs: 60_000 } } }),
       sim: { clock, tokensPerSecond: 1 },
       guard: { clock },
     });
-    const response = gw.post({ ...ask('[sim:long 8] slow and steady'), stream: true }).then(async (res) => ({ status: res.status, text: await res.text() }));
-    const events = sseData((await advanceUntil(clock, response)).text);
-    expect(events.at(-1)).toBe('[DONE]');
-    const contents = events
-      .filter((e) => e !== '[DONE]')
-      .map((e) => JSON.parse(e))
-      .filter((c) => c.choices?.[0]?.delta?.content);
-    expect(contents).toHaveLength(8);
+    const res = await gw.post({ ...ask('[sim:long 8] slow and steady'), stream: true });
+    expect(res.status).toBe(200);
+    // Time moves only once the client holds chunk k and the simulator waits for chunk k+1, so a
+    // loaded machine cannot make the relay look idle: only the guard's own idle rule can cut the stream.
+    const reader = readSse(res);
+    for (let k = 1; k <= 8; k++) {
+      await until(() => reader.contents() >= k || reader.done, `chunk ${k}`);
+      if (reader.done) break;
+      if (k < 8) await until(() => clock.paces >= k, `the simulator's pause before chunk ${k + 1}`);
+      await clock.advance(1000);
+    }
+    for (let t = 0; t < 10 && !reader.done; t++) {
+      await clock.advance(1000);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const events = await reader.all;
     expect(events.some((e) => e.includes('timeout.idle'))).toBe(false);
+    expect(events.at(-1)).toBe('[DONE]');
+    expect(reader.contents()).toBe(8);
   });
 
   it('a plain gateway call slower than the idle limit completes', async () => {
