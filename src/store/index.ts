@@ -5,6 +5,8 @@ export type * from './approvals.ts';
 export type * from './breakers.ts';
 export type * from './metrics.ts';
 export type * from './alarms.ts';
+export type * from './api-keys.ts';
+export { keyInfo } from './api-keys.ts';
 export type * from './audit-sink.ts';
 export type * from './versioned.ts';
 export {

@@ -1,6 +1,7 @@
 import type { StopCode } from '../core/codes.ts';
 
 import type { AlarmStateStore } from './alarms.ts';
+import type { ApiKeyStore } from './api-keys.ts';
 import type { ApprovalStore } from './approvals.ts';
 import type { AuditSinkFactory } from './audit-sink.ts';
 import type { BreakerStore } from './breakers.ts';
@@ -25,6 +26,8 @@ export interface Store {
   readonly breakers: BreakerStore;
   readonly metrics: MetricStore;
   readonly alarms: AlarmStateStore;
+  /** API keys minted at run time (hashes only), shared like everything else here. */
+  readonly apiKeys: ApiKeyStore;
   /** The audit sink that lives beside this state, when the backend keeps one (SQLite: tables in its file). */
   readonly audit?: AuditSinkFactory;
   /**

@@ -1,6 +1,6 @@
 /**
  * THE store contract: every backend (memory, SQLite, Redis) runs every section against the Store
- * interface only: runs, ledger, rates, kills (contract-state.ts), reserved-concurrency slots, approvals, breakers, alarm state,
+ * interface only: runs, ledger, rates, kills (contract-state.ts), reserved-concurrency slots, approvals, breakers, alarm state, minted API keys (contract-keys.ts),
  * metrics, retention (contract-retention.ts) and audit. Audit-only backends (Postgres, JSON Lines, a SQLite file) run the audit section.
  * A backend file calls `runStoreContract` with a fixture; nothing here knows which backend it is.
  */
@@ -16,6 +16,7 @@ import { retentionSections } from './contract-retention.ts';
 import { slotSections } from './contract-slots.ts';
 import { stateSections } from './contract-state.ts';
 import { operatorSections } from './contract-operator.ts';
+import { apiKeySections } from './contract-keys.ts';
 
 export type { AuditFactory } from './contract-audit.ts';
 
@@ -92,6 +93,10 @@ export function runStoreContract(fixture: BackendFixture): void {
     return { a: p.a.alarms, b: p.b.alarms, close: p.close };
   });
   operatorSections(name, async () => {
+    const p = await pair(fixture);
+    return { a: p.a, b: p.b, close: p.close };
+  });
+  apiKeySections(name, async () => {
     const p = await pair(fixture);
     return { a: p.a, b: p.b, close: p.close };
   });

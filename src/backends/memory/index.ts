@@ -1,4 +1,5 @@
 import type { Store } from '../../store/store.ts';
+import { MemoryApiKeys } from './api-keys.ts';
 import { createMemoryApprovalStore } from './approvals.ts';
 import { createMemoryAuditSink } from './audit.ts';
 import { createMemoryMetricStore } from './metrics.ts';
@@ -32,6 +33,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     breakers: createMemoryBreakerStore(),
     metrics: createMemoryMetricStore(),
     alarms: createMemoryAlarmStore(),
+    apiKeys: new MemoryApiKeys(),
     // Not durable: the default audit log is off with the memory store (an in-memory log would only grow).
     audit: { kind: 'memory', durable: false, open: () => createMemoryAuditSink() },
     async close() {

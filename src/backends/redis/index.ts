@@ -14,6 +14,7 @@ import { RedisRates } from './rates.ts';
 import { RedisRuns } from './runs.ts';
 import { Subscriber } from './subscriber.ts';
 import { createRedisApprovalStore } from './approvals.ts';
+import { createRedisApiKeyStore } from './api-keys.ts';
 import { createRedisMetricStore } from './metrics.ts';
 import { createRedisAlarmStore, createRedisBreakerStore } from './versioned.ts';
 
@@ -122,6 +123,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     breakers: createRedisBreakerStore(handle),
     metrics: createRedisMetricStore(handle, { retentionMs: options.metricsRetentionMs }),
     alarms: createRedisAlarmStore(handle),
+    apiKeys: createRedisApiKeyStore(handle),
     ledger,
     compound: redisCompoundOps(gate, prefix, ledger, policy),
     rates: new RedisRates(gate, prefix, policy),

@@ -32,6 +32,8 @@
  *   al:s, al:v           hash   alarm state JSON and version per alarm name (see versioned.ts)
  *   br:s, br:v           hash   breaker state JSON and version per scope; changes on channel `breakers`
  *   m:series, mh:<series>, mz:<series>             metric datapoints (see metrics.ts)
+ *   ak, akh, akr         hash   minted API keys: id -> info JSON (with the secret's sha256), sha256 -> id,
+ *                               id -> revocation JSON (written once); see api-keys.ts
  */
 export interface Keys {
   readonly prefix: string;

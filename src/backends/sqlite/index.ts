@@ -1,5 +1,6 @@
 import { checkCharges, EXPIRED_RETENTION_MS } from '../rules.ts';
 import type { BucketSpec, CompoundOps, ReserveRequest, SettleRequest, SettleResult, Store, TakeAndReserveResult } from '../../store/store.ts';
+import { SqliteApiKeys } from './api-keys.ts';
 import { createSqliteApprovalStore } from './approvals.ts';
 import { createSqliteAuditSink } from './audit.ts';
 import { openDatabase, type Database } from './database.ts';
@@ -60,6 +61,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     breakers: createSqliteBreakerStore(db),
     metrics: createSqliteMetricStore(db),
     alarms: createSqliteAlarmStore(db),
+    apiKeys: new SqliteApiKeys(db),
     audit: { kind: 'sqlite', durable: true, open: () => createSqliteAuditSink({ db }) },
     async close() {
       kills.close();

@@ -83,6 +83,20 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (tenant, agent, day, dim)
   ) WITHOUT ROWID;
   `,
+  // API keys minted at run time: the sha256 of the secret, never the secret; \`info\` is the rest as
+  // JSON (ApiKeyInfo without the revocation, which has its own columns and is written once).
+  `
+  CREATE TABLE fm_api_keys (
+    id TEXT PRIMARY KEY,
+    hash TEXT NOT NULL UNIQUE,
+    agent TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    info TEXT NOT NULL,
+    revoked_at INTEGER,
+    revoked_by TEXT
+  ) WITHOUT ROWID;
+  CREATE INDEX fm_api_keys_agent ON fm_api_keys (agent, created_at);
+  `,
 ];
 
 /** Bring the file up to the current schema. Safe when several processes open a new file at once. */
