@@ -9,6 +9,7 @@ import { checkAdminToken } from './auth.ts';
 import { breakerRoutes } from './breakers.ts';
 import { budgetRoutes } from './budgets.ts';
 import { configRoutes } from './config.ts';
+import { keyRoutes } from './keys.ts';
 import { killRoutes } from './kills.ts';
 import { openApiDocument } from './openapi.ts';
 import { queryOf } from './request.ts';
@@ -39,6 +40,7 @@ export const adminRoutes: Route[] = [
   ...breakerRoutes,
   ...alarmRoutes,
   ...budgetRoutes,
+  ...keyRoutes,
   ...approvalRoutes,
   ...auditRoutes,
   ...configRoutes,
@@ -54,7 +56,7 @@ function pathOf(url: string): string {
 }
 
 /**
- * The admin API (runs, kill switches, breakers, alarms, budgets, approvals, audit) on plain node:http,
+ * The admin API (runs, kill switches, breakers, alarms, budgets, minted keys, approvals, audit) on plain node:http,
  * behind its own bearer token. Errors use the gateway's OpenAI-shaped body and headers.
  */
 export function createAdminHandler({ guard, adminToken, onError }: AdminHandlerOptions): AdminHandler {

@@ -1,6 +1,17 @@
 import { z } from 'zod';
 import type { Route } from './router.ts';
-import { alarmStateBody, breakerActionBody, decisionBody, killBody, killScopeSchema, reloadBody, runKillBody, unkillBody } from './schemas.ts';
+import {
+  alarmStateBody,
+  breakerActionBody,
+  decisionBody,
+  keyCreateBody,
+  keyRevokeBody,
+  killBody,
+  killScopeSchema,
+  reloadBody,
+  runKillBody,
+  unkillBody,
+} from './schemas.ts';
 
 /**
  * `GET /admin/openapi.json`: the admin API as an OpenAPI 3.1 document, generated from the router's
@@ -46,6 +57,18 @@ const DOCS: Record<string, RouteDoc> = {
   'POST alarms/:name/state': { summary: "Set an alarm's state by hand until its next evaluation (like CloudWatch SetAlarmState)", body: alarmStateBody },
   'GET alarms/:name/history': { summary: "The alarm's metric, threshold and state bands", query: z.object({ range }) },
   'GET budgets': { summary: "Every budget's current period: spent, held, limit, alert thresholds, reset time" },
+  'GET keys': {
+    summary: 'API keys minted at run time, oldest first, with their status; never a secret or its hash',
+    query: z.object({ agent: text('Only this agent') }),
+  },
+  'POST keys': {
+    summary:
+      'Mint an API key for an agent of the config (201): the answer holds the secret, shown this once; the store keeps only its sha256. Audited (key.created)',
+    body: keyCreateBody,
+  },
+  'GET keys/:id': { summary: 'A minted API key and its status' },
+  'DELETE keys/:id': { summary: 'Revoke a minted API key: every replica sharing the store refuses it from its next request on. Audited (key.revoked)' },
+  'POST keys/:id/revoke': { summary: 'Revoke a minted API key (who revokes it in the body). Audited (key.revoked)', body: keyRevokeBody },
   'GET approvals': {
     summary: 'Approval requests',
     query: z.object({
@@ -151,7 +174,7 @@ export function openApiDocument(routes: readonly Route[], version = '0.1.0'): Re
       title: 'fmguard admin API',
       version,
       description:
-        "Operators' control plane beside the gateway: runs, kill switches, breakers, alarms, budgets, approvals, the audit log. Every request carries `authorization: Bearer <server.adminToken>`.",
+        "Operators' control plane beside the gateway: runs, kill switches, breakers, alarms, budgets, minted API keys, approvals, the audit log. Every request carries `authorization: Bearer <server.adminToken>`.",
     },
     components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
     security: [{ adminToken: [] }],

@@ -15,6 +15,7 @@ import { registerExportAwsCommands } from './export-aws-commands.ts';
 import { registerModelCommands } from './model-commands.ts';
 import { registerBudgetCommands } from './budget-commands.ts';
 import { registerReloadCommands } from './reload-commands.ts';
+import { registerKeyCommands } from './key-commands.ts';
 
 /**
  * The `fmguard` command line. Each family of subcommands registers itself from its own file and
@@ -38,6 +39,7 @@ registerExportAwsCommands(program);
 registerModelCommands(program);
 registerBudgetCommands(program);
 registerReloadCommands(program);
+registerKeyCommands(program);
 
 try {
   await program.parseAsync(process.argv);

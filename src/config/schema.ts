@@ -96,7 +96,7 @@ const breakerPolicySchema = z.strictObject({
   probeLeaseMs: duration.optional(),
 });
 
-const rateLimitsSchema = z.strictObject({
+export const rateLimitsSchema = z.strictObject({
   requestsPerMinute: positiveInt.optional(),
   tokensPerMinute: positiveInt.optional(),
 });

@@ -59,12 +59,13 @@ export async function serveModelRoute<P extends { stream: boolean }>(
   let request: P;
   try {
     const key = route.key(req);
-    const { agent } = ctx.guard.principal(key);
+    const principal = await ctx.guard.principal(key);
+    const { agent } = principal;
     noteAccess({ agent: agent.name, tenant: agent.tenant });
     request = route.parse(parseJson(await readBody(req, ctx.maxBodyBytes)), ctx.hasModel);
     const runId = singleHeader(req.headers['x-fmguard-run']);
     // A run of its own (no header) stays in this process unless it is stopped: runtime/local-ledger.ts.
-    run = await ctx.guard.startRun({ key, id: runId, parentId: singleHeader(req.headers['x-fmguard-parent-run']), local: runId === undefined });
+    run = await ctx.guard.startRun({ principal, id: runId, parentId: singleHeader(req.headers['x-fmguard-parent-run']), local: runId === undefined });
   } catch (error) {
     const failure = toFailure(error);
     if (failure.internal) ctx.report(error, { method: 'POST', path: route.path });

@@ -21,7 +21,7 @@ function modelObject(guard: Guard, id: string) {
 
 /** `GET /v1/models` and `GET /v1/models/{id}` (an id the key may not use is a 404, like an unknown one). */
 export async function handleModels(ctx: GatewayContext, req: IncomingMessage, res: ServerResponse, id?: string): Promise<void> {
-  const { agent } = ctx.guard.principal(bearerToken(req.headers.authorization));
+  const { agent } = await ctx.guard.principal(bearerToken(req.headers.authorization));
   const names = await modelsFor(ctx.guard, agent.name);
   if (id === undefined) {
     sendJson(res, 200, { object: 'list', data: names.map((name) => modelObject(ctx.guard, name)) });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { codeInfo } from '../core/codes.ts';
 import { GuardError } from '../core/errors.ts';
 import type { Guard } from '../runtime/guard.ts';
 import { ArgumentChecker } from './arg-check.ts';
@@ -182,8 +183,10 @@ export function createMcpHandler(options: McpHandlerOptions): McpHandler {
     }
     let identity: Identity;
     try {
-      identity = identify(guard, req);
+      identity = await identify(guard, req);
     } catch (error) {
+      // A minted key's lookup that could not read the store is not a bad key: answer its own code (fail closed).
+      if (GuardError.isInstance(error) && error.code !== 'auth.invalid') return sendHttpError(res, codeInfo(error.code).http, error.code, error.message);
       const message = GuardError.isInstance(error) ? error.message : 'invalid credentials';
       return sendHttpError(res, 401, 'auth.invalid', message, { headers: { 'www-authenticate': 'Bearer realm="fmguard"' } });
     }

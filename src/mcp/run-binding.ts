@@ -14,7 +14,7 @@ export class SessionRun {
 
   get(identity: Identity): Promise<Run> {
     if (!this.run) {
-      const started = this.guard.startRun({ key: identity.key, parentId: identity.parentRunId });
+      const started = this.guard.startRun({ principal: identity.principal, parentId: identity.parentRunId });
       this.run = started;
       // A failed start (an unknown parent run) must not stick to the session.
       started.catch(() => {
@@ -43,7 +43,8 @@ export interface BoundRun {
  * name it too), else the session's run, else — stateless, no header — a run of its own.
  */
 export async function bindRun(guard: Guard, identity: Identity, session: SessionRun | undefined): Promise<BoundRun> {
-  if (identity.runId !== undefined) return { run: await guard.startRun({ key: identity.key, id: identity.runId, parentId: identity.parentRunId }), own: false };
+  if (identity.runId !== undefined)
+    return { run: await guard.startRun({ principal: identity.principal, id: identity.runId, parentId: identity.parentRunId }), own: false };
   if (session) return { run: await session.get(identity), own: false };
-  return { run: await guard.startRun({ key: identity.key, parentId: identity.parentRunId, local: true }), own: true };
+  return { run: await guard.startRun({ principal: identity.principal, parentId: identity.parentRunId, local: true }), own: true };
 }

@@ -19,6 +19,7 @@ import type { BudgetLine, ChainLink } from './charges.ts';
 import type { Authorizer, GuardContext } from './context.ts';
 import type { GuardEvent, GuardEventListener } from './events.ts';
 import { failClosed } from './fail-closed.ts';
+import { type KeyGrant, type Principal, resolvePrincipal } from './principal.ts';
 import { Run } from './run.ts';
 import { mintRunName, parseRunId, runName, scopeRunId } from './run-ids.ts';
 import { RunHandle } from './run-handle.ts';
@@ -101,9 +102,10 @@ function sectionsChanged(a: FmguardConfig, b: FmguardConfig): string[] {
 }
 
 export interface StartRunOptions {
-  /** The agent, by name; or give `key` to resolve it from an API key. */
+  /** The agent, by name; or give `key` to resolve it from an API key (or `principal`, one already resolved). */
   agent?: string;
   key?: string;
+  principal?: Principal;
   /** Resume this run (or create it with this id). */
   id?: string;
   /** Make this a sub-run: depth + 1, and its usage counts against the parent and every ancestor. */
@@ -320,11 +322,12 @@ export class Guard {
     return Object.hasOwn(this.config.agents, name) ? this.config.agents[name] : undefined;
   }
 
-  /** Resolve an API key to its agent, or throw `auth.invalid`. */
-  principal(key: string | undefined): { agent: ResolvedAgent; keyId: string } {
-    const entry = key ? this.config.keyIndex.get(key) : undefined;
-    if (!entry) throw guardError('auth.invalid', key ? 'unknown API key' : 'missing API key');
-    return { agent: this.config.agents[entry.agent]!, keyId: entry.keyId };
+  /**
+   * Resolve an API key (one of the config, or one minted at run time and read from the store on
+   * every call: runtime/principal.ts) to its agent, or throw `auth.invalid`.
+   */
+  principal(key: string | undefined): Promise<Principal> {
+    return resolvePrincipal(this.config, this.store, key, this.clock.now());
   }
 
   /** Start a run, or resume one by id. Refuses with `auth.invalid` if the run belongs to another agent. */
@@ -355,23 +358,24 @@ export class Guard {
     // The config this run is decided under, captured now: a reload during the request does not change it.
     const ctx = this.ctx;
     let agent: ResolvedAgent;
-    let keyId: string | undefined;
-    if (options.key !== undefined) ({ agent, keyId } = this.principal(options.key));
+    let key: KeyGrant | undefined;
+    const principal = options.principal ?? (options.key !== undefined ? await this.principal(options.key) : undefined);
+    if (principal) ({ agent, key } = principal);
     else {
       const found = options.agent ? this.agentByName(options.agent) : undefined;
       if (!found) throw guardError('auth.invalid', options.agent ? `unknown agent "${options.agent}"` : 'startRun needs an agent or a key');
       agent = found;
     }
     try {
-      return await this.openAgentRun(ctx, options, agent, keyId);
+      return await this.openAgentRun(ctx, options, agent, key);
     } catch (error) {
       // Every refusal of a known agent's run (a foreign run or parent, a bad id, depth) is reported and audited.
-      if (GuardError.isInstance(error)) this.reportRunRefused(options, agent, keyId, error);
+      if (GuardError.isInstance(error)) this.reportRunRefused(options, agent, key?.id, error);
       throw error;
     }
   }
 
-  private async openAgentRun(ctx: GuardContext, options: StartRunOptions, agent: ResolvedAgent, keyId: string | undefined): Promise<Run> {
+  private async openAgentRun(ctx: GuardContext, options: StartRunOptions, agent: ResolvedAgent, key: KeyGrant | undefined): Promise<Run> {
     const id = this.scopedRunId(options.id, agent);
     const parentId = options.parentId === undefined ? undefined : this.scopedParentId(options.parentId, agent);
     const foreign = () => guardError('auth.invalid', `run ${id} belongs to another agent`, { runId: id });
@@ -385,7 +389,7 @@ export class Guard {
     if (options.id === undefined && options.local && this.localLedger) {
       const record = await this.newRunRecord(id, agent, parentId);
       this.emit({ type: 'run.started', at: record.startedAt, run: record });
-      return new Run(ctx, await this.attach(record, agent, keyId, true));
+      return new Run(ctx, await this.attach(record, agent, key, true));
     }
     const existing = options.id !== undefined ? await this.store.runs.get(id) : undefined;
     if (!existing && options.id !== undefined && MINTED_RUN_NAME.test(runName(id))) {
@@ -402,7 +406,7 @@ export class Guard {
       record = created.run;
       if (created.created) this.emit({ type: 'run.started', at: record.startedAt, run: record });
     }
-    return new Run(ctx, await this.attach(record, agent, keyId));
+    return new Run(ctx, await this.attach(record, agent, key));
   }
 
   /** The stored id of the run a client names (`runtime/run-ids.ts`): scoped to its agent; minted from the CSPRNG when absent. */
@@ -492,7 +496,7 @@ export class Guard {
     return { id, agent: agent.name, tenant: agent.tenant, parentId, ancestors, depth, startedAt: now, deadline, status: 'running' };
   }
 
-  private async attach(record: RunRecord, agent: ResolvedAgent, keyId: string | undefined, local = false): Promise<RunHandle> {
+  private async attach(record: RunRecord, agent: ResolvedAgent, key: KeyGrant | undefined, local = false): Promise<RunHandle> {
     const chain: ChainLink[] = [{ runId: record.id, limits: agent.limits }];
     for (const ancestorId of record.ancestors) {
       const ancestor = this.handles.get(ancestorId)?.record ?? (await this.store.runs.get(ancestorId));
@@ -502,7 +506,7 @@ export class Guard {
     const raced = this.handles.get(record.id);
     if (raced) return raced;
     const ledger = local ? new SplitLedger(this.store, this.localLedger!(), record.id) : this.store.ledger;
-    const handle = new RunHandle(record, agent, keyId, chain, ledger, local);
+    const handle = new RunHandle(record, agent, key, chain, ledger, local);
     handle.clock = this.clock;
     handle.lastActiveAt = this.clock.now();
     if (!handle.stopped) {
@@ -527,7 +531,7 @@ export class Guard {
     const agent = handle.agent;
     const out: BudgetLine[] = [];
     let to = Infinity;
-    const add = (scope: string, budgets: ResolvedAgent['budgets'] | undefined) => {
+    const add = (scope: string, budgets: readonly ResolvedAgent['budgets'][number][] | undefined) => {
       for (const b of budgets ?? []) {
         const window = windowId(b.period, now);
         to = Math.min(to, windowEnd(b.period, now));
@@ -543,7 +547,7 @@ export class Guard {
     };
     add(`tenant:${handle.record.tenant}`, this.config.tenants[handle.record.tenant]?.budgets);
     add(`agent:${agent.name}`, agent.budgets);
-    if (handle.keyId) add(`key:${handle.keyId}`, agent.keys.find((k) => k.id === handle.keyId)?.budgets);
+    if (handle.key) add(`key:${handle.key.id}`, handle.key.budgets);
     // Day windows start at UTC midnight; a cached set is valid until the first window ends.
     handle.budgetCache = { from: now, to, lines: out };
     return out;

@@ -16,7 +16,7 @@ function push(out: BucketSpec[], scope: string, limits: RateLimitsConfig | undef
 export function rateBuckets(ctx: GuardContext, handle: RunHandle, model: ResolvedModel | undefined, tokens: number): BucketSpec[] {
   const out: BucketSpec[] = [];
   const agent = handle.agent;
-  if (handle.keyId) push(out, `key:${handle.keyId}`, agent.keys.find((k) => k.id === handle.keyId)?.rateLimits, tokens);
+  if (handle.key) push(out, `key:${handle.key.id}`, handle.key.rateLimits, tokens);
   push(out, `agent:${agent.name}`, agent.rateLimits, tokens);
   push(out, `tenant:${handle.record.tenant}`, ctx.config.tenants[handle.record.tenant]?.rateLimits, tokens);
   if (model) push(out, `model:${model.name}`, model.rateLimits, tokens);

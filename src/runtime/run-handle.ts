@@ -5,6 +5,7 @@ import { GuardError, guardError } from '../core/errors.ts';
 import type { ResolvedAgent } from '../config/resolve.ts';
 import type { LedgerStore, RunRecord } from '../store/store.ts';
 import type { BudgetLine, ChainLink } from './charges.ts';
+import type { KeyGrant } from './principal.ts';
 
 /**
  * The in-process side of a run: its abort controller (fired when the run is stopped, killed or runs
@@ -15,6 +16,8 @@ export class RunHandle {
   readonly record: RunRecord;
   readonly agent: ResolvedAgent;
   readonly keyId: string | undefined;
+  /** The key the run was opened with: its own budgets and rate limits (`key:<id>`). */
+  readonly key: KeyGrant | undefined;
   /** This run and its ancestors, nearest first, each with its own agent's limits. */
   readonly chain: readonly ChainLink[];
   /** Kill-switch scopes that stop this run. */
@@ -52,12 +55,13 @@ export class RunHandle {
   /** The budget lines of the current window (see Guard.budgetsFor). */
   budgetCache: { from: number; to: number; lines: BudgetLine[] } | undefined;
 
-  constructor(record: RunRecord, agent: ResolvedAgent, keyId: string | undefined, chain: readonly ChainLink[], ledger: LedgerStore, local = false) {
+  constructor(record: RunRecord, agent: ResolvedAgent, key: KeyGrant | undefined, chain: readonly ChainLink[], ledger: LedgerStore, local = false) {
     this.record = record;
     this.ledger = ledger;
     this.local = local;
     this.agent = agent;
-    this.keyId = keyId;
+    this.key = key;
+    this.keyId = key?.id;
     this.chain = chain;
     this.lastActiveAt = record.startedAt;
     // Every concurrent call of the run listens to this signal; hundreds at once is normal.

@@ -27,7 +27,9 @@ export const AUDIT_EVENT_TYPES = [
   'alarm.changed',
   'budget.threshold', // an alert threshold of a periodic budget was crossed
   'policy.shadow', // a shadow-mode policy decision that did not take effect
-  'admin.action', // an operator changed state: action budget.adjust|budget.reset|key.create|key.revoke|config.reload, resource its scope or key id
+  'admin.action', // an operator changed state: action budget.adjust|budget.reset|config.reload, resource its scope
+  'key.created', // an API key was minted (resource its id, details.by, its limits and hint; never the secret)
+  'key.revoked', // a minted API key was revoked (resource its id, details.by)
   'audit.gap', // events a writer numbered but could not keep (details.writer, details.ranges, details.reason)
 ] as const;
 
