@@ -29,6 +29,9 @@ async function withKeyParts<T>(file: string | undefined, fn: (parts: import('../
   const { openAuditLog } = await import('../wiring/services.ts');
   const { systemClock } = await import('../core/clock.ts');
   return withStore(file, async (store, config) => {
+    // A memory store lives and dies with this command: a key minted there would reach no gateway.
+    if (store.kind === 'memory')
+      throw new Error('the config names the memory store, which no gateway shares with this command: use POST /admin/keys on the gateway');
     const audit = openAuditLog(config, store, systemClock);
     try {
       return await fn({ store, config, audit, now: Date.now() });

@@ -71,6 +71,11 @@ describe('fmguard keys', () => {
     expect((await cli('keys', 'list', '-c', config)).out).toContain('revoked');
     expect((await cli('keys', 'revoke', 'mk_nope', '-c', config)).code).toBe(1);
     expect((await cli('keys', 'create', '--agent', 'ghost', '-c', config)).code).toBe(1);
+    const memoryConfig = join(dir, 'memory.yaml');
+    writeFileSync(memoryConfig, readFileSync(config, 'utf8').replace(/^store: .*$/m, 'store: { kind: memory }'));
+    const onMemory = await cli('keys', 'create', '--agent', 'bot', '-c', memoryConfig);
+    expect(onMemory.code).toBe(1);
+    expect(onMemory.err).toContain('POST /admin/keys');
 
     // The CLI wrote to the store's own audit log: created and revoked, never the secret.
     const events = await gw.guard.audit!.sink.query({ type: ['key.created', 'key.revoked'], order: 'asc' });
