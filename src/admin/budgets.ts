@@ -1,6 +1,7 @@
 import type { BudgetConfig } from '../config/schema.ts';
 import { nanoToUsd, usdToNano } from '../core/money.ts';
 import { windowEnd, windowId } from '../core/periods.ts';
+import { keyStatus } from '../runtime/api-keys.ts';
 import { DIM } from '../runtime/charges.ts';
 import type { Guard } from '../runtime/guard.ts';
 import { accounts } from '../store/store.ts';
@@ -24,13 +25,18 @@ interface BudgetRow {
   alertAt: readonly number[];
 }
 
-/** Every configured budget, in config order: tenants, then agents, then their keys. */
-function configured(guard: Guard): Array<{ scope: string; budget: BudgetConfig }> {
+/** Every configured budget, in config order: tenants, then agents, then their keys; then the keys minted at run time that still work. */
+async function configured(guard: Guard): Promise<Array<{ scope: string; budget: BudgetConfig }>> {
   const out: Array<{ scope: string; budget: BudgetConfig }> = [];
   for (const tenant of Object.values(guard.config.tenants)) for (const budget of tenant.budgets) out.push({ scope: `tenant:${tenant.name}`, budget });
   for (const agent of Object.values(guard.config.agents)) {
     for (const budget of agent.budgets) out.push({ scope: `agent:${agent.name}`, budget });
     for (const key of agent.keys) for (const budget of key.budgets) out.push({ scope: `key:${key.id}`, budget });
+  }
+  const now = guard.clock.now();
+  for (const key of await guard.store.apiKeys.list()) {
+    if (keyStatus(key, now) !== 'active') continue;
+    for (const budget of key.budgets) out.push({ scope: `key:${key.id}`, budget });
   }
   return out;
 }
@@ -40,7 +46,7 @@ const percent = (part: number, whole: number) => (whole > 0 ? Math.round((part /
 /** The current window of each budget: one ledger read for all of them. */
 export async function budgetRows(guard: Guard): Promise<BudgetRow[]> {
   const now = guard.clock.now();
-  const lines = configured(guard).map(({ scope, budget }) => {
+  const lines = (await configured(guard)).map(({ scope, budget }) => {
     const window = windowId(budget.period, now);
     return { scope, budget, window, key: accounts.budget(scope, budget.period, window) };
   });

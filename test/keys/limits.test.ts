@@ -22,6 +22,9 @@ describe("a minted key's own limits", () => {
     await gw.guard.store.ledger.adjust(account, 'cost', 500_000_000 - spent!.used);
     const refused = await chatWith(gw, secret);
     expect(refused).toMatchObject({ ok: false, status: 402, code: 'budget.exhausted' });
+    // The budgets view shows the key's budget beside the configured ones.
+    const rows = (await admin(gw, 'GET', '/admin/budgets')).json.budgets;
+    expect(rows.find((r: { scope: string }) => r.scope === `key:${id}`)).toMatchObject({ period: 'day', limitUsd: 0.5, percentUsed: 100 });
     const raw = await gw.post({ model: 'sim-small', messages: [{ role: 'user', content: 'x' }] }, { authorization: `Bearer ${secret}` });
     expect(JSON.stringify((await raw.json()).error)).toContain(`key:${id}`);
     expect((await chatWith(gw, BOT_KEY)).ok).toBe(true);
