@@ -5,7 +5,7 @@
  * yaml (issue 15: the CLI's cold start).
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -175,6 +175,16 @@ describe('config cache', () => {
     const second = await run(env);
     expect(second.runs).toEqual([]);
     expect(second.zodOrYaml).toEqual([]);
+    // fmguard's own code rebuilt (a module of the config folder with a new mtime): validated again.
+    const schema = join(REPO, 'dist/config/schema.js');
+    const { atime, mtime } = statSync(schema);
+    try {
+      utimesSync(schema, atime, new Date(mtime.getTime() + 1000));
+      expect((await run(env)).zodOrYaml.length).toBeGreaterThan(0);
+      expect((await run(env)).zodOrYaml).toEqual([]);
+    } finally {
+      utimesSync(schema, atime, mtime);
+    }
     // The store path comes from a variable: a new value opens the other database (created there).
     await run({ ...env, CACHE_TEST_DIR: join(sub, 'b') });
     expect(readdirSync(join(sub, 'b'))).toContain('state.db');
