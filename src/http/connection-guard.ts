@@ -64,8 +64,11 @@ export function guardConnections(server: Server, { maxConnections }: ConnectionG
     }
   });
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-    const response = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-    if (error.code === 'ECONNRESET' || !socket.writable || response?.headersSent) {
+    // Only an answer cut in the middle stops us: after a complete one (bytes pipelined behind a request,
+    // e.g. a body sent with no Content-Length, parsed once that request was answered), the 400 is the
+    // next response on the wire, and its `connection: close` tells the client not to reuse the socket.
+    const response = (socket as Socket & { _httpMessage?: { headersSent?: boolean; writableEnded?: boolean } })._httpMessage;
+    if (error.code === 'ECONNRESET' || !socket.writable || (response?.headersSent && !response.writableEnded)) {
       socket.destroy();
       return;
     }

@@ -113,7 +113,11 @@ describe('fuzz: hostile requests on every route (issue 11 item 13)', () => {
         const r = next.value;
         sent++;
         let o = await send(agent, r);
-        // A keep-alive socket the server closed as it was reused: the standard race; once more on a fresh one.
+        // A keep-alive socket the server closed as it was reused. There were ~364 of 10,000: every one
+        // followed a GET or DELETE whose body Node's client sends unframed (no Content-Length, not
+        // chunked), which the server parsed as a next request, refused, and closed on without saying so.
+        // It now answers that 400 with `connection: close` (test/edge/keep-alive.test.ts), so none is
+        // expected; counted, and resent on a fresh connection so the rest of the checks still run.
         if (o.status === 0) {
           resets++;
           o = await send(false as unknown as Agent, r);
@@ -139,6 +143,7 @@ describe('fuzz: hostile requests on every route (issue 11 item 13)', () => {
       `fuzz: ${sent} requests in ${seconds.toFixed(1)} s (${resets} keep-alive resets resent); statuses ${JSON.stringify(Object.fromEntries([...statuses].sort()))}; codes ${JSON.stringify(Object.fromEntries([...codes].sort()))}`,
     );
     expect(sent).toBe(COUNT);
+    expect(resets).toBe(0);
     if (bad.length > 0) console.log(bad.join('\n'));
     expect(bad).toEqual([]);
     expect(statuses.get(500) ?? 0).toBe(0);

@@ -36,8 +36,11 @@ export function* toPieces(output: SimOutput, tokensPerChunk: number): Generator<
   }
   const content = output.content ?? '';
   if (content.length === 0) yield role({ delta: { content: '' }, tokens: 0 });
-  for (let i = 0; i < content.length; i += size) {
-    const part = content.slice(i, i + size);
+  for (const part of typeof content === 'string' ? slices(content, size) : content.pieces(size)) {
     yield role({ delta: { content: part }, tokens: textTokens(part) });
   }
+}
+
+function* slices(text: string, size: number): Generator<string, void, undefined> {
+  for (let i = 0; i < text.length; i += size) yield text.slice(i, i + size);
 }

@@ -2,7 +2,7 @@ import { requestedMaxTokens, type ChatMessage, type ChatRequest, type ChatToolCa
 import { ProviderError } from '../provider.ts';
 import { hash32, hex32 } from './random.ts';
 import type { SimScenario } from './scenario.ts';
-import { answerText, noProgressText, refineText, textOfLength } from './text.ts';
+import { answerText, LazyProse, noProgressText, refineText } from './text.ts';
 import { CHARS_PER_TOKEN, clampToTokens, contentText, estimatePromptTokens, textTokens } from './tokens.ts';
 import { toolArguments, topicOf } from './tool-args.ts';
 
@@ -25,7 +25,8 @@ export interface PlanContext {
 }
 
 export interface SimOutput {
-  content: string | null;
+  /** A `LazyProse` (the `long` scenario) is built only as it is streamed or, for complete(), in slices. */
+  content: string | LazyProse | null;
   toolCalls?: ChatToolCall[];
   finishReason: FinishReason;
   usage: ChatUsage;
@@ -41,8 +42,7 @@ export function planResponse(req: ChatRequest, scenario: SimScenario, ctx: PlanC
     case 'answer':
       return text(convo, answerText(convo.requestSeed));
     case 'long':
-      // Never more text than the answer may carry (one token over, so the clamp says `length`).
-      return text(convo, textOfLength(convo.requestSeed, Math.min(scenario.tokens ?? ctx.longTokens, convo.cap + 1) * CHARS_PER_TOKEN));
+      return long(convo, scenario.tokens ?? ctx.longTokens);
     case 'refine':
       return text(convo, refineText(hash32(convo.firstUserText, ctx.seed), convo.round, ctx.refineTokens * CHARS_PER_TOKEN));
     case 'no_progress':
@@ -133,6 +133,19 @@ function text(convo: Conversation, full: string): SimPlan {
   return {
     kind: 'output',
     output: { content, finishReason: clamped ? 'length' : 'stop', usage: convo.usage(textTokens(content)) },
+  };
+}
+
+/**
+ * `tokens` of prose, clamped to the cap like `text` clamps, but never built here: as much text as the
+ * answer may carry (the cap's characters), and `length` when more was asked.
+ */
+function long(convo: Conversation, tokens: number): SimPlan {
+  const clamped = tokens > convo.cap;
+  const content = new LazyProse(convo.requestSeed, Math.min(tokens, convo.cap) * CHARS_PER_TOKEN);
+  return {
+    kind: 'output',
+    output: { content, finishReason: clamped ? 'length' : 'stop', usage: convo.usage(Math.min(tokens, convo.cap)) },
   };
 }
 

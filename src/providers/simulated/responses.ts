@@ -9,7 +9,8 @@ export interface ResponseMeta {
   model: string;
 }
 
-export function toResponse(meta: ResponseMeta, output: SimOutput): ChatResponse {
+/** `content` is the output's text, built (complete() builds a `LazyProse` in slices first). */
+export function toResponse(meta: ResponseMeta, output: SimOutput, content: string | null): ChatResponse {
   return {
     id: meta.id,
     object: 'chat.completion',
@@ -20,7 +21,7 @@ export function toResponse(meta: ResponseMeta, output: SimOutput): ChatResponse 
         index: 0,
         message: {
           role: 'assistant',
-          content: output.content,
+          content,
           ...(output.toolCalls ? { tool_calls: output.toolCalls } : {}),
           refusal: null,
         },

@@ -8,6 +8,7 @@ import { planResponse, type PlanContext, type SimPlan } from './plan.ts';
 import { mulberry32 } from './random.ts';
 import { toChunk, toResponse, usageChunk, type ResponseMeta } from './responses.ts';
 import { SimScenarioError, selectScenario, toScenario, type SimScenario, type SimScenarioInput } from './scenario.ts';
+import type { LazyProse } from './text.ts';
 import { pause, waitForever } from './wait.ts';
 import type { EmbeddingsRequest, EmbeddingsResponse } from '../../core/wire/embeddings.ts';
 import { embeddingInputs } from '../../core/wire/embeddings.ts';
@@ -202,9 +203,10 @@ export function createSimModel(options: SimModelOptions = {}): SimModel {
       if (plan.kind === 'error') return await failAfterLatency(started, signal);
       const output = plan.output;
       if (output.stallAfterChunks !== undefined) await waitForever(signal);
+      const content = typeof output.content === 'object' && output.content !== null ? await build(output.content, signal) : output.content;
       await pause(clock, timing.firstTokenLatencyMs + paceMs(timing, output.usage.completion_tokens), signal);
       record.complete(output.usage);
-      return toResponse(meta, output);
+      return toResponse(meta, output, content);
     } catch (err) {
       record.settleThrow(signal);
       throw err;
@@ -239,7 +241,7 @@ export function createSimModel(options: SimModelOptions = {}): SimModel {
         if (i === stallAt) await waitForever(signal);
         // Unpaced chunks follow each other in microtasks: give the event loop a turn every few ms.
         if (performance.now() - ranSince > YIELD_EVERY_MS) {
-          await new Promise<void>((resolve) => setImmediate(resolve));
+          await nextTurn();
           ranSince = performance.now();
         }
         await pause(clock, i === 0 ? timing.firstTokenLatencyMs : paceMs(timing, piece.tokens), signal);
@@ -314,7 +316,26 @@ export function createSimModel(options: SimModelOptions = {}): SimModel {
 }
 
 /** How long an unpaced stream runs before it lets other work in. */
-const YIELD_EVERY_MS = 4;
+const YIELD_EVERY_MS = 2;
+/** Characters of a long answer built in one turn of the event loop (well under a millisecond of work). */
+const BUILD_SLICE_CHARS = 16_384;
+
+function nextTurn(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** A long answer's text for complete(), one slice per turn of the event loop. */
+async function build(text: LazyProse, signal: AbortSignal): Promise<string> {
+  const parts: string[] = [];
+  for (const part of text.pieces(BUILD_SLICE_CHARS)) {
+    if (parts.length > 0) {
+      await nextTurn();
+      signal.throwIfAborted();
+    }
+    parts.push(part);
+  }
+  return parts.join('');
+}
 
 function paceMs(timing: Timing, tokens: number): number {
   const tps = timing.tokensPerSecond;

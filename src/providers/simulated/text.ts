@@ -45,6 +45,35 @@ export function textOfLength(seed: number, chars: number): string {
 }
 
 /**
+ * `length` characters of prose (the same text as `textOfLength(seed, length)`), built only as it is
+ * read: the `long` scenario's answer, which may be tens of thousands of tokens, is never built in one
+ * turn of the event loop. `pieces(size)` cuts it front to back; each call starts over.
+ */
+export class LazyProse {
+  constructor(
+    readonly seed: number,
+    readonly length: number,
+  ) {}
+
+  *pieces(size: number): Generator<string, void, undefined> {
+    const rand = mulberry32(this.seed);
+    let buffer = '';
+    let left = this.length;
+    let first = true;
+    while (left > 0) {
+      while (buffer.length < Math.min(size, left)) {
+        buffer += first ? sentence(rand) : ` ${sentence(rand)}`;
+        first = false;
+      }
+      const part = buffer.slice(0, Math.min(size, left));
+      buffer = buffer.slice(part.length);
+      left -= part.length;
+      yield part;
+    }
+  }
+}
+
+/**
  * A refinement that never converges: the same base draft with a few words changed per round, wrapped
  * in the promise of a better version. `round` is how many answers the conversation already holds.
  */
