@@ -4,7 +4,8 @@
 // tsc's own output, instead of working in silence: npm ci says nothing for minutes while it
 // downloads, so a line every few seconds tells how far it is (packages in node_modules / in the lock).
 import { execSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { describeProgress } from './install-progress.mjs';
 
 const root = new URL('..', import.meta.url);
 const seconds = (started) => ((Date.now() - started) / 1000).toFixed(1);
@@ -16,20 +17,7 @@ const run = (what, command) => {
   console.error(`fmguard: ${what}: done in ${seconds(started)} s`);
 };
 
-/** Packages the lock file installs at the top of node_modules, and how many are there now. */
-function progress() {
-  const lock = JSON.parse(readFileSync(new URL('package-lock.json', root), 'utf8'));
-  const expected = Object.keys(lock.packages ?? {}).filter((p) => /^node_modules\/(@[^/]+\/)?[^/]+$/.test(p)).length;
-  let present = 0;
-  const dir = new URL('node_modules/', root);
-  if (existsSync(dir)) {
-    for (const name of readdirSync(dir)) {
-      if (name.startsWith('.')) continue;
-      present += name.startsWith('@') ? readdirSync(new URL(`${name}/`, dir)).length : 1;
-    }
-  }
-  return `${Math.min(present, expected)} of ${expected} packages`;
-}
+const progress = () => describeProgress(root);
 
 async function install() {
   const command = 'npm ci --no-audit --no-fund --foreground-scripts';

@@ -6,10 +6,11 @@ export { CONFIG_OPTION_HELP } from './config-file.ts';
 /** Load the config a command names (`--config`, else `$FMGUARD_CONFIG`, else `./fmguard.yaml`). */
 export async function loadCliConfig(explicit: string | undefined): Promise<{ file: string; config: FmguardConfig }> {
   // Loaded here, not at the top: `fmguard --help` must not load zod, yaml or the store and its drivers.
+  // The cache (src/config/cache.ts) spares an unchanged config's validation, and zod and yaml with it.
   const { findConfigFile } = await import('./config-file.ts');
-  const { loadConfigFile } = await import('../config/load.ts');
+  const { loadConfigFileCached } = await import('../config/cache.ts');
   const file = findConfigFile(explicit);
-  return { file, config: loadConfigFile(file) };
+  return { file, config: (await loadConfigFileCached(file)).config };
 }
 
 /** Open the store the command's config file names, run `fn`, close it. */

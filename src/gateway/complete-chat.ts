@@ -15,7 +15,5 @@ export async function completeChat(call: RouteCall<unknown>, request: ChatReques
     const check = toolCallCheck(call.run, request.messages);
     if (check) await checkResponseToolCalls(response, check, call.ctx.toolCallViolation, result.costUsd);
   }
-  // A fallback (breaker `fallbacks` or a catcher's `next`) served the call: say which model.
-  if (result.servedBy) call.res.setHeader('x-fmguard-served-by', result.servedBy);
-  sendResult(call.res, response, call.run.id, await countersAfter(call, result.costUsd));
+  sendResult(call.res, response, call.run.id, await countersAfter(call, result.costUsd), result.servedBy);
 }

@@ -30,5 +30,5 @@ export function handleEmbeddings(ctx: GatewayContext, req: IncomingMessage, res:
 async function embed(call: RouteCall<EmbeddingsCall>): Promise<void> {
   const result = await call.run.callEmbeddings(call.request.embeddings);
   if (call.client.gone) return;
-  sendResult(call.res, result.response, call.run.id, await countersAfter(call, result.costUsd));
+  sendResult(call.res, result.response, call.run.id, await countersAfter(call, result.costUsd), result.servedBy);
 }

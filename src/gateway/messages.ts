@@ -39,7 +39,8 @@ async function completeMessage(call: RouteCall<MessagesRequest>): Promise<void> 
     const check = toolCallCheck(run, request.chat.messages);
     if (check) await checkResponseToolCalls(result.response, check, call.ctx.toolCallViolation, result.costUsd);
   }
-  sendResult(call.res, chatToMessage(envelope(call.request), result.response, result.usage), run.id, await countersAfter(call, result.costUsd));
+  const body = chatToMessage(envelope(call.request), result.response, result.usage);
+  sendResult(call.res, body, run.id, await countersAfter(call, result.costUsd), result.servedBy);
 }
 
 function streamMessage(call: RouteCall<MessagesRequest>): Promise<void> {

@@ -112,9 +112,9 @@ export async function countersAfter(call: RouteCall<unknown>, costUsd: number): 
   return call.fresh ? { steps: 1, costUsd } : readCounters(call.run);
 }
 
-/** A JSON answer with the run's headers. */
-export function sendResult(res: ServerResponse, body: unknown, runId: string, counters: RunCounters | undefined): void {
+/** A JSON answer with the run's headers (and `x-fmguard-served-by` when a fallback served it). */
+export function sendResult(res: ServerResponse, body: unknown, runId: string, counters: RunCounters | undefined, servedBy?: string): void {
   const text = JSON.stringify(body);
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...runHeaders(runId, counters) });
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...runHeaders(runId, counters, servedBy) });
   res.end(text);
 }

@@ -4,6 +4,7 @@ import type { GatewayContext } from './context.ts';
 import { httpFailure, isHttpFailure } from '../http/error-response.ts';
 import { sendJson } from '../http/send-json.ts';
 import { auditMetricsText, auditReadiness } from '../audit/index.ts';
+import { policyMetricsText } from '../policy/index.ts';
 
 /** `GET /healthz`: the process answers. */
 export function handleHealthz(res: ServerResponse): void {
@@ -67,7 +68,7 @@ export async function handleMetrics(ctx: GatewayContext, req: IncomingMessage, r
   }
   const source = metricsSource(ctx.guard);
   if (!source) throw httpFailure(404, 'request.invalid', 'metrics are not enabled on this gateway');
-  const text = (await source()) + auditMetricsText(ctx.guard.audit);
+  const text = (await source()) + auditMetricsText(ctx.guard.audit) + policyMetricsText(ctx.guard.policy);
   res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }

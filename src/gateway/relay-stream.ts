@@ -57,7 +57,9 @@ export function namedEvents(events: ReadonlyArray<{ type: string; [field: string
  * upstream and settles what flowed (a run of its own is stopped at once, see model-route.ts).
  *
  * Run counters go out with the headers, so for streams they are as of the first chunk: steps
- * include this call, cost is what the run had settled before it.
+ * include this call, cost is what the run had settled before it. `x-fmguard-served-by` goes out
+ * with them too: a fallback (breaker or catcher) is only ever chosen before the first chunk
+ * (runtime/stream-model.ts), so the headers always name the model that serves the stream.
  */
 export async function relayStream(
   call: RouteCall<unknown>,
@@ -73,7 +75,7 @@ export async function relayStream(
     const c = await before;
     counters = c && { steps: c.steps + 1, costUsd: c.costUsd };
   }
-  if (!client.gone) res.writeHead(200, { ...SSE_HEADERS, ...runHeaders(run.id, counters) });
+  if (!client.gone) res.writeHead(200, { ...SSE_HEADERS, ...runHeaders(run.id, counters, stream.servedBy) });
   await pump(call, stream, plan(stream));
 }
 

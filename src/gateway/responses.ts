@@ -46,7 +46,7 @@ async function completeResponse(call: RouteCall<ResponsesRequest>): Promise<void
     if (check) await checkResponseToolCalls(result.response, check, call.ctx.toolCallViolation);
     body = chatToResponse(envelope(request), result.response, result.usage);
   }
-  sendResult(call.res, body, run.id, await countersAfter(call, result.costUsd));
+  sendResult(call.res, body, run.id, await countersAfter(call, result.costUsd), result.servedBy);
 }
 
 function streamResponse(call: RouteCall<ResponsesRequest>): Promise<void> {

@@ -13,12 +13,20 @@ export function formatUsd(usd: number): string {
   return text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text;
 }
 
-/** `x-fmguard-run` (the run's name, without its agent) and, when known, `x-fmguard-run-steps` / `x-fmguard-run-cost-usd`. */
-export function runHeaders(runId: string, counters: RunCounters | undefined): Record<string, string> {
+/**
+ * `x-fmguard-run` (the run's name, without its agent) and, when known, `x-fmguard-run-steps` /
+ * `x-fmguard-run-cost-usd`; `x-fmguard-served-by` when a fallback (a breaker's `fallbacks` or a
+ * catcher's `next`) served the call instead of the model asked for.
+ */
+export function runHeaders(runId: string, counters: RunCounters | undefined, servedBy?: string): Record<string, string> {
   // The client sees the name it sent (or was minted for it), not the agent-scoped id the store keeps.
-  const name = runName(runId);
-  if (!counters) return { 'x-fmguard-run': name };
-  return { 'x-fmguard-run': name, 'x-fmguard-run-steps': String(counters.steps), 'x-fmguard-run-cost-usd': formatUsd(counters.costUsd) };
+  const headers: Record<string, string> = { 'x-fmguard-run': runName(runId) };
+  if (counters) {
+    headers['x-fmguard-run-steps'] = String(counters.steps);
+    headers['x-fmguard-run-cost-usd'] = formatUsd(counters.costUsd);
+  }
+  if (servedBy !== undefined) headers['x-fmguard-served-by'] = servedBy;
+  return headers;
 }
 
 /**

@@ -42,9 +42,34 @@ export interface PolicyInfo {
   readonly line: number;
 }
 
+/**
+ * The engine's own counters since it was built: how decisions were made and how many policies they
+ * evaluated. Plain integer adds on the decision path; `stats()` returns a copy.
+ */
+export interface PolicyEngineStats {
+  /** `decide` calls (an unknown agent and a malformed context included: they evaluate nothing). */
+  decisions: number;
+  /** Answered from a cached fixed decision: no policy evaluated. */
+  fixed: number;
+  /** Decided by evaluating the target's residual conditions in JavaScript. */
+  residual: number;
+  /** Decided by one cedar-wasm authorization call. */
+  cedar: number;
+  /**
+   * Policies evaluated, summed over decisions: a residual decision evaluates its residual
+   * conditions; a cedar-wasm decision every policy of the set passed to that authorization call
+   * (the whole deployment, the agent's slice, or the policies partial evaluation left in reach).
+   */
+  policiesEvaluated: number;
+  /** (agent, action, resource) targets prepared: one Cedar partial evaluation each (`full`/`agent`: none). */
+  prepared: number;
+}
+
 export interface PolicyEngine {
   /** Never throws: an unknown agent is a deny, a malformed context a deny with reason `error`. */
   decide(request: DecisionRequest): Decision;
+  /** The engine's counters (decisions, policies evaluated); see `PolicyEngineStats`. */
+  stats(): PolicyEngineStats;
   /** Where a policy id came from, for audit events and `policy check` output. */
   policy(id: string): PolicyInfo | undefined;
   /**
@@ -85,6 +110,8 @@ interface Target {
   readonly readsInput?: boolean;
   /** Context-dependent, evaluated by cedar-wasm. */
   readonly call?: StatefulAuthorizationCall;
+  /** How many policies the preparsed set of `call` holds (what each authorization call evaluates). */
+  readonly size?: number;
 }
 
 interface AgentState {
@@ -135,11 +162,13 @@ export function createPolicyEngine(spec: PolicySpec, { strategy = 'request', eva
   const sharedAnswers = new Map<string, PartialResponse | undefined>();
 
   const unknownAgent: Decision = Object.freeze({ effect: 'deny', reason: 'no-permit', policies: NONE, shadow: false });
+  const counters: PolicyEngineStats = { decisions: 0, fixed: 0, residual: 0, cedar: 0, policiesEvaluated: 0, prepared: 0 };
 
   function prepare(agent: AgentState, action: PolicyAction, resource: string): Target {
     const call = baseCall(agent, action, resource);
-    if (strategy === 'full') return { call: { ...call, preparsedPolicySetId: (fullSet ??= preparsedSet(allJson(policies))) } };
-    if (strategy === 'agent') return { call: { ...call, preparsedPolicySetId: preparsedSet(agent.slice) } };
+    if (strategy === 'full') return { call: { ...call, preparsedPolicySetId: (fullSet ??= preparsedSet(allJson(policies))) }, size: policies.size };
+    if (strategy === 'agent') return { call: { ...call, preparsedPolicySetId: preparsedSet(agent.slice) }, size: agent.slice.size };
+    counters.prepared++;
     return prune(agent, action, call);
   }
 
@@ -166,7 +195,7 @@ export function createPolicyEngine(spec: PolicySpec, { strategy = 'request', eva
   function prune(agent: AgentState, action: PolicyAction, call: StatefulAuthorizationCall): Target {
     const context = unknownContext(action);
     const response = (agent.shared && sharedPartial(agent, agent.shared, action, call, context)) || partial(agent, action, call, context);
-    if (!response) return { call: { ...call, preparsedPolicySetId: preparsedSet(agent.slice) } };
+    if (!response) return { call: { ...call, preparsedPolicySetId: preparsedSet(agent.slice) }, size: agent.slice.size };
     // In the agent's slice order (global policies first, then its own as configured), whichever
     // way they were found: Cedar reports them in hash order.
     const inOrder = (ids: readonly string[]) => (ids.length < 2 ? ids : [...ids].sort((a, b) => agent.order.get(a)! - agent.order.get(b)!));
@@ -190,7 +219,7 @@ export function createPolicyEngine(spec: PolicySpec, { strategy = 'request', eva
     }
     const live = new Map<string, string>();
     for (const id of inReach) live.set(id, agent.slice.get(id)!);
-    return { call: { ...call, preparsedPolicySetId: preparsedSet(live) } };
+    return { call: { ...call, preparsedPolicySetId: preparsedSet(live) }, size: live.size };
   }
 
   /** Partial evaluation of the agent's own candidates; undefined when cedar-wasm answers with a failure. */
@@ -278,13 +307,23 @@ export function createPolicyEngine(spec: PolicySpec, { strategy = 'request', eva
   }
 
   function decide(request: DecisionRequest): Decision {
+    counters.decisions++;
     const agent = agents.get(request.agent);
     if (!agent) return unknownAgent;
     const target = targetFor(agent, request.action, request.resource);
     if (!target) return unknownAgent;
-    if (target.decision) return target.decision;
+    if (target.decision) {
+      counters.fixed++;
+      return target.decision;
+    }
     if (!validContext(request)) return { effect: 'deny', reason: 'error', policies: NONE, shadow: agent.shadow };
-    if (target.residuals) return evaluateResiduals(target, request, agent.shadow);
+    if (target.residuals) {
+      counters.residual++;
+      counters.policiesEvaluated += target.residuals.length;
+      return evaluateResiduals(target, request, agent.shadow);
+    }
+    counters.cedar++;
+    counters.policiesEvaluated += target.size!;
     const call = target.call!;
     call.context = requestContext(request, inputType);
     const answer = cedar().statefulIsAuthorized(call);
@@ -341,6 +380,7 @@ export function createPolicyEngine(spec: PolicySpec, { strategy = 'request', eva
 
   return {
     decide,
+    stats: () => ({ ...counters }),
     evaluationPath,
     warm,
     mayAllow,

@@ -1,5 +1,6 @@
 export { createPolicyEngine } from './engine.ts';
-export type { PolicyEngine, PolicyEngineOptions, PolicyInfo, SliceStrategy } from './engine.ts';
+export type { PolicyEngine, PolicyEngineOptions, PolicyEngineStats, PolicyInfo, SliceStrategy } from './engine.ts';
+export { policyMetricsText } from './stats.ts';
 export { checkPolicies, policySchema } from './check.ts';
 export { compileShorthand } from './shorthand.ts';
 export { effectiveEffect } from './decision.ts';

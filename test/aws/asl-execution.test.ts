@@ -17,6 +17,7 @@ const agentLoop = require('../../src/aws/export/lambda/agent-loop.cjs') as { cre
 
 const MODEL_ID = 'anthropic.claude-3-5-haiku-20241022-v1:0';
 const LOOKUP_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:crm-lookup';
+const BACKUP_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:crm-backup';
 const PROMPT = 'Find the customer Ada Lovelace and summarise her account.';
 
 interface Scenario {
@@ -34,6 +35,12 @@ interface Scenario {
   toolHangs?: boolean;
   /** Use a fake clock (time-based scenarios) instead of the wall clock. */
   fakeClock?: boolean;
+  /** The tool throws (a function error: fmguard's upstream.error, the task's States.TaskFailed). */
+  toolFails?: boolean;
+  /** On AWS the function's own timeout ends it first: the task fails with `Sandbox.Timedout` (fmguard: the tool hangs, timeout.tool). */
+  functionTimesOut?: boolean;
+  /** Catchers on crm.lookup; a second Lambda tool, crm.backup, is then declared as their fallback. */
+  toolCatch?: unknown[];
 }
 
 function configFor(s: Scenario): ConfigInput {
@@ -51,7 +58,17 @@ function configFor(s: Scenario): ConfigInput {
             inputSchema: { type: 'object', properties: { query: { type: 'string' } } },
             aws: { lambda: LOOKUP_ARN },
             ...(s.toolRetry ? { idempotent: true, retry: s.toolRetry as never } : {}),
+            ...(s.toolCatch ? { catch: s.toolCatch as never } : {}),
           },
+          ...(s.toolCatch
+            ? {
+                backup: {
+                  description: 'Look a customer up (replica)',
+                  inputSchema: { type: 'object', properties: { query: { type: 'string' } } },
+                  aws: { lambda: BACKUP_ARN },
+                },
+              }
+            : {}),
         },
       },
     },
@@ -59,7 +76,7 @@ function configFor(s: Scenario): ConfigInput {
     agents: {
       bot: {
         tenant: 'acme',
-        allow: { models: ['claude'], tools: ['crm.lookup'] },
+        allow: { models: ['claude'], tools: ['crm.lookup', 'crm.backup'] },
         limits: { maxIdenticalToolCalls: 1000, maxIdenticalOutputs: 1000, ...s.limits },
         retry: (s.retry ?? []) as never,
         ...(s.timeouts ? { timeouts: s.timeouts } : {}),
@@ -75,6 +92,8 @@ interface Outcome {
   steps: number;
   modelCalls: number;
   toolCalls: number;
+  /** Each tool call made: the tool and its arguments. */
+  calls: string[];
   costNano?: number;
 }
 
@@ -97,6 +116,7 @@ async function runFmguard(config: FmguardConfig, s: Scenario, tools: ChatRequest
   sim.events.on('call', () => modelCalls++);
   const guard = createGuard({ config, providers: { aws: sim }, audit: false, ...(clock ? { clock } : {}) });
   let toolCalls = 0;
+  const made: string[] = [];
   const run = await guard.startRun({ agent: 'bot' });
   const messages: ChatRequest['messages'] = [{ role: 'user', content: PROMPT }];
   let end = 'done';
@@ -115,8 +135,11 @@ async function runFmguard(config: FmguardConfig, s: Scenario, tools: ChatRequest
         const { result } = await run.callTool({
           tool: `crm.${call.function.name}`,
           args: JSON.parse(call.function.arguments) as Record<string, unknown>,
-          execute: async (_args, { signal }) => {
+          execute: async (args, { signal, tool }) => {
             toolCalls++;
+            made.push(`${tool} ${JSON.stringify(args)}`);
+            if (tool === 'crm.backup') return TOOL_RESULT;
+            if (s.toolFails) throw new Error('the CRM is down');
             if (s.toolHangs) return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
             if (s.toolAdvancesMs) await clock!.advance(s.toolAdvancesMs);
             signal.throwIfAborted();
@@ -131,7 +154,7 @@ async function runFmguard(config: FmguardConfig, s: Scenario, tools: ChatRequest
   }
   const usage = await run.usage();
   await guard.close();
-  return { end, steps: usage.steps, modelCalls, toolCalls, costNano: Math.round(usage.costUsd * 1e9) };
+  return { end, steps: usage.steps, modelCalls, toolCalls, calls: made, costNano: Math.round(usage.costUsd * 1e9) };
 }
 
 /** The exported state machine, executed by aws-local-stepfunctions with the same simulated model behind InvokeModel. */
@@ -141,6 +164,7 @@ async function runStateMachine(machine: AslStateMachine, s: Scenario): Promise<O
   const loop = agentLoop.createHandler(clock ? () => clock.now() : undefined);
   let modelCalls = 0;
   let toolCalls = 0;
+  const calls: string[] = [];
   const definition = JSON.parse(
     JSON.stringify(machine).replaceAll('${AgentLoopFunctionArn}', 'arn:aws:lambda:us-east-1:123456789012:function:fmguard-agent-loop'),
   );
@@ -170,10 +194,21 @@ async function runStateMachine(machine: AslStateMachine, s: Scenario): Promise<O
               throw Object.assign(new Error((error as Error).message), { name: bedrockErrorName((error as { status?: number }).status ?? 500) });
             }
           },
-          'Tool crm.lookup': async () => {
+          'Tool crm.lookup': async (input: unknown) => {
             toolCalls++;
+            const { tool, arguments: args } = input as { tool: string; arguments: unknown };
+            calls.push(`${tool} ${JSON.stringify(args)}`);
+            // What a Lambda task raises for an unhandled function error: its errorType as the Error name.
+            if (s.toolFails) throw Object.assign(new Error('the CRM is down'), { name: 'Error' });
+            if (s.functionTimesOut) throw Object.assign(new Error('Task timed out after 1.00 seconds'), { name: 'Sandbox.Timedout' });
             if (s.toolHangs) return new Promise<never>(() => {});
             if (s.toolAdvancesMs) await clock!.advance(s.toolAdvancesMs);
+            return TOOL_RESULT;
+          },
+          'Tool crm.backup': async (input: unknown) => {
+            toolCalls++;
+            const { tool, arguments: args } = input as { tool: string; arguments: unknown };
+            calls.push(`${tool} ${JSON.stringify(args)}`);
             return TOOL_RESULT;
           },
         },
@@ -196,7 +231,7 @@ async function runStateMachine(machine: AslStateMachine, s: Scenario): Promise<O
     end = (error as { cause?: { name?: string } }).cause?.name ?? String(error);
   }
   await history.catch(() => {});
-  return { end, steps, modelCalls, toolCalls, costNano: lastAccount?.costNano };
+  return { end, steps, modelCalls, toolCalls, calls, costNano: lastAccount?.costNano };
 }
 
 async function both(s: Scenario): Promise<{ fmguard: Outcome; aws: Outcome }> {
@@ -271,6 +306,51 @@ describe('the exported state machine, executed (aws-local-stepfunctions), stops 
     };
     const { fmguard, aws } = await both(s);
     expect(fmguard).toMatchObject({ end: 'timeout.tool', steps: 1, toolCalls: 2 });
+    expect(aws).toEqual(fmguard);
+  });
+});
+
+describe('tool catchers in the executed state machine route where fmguard routes', () => {
+  const LOOKUP = `crm.lookup ${JSON.stringify({ query: PROMPT })}`;
+  const BACKUP = `crm.backup ${JSON.stringify({ query: PROMPT })}`;
+  const sim = 'tool_call lookup';
+
+  it('a failing tool caught (upstream.error): the fallback tool gets the same arguments and the run finishes', async () => {
+    const { fmguard, aws } = await both({ sim, toolFails: true, toolCatch: [{ errorEquals: ['upstream.error'], next: 'crm.backup' }] });
+    expect(fmguard).toMatchObject({ end: 'done', steps: 2, toolCalls: 2, calls: [LOOKUP, BACKUP] });
+    expect(aws).toEqual(fmguard);
+  });
+
+  it('a failing tool whose catchers do not match (timeout.tool only): not caught, upstream.error', async () => {
+    const { fmguard, aws } = await both({ sim, toolFails: true, toolCatch: [{ errorEquals: ['timeout.tool'], next: 'crm.backup' }] });
+    expect(fmguard).toMatchObject({ end: 'upstream.error', steps: 1, toolCalls: 1, calls: [LOOKUP] });
+    expect(aws).toEqual(fmguard);
+  });
+
+  it('a tool past its timeout with an upstream.error catcher: not caught (States.TaskFailed never matches States.Timeout)', async () => {
+    const s: Scenario = { sim, toolHangs: true, timeouts: { tool: { totalMs: 1000 } }, toolCatch: [{ errorEquals: ['upstream.error'], next: 'crm.backup' }] };
+    const { fmguard, aws } = await both(s);
+    expect(fmguard).toMatchObject({ end: 'timeout.tool', steps: 1, toolCalls: 1 });
+    expect(aws).toEqual(fmguard);
+  });
+
+  it("the function's own timeout (Sandbox.Timedout, which States.TaskFailed matches) with an upstream.error catcher: not caught, timeout.tool", async () => {
+    const s: Scenario = {
+      sim,
+      toolHangs: true,
+      functionTimesOut: true,
+      timeouts: { tool: { totalMs: 1000 } },
+      toolCatch: [{ errorEquals: ['upstream.error'], next: 'crm.backup' }],
+    };
+    const { fmguard, aws } = await both(s);
+    expect(fmguard).toMatchObject({ end: 'timeout.tool', steps: 1, toolCalls: 1, calls: [LOOKUP] });
+    expect(aws).toEqual(fmguard);
+  });
+
+  it('a tool past its timeout caught (timeout.*): the fallback serves', async () => {
+    const s: Scenario = { sim, toolHangs: true, timeouts: { tool: { totalMs: 1000 } }, toolCatch: [{ errorEquals: ['timeout.*'], next: 'crm.backup' }] };
+    const { fmguard, aws } = await both(s);
+    expect(fmguard).toMatchObject({ end: 'done', steps: 2, toolCalls: 2, calls: [LOOKUP, BACKUP] });
     expect(aws).toEqual(fmguard);
   });
 });

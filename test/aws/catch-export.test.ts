@@ -27,6 +27,16 @@ function exportWith(catchers: unknown[]) {
   return exportAws(config, { account: ACCOUNT, region: REGION });
 }
 
+function exportWithToolCatchers(catchers: unknown[]) {
+  const { input, dir } = exportConfigInput();
+  const crm = (input.toolServers as Record<string, { tools: Record<string, Record<string, unknown>> }>).crm!;
+  crm.tools.lookup_customer!.catch = catchers;
+  const config = parseConfig(input, { baseDir: dir });
+  return exportAws(config, { account: ACCOUNT, region: REGION });
+}
+
+type MapState = { Iterator: { States: Record<string, Task> } };
+
 type Task = { Type: string; Catch: Array<{ ErrorEquals: string[]; Next: string; ResultPath?: string }>; Parameters: Record<string, unknown>; Next: string };
 
 describe('Catch in the exported state machine', () => {
@@ -67,5 +77,60 @@ describe('Catch in the exported state machine', () => {
     expect(out.report.items).toContainEqual(
       expect.objectContaining({ source: 'models.claude-haiku.catch[0]', message: expect.stringContaining('not a Bedrock model') }),
     );
+  });
+});
+
+describe('tool catchers in the exported state machine', () => {
+  const toolTask = (out: ReturnType<typeof exportAws>, name: string) => (out.stateMachines['support-bot']!.States.CallTools as MapState).Iterator.States[name]!;
+
+  it('a catcher to a fallback tool: the tool task catches to the fallback task in the same Map (ResultPath keeps the arguments); the machine validates', () => {
+    const out = exportWithToolCatchers([
+      { errorEquals: ['timeout.tool'], next: 'kb.search' },
+      { errorEquals: ['all'], next: 'crm.notes' },
+    ]);
+    const machine = out.stateMachines['support-bot']!;
+    const result = aslValidator(substituted(machine), { checkArn: true, checkPaths: true });
+    expect(result.isValid, result.errorsText('\n')).toBe(true);
+    expect(aslRuleViolations(machine.States)).toEqual([]);
+    const task = toolTask(out, 'Tool crm.lookup_customer');
+    expect(task.Catch).toEqual([
+      { ErrorEquals: ['States.Timeout', 'Sandbox.Timedout'], Next: 'Tool kb.search', ResultPath: '$.error' },
+      // `all`: the names of every catchable code a Lambda task raises, never States.ALL (vector S8).
+      { ErrorEquals: ['States.TaskFailed', 'Lambda.TooManyRequestsException'], Next: 'Tool crm.notes', ResultPath: '$.error' },
+      { ErrorEquals: ['States.Timeout', 'Sandbox.Timedout'], Next: 'ToolStopTimeoutTool' },
+      { ErrorEquals: ['States.ALL'], Next: 'ToolStopUpstreamError' },
+    ]);
+    // The fallback is the tool's own task, with its own Catch; a tool without catchers keeps the built-in ones.
+    expect(toolTask(out, 'Tool kb.search').Catch.map((c) => c.Next)).toEqual(['ToolStopTimeoutTool', 'ToolStopUpstreamError']);
+    // breaker.open (in `all`) is fmguard's own breaker: reported.
+    expect(out.report.items).toContainEqual(
+      expect.objectContaining({ source: 'toolServers.crm.tools.lookup_customer.catch[1]', message: expect.stringContaining('breaker.open') }),
+    );
+  });
+
+  it('upstream.error alone (States.TaskFailed): the function timeout and throttles it would also match go where fmguard sends them first', () => {
+    const out = exportWithToolCatchers([
+      { errorEquals: ['upstream.error'], next: 'kb.search' },
+      { errorEquals: ['rate.limited'], next: 'crm.notes' },
+    ]);
+    expect(toolTask(out, 'Tool crm.lookup_customer').Catch).toEqual([
+      { ErrorEquals: ['Sandbox.Timedout'], Next: 'ToolStopTimeoutTool', ResultPath: '$.error' },
+      { ErrorEquals: ['Lambda.TooManyRequestsException'], Next: 'Tool crm.notes', ResultPath: '$.error' },
+      { ErrorEquals: ['States.TaskFailed'], Next: 'Tool kb.search', ResultPath: '$.error' },
+      { ErrorEquals: ['States.Timeout', 'Sandbox.Timedout'], Next: 'ToolStopTimeoutTool' },
+      { ErrorEquals: ['States.ALL'], Next: 'ToolStopUpstreamError' },
+    ]);
+  });
+
+  it('a catcher to a tool the loop cannot call (denied, or not on Lambda) is reported, not exported', () => {
+    const out = exportWithToolCatchers([
+      { errorEquals: ['upstream.error'], next: 'crm.export_all' },
+      { errorEquals: ['all'], next: 'local.grep' },
+    ]);
+    expect(toolTask(out, 'Tool crm.lookup_customer').Catch.map((c) => c.Next)).toEqual(['ToolStopTimeoutTool', 'ToolStopUpstreamError']);
+    for (const i of [0, 1])
+      expect(out.report.items).toContainEqual(
+        expect.objectContaining({ source: `toolServers.crm.tools.lookup_customer.catch[${i}]`, message: expect.stringContaining('not a Lambda tool') }),
+      );
   });
 });

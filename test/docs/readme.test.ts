@@ -82,6 +82,10 @@ beforeAll(async () => {
   mkdirSync(join(work, 'node_modules'));
   symlinkSync(ROOT, join(work, 'node_modules/fmguard'));
   for (const dep of ['openai', 'tsx']) symlinkSync(join(ROOT, 'node_modules', dep), join(work, 'node_modules', dep));
+  // `npx fmguard` finds the bin there, as in a project that installed fmguard (in a clone, npx runs the
+  // checkout's own bin); never the registry.
+  mkdirSync(join(work, 'node_modules/.bin'));
+  symlinkSync(join(work, 'bin/fmguard'), join(work, 'node_modules/.bin/fmguard'));
 
   gateway = spawn(process.execPath, [BIN, 'serve', '--config', 'fmguard.example.yaml', '--port', '0'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
   url = await new Promise<string>((ready, fail) => {

@@ -156,7 +156,9 @@ describe('probes', () => {
     const real = gw.guard.metrics;
     Object.defineProperty(gw.guard, 'metrics', { value: { prometheusText: async () => '# TYPE x counter\nx 1\n' }, configurable: true });
     const res = await fetch(`${gw.url}/metrics`);
-    expect(await res.text()).toBe('# TYPE x counter\nx 1\n');
+    // The guard's text first; the policy engine's own counters follow it.
+    const text = await res.text();
+    expect(text.startsWith('# TYPE x counter\nx 1\n# HELP fmguard_policy_decisions_total')).toBe(true);
     Object.defineProperty(gw.guard, 'metrics', { value: undefined, configurable: true });
     expect((await fetch(`${gw.url}/metrics`)).status).toBe(404);
     // Put the real recorder back, so closing the guard stops its flusher.

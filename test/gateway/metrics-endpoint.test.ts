@@ -40,5 +40,14 @@ describe('GET /metrics on a live gateway', () => {
     expect(sum(byCode)).toBe(1);
     expect(sum(refusals!.samples)).toBe(1);
     expect(families.get('fmguard_operation_duration_seconds')?.type).toBe('histogram');
+    // The policy engine's own counters: every decision it made, by path, and the policies evaluated.
+    const stats = gw.guard.policy!.stats();
+    const decisions = families.get('fmguard_policy_decisions_total');
+    expect(decisions?.type).toBe('counter');
+    expect(sum(decisions!.samples)).toBe(stats.decisions);
+    expect(stats.decisions).toBeGreaterThanOrEqual(3);
+    expect(decisions!.samples.find((s) => s.labels.path === 'fixed')?.value).toBe(stats.fixed);
+    expect(families.get('fmguard_policy_policies_evaluated_total')?.samples[0]?.value).toBe(stats.policiesEvaluated);
+    expect(families.get('fmguard_policy_targets_prepared_total')?.samples[0]?.value).toBe(stats.prepared);
   });
 });

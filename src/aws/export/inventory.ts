@@ -1,6 +1,15 @@
 import { bedrockModelId, isBedrockModel, lambdaArn, modelArns, type ArnContext } from './arn.ts';
 import type { ExportReport } from './report.ts';
-import { demoToolServerSpec, toolRetriers, type AwsToolConfig, type Retrier, type FmguardConfig, type ResolvedModel } from './sources.ts';
+import {
+  demoToolServerSpec,
+  toolCatcherSpecs,
+  toolRetriers,
+  type AwsToolConfig,
+  type Catcher,
+  type Retrier,
+  type FmguardConfig,
+  type ResolvedModel,
+} from './sources.ts';
 
 /** A model served by Bedrock, with the resources a call to it touches. */
 export interface AwsModel {
@@ -25,6 +34,8 @@ export interface AwsTool {
   inputSchema?: Record<string, unknown>;
   /** Its retriers: only when the config gives it a `retry` and marks it `idempotent` (else none, as in fmguard). */
   retry: Retrier[];
+  /** Its catchers (config `toolServers.<s>.tools.<t>.catch`): a fallback tool per error, as in fmguard. */
+  catch: Catcher[];
 }
 
 export interface Inventory {
@@ -93,6 +104,7 @@ export function inventory(config: FmguardConfig, ctx: ArnContext, report: Export
         description: spec.description,
         inputSchema: spec.inputSchema,
         retry: toolRetriers(config, name),
+        catch: toolCatcherSpecs(config, name),
       });
     }
   }

@@ -162,9 +162,13 @@ export function modelCatchers(configCatchers: AslCatcher[] = []): AslCatcher[] {
   ];
 }
 
-/** After retries: a tool task's error ends the run with the tool call's stop code. */
-export function toolCatchers(): AslCatcher[] {
+/**
+ * After retries: a tool task's error ends the run with the tool call's stop code. Config catchers
+ * (`catch:` on tools, routing to a fallback tool) go first when the config has them.
+ */
+export function toolCatchers(configCatchers: AslCatcher[] = []): AslCatcher[] {
   return [
+    ...configCatchers,
     { ErrorEquals: ['States.Timeout', 'Sandbox.Timedout'], Next: stopStateName('timeout.tool', 'Tool') },
     { ErrorEquals: ['States.ALL'], Next: stopStateName('upstream.error', 'Tool') },
   ];

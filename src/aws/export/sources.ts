@@ -4,7 +4,7 @@
  * export never re-parses what these modules already understand.
  */
 export type { FmguardConfig, ResolvedAgent, ResolvedModel, Timeouts } from '../../config/resolve.ts';
-export { DEFAULT_EMF_NAMESPACE, toolRetriers } from '../../config/resolve.ts';
+export { DEFAULT_EMF_NAMESPACE, toolCatchers as toolCatcherSpecs, toolRetriers } from '../../config/resolve.ts';
 export type { AwsToolConfig, ToolServerConfig } from '../../config/schema.ts';
 export { policySpecFromConfig } from '../../wiring/policy.ts';
 export { builtinToolServerSpec as demoToolServerSpec } from '../../config/builtin-tools.ts';

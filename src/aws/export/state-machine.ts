@@ -2,7 +2,7 @@ import type { AccessOracle } from './access.ts';
 import { toolTaskResource } from './arn.ts';
 import type { AwsModel, AwsTool, Inventory } from './inventory.ts';
 import type { ExportReport } from './report.ts';
-import { aslErrorNames, aslRetry, modelCatchers, stopStateName, toolCatchers, type AslCatcher, type AslRetrier } from './retry.ts';
+import { aslErrorNames, aslRetry, modelCatchers, stopStateName, toolCatchers, type AslCatcher, type AslRetrier, type TaskKind } from './retry.ts';
 import { CATCHABLE_CODES, catchEntryMatches, type Catcher, type ResolvedAgent, type StopCode } from './sources.ts';
 
 /** The placeholder the template fills with the agent-loop function's ARN (DefinitionSubstitutions). */
@@ -154,6 +154,28 @@ function fail(code: StopCode, cause: string): AslState {
   return { Type: 'Fail', Error: code, Cause: cause };
 }
 
+/** The catchable codes a task of this kind fails with in fmguard: a tool has no model timeouts, a model no tool timeout. */
+function catchableFor(kind: TaskKind): StopCode[] {
+  return CATCHABLE_CODES.filter((code) => (kind === 'model' ? code !== 'timeout.tool' : !MODEL_TIMEOUTS.has(code)));
+}
+
+const MODEL_TIMEOUTS = new Set<StopCode>(['timeout.total', 'timeout.first_token', 'timeout.idle']);
+
+/** One config catcher as ASL: the codes it catches (fmguard's reading) and their error names for this task; undefined when nothing is left (reported). */
+function translateCatcher(c: Catcher, kind: TaskKind, add: (message: string) => void): { codes: StopCode[]; names: string[] } | undefined {
+  // `all` is the list of catchable errors, never States.ALL (which would also catch a ValidationException, vector S8).
+  const codes = catchableFor(kind).filter((code) => c.errorEquals.some((e) => catchEntryMatches(e, code)));
+  const names = [...new Set(codes.flatMap((code) => aslErrorNames(code, kind)))];
+  const dropped = codes.filter((code) => aslErrorNames(code, kind).length === 0);
+  const task = kind === 'model' ? 'a Bedrock task' : 'a Lambda task';
+  if (dropped.length > 0) add(`${dropped.join(', ')} never comes out of ${task} (fmguard-only)`);
+  if (names.length === 0) {
+    add(`catches ${c.errorEquals.join(', ')}, which ${task} never raises: not exported`);
+    return undefined;
+  }
+  return { codes, names };
+}
+
 /**
  * Catchers from the config's `catch:` on the model (routing to a fallback model), once the config
  * has them; until then none, and a model error after retries ends the run with its stop code.
@@ -167,14 +189,73 @@ export function configModelCatchers(plan: AgentLoopPlan, report?: ExportReport, 
       report?.add({ area: 'step-functions', agent: plan.agent.name, subject: `model ${model.name} catcher ${i}`, message, source });
     const next = (plan.models ?? [plan.model]).find((m) => m.name === c.next);
     if (!next) return add(`routes to ${c.next}, which is not a Bedrock model the agent may use: not exported`);
-    // `all` is the list of catchable errors, never States.ALL (which would also catch a ValidationException, vector S8).
-    const codes = CATCHABLE_CODES.filter((code) => c.errorEquals.some((e) => catchEntryMatches(e, code)));
-    const names = [...new Set(codes.flatMap((code) => aslErrorNames(code, 'model')))];
-    const dropped = codes.filter((code) => aslErrorNames(code, 'model').length === 0);
-    if (dropped.length > 0) add(`${dropped.join(', ')} never comes out of a Bedrock task (fmguard-only)`);
-    if (names.length === 0) return add(`catches ${c.errorEquals.join(', ')}, which a model task never raises: not exported`);
+    const t = translateCatcher(c, 'model', add);
     // ResultPath keeps the state (the step counter) beside the error (reference §1, vector S9).
-    out.push({ ErrorEquals: names, Next: fallbackCountState(next.name), ResultPath: '$.error' });
+    if (t) out.push({ ErrorEquals: t.names, Next: fallbackCountState(next.name), ResultPath: '$.error' });
+  });
+  return out;
+}
+
+/** A tool task's state name inside the CallTools Map. */
+export function toolStateName(tool: string): string {
+  return `Tool ${tool}`.slice(0, 80);
+}
+
+/**
+ * The errors `States.TaskFailed` (a Lambda tool's `upstream.error`) also matches that are other codes
+ * in fmguard: the function's own timeout (`timeout.tool`) and a throttle (`rate.limited`).
+ */
+const TASK_FAILED_ALSO: ReadonlyArray<{ code: StopCode; name: string }> = [
+  { code: 'timeout.tool', name: 'Sandbox.Timedout' },
+  { code: 'rate.limited', name: 'Lambda.TooManyRequestsException' },
+];
+
+/**
+ * Catchers from the config's `catch:` on a tool: a matching error after the tool's retries routes to
+ * the fallback tool's task (`next`), in the same Map iteration, which gets the same arguments
+ * (`ResultPath: $.error` keeps the item beside the error, vector S9) and has its own Retry and Catch,
+ * as in fmguard. The fallback must be a Lambda tool the agent may call, else the catcher is reported.
+ * `upstream.error` is `States.TaskFailed`, which also matches `Sandbox.Timedout` and
+ * `Lambda.TooManyRequestsException`: when the catcher does not catch their codes, a catcher before it
+ * sends them where fmguard would (a later catcher that catches the code, or the built-in stop), so the
+ * export catches exactly what fmguard catches.
+ */
+export function configToolCatchers(plan: AgentLoopPlan, tool: AwsTool, report?: ExportReport): AslCatcher[] {
+  const translated = tool.catch.map((c, i) => {
+    const add = (message: string) =>
+      report?.add({
+        area: 'step-functions',
+        agent: plan.agent.name,
+        subject: `tool ${tool.name} catcher ${i}`,
+        message,
+        source: `toolServers.${tool.server}.tools.${tool.tool}.catch[${i}]`,
+      });
+    const next = plan.tools.find((t) => t.tool.name === c.next);
+    if (!next) {
+      add(`routes to ${c.next}, which is not a Lambda tool the agent may call: not exported`);
+      return undefined;
+    }
+    const t = translateCatcher(c, 'tool', add);
+    return t && { ...t, next: toolStateName(next.tool.name) };
+  });
+  const builtin = toolCatchers();
+  const out: AslCatcher[] = [];
+  const covered = new Set<string>();
+  translated.forEach((t, i) => {
+    if (!t) return;
+    if (t.names.includes('States.TaskFailed')) {
+      for (const { code, name } of TASK_FAILED_ALSO) {
+        if (t.codes.includes(code) || covered.has(name)) continue;
+        const later = translated.slice(i + 1).find((l) => l?.codes.includes(code));
+        const next = later?.next ?? builtin.find((b) => b.ErrorEquals.includes(name) || b.ErrorEquals.includes('States.ALL'))!.Next;
+        out.push({ ErrorEquals: [name], Next: next, ResultPath: '$.error' });
+        covered.add(name);
+      }
+    }
+    const names = t.names.filter((n) => !covered.has(n));
+    if (names.length === 0) return;
+    for (const n of names) covered.add(n);
+    out.push({ ErrorEquals: names, Next: t.next, ResultPath: '$.error' });
   });
   return out;
 }
@@ -245,7 +326,7 @@ export function agentStateMachine(plan: AgentLoopPlan, report: ExportReport): As
   const toolStates: Record<string, AslState> = {};
   const routes: AslState[] = [];
   for (const { modelName, tool } of plan.tools) {
-    const state = `Tool ${tool.name}`.slice(0, 80);
+    const state = toolStateName(tool.name);
     routes.push({ Variable: '$.name', StringEquals: modelName, Next: state });
     // A tool's own retriers (only an idempotent tool has any), never the agent's model retriers.
     const toolRetry = aslRetry(tool.retry, 'tool', report, agent.name, `toolServers.${tool.server}.tools.${tool.tool}.retry`);
@@ -257,7 +338,7 @@ export function agentStateMachine(plan: AgentLoopPlan, report: ExportReport): As
       ResultPath: '$.result',
       TimeoutSeconds: seconds(tool.timeoutMs ?? agent.timeouts.tool.totalMs),
       ...(toolRetry.length > 0 ? { Retry: toolRetry } : {}),
-      Catch: toolCatchers(),
+      Catch: toolCatchers(configToolCatchers(plan, tool, report)),
       End: true,
     };
   }
