@@ -9,10 +9,9 @@
  * bytes in use (pages holding data) and the file size after VACUUM, before and after; that `verify`
  * is clean across the cut; and how long the cut and the verify took.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { checkCheckpoint } from '../src/audit/anchor.ts';
 import { createAuditLog, type AuditRecord } from '../src/audit/audit-log.ts';
 import { createSqliteAuditSink } from '../src/backends/sqlite/audit.ts';
@@ -20,6 +19,7 @@ import { toAuditRecord } from '../src/wiring/audit-bridge.ts';
 import { createGuard } from '../src/wiring/guard.ts';
 import { FakeClock } from '../src/testing/fake-clock.ts';
 import { writeSection } from './results.ts';
+import { sqliteUsage, vacuumedSize } from './sqlite-size.ts';
 
 const REQUESTS = Number(process.env.FMGUARD_BENCH_RETENTION_REQUESTS ?? 100_000);
 const PER_MINUTE = 1000;
@@ -30,28 +30,8 @@ const dir = mkdtempSync(join(tmpdir(), 'fmguard-bench-retention-'));
 const path = join(dir, 'audit.db');
 
 function bytes(): { inUse: number; rows: number } {
-  const db = new Database(path, { readonly: true });
-  try {
-    const pageSize = db.pragma('page_size', { simple: true }) as number;
-    const pages = db.pragma('page_count', { simple: true }) as number;
-    const free = db.pragma('freelist_count', { simple: true }) as number;
-    const rows = (db.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n;
-    return { inUse: (pages - free) * pageSize, rows };
-  } finally {
-    db.close();
-  }
-}
-
-function vacuumed(): number {
-  const db = new Database(path);
-  try {
-    db.pragma('wal_checkpoint(TRUNCATE)');
-    db.exec('VACUUM');
-    db.pragma('wal_checkpoint(TRUNCATE)');
-  } finally {
-    db.close();
-  }
-  return statSync(path).size;
+  const { bytes: inUse, rows } = sqliteUsage(path, ['audit_events']);
+  return { inUse, rows: rows.audit_events };
 }
 
 try {
@@ -101,7 +81,7 @@ try {
   await log.close();
   if (!verified.ok) throw new Error(`verify after the cut: ${verified.message}`);
   const after = bytes();
-  const fileAfter = vacuumed();
+  const fileAfter = vacuumedSize(path);
 
   const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
   process.stderr.write(`before ${kib(before.inUse)} (${before.rows} events), after ${kib(after.inUse)} (${after.rows}), file after VACUUM ${kib(fileAfter)}\n`);

@@ -15,10 +15,9 @@
  * and the file size after VACUUM. Audit storage has its own bench (`npm run bench:retention:audit`),
  * so the audit log is off here.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { createSqliteStore } from '../src/backends/sqlite/index.ts';
 import { windowId } from '../src/core/periods.ts';
 import { createRunPruner, TOTAL_DIMS } from '../src/runtime/retention.ts';
@@ -26,6 +25,7 @@ import { accounts, type Store } from '../src/store/store.ts';
 import { FakeClock } from '../src/testing/fake-clock.ts';
 import { createGuard } from '../src/wiring/guard.ts';
 import { writeSection } from './results.ts';
+import { sqliteUsage, vacuumedSize } from './sqlite-size.ts';
 
 const REQUESTS = Number(process.env.FMGUARD_BENCH_RETENTION_REQUESTS ?? 100_000);
 const PER_MINUTE = Number(process.env.FMGUARD_BENCH_RETENTION_PER_MINUTE ?? 1000);
@@ -38,28 +38,8 @@ const T0 = Date.UTC(2026, 0, 1, 8);
 const dir = mkdtempSync(join(tmpdir(), 'fmguard-bench-retention-'));
 
 function inUse(path: string): { bytes: number; runs: number; ledger: number; repeats: number; reservations: number } {
-  const db = new Database(path, { readonly: true });
-  try {
-    const pageSize = db.pragma('page_size', { simple: true }) as number;
-    const pages = db.pragma('page_count', { simple: true }) as number;
-    const free = db.pragma('freelist_count', { simple: true }) as number;
-    const n = (table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-    return { bytes: (pages - free) * pageSize, runs: n('fm_runs'), ledger: n('fm_ledger'), repeats: n('fm_repeats'), reservations: n('fm_reservations') };
-  } finally {
-    db.close();
-  }
-}
-
-function vacuumed(path: string): number {
-  const db = new Database(path);
-  try {
-    db.pragma('wal_checkpoint(TRUNCATE)');
-    db.exec('VACUUM');
-    db.pragma('wal_checkpoint(TRUNCATE)');
-  } finally {
-    db.close();
-  }
-  return statSync(path).size;
+  const { bytes, rows } = sqliteUsage(path, ['fm_runs', 'fm_ledger', 'fm_repeats', 'fm_reservations']);
+  return { bytes, runs: rows.fm_runs, ledger: rows.fm_ledger, repeats: rows.fm_repeats, reservations: rows.fm_reservations };
 }
 
 async function everyTotal(store: Store, now: number) {
@@ -136,7 +116,7 @@ async function load(path: string, retention: boolean) {
   await guard.close();
   await store.close();
   const rows = inUse(path);
-  return { samples, cuts, mismatches, loadS, final, rows, file: vacuumed(path) };
+  return { samples, cuts, mismatches, loadS, final, rows, file: vacuumedSize(path) };
 }
 
 try {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Guard } from '../runtime/guard.ts';
-import { sendFailure, toFailure } from '../http/error-response.ts';
+import { answerThrown } from '../http/error-response.ts';
 import { sendJson } from '../http/send-json.ts';
 import { alarmRoutes } from './alarms.ts';
 import { approvalRoutes } from './approvals.ts';
@@ -75,15 +75,7 @@ export function createAdminHandler({ guard, adminToken, onError }: AdminHandlerO
         if (reply.stream) reply.stream(res);
         else sendJson(res, reply.status ?? 200, reply.body, { 'cache-control': 'no-store' });
       } catch (error) {
-        const failure = toFailure(error);
-        if (failure.internal) {
-          try {
-            onError?.(error, { method, path });
-          } catch {
-            // The hook's own failure must not take a response down.
-          }
-        }
-        sendFailure(res, failure);
+        answerThrown(res, error, { method, path }, onError);
       }
       return true;
     },

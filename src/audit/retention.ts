@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.ts';
+import { periodic } from '../core/periodic.ts';
 import type { AuditSink, PruneResult } from '../store/audit-sink.ts';
 import { appendAnchor, sign } from './anchor.ts';
 
@@ -31,8 +32,6 @@ export interface AuditPruner {
 export function createAuditPruner({ sink, maxAgeMs, everyMs = 3_600_000, key, anchorPath, clock, onError = () => {} }: AuditPrunerOptions): AuditPruner {
   if (!sink.prune) throw new Error(`the ${sink.kind} audit sink cannot prune; audit.retention needs sqlite, postgres or memory`);
   const prune = sink.prune.bind(sink);
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
 
   const pruneNow = async () => {
     const now = clock.now();
@@ -41,26 +40,12 @@ export function createAuditPruner({ sink, maxAgeMs, everyMs = 3_600_000, key, an
     return results;
   };
 
+  const runner = periodic(pruneNow, everyMs, onError);
   return {
-    pruneNow: async () => {
-      await running;
-      return pruneNow();
-    },
-    start() {
-      if (timer) return;
-      timer = setInterval(() => {
-        if (running) return;
-        running = pruneNow()
-          .catch(onError)
-          .finally(() => {
-            running = undefined;
-          });
-      }, everyMs);
-      timer.unref?.();
-    },
+    pruneNow: runner.runNow,
+    start: runner.start,
     stop() {
-      if (timer) clearInterval(timer);
-      timer = undefined;
+      void runner.stop();
     },
   };
 }

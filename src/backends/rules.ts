@@ -4,7 +4,7 @@
  * own reads and writes, so all stores refuse and report identically.
  */
 import { refill, type BucketState } from '../core/token-bucket.ts';
-import type { BucketSpec, Charge, ChargeRefusal, KillInfo, KillListener, KillScope, RateResult } from '../store/store.ts';
+import type { BucketSpec, Charge, ChargeRefusal, KillInfo, KillListener, KillScope, RateResult, RunPruneRequest } from '../store/store.ts';
 
 /** How long an expired reservation is remembered, so a late settle still finds its charges. */
 export const EXPIRED_RETENTION_MS = 60 * 60 * 1000;
@@ -161,4 +161,13 @@ export function notifyKill(listeners: ReadonlySet<KillListener>, scope: KillScop
       // see above
     }
   }
+}
+
+/**
+ * A run prune request as every store reads it: runs ended before `rollBefore` have their detail
+ * rolled (`-Infinity`: none), and `deleteBefore` implies it, since a record goes only once its detail
+ * is rolled; at most `limit` runs rolled and `limit` deleted per call (default 1000).
+ */
+export function pruneBounds(req: RunPruneRequest): { rollBefore: number; limit: number } {
+  return { rollBefore: Math.max(req.rollBefore ?? -Infinity, req.deleteBefore ?? -Infinity), limit: req.limit ?? 1000 };
 }

@@ -3,7 +3,7 @@ import { adminRoute } from '../admin/admin-handler.ts';
 import { noteConfigLoaded } from '../admin/config-info.ts';
 import { closeEventStreams } from '../admin/events.ts';
 import { queryOf } from '../admin/request.ts';
-import { httpFailure, sendFailure, toFailure } from '../http/error-response.ts';
+import { answerThrown, httpFailure } from '../http/error-response.ts';
 import { readBody } from '../http/read-body.ts';
 import { sendJson } from '../http/send-json.ts';
 import type { Guard } from '../runtime/guard.ts';
@@ -199,15 +199,7 @@ export function createConsoleHandler({
       try {
         await route(req, res, method, path);
       } catch (error) {
-        const failure = toFailure(error);
-        if (failure.internal) {
-          try {
-            onError?.(error, { method, path });
-          } catch {
-            // The hook's own failure must not take a response down.
-          }
-        }
-        sendFailure(res, failure);
+        answerThrown(res, error, { method, path }, onError);
       }
       return true;
     },

@@ -9,7 +9,8 @@
  * escape `States.ALL` (vector S8); naming one in `errorEquals` is a validation error.
  * `'all'` (the analogue of `States.ALL`) stands alone in the last catcher.
  */
-import { isStopCode, type StopCode } from './codes.ts';
+import type { StopCode } from './codes.ts';
+import { ALL, checkErrorEquals, familyOf, type ErrorEqualsRules } from './error-equals.ts';
 
 export interface Catcher {
   /** Catchable stop codes, family wildcards (`'timeout.*'`) or `'all'` (alone, in the last catcher). */
@@ -23,7 +24,6 @@ export interface CatchProblem {
   message: string;
 }
 
-const ALL = 'all';
 const CATCHER_KEYS = new Set(['errorEquals', 'next']);
 
 /** The codes a catcher can match: failures of the upstream, never fmguard's own refusals. */
@@ -39,11 +39,6 @@ export const CATCHABLE_CODES: readonly StopCode[] = Object.freeze([
 
 const CATCHABLE = new Set<string>(CATCHABLE_CODES);
 
-function familyOf(code: string): string {
-  const dot = code.indexOf('.');
-  return dot < 0 ? code : code.slice(0, dot);
-}
-
 export function isCatchableCode(code: string): boolean {
   return CATCHABLE.has(code);
 }
@@ -55,6 +50,14 @@ export function catchEntryMatches(entry: string, code: StopCode): boolean {
   if (entry.endsWith('.*')) return familyOf(code) === entry.slice(0, -2);
   return entry === code;
 }
+
+/** What a catcher's `errorEquals` may name: the catchable codes, and families with one. */
+const CATCHER_EQUALS: ErrorEqualsRules = {
+  owner: 'catcher',
+  family: (e, fam) =>
+    CATCHABLE_CODES.some((code) => familyOf(code) === fam) ? undefined : `'${e}' matches no catchable code (catchable: ${CATCHABLE_CODES.join(', ')})`,
+  code: (e) => (isCatchableCode(e) ? undefined : `'${e}' is fmguard's own refusal and is never caught (catchable: ${CATCHABLE_CODES.join(', ')})`),
+};
 
 /** The first catcher (in array order) whose `errorEquals` matches `code`, with its index. */
 export function findCatcher(catchers: readonly Catcher[] | undefined, code: StopCode): { catcher: Catcher; index: number } | undefined {
@@ -82,23 +85,7 @@ export function validateCatchers(catchers: unknown, path: string, self: string, 
     if (typeof c !== 'object' || c === null || Array.isArray(c)) return add(at, 'expected an object with errorEquals and next');
     const o = c as Record<string, unknown>;
     for (const key of Object.keys(o)) if (!CATCHER_KEYS.has(key)) add(`${at}.${key}`, 'unknown field (expected errorEquals, next)');
-    const eq = o.errorEquals;
-    if (!Array.isArray(eq) || eq.length === 0) add(`${at}.errorEquals`, 'expected a non-empty list of stop codes');
-    else {
-      eq.forEach((e: unknown, j) => {
-        const ep = `${at}.errorEquals[${j}]`;
-        if (typeof e !== 'string') return add(ep, 'expected a string');
-        if (e === ALL) return;
-        if (e.endsWith('.*')) {
-          const fam = e.slice(0, -2);
-          if (!CATCHABLE_CODES.some((code) => familyOf(code) === fam)) add(ep, `'${e}' matches no catchable code (catchable: ${CATCHABLE_CODES.join(', ')})`);
-          return;
-        }
-        if (!isStopCode(e)) return add(ep, `unknown stop code '${e}'`);
-        if (!isCatchableCode(e)) add(ep, `'${e}' is fmguard's own refusal and is never caught (catchable: ${CATCHABLE_CODES.join(', ')})`);
-      });
-      if (eq.includes(ALL) && (eq.length !== 1 || i !== catchers.length - 1)) add(`${at}.errorEquals`, `'${ALL}' must be the only entry of the last catcher`);
-    }
+    checkErrorEquals(o.errorEquals, at, i === catchers.length - 1, CATCHER_EQUALS, add);
     if (typeof o.next !== 'string' || o.next.length === 0) add(`${at}.next`, 'expected the name of the fallback');
     else if (o.next === self) add(`${at}.next`, `a catcher cannot route "${self}" to itself`);
     else if (!exists(o.next)) add(`${at}.next`, `unknown "${o.next}"`);

@@ -19,6 +19,7 @@
  * A retrier's counter persists across all its uses within one guarded call (vector S5).
  */
 import { ALL_STOP_CODES, STOP_CODES, isStopCode, type StopCode } from './codes.ts';
+import { ALL, checkErrorEquals, familyOf, type ErrorEqualsRules } from './error-equals.ts';
 
 export type RetryJitter = 'full' | 'none';
 
@@ -66,14 +67,8 @@ const MAX_ATTEMPTS_LIMIT = 99_999_999;
 /** Timers can't wait longer than 2^31-1 ms (Node fires them after 1 ms instead), so no delay exceeds it. */
 export const MAX_RETRY_DELAY_MS = 2_147_483_647;
 
-const ALL = 'all';
 const RETRIER_KEYS = new Set(['errorEquals', 'intervalMs', 'backoffRate', 'maxAttempts', 'maxDelayMs', 'jitter']);
 const FAMILIES = new Set(ALL_STOP_CODES.map(familyOf));
-
-function familyOf(code: string): string {
-  const dot = code.indexOf('.');
-  return dot < 0 ? code : code.slice(0, dot);
-}
 
 /** Whether the catalogue allows retrying `code` at all. */
 export function isRetryableCode(code: StopCode): boolean {
@@ -87,6 +82,17 @@ export function entryMatches(entry: string, code: StopCode): boolean {
   if (entry.endsWith('.*')) return familyOf(code) === entry.slice(0, -2);
   return entry === code;
 }
+
+/** What a retrier's `errorEquals` may name: codes a retry can help, and families with one. */
+const RETRIER_EQUALS: ErrorEqualsRules = {
+  owner: 'retrier',
+  family(e, fam) {
+    if (!FAMILIES.has(fam)) return `unknown code family '${fam}' (known: ${[...FAMILIES].join(', ')})`;
+    if (!ALL_STOP_CODES.some((c) => familyOf(c) === fam && isRetryableCode(c))) return `'${e}' matches no retryable code: ${fam}.* stops are never retried`;
+    return undefined;
+  },
+  code: (e) => (isRetryableCode(e) ? undefined : `'${e}' is never retried (a hard stop; retrying cannot help)`),
+};
 
 function isPositiveFinite(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v) && v > 0;
@@ -113,29 +119,7 @@ export function validateRetriers(retriers: unknown, path = 'retry'): RetryProble
     for (const key of Object.keys(o)) {
       if (!RETRIER_KEYS.has(key)) add(`${at}.${key}`, `unknown field (expected one of ${[...RETRIER_KEYS].join(', ')})`);
     }
-    const eq = o.errorEquals;
-    if (!Array.isArray(eq) || eq.length === 0) {
-      add(`${at}.errorEquals`, 'expected a non-empty list of stop codes');
-    } else {
-      eq.forEach((e: unknown, j) => {
-        const ep = `${at}.errorEquals[${j}]`;
-        if (typeof e !== 'string') return add(ep, 'expected a string');
-        if (e === ALL) return;
-        if (e.endsWith('.*')) {
-          const fam = e.slice(0, -2);
-          if (!FAMILIES.has(fam)) return add(ep, `unknown code family '${fam}' (known: ${[...FAMILIES].join(', ')})`);
-          if (!ALL_STOP_CODES.some((c) => familyOf(c) === fam && isRetryableCode(c))) {
-            add(ep, `'${e}' matches no retryable code: ${fam}.* stops are never retried`);
-          }
-          return;
-        }
-        if (!isStopCode(e)) return add(ep, `unknown stop code '${e}'`);
-        if (!isRetryableCode(e)) add(ep, `'${e}' is never retried (a hard stop; retrying cannot help)`);
-      });
-      if (eq.includes(ALL) && (eq.length !== 1 || i !== retriers.length - 1)) {
-        add(`${at}.errorEquals`, `'${ALL}' must be the only entry of the last retrier`);
-      }
-    }
+    checkErrorEquals(o.errorEquals, at, i === retriers.length - 1, RETRIER_EQUALS, add);
     if (o.intervalMs !== undefined && !isPositiveFinite(o.intervalMs)) {
       add(`${at}.intervalMs`, 'expected a positive number of milliseconds');
     }

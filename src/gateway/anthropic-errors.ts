@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { StopCode } from '../core/codes.ts';
 import type { GuardError } from '../core/errors.ts';
-import { errorHeaders, type HttpFailure } from '../http/error-response.ts';
+import { type HttpFailure, sendFailureText } from '../http/error-response.ts';
 
 /** Anthropic's error shape, with fmguard's stop code (also as `details.error_code`, which the SDK surfaces as `errorCode`). */
 export interface AnthropicErrorBody {
@@ -53,17 +53,5 @@ export function anthropicErrorBody(error: GuardError, status = error.status): An
 
 /** An error response in Anthropic's shape, with fmguard's status and headers (`x-fmguard-code`, `x-should-retry`, `retry-after`). */
 export function sendAnthropicFailure(res: ServerResponse, failure: HttpFailure, extra?: Record<string, string>): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const text = JSON.stringify(anthropicErrorBody(failure.error, failure.status));
-  res.writeHead(failure.status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    ...errorHeaders(failure.error),
-    ...failure.headers,
-    ...extra,
-  });
-  res.end(text);
+  sendFailureText(res, failure, () => JSON.stringify(anthropicErrorBody(failure.error, failure.status)), extra);
 }

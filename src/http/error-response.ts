@@ -74,17 +74,44 @@ export function toFailure(error: unknown): HttpFailure & { internal: boolean } {
 
 /** Send an error response; `extra` adds headers (the run id). Safe to call once headers are out: it only closes then. */
 export function sendFailure(res: ServerResponse, failure: HttpFailure, extra?: Record<string, string>): void {
+  sendFailureText(res, failure, () => errorJson(failure.error), extra);
+}
+
+/** `sendFailure` with another API's error body (`text`), the same status and headers. */
+export function sendFailureText(res: ServerResponse, failure: HttpFailure, text: () => string, extra?: Record<string, string>): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const text = errorJson(failure.error);
+  const body = text();
   res.writeHead(failure.status, {
     'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
+    'content-length': Buffer.byteLength(body),
     ...errorHeaders(failure.error),
     ...failure.headers,
     ...extra,
   });
-  res.end(text);
+  res.end(body);
+}
+
+/** Where a request failed, for an `onError` hook. */
+export interface FailedRequest {
+  method: string;
+  path: string;
+}
+
+/**
+ * Answer a request whose handler threw: its catalogue error, after reporting an internal failure (not
+ * a GuardError) to `onError`, whose own failure must not take the response down.
+ */
+export function answerThrown(res: ServerResponse, error: unknown, where: FailedRequest, onError?: (error: unknown, where: FailedRequest) => void): void {
+  const failure = toFailure(error);
+  if (failure.internal) {
+    try {
+      onError?.(error, where);
+    } catch {
+      // The hook's own failure must not take a response down.
+    }
+  }
+  sendFailure(res, failure);
 }

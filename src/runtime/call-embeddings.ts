@@ -5,11 +5,10 @@ import { nanoToUsd } from '../core/money.ts';
 import { costNano } from '../core/pricing.ts';
 import { type EmbeddingsRequest, type EmbeddingsResponse, embeddingTokenUpperBound } from '../core/wire/embeddings.ts';
 import type { ResolvedModel } from '../config/resolve.ts';
-import { admitCall, afterRefusal } from './admission.ts';
+import { admitCall } from './admission.ts';
 import { modelCharges } from './charges.ts';
 import type { GuardContext } from './context.ts';
-import { failClosed } from './fail-closed.ts';
-import { modelSubject, servedFields, slotsFor } from './model-admission.ts';
+import { refuseModelCall, servedFields, slotsFor } from './model-admission.ts';
 import { admitBreakers, releaseBreakers } from './model-breakers.ts';
 import { settleFailure, settleSuccess } from './model-settle.ts';
 import type { Reserved } from './model-types.ts';
@@ -129,18 +128,7 @@ async function admitEmbeddings(ctx: GuardContext, handle: RunHandle, request: Em
       startedAt: now,
     };
   } catch (error) {
-    const guard = await afterRefusal(ctx, handle, failClosed(error));
-    if (ctx.listening) {
-      ctx.emit({
-        type: 'call.refused',
-        at: ctx.clock.now(),
-        ...modelSubject(handle, String(request?.model)),
-        code: guard.code,
-        message: guard.message,
-        details: guard.details,
-      });
-    }
-    throw guard;
+    throw await refuseModelCall(ctx, handle, request, error);
   }
 }
 

@@ -1,7 +1,7 @@
 import { reserveFor } from './local-ledger.ts';
 import type { ChatRequest } from '../core/chat.ts';
 import { requestedMaxTokens } from '../core/chat.ts';
-import { guardError } from '../core/errors.ts';
+import { type GuardError, guardError } from '../core/errors.ts';
 import { ToolCallCounter } from '../core/loop-detect.ts';
 import { costNano, type Price } from '../core/pricing.ts';
 import { inputTokenUpperBound } from '../core/token-estimate.ts';
@@ -45,18 +45,7 @@ export async function admitModelCall(
       wantOutputTokens,
     }); // 5, 7, 8
   } catch (error) {
-    const guard = await afterRefusal(ctx, handle, failClosed(error));
-    if (ctx.listening) {
-      ctx.emit({
-        type: 'call.refused',
-        at: ctx.clock.now(),
-        ...modelSubject(handle, String(request?.model)),
-        code: guard.code,
-        message: guard.message,
-        details: guard.details,
-      });
-    }
-    throw guard;
+    throw await refuseModelCall(ctx, handle, request, error);
   }
 }
 
@@ -213,6 +202,25 @@ export function slotsFor(ctx: GuardContext, handle: RunHandle) {
 }
 
 /** Who made a model call, as every event about it reports. */
+/**
+ * A model call refused before the upstream (any API): the run stopped when the refusal ends it, a
+ * `call.refused` event, and the error to throw (a failed state read becomes `store.unavailable`).
+ */
+export async function refuseModelCall(ctx: GuardContext, handle: RunHandle, request: { model?: unknown } | undefined, error: unknown): Promise<GuardError> {
+  const guard = await afterRefusal(ctx, handle, failClosed(error));
+  if (ctx.listening) {
+    ctx.emit({
+      type: 'call.refused',
+      at: ctx.clock.now(),
+      ...modelSubject(handle, String(request?.model)),
+      code: guard.code,
+      message: guard.message,
+      details: guard.details,
+    });
+  }
+  return guard;
+}
+
 export function modelSubject(handle: RunHandle, resource: string) {
   return { runId: handle.id, agent: handle.agent.name, tenant: handle.record.tenant, keyId: handle.keyId, action: 'invokeModel' as const, resource };
 }

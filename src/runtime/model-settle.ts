@@ -31,19 +31,7 @@ export async function settleSuccess(
 ): Promise<number> {
   const now = ctx.clock.now();
   const cost = costNano(prepared.price, usage);
-  // Settle and give unused rate tokens back: one store operation where the store has it.
-  const settled = await settleFor(
-    ctx.store,
-    handle.ledger,
-    {
-      id: prepared.reservationId,
-      actual: modelActuals(prepared.charges, { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, costNano: cost }),
-      now,
-    },
-    unusedCredit(prepared, usage.inputTokens + usage.outputTokens),
-  );
-  handle.localSteps++;
-  handle.localCostNano += cost;
+  const settled = await settleStep(ctx, handle, prepared, usage, cost, now);
   await recordBreakers(ctx, prepared.breakerTokens, 'success');
   if (settled.ok) settleThresholds(ctx, prepared.budgets, settled.lines, now);
   if (ctx.listening) {
@@ -89,6 +77,26 @@ function unusedCredit(prepared: Reserved, usedTokens: number): BucketSpec[] {
   return out;
 }
 
+/**
+ * The reservation settled at what was used, unused rate tokens given back (one store operation where
+ * the store has it), and the step and its cost counted on the run.
+ */
+async function settleStep(ctx: GuardContext, handle: RunHandle, prepared: Reserved, used: Usage, cost: number, now: number) {
+  const settled = await settleFor(
+    ctx.store,
+    handle.ledger,
+    {
+      id: prepared.reservationId,
+      actual: modelActuals(prepared.charges, { inputTokens: used.inputTokens, outputTokens: used.outputTokens, costNano: cost }),
+      now,
+    },
+    unusedCredit(prepared, used.inputTokens + used.outputTokens),
+  );
+  handle.localSteps++;
+  handle.localCostNano += cost;
+  return settled;
+}
+
 /** Step 10 after a failure: keep the step (it was taken), record any usage that happened, report. */
 export async function settleFailure(
   ctx: GuardContext,
@@ -101,18 +109,7 @@ export async function settleFailure(
   const now = ctx.clock.now();
   const used = usage ?? { inputTokens: 0, outputTokens: 0 };
   const cost = usage ? costNano(prepared.price, usage) : 0;
-  await settleFor(
-    ctx.store,
-    handle.ledger,
-    {
-      id: prepared.reservationId,
-      actual: modelActuals(prepared.charges, { inputTokens: used.inputTokens, outputTokens: used.outputTokens, costNano: cost }),
-      now,
-    },
-    unusedCredit(prepared, used.inputTokens + used.outputTokens),
-  );
-  handle.localSteps++;
-  handle.localCostNano += cost;
+  await settleStep(ctx, handle, prepared, used, cost, now);
   await recordBreakers(ctx, prepared.breakerTokens, error);
   if (ctx.listening) {
     ctx.emit({

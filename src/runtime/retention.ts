@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.ts';
+import { periodic } from '../core/periodic.ts';
 import type { RunPruneResult, Store } from '../store/store.ts';
 import { DIM } from './charges.ts';
 
@@ -45,9 +46,6 @@ export function createRunPruner({
   batch = 1000,
   onError = () => {},
 }: RunPrunerOptions): RunPruner {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
-
   const pruneNow = async (): Promise<RunPruneSummary> => {
     const now = clock.now();
     const req = {
@@ -78,26 +76,12 @@ export function createRunPruner({
     return out;
   };
 
+  const runner = periodic(pruneNow, everyMs, onError);
   return {
-    pruneNow: async () => {
-      await running;
-      return pruneNow();
-    },
-    start() {
-      if (timer) return;
-      timer = setInterval(() => {
-        if (running) return;
-        running = pruneNow()
-          .catch(onError)
-          .finally(() => {
-            running = undefined;
-          });
-      }, everyMs);
-      timer.unref?.();
-    },
+    pruneNow: runner.runNow,
+    start: runner.start,
     stop() {
-      if (timer) clearInterval(timer);
-      timer = undefined;
+      void runner.stop();
     },
   };
 }

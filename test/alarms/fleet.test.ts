@@ -1,11 +1,3 @@
-/**
- * Alarm actions fire once per state change for the whole fleet: four alarm engines (four replicas) on
- * one shared state (the memory store, and Redis) evaluate the same shared metrics at the same time;
- * each transition is claimed by compare-and-set on the alarm's stored state, so exactly one replica
- * runs its actions. Webhook calls are counted at a loopback server.
- */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAlarmEngine } from '../../src/alarms/engine.ts';
 import type { AlarmSpec } from '../../src/alarms/types.ts';
@@ -16,37 +8,22 @@ import { createMetrics } from '../../src/metrics/recorder.ts';
 import type { Store } from '../../src/store/store.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
 import { deleteKeys, REDIS_URL, uniquePrefix } from '../redis/helpers.ts';
+import { type HookReceiver, simErrorsAlarm, startHookReceiver } from './fixtures.ts';
 
-let hooks: string[] = [];
-let url = '';
-const server = createServer((req, res) => {
-  let body = '';
-  req.on('data', (c) => (body += c));
-  req.on('end', () => {
-    hooks.push(JSON.parse(body).to);
-    res.end('ok');
-  });
-});
+let receiver: HookReceiver;
 beforeAll(async () => {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  receiver = await startHookReceiver();
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(() => receiver.close());
 
 function alarm(): AlarmSpec {
-  return {
-    name: 'sim-errors',
-    scope: 'provider:sim',
-    metric: 'error_rate',
-    period: '10s',
-    evaluationPeriods: 1,
-    comparison: 'GreaterThanOrEqualToThreshold',
-    threshold: 0.5,
+  const { url } = receiver;
+  return simErrorsAlarm({
     treatMissingData: 'notBreaching',
     actions: [{ openBreaker: { cooldown: '1h' } }, { webhook: { url } }],
     okActions: [{ webhook: { url } }],
     closeOnOk: true,
-  } as AlarmSpec;
+  } as Partial<AlarmSpec>);
 }
 
 const kinds: Array<[string, () => { stores: Store[]; cleanup: () => Promise<void> }]> = [
@@ -75,7 +52,8 @@ const kinds: Array<[string, () => { stores: Store[]; cleanup: () => Promise<void
 
 describe.each(kinds)('four replicas on one %s state: one action per alarm transition', (_kind, make) => {
   it('ALARM, OK, ALARM, OK evaluated by all four at once: one webhook call and one breaker change per transition', async () => {
-    hooks = [];
+    const { hooks } = receiver;
+    hooks.length = 0;
     const { stores, cleanup } = make();
     const clock = new FakeClock(Date.UTC(2026, 0, 1));
     const opened: string[] = [];

@@ -14,21 +14,12 @@ import { createBreakers } from '../../src/breakers/service.ts';
 import { createMetrics } from '../../src/metrics/recorder.ts';
 import type { Store } from '../../src/store/store.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
+import { simErrorsAlarm } from './fixtures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fmguard-alarm-state-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const ALARM: AlarmSpec = {
-  name: 'sim-errors',
-  scope: 'provider:sim',
-  metric: 'error_rate',
-  period: '10s',
-  evaluationPeriods: 1,
-  comparison: 'GreaterThanOrEqualToThreshold',
-  threshold: 0.5,
-  actions: [{ openBreaker: { cooldown: '1h' } }],
-  closeOnOk: true,
-};
+const ALARM: AlarmSpec = simErrorsAlarm({ actions: [{ openBreaker: { cooldown: '1h' } }], closeOnOk: true });
 
 function engineOn(store: Store, clock: FakeClock) {
   const breakers = createBreakers({ store: store.breakers, clock });

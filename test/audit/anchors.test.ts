@@ -1,16 +1,7 @@
-/**
- * Anchors: the chain head signed (HMAC-SHA256) and appended to a file outside the store. An attacker
- * with write access to the store cuts the tail or rewrites the whole chain with recomputed hashes:
- * plain `fmguard audit verify` cannot tell (the chain is self-consistent), `--anchor FILE` can. Both
- * attacks on a real SQLite file and on the shared Postgres, checked through the CLI.
- */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,8 +10,8 @@ import { signHead } from '../../src/audit/anchor.ts';
 import { loadConfigFile } from '../../src/config/load.ts';
 import type { ChainHead, StoredEvent } from '../../src/store/audit.ts';
 import { ask, BOT_KEY, closeAll, gatewayConfig, startGateway } from '../gateway/helpers.ts';
+import { runCli } from '../cli/helpers.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/fmguard.js', import.meta.url));
 const KEY = 'k'.repeat(16) + randomUUID().replace(/-/g, '');
 const PG_URL = process.env.FMGUARD_TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
 const SCHEMA = `fmguard_anchor_${process.pid}_${randomUUID().slice(0, 8)}`;
@@ -40,18 +31,10 @@ afterAll(async () => {
   await admin.end();
 });
 
+/** Its stdout; a failure's stderr too. */
 async function cli(args: string[], env: Record<string, string> = {}) {
-  try {
-    const { stdout } = await promisify(execFile)(process.execPath, [BIN, ...args], {
-      cwd: dir,
-      timeout: 60_000,
-      env: { ...process.env, FMGUARD_AUDIT_KEY: KEY, ...env },
-    });
-    return { code: 0, out: stdout };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, out: `${e.stdout}${e.stderr}` };
-  }
+  const { code, out, err } = await runCli(args, { cwd: dir, env: { ...process.env, FMGUARD_AUDIT_KEY: KEY, ...env } });
+  return { code, out: code === 0 ? out : out + err };
 }
 
 /** A config file, and a gateway on it that serves a few calls, anchors its head, and stops. */

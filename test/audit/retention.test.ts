@@ -1,14 +1,6 @@
-/**
- * Audit retention by age on a real SQLite file: the running guard's pruner cuts the oldest events and
- * leaves a signed checkpoint (also appended to the anchor file); `fmguard audit verify --anchor`
- * starts from it and still catches a removed checkpoint, a cut past it and a forged one.
- */
-import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, expect, it } from 'vitest';
 import { sign } from '../../src/audit/anchor.ts';
@@ -17,23 +9,15 @@ import type { AuditCheckpoint } from '../../src/store/audit.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
 import { createGuard } from '../../src/wiring/guard.ts';
 import { gatewayConfig } from '../gateway/helpers.ts';
+import { runCli } from '../cli/helpers.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/fmguard.js', import.meta.url));
 const KEY = 'retention-key-retention-key-retention-key';
 const dir = mkdtempSync(join(tmpdir(), 'fmguard-retention-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function verify(config: string, anchors: string) {
-  try {
-    const { stdout } = await promisify(execFile)(process.execPath, [BIN, 'audit', 'verify', '-c', config, '--anchor', anchors], {
-      cwd: dir,
-      env: { ...process.env, FMGUARD_AUDIT_KEY: KEY },
-    });
-    return { code: 0, out: stdout };
-  } catch (error) {
-    const e = error as { code: number; stdout: string };
-    return { code: e.code, out: e.stdout };
-  }
+  const { code, out } = await runCli(['audit', 'verify', '-c', config, '--anchor', anchors], { cwd: dir, env: { ...process.env, FMGUARD_AUDIT_KEY: KEY } });
+  return { code, out };
 }
 
 /** The same config on a copy of the state file, for an attack. */

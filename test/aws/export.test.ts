@@ -9,6 +9,7 @@ import { aslErrorNames, aslRetry, exportAws, ExportReport, stopStateName, type A
 import { aslRuleViolations } from './asl-rules.ts';
 import { ACCOUNT, exportConfig, exportConfigInput, fn, HAIKU, REGION } from './export-fixture.ts';
 import { compileRetryPolicy, loadConfigFile, parseConfig, type Retrier, type StopCode } from './helpers.ts';
+import { BIN } from '../cli/helpers.ts';
 
 const require = createRequire(import.meta.url);
 const aslValidator = require('asl-validator') as (
@@ -433,11 +434,10 @@ describe('fmguard export aws (the CLI writes the files)', () => {
     writeFileSync(configFile, JSON.stringify(input));
     mkdirSync(join(policyDir, 'lambda', 'refund'), { recursive: true });
     const target = join(mkdtempSync(join(tmpdir(), 'fmguard-export-out-')), 'out');
-    const stdout = execFileSync(
-      process.execPath,
-      [join(root, 'bin/fmguard.js'), 'export', 'aws', '--config', configFile, '--out', target, '--account', ACCOUNT],
-      { encoding: 'utf8', cwd: root },
-    );
+    const stdout = execFileSync(process.execPath, [BIN, 'export', 'aws', '--config', configFile, '--out', target, '--account', ACCOUNT], {
+      encoding: 'utf8',
+      cwd: root,
+    });
     expect(stdout).toContain('3 state machine(s)');
     for (const file of [
       'template.json',
@@ -465,17 +465,16 @@ describe('fmguard export aws (the CLI writes the files)', () => {
     const configFile = join(policyDir, 'fmguard.json');
     writeFileSync(configFile, JSON.stringify(input));
     const target = join(policyDir, 'never');
-    const badAccount = spawnSync(
-      process.execPath,
-      [join(root, 'bin/fmguard.js'), 'export', 'aws', '--config', configFile, '--out', target, '--account', '12345'],
-      { encoding: 'utf8', cwd: root },
-    );
+    const badAccount = spawnSync(process.execPath, [BIN, 'export', 'aws', '--config', configFile, '--out', target, '--account', '12345'], {
+      encoding: 'utf8',
+      cwd: root,
+    });
     expect(badAccount.status).toBe(1);
     expect(badAccount.stderr).toContain('expected a 12-digit AWS account id');
     const badArn = structuredClone(input) as unknown as { toolServers: { crm: { tools: { lookup_customer: { aws: { lambda: string } } } } } };
     badArn.toolServers.crm.tools.lookup_customer.aws.lambda = 'arn:aws:lambda:us-east-1:123:function:x';
     writeFileSync(configFile, JSON.stringify(badArn));
-    const result = spawnSync(process.execPath, [join(root, 'bin/fmguard.js'), 'export', 'aws', '--config', configFile, '--out', target], {
+    const result = spawnSync(process.execPath, [BIN, 'export', 'aws', '--config', configFile, '--out', target], {
       encoding: 'utf8',
       cwd: root,
     });

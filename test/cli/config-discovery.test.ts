@@ -1,32 +1,19 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BIN, type CliResult, runCli } from './helpers.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/fmguard.js', import.meta.url));
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./fixtures/broken/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'fmguard-discovery-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Result {
-  code: number;
-  out: string;
-  err: string;
-}
-
 /** The real CLI, in `cwd`, with exactly the environment given (plus PATH): no FMGUARD_CONFIG leaks in. */
-function cli(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { cwd: options.cwd ?? dir, env: { PATH: process.env.PATH ?? '', ...options.env }, timeout: 60_000 },
-      (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, out: stdout, err: stderr }),
-    );
-  });
+function cli(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  return runCli(args, { cwd: options.cwd ?? dir, env: { PATH: process.env.PATH ?? '', ...options.env } });
 }
 
 /** `fmguard serve -p 0`: 'listening' once it prints its URL (then it is stopped), else its exit code and stderr. */
@@ -52,7 +39,7 @@ function serve(file: string): Promise<{ verdict: 'listening' | 'refused'; code: 
 
 const portConfig = (port: number) =>
   `server: { port: ${port} }\nstore: { kind: memory }\nproviders: { sim: { kind: simulated } }\nmodels: { m: { provider: sim, inputPerMTok: 1, outputPerMTok: 1 } }\ntenants: { t: {} }\nagents: { a: { tenant: t } }\n`;
-const portOf = (r: Result) => (JSON.parse(r.out) as { server: { port: number } }).server.port;
+const portOf = (r: CliResult) => (JSON.parse(r.out) as { server: { port: number } }).server.port;
 
 describe('config discovery: --config, else $FMGUARD_CONFIG, else ./fmguard.yaml, else a clear error', { timeout: 120_000 }, () => {
   const empty = mkdtempSync(join(dir, 'empty-'));

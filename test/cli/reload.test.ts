@@ -1,14 +1,10 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startServe, type ServeProcess } from './serve-process.ts';
+import { runCli } from './helpers.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/fmguard.js', import.meta.url));
-const run = promisify(execFile);
 const TOKEN = 'adm-reload-cli-0001';
 const dirs: string[] = [];
 const procs: ServeProcess[] = [];
@@ -79,15 +75,15 @@ describe('fmguard reload and SIGHUP', () => {
     const file = join(dir, 'fmguard.yaml');
 
     writeFileSync(file, config(['sk-cli-new-0001']));
-    const ok = await run(process.execPath, [BIN, 'reload', '--url', serve.url, '--token', TOKEN]);
-    expect(ok.stdout).toMatch(/^reloaded; changed: agents/);
+    const ok = await runCli(['reload', '--url', serve.url, '--token', TOKEN], { cwd: process.cwd() });
+    expect(ok).toMatchObject({ code: 0, out: expect.stringMatching(/^reloaded; changed: agents/) });
     expect(await chat(serve.url, 'sk-cli-new-0001')).toBe(200);
     expect(await chat(serve.url, 'sk-cli-old-0001')).toBe(401);
 
     writeFileSync(file, config(['sk-cli-new-0001']).replace('"provider":"sim","inputPerMTok"', '"provider":"nope","inputPerMTok"'));
-    const bad = await run(process.execPath, [BIN, 'reload', '--url', serve.url, '--token', TOKEN]).catch((e: { code: number; stderr: string }) => e);
-    expect((bad as { code: number }).code).toBe(1);
-    expect((bad as { stderr: string }).stderr).toMatch(/reload refused \(HTTP 400\)[\s\S]*nope/);
+    const bad = await runCli(['reload', '--url', serve.url, '--token', TOKEN], { cwd: process.cwd() });
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/reload refused \(HTTP 400\)[\s\S]*nope/);
     expect(await chat(serve.url, 'sk-cli-new-0001')).toBe(200);
   }, 120_000);
 });

@@ -1,13 +1,10 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startServe, type ServeProcess } from './serve-process.ts';
+import { runCli } from './helpers.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/fmguard.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'fmguard-secrets-'));
 let serve: ServeProcess | undefined;
 afterAll(async () => {
@@ -82,13 +79,8 @@ server: { adminToken: ${SECRETS.adminToken}, metricsToken: ${SECRETS.metricsToke
 `;
 
 async function cli(...args: string[]): Promise<string> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { cwd: dir, timeout: 60_000 });
-    return stdout + stderr;
-  } catch (error) {
-    const e = error as { stdout: string; stderr: string };
-    return `${e.stdout}${e.stderr}`;
-  }
+  const { out, err } = await runCli(args, { cwd: dir });
+  return out + err;
 }
 
 function leaks(where: string, text: string, needles: readonly string[]): string[] {

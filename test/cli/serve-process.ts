@@ -1,10 +1,8 @@
 /** `node bin/fmguard.js serve` in its own OS process, on port 0, with a config written for the test. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { writeFileSync } from 'node:fs';
-
-const BIN = fileURLToPath(new URL('../../bin/fmguard.js', import.meta.url));
+import { BIN } from './helpers.ts';
 
 export interface ServeProcess {
   url: string;

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { formatReport, runDemo, type DemoReport } from '../../src/demo/index.ts';
 import { buildDemoConfig } from '../../src/demo/demo-config.ts';
+import { BIN } from '../cli/helpers.ts';
 
 describe('fmguard demo', () => {
   let report: DemoReport;
@@ -43,8 +43,7 @@ describe('fmguard demo', () => {
   });
 
   it("the CLI's --json prints the report as JSON; the table states the projection rule", () => {
-    const bin = fileURLToPath(new URL('../../bin/fmguard.js', import.meta.url));
-    const out = execFileSync(process.execPath, [bin, 'demo', '--json'], { encoding: 'utf8', timeout: 90_000, maxBuffer: 16 << 20 });
+    const out = execFileSync(process.execPath, [BIN, 'demo', '--json'], { encoding: 'utf8', timeout: 90_000, maxBuffer: 16 << 20 });
     const parsed = JSON.parse(out) as DemoReport;
     expect(parsed.rows.map((r) => r.scenario)).toEqual(report.rows.map((r) => r.scenario));
     expect(parsed.rows.map((r) => r.stopCode)).toEqual(report.rows.map((r) => r.stopCode));

@@ -1,19 +1,7 @@
-/**
- * Issue 12, "what must be shown" for items 7, 12 and 13, on one fleet: four gateway replicas (each
- * its own guard, breakers, alarm engine and Redis connections, see in-process.ts) on one Redis
- * (unique prefix).
- * 1. An alarm with a webhook action goes ALARM then OK, evaluated by all four at once: exactly one
- *    webhook call per transition for the fleet (the transition is claimed in the shared store).
- * 2. A breaker opened or closed on one replica: how long until each other replica refuses / admits
- *    (each replica's own in-process breaker service, polled). p50/p99 over the trials are printed.
- * 3. `maxConcurrentCalls: 2`, 10 parallel calls spread over the 4 replicas: never more than 2 in
- *    flight at a counting upstream.
- */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HookReceiver, simErrorsAlarm, startHookReceiver } from '../alarms/fixtures.ts';
 import { deleteKeys, REDIS_URL, uniquePrefix } from '../redis/helpers.ts';
 import { startCountingUpstream, type CountingUpstream } from './counting-upstream.ts';
 import { ask, chat, countBy, replicaConfig, type Reply } from './helpers.ts';
@@ -28,39 +16,18 @@ describe('four gateway replicas on one Redis: one decision for the fleet', () =>
   let replicas: InProcessReplica[] = [];
   const pools: Pool[] = [];
   let upstream: CountingUpstream;
-  const hooks: string[] = [];
-  const hookServer = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      hooks.push(String(JSON.parse(body).to));
-      res.end('ok');
-    });
-  });
+  let receiver: HookReceiver;
 
   beforeAll(async () => {
-    await new Promise<void>((r) => hookServer.listen(0, '127.0.0.1', r));
-    const hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/hook`;
+    receiver = await startHookReceiver();
+    const hookUrl = receiver.url;
     upstream = await startCountingUpstream({ holdMs: 150 });
     const base = replicaConfig({ url: REDIS_URL, prefix }, { maxConcurrentCalls: 2, limits: { maxIdenticalOutputs: 1000, maxSteps: 1000 } });
     const config = {
       ...base,
       providers: { ...base.providers, up: { kind: 'openai' as const, baseUrl: upstream.baseUrl, apiKey: 'k' } },
       models: { ...base.models, up: { provider: 'up', inputPerMTok: 0, outputPerMTok: 0 } },
-      alarms: [
-        {
-          name: 'sim-errors',
-          scope: 'provider:sim',
-          metric: 'error_rate',
-          period: '10s',
-          evaluationPeriods: 1,
-          comparison: 'GreaterThanOrEqualToThreshold',
-          threshold: 0.5,
-          treatMissingData: 'notBreaching',
-          actions: [{ webhook: { url: hookUrl } }],
-          okActions: [{ webhook: { url: hookUrl } }],
-        },
-      ],
+      alarms: [simErrorsAlarm({ treatMissingData: 'notBreaching', actions: [{ webhook: { url: hookUrl } }], okActions: [{ webhook: { url: hookUrl } }] })],
     };
     // No background timers: the test evaluates the alarm on all four replicas at the same instant.
     replicas = await startInProcessReplicas(N, config as never, prefix, () => ({ background: false }));
@@ -71,7 +38,7 @@ describe('four gateway replicas on one Redis: one decision for the fleet', () =>
     await Promise.all(pools.map((p) => p.close()));
     await Promise.all(replicas.map((r) => r.close()));
     await upstream?.close();
-    await new Promise<void>((r) => hookServer.close(() => r()));
+    await receiver?.close();
     await deleteKeys(prefix);
   });
 
@@ -93,8 +60,8 @@ describe('four gateway replicas on one Redis: one decision for the fleet', () =>
     // has no data: notBreaching, so OK.
     await evaluate(first + 30_000);
     for (const r of replicas) expect(r.guard.alarms!.status('sim-errors')?.state).toBe('OK');
-    console.log(`fleet decisions: webhook calls across ${N} replicas ${JSON.stringify(hooks)}`);
-    expect(hooks).toEqual(['ALARM', 'OK']);
+    console.log(`fleet decisions: webhook calls across ${N} replicas ${JSON.stringify(receiver.hooks)}`);
+    expect(receiver.hooks).toEqual(['ALARM', 'OK']);
   }, 60_000);
 
   it(`a breaker opened/closed on one replica is honoured by the other ${N - 1}: propagation p50/p99 over ${TRIALS} trials`, async () => {

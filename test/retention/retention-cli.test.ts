@@ -1,14 +1,6 @@
-/**
- * Retention through the real interfaces: real guarded calls into a real SQLite file, then the
- * `fmguard prune` CLI (a process of its own) cuts ended runs and their ledger detail; every total
- * (`fmguard runs totals`, the budget accounts) is exactly the same afterwards and the rows are gone.
- */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSqliteStore } from '../../src/backends/sqlite/index.ts';
@@ -17,20 +9,12 @@ import { createRunPruner, TOTAL_DIMS } from '../../src/runtime/retention.ts';
 import { accounts } from '../../src/store/store.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
 import { createGuard } from '../../src/wiring/guard.ts';
+import { runCli } from '../cli/helpers.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/fmguard.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'fmguard-retention-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { cwd: dir, timeout: 60_000 });
-    return { code: 0, out: stdout, err: stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, out: e.stdout, err: e.stderr };
-  }
-}
+const cli = (...args: string[]) => runCli(args, { cwd: dir });
 
 const config = {
   store: { kind: 'sqlite' as const, path: join(dir, 'state.db') },

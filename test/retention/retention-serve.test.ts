@@ -6,14 +6,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSqliteStore } from '../../src/backends/sqlite/index.ts';
 import { TOTAL_DIMS } from '../../src/runtime/retention.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
 import { createGuard } from '../../src/wiring/guard.ts';
+import { BIN } from '../cli/helpers.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/fmguard.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'fmguard-retention-serve-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const path = join(dir, 'state.db');

@@ -11,6 +11,7 @@ import {
   type RunTotals,
   type RunTotalsFilter,
 } from '../../store/store.ts';
+import { pruneBounds } from '../rules.ts';
 import type { MemoryLedger } from './ledger.ts';
 
 interface Entry {
@@ -87,8 +88,7 @@ export class MemoryRuns implements RunStore {
   }
 
   async prune(req: RunPruneRequest): Promise<RunPruneResult> {
-    const limit = req.limit ?? 1000;
-    const rollBefore = Math.max(req.rollBefore ?? -Infinity, req.deleteBefore ?? -Infinity);
+    const { limit, rollBefore } = pruneBounds(req);
     let rolled = 0;
     let deleted = 0;
     for (const entry of this.runs.values()) {

@@ -1,5 +1,6 @@
 import type { StopCode } from '../../core/codes.ts';
 import type { RunFilter, RunPruneRequest, RunPruneResult, RunRecord, RunStatus, RunStore, RunTotals, RunTotalsFilter } from '../../store/store.ts';
+import { pruneBounds } from '../rules.ts';
 import type { Gate } from './connection.ts';
 import { createRunScript, endRunScript, listRunsScript, pruneRunsScript, runTotalsScript } from './lua/runs.ts';
 
@@ -99,12 +100,12 @@ export class RedisRuns implements RunStore {
   }
 
   async prune(req: RunPruneRequest): Promise<RunPruneResult> {
-    const rollBefore = Math.max(req.rollBefore ?? -Infinity, req.deleteBefore ?? -Infinity);
+    const { limit, rollBefore } = pruneBounds(req);
     const args = [
       this.prefix,
       rollBefore === -Infinity ? '' : String(rollBefore),
       req.deleteBefore === undefined ? '' : String(req.deleteBefore),
-      String(req.limit ?? 1000),
+      String(limit),
       String(req.dims.length),
       ...req.dims,
     ];

@@ -11,6 +11,7 @@ import {
   type RunTotals,
   type RunTotalsFilter,
 } from '../../store/store.ts';
+import { pruneBounds } from '../rules.ts';
 
 /** The run count's dimension in fm_run_totals (no ledger dimension starts with '#'). */
 const RUNS_DIM = '#runs';
@@ -110,8 +111,7 @@ export class SqliteRuns implements RunStore {
       'DELETE FROM fm_runs WHERE rowid IN (SELECT rowid FROM fm_runs WHERE rolled = 1 AND ended_at IS NOT NULL AND ended_at < ? LIMIT ?)',
     );
     this.pruneTx = db.transaction((req: RunPruneRequest): RunPruneResult => {
-      const limit = req.limit ?? 1000;
-      const rollBefore = Math.max(req.rollBefore ?? -Infinity, req.deleteBefore ?? -Infinity);
+      const { limit, rollBefore } = pruneBounds(req);
       let rolled = 0;
       if (rollBefore > -Infinity) {
         for (const run of due.all(rollBefore, limit)) {

@@ -102,6 +102,24 @@ export async function startSimServer(options: SimServerOptions = {}): Promise<Si
     }
   }
 
+  /** A streamed call once the simulator has accepted it; undefined when it refused (its error sent, unless the client left). */
+  async function openAccepted(
+    res: ServerResponse,
+    signal: AbortSignal,
+    seen: ClientClosedEvent,
+    request: ChatRequest,
+  ): Promise<ReturnType<SimModel['open']> | undefined> {
+    const call = sim.open(request, { signal });
+    seen.requestId = call.id;
+    try {
+      await call.accepted;
+    } catch (err) {
+      if (!signal.aborted) sendError(res, err);
+      return undefined;
+    }
+    return call;
+  }
+
   async function chat(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { signal, seen, body } = await begin(req, res, '/v1/chat/completions');
     if (signal.aborted) return;
@@ -118,14 +136,8 @@ export async function startSimServer(options: SimServerOptions = {}): Promise<Si
       return;
     }
 
-    const call = sim.open(request, { signal });
-    seen.requestId = call.id;
-    try {
-      await call.accepted;
-    } catch (err) {
-      if (!signal.aborted) sendError(res, err);
-      return;
-    }
+    const call = await openAccepted(res, signal, seen, request);
+    if (!call) return;
     // Headers go out now, before the first token, as a real upstream's do.
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     res.flushHeaders();
@@ -168,14 +180,8 @@ export async function startSimServer(options: SimServerOptions = {}): Promise<Si
       }
       return;
     }
-    const call = sim.open(chat, { signal });
-    seen.requestId = call.id;
-    try {
-      await call.accepted;
-    } catch (err) {
-      if (!signal.aborted) sendError(res, err);
-      return;
-    }
+    const call = await openAccepted(res, signal, seen, chat);
+    if (!call) return;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     res.flushHeaders();
     const encoder = new ResponsesEncoder(envelope);
