@@ -2,31 +2,20 @@
  * `fmguard keys create|list|revoke` through bin/fmguard.js (build dist first), on the store the
  * config names (a SQLite file), with a gateway on that file serving the key and then refusing it.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../src/config/load.ts';
+import { runCli } from '../cli/helpers.ts';
 import { closeAll, startGateway } from '../gateway/helpers.ts';
 import { chatWith } from './helpers.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/fmguard.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'fmguard-keys-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(closeAll);
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { cwd: dir, timeout: 60_000 });
-    return { code: 0, out: stdout, err: stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, out: e.stdout, err: e.stderr };
-  }
-}
+const cli = (...args: string[]) => runCli(args, { cwd: dir });
 
 const config = join(dir, 'fmguard.yaml');
 writeFileSync(
