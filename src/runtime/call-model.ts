@@ -8,8 +8,7 @@ import { admitModel, admitModelCall, servedFields } from './model-admission.ts';
 import { fallbackUsage, settleFailure, settleSuccess } from './model-settle.ts';
 import type { ModelCallOptions, ModelCallResult, Passthrough, Prepared } from './model-types.ts';
 import { withRetries } from './retry-loop.ts';
-import { markRefused, withCatchers } from './catch-chain.ts';
-import { modelCatchers } from '../config/resolve.ts';
+import { markRefused, withModelCatchers } from './catch-chain.ts';
 import type { RunHandle } from './run-handle.ts';
 import { linkSignals } from './signals.ts';
 import { AttemptTimers } from './stream-timeouts.ts';
@@ -27,13 +26,9 @@ import { attemptController, retryOptions, toGuardError, upstreamMeta } from './u
  */
 export async function callModel(ctx: GuardContext, handle: RunHandle, request: ChatRequest, options: ModelCallOptions = {}): Promise<ModelCallResult> {
   // Catch (`models.<name>.catch`): after the retriers, a catchable failure re-enters with the catcher's `next` model.
-  if (typeof request?.model !== 'string' || modelCatchers(ctx.config, request.model).length === 0) return callModelOnce(ctx, handle, request, options);
-  const { value, servedBy, caught } = await withCatchers({
-    first: request.model,
-    catchersOf: (name) => modelCatchers(ctx.config, name),
-    call: (name) => callModelOnce(ctx, handle, name === request.model ? request : { ...request, model: name }, options),
-    signals: [handle.signal, options.signal],
-  });
+  const { value, servedBy, caught } = await withModelCatchers(ctx.config, request, [handle.signal, options.signal], (r) =>
+    callModelOnce(ctx, handle, r, options),
+  );
   if (caught.length === 0) return value;
   return { ...value, model: request.model, servedBy: value.servedBy ?? servedBy, caught };
 }

@@ -7,7 +7,9 @@
  * refusal only when it is `breaker.open`), a stopped run or a caller's abort is never caught, and each
  * model or tool is called at most once per chain.
  */
+import { type FmguardConfig, modelCatchers } from '../config/resolve.ts';
 import { findCatcher, type Catcher } from '../core/catch.ts';
+import type { ChatRequest } from '../core/chat.ts';
 import { GuardError } from '../core/errors.ts';
 
 const REFUSED = new WeakSet<object>();
@@ -39,7 +41,7 @@ export interface CatchChainOptions<T> {
 }
 
 /** Run `call(first)`, and on a catchable failure the catchers' `next`s, each name at most once. */
-export async function withCatchers<T>(options: CatchChainOptions<T>): Promise<{ value: T; servedBy: string; caught: CaughtFailure[] }> {
+export async function withCatchers<T>(options: CatchChainOptions<T>): Promise<Caught<T>> {
   const { first, catchersOf, call, signals = [] } = options;
   const tried = new Set<string>();
   const caught: CaughtFailure[] = [];
@@ -58,6 +60,35 @@ export async function withCatchers<T>(options: CatchChainOptions<T>): Promise<{ 
       current = found.catcher.next;
     }
   }
+}
+
+/** What a call under catchers gives back: its value, the model or tool that served it, the failures caught on the way. */
+export interface Caught<T> {
+  value: T;
+  servedBy: string;
+  caught: CaughtFailure[];
+}
+
+const NONE: CaughtFailure[] = [];
+
+/**
+ * A model call, plain or streamed, under the model's catchers: each fallback gets the same request with
+ * the catcher's `next` as its model. A model without catchers (the common case) is called directly.
+ */
+export async function withModelCatchers<T>(
+  config: Pick<FmguardConfig, 'models'>,
+  request: ChatRequest,
+  signals: ReadonlyArray<AbortSignal | undefined>,
+  call: (request: ChatRequest) => Promise<T>,
+): Promise<Caught<T>> {
+  const first = request?.model;
+  if (typeof first !== 'string' || modelCatchers(config, first).length === 0) return { value: await call(request), servedBy: first, caught: NONE };
+  return withCatchers({
+    first,
+    catchersOf: (name) => modelCatchers(config, name),
+    call: (name) => call(name === first ? request : { ...request, model: name }),
+    signals,
+  });
 }
 
 function withCaught(error: unknown, caught: CaughtFailure[]): unknown {

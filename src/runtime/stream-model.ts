@@ -9,8 +9,7 @@ import { fallbackUsage, settleFailure, settleSuccess } from './model-settle.ts';
 import type { GuardedStream, ModelCallOptions, ModelStreamResult, Passthrough, Prepared } from './model-types.ts';
 import { OutputMeter } from './output-meter.ts';
 import { withRetries } from './retry-loop.ts';
-import { markRefused, withCatchers } from './catch-chain.ts';
-import { modelCatchers } from '../config/resolve.ts';
+import { markRefused, withModelCatchers } from './catch-chain.ts';
 import type { RunHandle } from './run-handle.ts';
 import { linkSignals } from './signals.ts';
 import { AttemptTimers, abortPromise } from './stream-timeouts.ts';
@@ -36,13 +35,9 @@ interface OpenStream {
  */
 export async function streamModel(ctx: GuardContext, handle: RunHandle, request: ChatRequest, options: ModelCallOptions = {}): Promise<GuardedStream> {
   // Catch (`models.<name>.catch`) before the first chunk: a catchable failure re-enters with the catcher's `next` model.
-  if (typeof request?.model !== 'string' || modelCatchers(ctx.config, request.model).length === 0) return streamModelOnce(ctx, handle, request, options);
-  const { value, servedBy, caught } = await withCatchers({
-    first: request.model,
-    catchersOf: (name) => modelCatchers(ctx.config, name),
-    call: (name) => streamModelOnce(ctx, handle, name === request.model ? request : { ...request, model: name }, options),
-    signals: [handle.signal, options.signal],
-  });
+  const { value, servedBy, caught } = await withModelCatchers(ctx.config, request, [handle.signal, options.signal], (r) =>
+    streamModelOnce(ctx, handle, r, options),
+  );
   if (caught.length === 0) return value;
   const served = value.servedBy ?? servedBy;
   const result = value.result.then((r) => ({ ...r, model: request.model, servedBy: served, caught }));
