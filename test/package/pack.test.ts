@@ -2,11 +2,13 @@
  * The package as a user gets it: `npm pack`, install the tarball into an empty project, and there
  * import the SDK from plain JavaScript (a guarded call on the memory store with the simulated model
  * from fmguard/testing), type-check a TypeScript file against the shipped declarations, and run the
- * CLI. dist/ is built by the test setup; install scripts do not run (npm 11's default), so the SDK's
- * memory path must not need better-sqlite3's native build.
+ * CLI. dist/ is built by the test setup. The install runs no install scripts (`--ignore-scripts`), so
+ * the SDK's memory path must not need better-sqlite3's native build; and it must not build it either:
+ * npm 11 still runs a dependency's unreviewed install script, which here (no prebuilt binary reachable)
+ * compiled SQLite for minutes, outlived the install's timeout and failed the suite on a loaded machine.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,8 +37,11 @@ beforeAll(async () => {
   const tarball = join(dir, readdirSync(dir).find((f) => f.endsWith('.tgz'))!);
   await run('mkdir', ['-p', project]);
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'uses-fmguard', private: true, type: 'module' }));
-  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball], { cwd: project, timeout: 480_000 });
-}, 540_000);
+  await run('npm', ['install', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball], {
+    cwd: project,
+    timeout: 240_000,
+  });
+}, 300_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -48,6 +53,12 @@ describe('the packed package', () => {
     expect(files).toContain('bin/fmguard.js');
     for (const doc of ['README.md', 'LICENSE', 'CHANGELOG.md', 'fmguard.example.yaml']) expect(files).toContain(doc);
     expect(files.some((f) => f.startsWith('src/') || f.startsWith('test/'))).toBe(false);
+  });
+
+  it('installs without building anything: no install script ran', () => {
+    expect(existsSync(join(project, 'node_modules', 'fmguard', 'dist', 'index.js'))).toBe(true);
+    expect(existsSync(join(project, 'node_modules', 'better-sqlite3', 'package.json'))).toBe(true);
+    expect(existsSync(join(project, 'node_modules', 'better-sqlite3', 'build'))).toBe(false);
   });
 
   it('imports from plain .mjs and makes a guarded call on the memory store with the simulated model', async () => {
