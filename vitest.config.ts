@@ -6,12 +6,12 @@ export default defineConfig({
     globalSetup: ['test/setup/build-dist.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    // Many files wait on sockets, child processes and Chromium: 4 workers keep both cores busy where
+    // Many files wait on sockets, child processes and Chromium: 3 workers keep both cores busy where
     // vitest's default (cores − 1 = one worker here) leaves one idle. Measured on an idle 2-core machine:
-    // 800 s with the default, 511 s with 4 workers (docs/testing.md).
-    maxWorkers: 4,
+    // 800 s with the default, 511 s with 4 workers (docs/testing.md); 3 contend less on a loaded machine.
+    maxWorkers: 3,
     // A worker keeps its imports from one file to the next: each file importing the gateway, the SDKs
-    // and Cedar afresh was a third of the suite's CPU (511 → 346 s). So a test file must leave nothing
+    // and Cedar afresh was a third of the suite's CPU (511 → 346 s with 4 workers). So a test file must leave nothing
     // behind that another would read: no vi.mock, servers and stores closed, process listeners removed.
     isolate: false,
   },

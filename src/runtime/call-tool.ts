@@ -5,6 +5,7 @@ import { failClosed } from './fail-closed.ts';
 import { toolCallKey } from '../core/loop-detect.ts';
 import { admitCall, afterRefusal } from './admission.ts';
 import { toolActuals, toolCharges } from './charges.ts';
+import { releasedOnFailure } from './local-ledger.ts';
 import { slotsFor } from './model-admission.ts';
 import type { GuardContext } from './context.ts';
 import { codeOf, toGuardError } from './upstream.ts';
@@ -188,12 +189,9 @@ async function reserveToolCall(ctx: GuardContext, handle: RunHandle, call: Admit
     callFingerprint: fingerprint(toolCallKey(call.tool, args)),
     slots: slotsFor(ctx, handle),
   });
-  const reserved = await handle.ledger.reserve({
-    id: call.reservationId,
-    charges,
-    expiresAt: call.startedAt + ctx.config.defaults.reservationTtlMs,
-    now: call.startedAt,
-  });
+  const reserved = await releasedOnFailure(handle.ledger, call.reservationId, () =>
+    handle.ledger.reserve({ id: call.reservationId, charges, expiresAt: call.startedAt + ctx.config.defaults.reservationTtlMs, now: call.startedAt }),
+  );
   if (!reserved.ok) {
     throw ledgerRefusal({ ...reserved.refusal, settled: reserved.refusal.used }, handle);
   }

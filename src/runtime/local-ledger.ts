@@ -43,7 +43,21 @@ export async function settleAndCredit(store: LedgerPorts, req: SettleRequest, cr
 
 /** The same, for a run's ledger (a SplitLedger keeps the run's own lines in the process). */
 export function reserveFor(store: LedgerPorts, ledger: LedgerStore, buckets: BucketSpec[], req: ReserveRequest): Promise<TakeAndReserveResult> {
-  return ledger instanceof SplitLedger ? ledger.takeAndReserve(buckets, req) : takeAndReserve(store, buckets, req);
+  return releasedOnFailure(ledger, req.id, () => (ledger instanceof SplitLedger ? ledger.takeAndReserve(buckets, req) : takeAndReserve(store, buckets, req)));
+}
+
+/**
+ * A reservation whose store call failed may still have been made (a Redis script that timed out on the
+ * client can have run on the server): release it, best effort, so that it does not hold budget, steps and
+ * concurrency until its lease expires. Releasing an id that was never reserved changes nothing.
+ */
+export async function releasedOnFailure<T>(ledger: LedgerStore, id: string, reserve: () => Promise<T>): Promise<T> {
+  try {
+    return await reserve();
+  } catch (error) {
+    await ledger.release(id).catch(() => {});
+    throw error;
+  }
 }
 
 export function settleFor(store: LedgerPorts, ledger: LedgerStore, req: SettleRequest, credit: BucketSpec[]): Promise<SettleResult> {

@@ -126,7 +126,8 @@ describe('console in the browser: actions', () => {
         const now = await read();
         return now.steps >= first.steps + 2 && now.cost > first.cost;
       },
-      15_000,
+      // Two more turns take about 3 s (600 tokens at 400 tokens/s each); the bound is for a loaded machine.
+      30_000,
       'steps and cost to rise',
     );
     expect(await row.locator('[data-col=state]').textContent()).toBe('running');
