@@ -41,7 +41,12 @@ describe('findCatcher', () => {
 
 describe('validateCatchers', () => {
   it('a valid list has no problems', () => {
-    expect(validate([{ errorEquals: ['timeout.*', 'rate.limited'], next: 'other' }, { errorEquals: ['all'], next: 'backup' }])).toEqual([]);
+    expect(
+      validate([
+        { errorEquals: ['timeout.*', 'rate.limited'], next: 'other' },
+        { errorEquals: ['all'], next: 'backup' },
+      ]),
+    ).toEqual([]);
   });
 
   it('something other than a list is one problem at the path', () => {

@@ -18,7 +18,10 @@ describe('retrier fields', () => {
     { field: 'maxAttempts', bad: [-1, 1.5, 100_000_000, Number.POSITIVE_INFINITY, '3'], good: [0, 1, 99_999_999] },
     { field: 'jitter', bad: ['FULL', 'None', '', true], good: ['full', 'none'] },
   ])('$field: refuses $bad, accepts $good', ({ field, bad, good }) => {
-    for (const v of bad) expect(problemsOf({ [field]: v }).map((p) => p.path), `${field} = ${String(v)}`).toEqual([`retry[0].${field}`]);
+    for (const v of bad) {
+      const paths = problemsOf({ [field]: v }).map((p) => p.path);
+      expect(paths, `${field} = ${String(v)}`).toEqual([`retry[0].${field}`]);
+    }
     for (const v of good) expect(problemsOf({ [field]: v }), `${field} = ${String(v)}`).toEqual([]);
   });
 
@@ -64,7 +67,10 @@ describe('RetryConfigError', () => {
   it('is named, and its message lists every problem as path: message, separated by "; "', () => {
     let error: unknown;
     try {
-      compileRetryPolicy([{ errorEquals: [E], intervalMs: 0 }, { errorEquals: ['all'], jitter: 'FULL' as 'full' }]);
+      compileRetryPolicy([
+        { errorEquals: [E], intervalMs: 0 },
+        { errorEquals: ['all'], jitter: 'FULL' as 'full' },
+      ]);
     } catch (err) {
       error = err;
     }
@@ -93,7 +99,9 @@ describe('maxRetryAfterMs', () => {
 
 describe('retry-after hints', () => {
   const next = (options?: { retryAfterMs?: number; timeLeftMs?: number }) =>
-    compileRetryPolicy([{ errorEquals: ['rate.limited'], intervalMs: 1000 }]).start().next('rate.limited', options);
+    compileRetryPolicy([{ errorEquals: ['rate.limited'], intervalMs: 1000 }])
+      .start()
+      .next('rate.limited', options);
 
   it('a non-finite hint is ignored like a missing one', () => {
     expect(next({ retryAfterMs: Number.POSITIVE_INFINITY })).toEqual({ retry: true, delayMs: 1000, retrier: 0, attempt: 1 });
