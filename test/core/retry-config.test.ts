@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ALL_STOP_CODES } from '../../src/core/codes.ts';
-import { RetryConfigError, compileRetryPolicy, validateRetriers } from '../../src/core/retry.ts';
+import { MAX_RETRY_DELAY_MS, RetryConfigError, compileRetryPolicy, validateRetriers } from '../../src/core/retry.ts';
 
 const E = 'upstream.error';
 const problemsOf = (retrier: Record<string, unknown>) => validateRetriers([{ errorEquals: [E], ...retrier }]);
@@ -112,5 +112,15 @@ describe('retry-after hints', () => {
 
   it('a finite hint longer than the backoff is waited for', () => {
     expect(next({ retryAfterMs: 2500 })).toEqual({ retry: true, delayMs: 2500, retrier: 0, attempt: 1 });
+  });
+});
+
+describe('retry-after beyond what a timer can wait', () => {
+  it('is capped at MAX_RETRY_DELAY_MS, like a long backoff (a longer Node timer fires after 1 ms)', () => {
+    // maxRetryAfterMs comes from config as a duration and may be days; the provider may ask for more.
+    const days = 40 * 24 * 3600 * 1000;
+    const state = compileRetryPolicy([{ errorEquals: ['rate.limited'] }], { maxRetryAfterMs: days }).start();
+    expect(state.next('rate.limited', { retryAfterMs: days })).toEqual({ retry: true, delayMs: MAX_RETRY_DELAY_MS, retrier: 0, attempt: 1 });
+    expect(state.next('rate.limited', { retryAfterMs: 5 * 24 * 3600 * 1000 })).toEqual({ retry: true, delayMs: 5 * 24 * 3600 * 1000, retrier: 0, attempt: 2 });
   });
 });
