@@ -15,7 +15,7 @@ export default defineConfig({
       'test/store/memory.test.ts',
       'test/store/sqlite.test.ts',
       'test/backends/memory.test.ts',
-      'test/backends/rules.test.ts',
+      'test/backends/rules*.test.ts',
       'test/backends/sqlite*.test.ts',
       'test/config/**/*.test.ts',
     ],

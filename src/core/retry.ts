@@ -244,7 +244,8 @@ export function compileRetryPolicy(retriers: readonly Retrier[], options: RetryP
         if (n > r.maxAttempts) return { retry: false, reason: 'exhausted', retrier: i, attempt: attempts[i] };
         let delayMs = retryDelayMs(r, n, random);
         if (retryAfterMs !== undefined && Number.isFinite(retryAfterMs) && retryAfterMs > 0) {
-          delayMs = Math.max(delayMs, Math.min(retryAfterMs, maxRetryAfterMs));
+          // Capped like the backoff: a longer timer would fire at once (maxRetryAfterMs may be days).
+          delayMs = Math.min(Math.max(delayMs, Math.min(retryAfterMs, maxRetryAfterMs)), MAX_RETRY_DELAY_MS);
         }
         // The attempt after the wait needs some time of its own; a wait that uses it all is pointless.
         if (timeLeftMs !== undefined && delayMs >= timeLeftMs) {
