@@ -24,6 +24,8 @@ export default defineConfig({
     // Stryker runs the covering tests once per mutant; re-importing every module for every test file
     // was most of that time. The suite runs this way too (vitest.config.ts), so tests already clean up.
     isolate: false,
+    // …so the one module-level cache among the mutated files is emptied before each test.
+    setupFiles: ['test/setup/mutation-state.ts'],
     // A mutant that hangs a promise fails its test here after 5 s (killed) instead of waiting out
     // Stryker's timeout and a runner restart; no test of this set takes a second when nothing hangs.
     testTimeout: 5_000,

@@ -182,7 +182,7 @@ export const CONFIG_REFERENCE: Docs = {
   },
   'defaults.runIdleSweepMs': { meaning: 'How often idle runs are looked for.', default: '1m', example: '30s' },
   'defaults.maxRetryAfterMs': {
-    meaning: 'The longest upstream `retry-after` honoured before retrying; longer ones fail the call.',
+    meaning: 'The longest upstream `retry-after` waited before a retry: a longer one is waited this long, then the call is retried.',
     default: '30s',
     example: '10s',
   },

@@ -6,6 +6,15 @@ const cache: Record<Period, { from: number; to: number; id: string }> = {
   month: { from: 0, to: 0, id: '' },
 };
 
+/**
+ * Forgets the remembered window. For the mutation runner only (test/setup/mutation-state.ts): its
+ * workers keep modules loaded between mutants, so a mutant of `windowId` could leave a wrong entry here
+ * for the next mutant's tests to read.
+ */
+export function forgetWindowCache(): void {
+  for (const period of ['day', 'month'] as const) cache[period] = { from: 0, to: 0, id: '' };
+}
+
 /** The window id a time falls in: `2026-11-26` for a day, `2026-11` for a month. */
 export function windowId(period: Period, now: number): string {
   // Formatting a date costs microseconds; the answer changes once a day, so remember it.
