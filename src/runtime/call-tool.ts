@@ -133,7 +133,8 @@ async function admitToolCall<A, R>(ctx: GuardContext, handle: RunHandle, options
     startedAt: ctx.clock.now(),
     reservationId: ctx.newId('res'),
     charges: [],
-    breakerScope: toolBreakerScope(tool),
+    // A call without a tool name is refused below (`request.invalid`), before any breaker is asked.
+    breakerScope: typeof tool === 'string' ? toolBreakerScope(tool) : '',
     breakerToken: undefined,
   };
   try {
