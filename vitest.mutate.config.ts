@@ -30,9 +30,10 @@ export default defineConfig({
     isolate: false,
     // …so the one module-level cache among the mutated files is emptied before each test.
     setupFiles: ['test/setup/mutation-state.ts'],
-    // A mutant that hangs a promise fails its test here after 5 s (killed) instead of waiting out
-    // Stryker's timeout and a runner restart; no test of this set takes a second when nothing hangs.
-    testTimeout: 5_000,
-    hookTimeout: 5_000,
+    // A mutant that hangs a promise fails its test here after 15 s (killed) instead of waiting out
+    // Stryker's timeout and a runner restart. Not less: on a loaded machine the tests that start an
+    // OS process (the SQLite cross-process kill) take more than 5 s.
+    testTimeout: 15_000,
+    hookTimeout: 15_000,
   },
 });
