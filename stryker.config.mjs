@@ -33,4 +33,6 @@ export default {
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   thresholds: { high: 90, low: 85, break: null },
   tempDirName: '.stryker-tmp',
+  // Never copy another run's sandbox (or old reports) into this one's.
+  ignorePatterns: ['/.stryker-tmp*', '/reports'],
 };
