@@ -3,7 +3,11 @@ import type { ChatMessage } from '../../src/core/chat.ts';
 import { createGuard } from '../../src/index.ts';
 import { ask, baseConfig } from './fixtures.ts';
 
-const refusal = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as { code: string; message: string; details: Record<string, unknown> });
+const refusal = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e as { code: string; message: string; details: Record<string, unknown> },
+  );
 
 describe('model admission: request validation', () => {
   it('refuses an unknown model, bad messages and a non-positive max_tokens with request.invalid and the parameter', async () => {
@@ -15,7 +19,12 @@ describe('model admission: request validation', () => {
       details: { param: 'model' },
     });
     const user = { role: 'user', content: 'hi' };
-    const badLists: unknown[][] = [[user, null], [user, { content: 'no role' }], [user, { role: 5, content: 'x' }], [user, Object.assign(() => {}, { role: 'user' })]];
+    const badLists: unknown[][] = [
+      [user, null],
+      [user, { content: 'no role' }],
+      [user, { role: 5, content: 'x' }],
+      [user, Object.assign(() => {}, { role: 'user' })],
+    ];
     for (const messages of badLists) {
       expect(await refusal(run.callModel({ model: 'sim-small', messages: messages as ChatMessage[] }))).toMatchObject({
         code: 'request.invalid',
@@ -39,7 +48,11 @@ describe('model admission: request validation', () => {
     const run = await guard.startRun({ agent: 'bot' });
     const messages: ChatMessage[] = [{ role: 'user', content: 'find it' }];
     for (let i = 0; i < 2; i++) {
-      messages.push({ role: 'assistant', content: null, tool_calls: [{ id: `c${i}`, type: 'function', function: { name: 'search', arguments: '{"q":"same"}' } }] });
+      messages.push({
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: `c${i}`, type: 'function', function: { name: 'search', arguments: '{"q":"same"}' } }],
+      });
       messages.push({ role: 'tool', tool_call_id: `c${i}`, content: 'nothing' });
     }
     expect(await refusal(run.callModel({ model: 'sim-small', messages }))).toMatchObject({

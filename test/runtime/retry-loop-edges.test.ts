@@ -24,9 +24,9 @@ describe('withRetries: how a given-up error is marked', () => {
 
   it('rethrows a thrown primitive and a frozen error as they are', async () => {
     const clock = new FakeClock();
-    await expect(
-      withRetries({ policy: compileRetryPolicy(retriers()), scope: 's', clock, codeOf, attempt: async () => Promise.reject('boom') }),
-    ).rejects.toBe('boom');
+    await expect(withRetries({ policy: compileRetryPolicy(retriers()), scope: 's', clock, codeOf, attempt: async () => Promise.reject('boom') })).rejects.toBe(
+      'boom',
+    );
     const frozen = Object.freeze(guardError(E, 'frozen'));
     const p = settle(withRetries({ policy: compileRetryPolicy([]), scope: 's', clock, codeOf, attempt: async () => Promise.reject(frozen) }));
     const out = await p;
