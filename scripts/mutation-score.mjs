@@ -3,13 +3,17 @@
 // of the issue's targets and per file: `node scripts/mutation-score.mjs [--survivors] [report.json…]`.
 // Score = (killed + timed out) / (killed + timed out + survived + no coverage), as Stryker computes it;
 // ignored (static) mutants and compile errors are left out, as Stryker leaves them out.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const args = process.argv.slice(2);
 const listSurvivors = args.includes('--survivors');
 const given = args.filter((a) => !a.startsWith('--'));
 const dir = 'reports/mutation';
+if (given.length === 0 && !existsSync(dir)) {
+  console.error(`no reports in ${dir}/: run a part first (npm run mutate:core, mutate:stores, mutate:runtime, mutate:wire)`);
+  process.exit(1);
+}
 const reports =
   given.length > 0
     ? given
