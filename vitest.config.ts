@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { LongestFirst } from './test/setup/longest-first.ts';
 
 export default defineConfig({
   test: {
@@ -14,5 +15,7 @@ export default defineConfig({
     // and Cedar afresh was a third of the suite's CPU (511 → 346 s with 4 workers). So a test file must leave nothing
     // behind that another would read: no vi.mock, servers and stores closed, process listeners removed.
     isolate: false,
+    // The longest files first, so that none of them starts last (test/setup/longest-first.ts).
+    sequence: { sequencer: LongestFirst },
   },
 });
