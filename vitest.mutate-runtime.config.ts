@@ -24,12 +24,7 @@ export default mergeConfig(
       ],
       // …and one test that takes 16 s by design (each way a call ends, held 100 ms at a time), over the
       // 15 s a test may take here.
-      exclude: [
-        'test/keys/cli.test.ts',
-        'test/mcp/stdio.test.ts',
-        'test/mcp/upstream-supervision.test.ts',
-        'test/gateway/reserved-concurrency.test.ts',
-      ],
+      exclude: ['test/keys/cli.test.ts', 'test/mcp/stdio.test.ts', 'test/mcp/upstream-supervision.test.ts', 'test/gateway/reserved-concurrency.test.ts'],
     },
   }),
 );
