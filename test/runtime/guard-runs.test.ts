@@ -33,7 +33,11 @@ function setup(store: Store = createMemoryStore(), defaults: Record<string, unkn
   return { clock, store, guard, events, of };
 }
 
-const refusal = (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => e);
+const refusal = (p: Promise<unknown>) =>
+  p.then(
+    () => 'resolved',
+    (e: unknown) => e,
+  );
 
 describe('who a run belongs to', () => {
   it('an unknown agent, or neither agent nor key, is refused with auth.invalid (and no run.refused: no known agent)', async () => {
@@ -58,7 +62,16 @@ describe('who a run belongs to', () => {
 
   it('a stored run whose record names another agent is refused, whether read before or found on create (a race)', async () => {
     const store = createMemoryStore();
-    const theirs: RunRecord = { id: 'job@bot', agent: 'other', tenant: 'acme', ancestors: [], depth: 0, startedAt: T0, deadline: T0 + 60_000, status: 'running' };
+    const theirs: RunRecord = {
+      id: 'job@bot',
+      agent: 'other',
+      tenant: 'acme',
+      ancestors: [],
+      depth: 0,
+      startedAt: T0,
+      deadline: T0 + 60_000,
+      status: 'running',
+    };
     await store.runs.create(theirs);
     const { guard } = setup(store);
     const foreign = { code: 'auth.invalid', message: 'run job@bot belongs to another agent', details: { runId: 'job@bot' } };
@@ -72,7 +85,16 @@ describe('who a run belongs to', () => {
 
   it('a run of the same agent created between the read and the create is resumed, not started again', async () => {
     const store = createMemoryStore();
-    const mine: RunRecord = { id: 'job@bot', agent: 'bot', tenant: 'acme', ancestors: [], depth: 0, startedAt: T0 - 5, deadline: T0 + 60_000, status: 'running' };
+    const mine: RunRecord = {
+      id: 'job@bot',
+      agent: 'bot',
+      tenant: 'acme',
+      ancestors: [],
+      depth: 0,
+      startedAt: T0 - 5,
+      deadline: T0 + 60_000,
+      status: 'running',
+    };
     await store.runs.create(mine);
     store.runs.get = async () => undefined;
     const { guard, of } = setup(store);

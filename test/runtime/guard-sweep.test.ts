@@ -83,7 +83,11 @@ describe('sweepIdle: runs held here', () => {
     const sim = createSimModel({ clock });
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const slow: ModelProvider = { name: 'sim', complete: async (req, opts) => (await gate, sim.complete(req, opts)), stream: (req, opts) => sim.stream(req, opts) };
+    const slow: ModelProvider = {
+      name: 'sim',
+      complete: async (req, opts) => (await gate, sim.complete(req, opts)),
+      stream: (req, opts) => sim.stream(req, opts),
+    };
     const guard = createGuard({ config: config(TTL), clock, store: createMemoryStore(), audit: false, providers: { sim: slow } });
     const run = await guard.startRun({ agent: 'bot' });
     const call = run.callModel(ask('slow'));

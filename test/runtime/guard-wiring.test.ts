@@ -229,3 +229,17 @@ describe('what the call flows get', () => {
     await guard.close();
   });
 });
+
+describe('swapConfig: what changed', () => {
+  it('names the sections that differ, sorted, and which of them apply only after a restart; the same config changes nothing', async () => {
+    const guard = createGuard({ config: baseConfig(), audit: false });
+    const authorizer = () => undefined as never;
+    const next = parseConfig(baseConfig({ limits: { maxSteps: 3 } }, { server: { port: 9999 } } as never));
+    const swapped = guard.swapConfig({ config: next, authorizer });
+    expect([swapped.changed, swapped.restartOnly]).toEqual([['agents', 'server'], ['server']]);
+    expect(guard.config).toBe(next);
+    const again = guard.swapConfig({ config: parseConfig(baseConfig({ limits: { maxSteps: 3 } }, { server: { port: 9999 } } as never)), authorizer });
+    expect([again.changed, again.restartOnly]).toEqual([[], []]);
+    await guard.close();
+  });
+});
