@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type ChatChunk,
   type ChatRequest,
@@ -48,7 +48,9 @@ const toolCall = (args: string): ChatChunk => ({
   object: 'chat.completion.chunk',
   created: 0,
   model: 'up-model',
-  choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'lookup', arguments: args } }] }, finish_reason: null }],
+  choices: [
+    { index: 0, delta: { tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'lookup', arguments: args } }] }, finish_reason: null },
+  ],
 });
 
 /**
@@ -147,7 +149,11 @@ async function drain(stream: AsyncIterable<ChatChunk>): Promise<{ texts: string[
 const summary = (events: GuardEvent[]) =>
   events.map((e) => `${e.type}:${(e as { resource?: string }).resource}${'code' in e ? `:${e.code}` : ''}${'attempts' in e ? `#${e.attempts}` : ''}`);
 
-const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: GuardError) => e);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: GuardError) => e,
+  );
 
 describe('the output-token cut: an upstream that ignores max_tokens', () => {
   it('is cut with limit.tokens once the count exceeds the cap plus 16; the client got what was under it, the reserved cap is paid', async () => {
@@ -274,7 +280,9 @@ describe('what a completed stream settles and reports', () => {
   });
 
   it('an iterator without return() is fine: at the end, on a cut, and when the open fails', async () => {
-    const upstream = new ScriptedUpstream([['ab', 'cd'], ['ab', new ProviderError('reset', { status: 503 })], [new ProviderError('bad', { status: 400 })]], { bare: true });
+    const upstream = new ScriptedUpstream([['ab', 'cd'], ['ab', new ProviderError('reset', { status: 503 })], [new ProviderError('bad', { status: 400 })]], {
+      bare: true,
+    });
     const { guard, run, events } = await setup(upstream);
     const ok = await run.streamModel(ask('one'), { inputTokens: 5 });
     expect(await drain(ok)).toEqual({ texts: ['ab', 'cd'] });
@@ -387,7 +395,10 @@ when { context.hourUtc >= 11 };
       const upstream = new ScriptedUpstream([[new ProviderError('busy', { status: 503 })], ['never']]);
       const clock = new FakeClock(Date.UTC(2026, 0, 1, 10, 59, 59));
       const guard = createGuard({
-        config: config({}, { policies: { global }, defaults: { retry: [{ errorEquals: ['upstream.error'], intervalMs: 2000, maxAttempts: 2, backoffRate: 1 }] } }),
+        config: config(
+          {},
+          { policies: { global }, defaults: { retry: [{ errorEquals: ['upstream.error'], intervalMs: 2000, maxAttempts: 2, backoffRate: 1 }] } },
+        ),
         clock,
         providers: { up: upstream },
       });
@@ -401,6 +412,30 @@ when { context.hourUtc >= 11 };
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('in shadow mode, each attempt actually made is checked (and reported) once: two attempts, two policy.shadow events', async () => {
+    const upstream = new ScriptedUpstream([[new ProviderError('busy', { status: 503 })], ['fine']]);
+    const clock = new FakeClock();
+    const guard = createGuard({
+      config: config({ allow: { models: ['backup'], tools: ['*'] }, policyMode: 'shadow' }, retry(['upstream.error'])),
+      clock,
+      providers: { up: upstream },
+    });
+    const shadows: GuardEvent[] = [];
+    guard.on((e) => {
+      if (e.type === 'policy.shadow') shadows.push(e);
+    });
+    const run = await guard.startRun({ agent: 'bot' });
+    const pending = run.streamModel(ask('hello'));
+    await clock.advance(1000);
+    const stream = await pending;
+    expect((await drain(stream)).texts).toEqual(['fine']);
+    expect((await stream.result).attempts).toBe(2);
+    expect(upstream.requests).toHaveLength(2);
+    expect(shadows).toHaveLength(2);
+    expect(shadows[0]).toMatchObject({ resource: 'up-model', effect: 'deny' });
+    await guard.close();
   });
 
   it('a stream refused at admission is never opened and is not caught', async () => {
@@ -538,8 +573,9 @@ describe('the consumer stops reading', () => {
     const { guard, run } = await setup(upstream);
 
     const returned = await run.streamModel(ask('one'));
-    const it1 = returned[Symbol.asyncIterator]();
+    const it1 = returned[Symbol.asyncIterator]() as AsyncGenerator<ChatChunk>;
     expect(it1[Symbol.asyncIterator]()).toBe(it1);
+    expect(() => returned[Symbol.asyncIterator]()).toThrow(new TypeError('a guarded stream can be iterated only once'));
     expect(await it1.next()).toMatchObject({ done: false, value: { choices: [{ delta: { content: 'abcd' } }] } });
     expect(await it1.return!('bye')).toEqual({ done: true, value: 'bye' });
     await expect(returned.result).rejects.toMatchObject({ code: 'request.invalid' });
