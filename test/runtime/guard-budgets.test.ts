@@ -71,7 +71,7 @@ describe('budget lines', () => {
     }
     expect(refusal).toMatchObject({ code: 'budget.exhausted', details: { scope: 'tenant:acme' } });
     expect(refusal?.message).toMatch(/^the tenant:acme day budget cannot pay for this call/);
-    await clock.advance(DAY_MS / 2);
+    clock.set(Date.UTC(2026, 0, 11));
     await expect(run.callModel({ ...ask('a new day', 'sim-pricey'), max_tokens: 20 })).resolves.toBeTruthy();
     await guard.close();
   });
