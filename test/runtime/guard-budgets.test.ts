@@ -26,7 +26,12 @@ describe('budget lines', () => {
     const keyId = (await guard.principal(KEY)).key!.id;
     const run = await guard.startRun({ key: KEY, id: 'r' });
     const used = async (...accounts: string[]) =>
-      (await guard.store.ledger.balances(accounts.map((key) => ({ key, dim: 'cost' })), clock.now())).map((b) => b.used);
+      (
+        await guard.store.ledger.balances(
+          accounts.map((key) => ({ key, dim: 'cost' })),
+          clock.now(),
+        )
+      ).map((b) => b.used);
     const runCost = async () => (await used('run:r@bot'))[0]!;
     const accounts = [
       'budget:tenant:acme:day:2026-01-01',
@@ -77,10 +82,9 @@ describe('budget lines', () => {
   });
 
   it('a budget without alertAt alerts at 50 % and 80 % (the call that would reach 100 % is refused)', async () => {
-    const config = baseConfig(
-      { limits: { maxIdenticalOutputs: 1_000, maxSteps: 1_000 } },
-      { tenants: { acme: { budgets: [{ period: 'day', maxCostUsd: 0.1 }] } } } as never,
-    );
+    const config = baseConfig({ limits: { maxIdenticalOutputs: 1_000, maxSteps: 1_000 } }, {
+      tenants: { acme: { budgets: [{ period: 'day', maxCostUsd: 0.1 }] } },
+    } as never);
     const guard = createGuard({ config, clock: new FakeClock(Date.UTC(2026, 0, 1)) });
     const thresholds: number[] = [];
     guard.on((e: GuardEvent) => {

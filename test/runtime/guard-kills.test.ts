@@ -48,7 +48,11 @@ describe('kill switches', () => {
     const call = run.callModel(ask('[sim:stall_first] x')).catch((e: unknown) => e);
     await clock.advance(1);
     await guard.kill('agent:bot', 'halt', 'ops');
-    expect(await call).toMatchObject({ code: 'kill.switch', message: 'stopped by the kill switch on agent:bot: halt', details: { scope: 'agent:bot', runId: 'busy@bot' } });
+    expect(await call).toMatchObject({
+      code: 'kill.switch',
+      message: 'stopped by the kill switch on agent:bot: halt',
+      details: { scope: 'agent:bot', runId: 'busy@bot' },
+    });
     await guard.close();
   });
 

@@ -74,7 +74,11 @@ describe('a new run record', () => {
     const root = await guard.startRun({ agent: 'bot', id: 'root' });
     const child = await root.subRun({ id: 'child' });
     const refused = (await child.subRun({ id: 'deep' }).catch((e: unknown) => e)) as GuardError;
-    expect([refused.code, refused.message, refused.details]).toEqual(['limit.depth', 'sub-run depth 2 exceeds the limit of 1', { limit: 1, used: 2, runId: 'child@bot' }]);
+    expect([refused.code, refused.message, refused.details]).toEqual([
+      'limit.depth',
+      'sub-run depth 2 exceeds the limit of 1',
+      { limit: 1, used: 2, runId: 'child@bot' },
+    ]);
     await guard.close();
   });
 
