@@ -64,10 +64,15 @@ describe('interruptCalls', () => {
     const a = await guard.startRun({ agent: 'bot', id: 'a' });
     const b = await guard.startRun({ agent: 'bot', id: 'b' });
     const idle = await guard.startRun({ agent: 'bot', id: 'idle' });
-    const calls = [a, b].map((run) => run.callModel(ask('[sim:stall_first] x')).catch((e: unknown) => e as GuardError));
+    const calls = [a, b].map((run) =>
+      run.callModel(ask('[sim:stall_first] x')).then(
+        () => undefined,
+        (e: unknown) => e as GuardError,
+      ),
+    );
     await clock.advance(1);
     expect(guard.interruptCalls(guardError('gateway.shutting_down', 'past the grace'))).toBe(2);
-    expect((await Promise.all(calls)).map((e) => [e.code, e.message])).toEqual([
+    expect((await Promise.all(calls)).map((e) => [e?.code, e?.message])).toEqual([
       ['gateway.shutting_down', 'past the grace'],
       ['gateway.shutting_down', 'past the grace'],
     ]);

@@ -128,7 +128,7 @@ describe('stopping and ending runs', () => {
     const run = await guard.startRun({ agent: 'bot', id: 'fin' });
     await clock.advance(2);
     await guard.endRun(run);
-    await run.end();
+    await guard.endRun(run);
     expect(await guard.store.runs.get('fin@bot')).toMatchObject({ status: 'completed', endedAt: T0 + 2 });
     expect(of('run.ended')).toEqual([{ type: 'run.ended', at: T0 + 2, runId: 'fin@bot', agent: 'bot', tenant: 'acme' }]);
     await expect(run.callModel(ask('x'))).rejects.toMatchObject({ code: 'request.invalid', message: 'the run has ended' });

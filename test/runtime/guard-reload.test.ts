@@ -153,6 +153,18 @@ describe('reload', () => {
     expect(audit.actions().map((a) => a.details)).toEqual([{ by: 'operator', ok: true, changed: ['agents'], restartOnly: [] }]);
     await guard.close();
   });
+
+  it('swapConfig works without an audit log', async () => {
+    const guard = createGuard({ config: baseConfig(), clock: new FakeClock(T0), audit: false });
+    const next = parseConfig(baseConfig({ limits: { maxSteps: 3 } }));
+    expect(guard.swapConfig({ config: next, authorizer: () => ({ authorize: () => ({ effect: 'allow', policies: [] }) }) }, 'ops')).toEqual({
+      at: T0,
+      changed: ['agents'],
+      restartOnly: [],
+    });
+    expect(guard.config).toBe(next);
+    await guard.close();
+  });
 });
 
 describe('runs held across a reload', () => {
