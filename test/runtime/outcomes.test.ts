@@ -108,9 +108,9 @@ describe('ledgerRefusal', () => {
   });
 
   it('no holds in flight: the line’s own code', () => {
-    const e = ledgerRefusal(line({ settled: 80_000_000, reserved: 0, requested: 30_000_000 }), handle);
+    const e = ledgerRefusal(line({ settled: 70_000_000, reserved: 0, requested: 30_000_000 }), handle);
     expect(e.code).toBe('limit.cost');
-    expect(e.details).toEqual({ limit: 0.1, used: 0.08, requested: 0.03, scope: 'run:r1@planner', runId: 'r1@planner' });
+    expect(e.details).toEqual({ limit: 0.1, used: 0.07, requested: 0.03, scope: 'run:r1@planner', runId: 'r1@planner' });
   });
 
   it('settled usage alone leaves no room: the line’s own code, used counting the holds', () => {
