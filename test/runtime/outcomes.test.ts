@@ -65,14 +65,20 @@ const line = (over: Partial<LineRefusal>): LineRefusal => ({
 
 describe('ledgerRefusal', () => {
   it('a busy concurrency slot: limit.concurrency, retry after a second', () => {
-    const e = ledgerRefusal(line({ code: 'limit.concurrency', limit: 3, settled: 1, reserved: 2, requested: 1, key: 'concurrency:agent:planner', dim: 'slots' }), handle);
+    const e = ledgerRefusal(
+      line({ code: 'limit.concurrency', limit: 3, settled: 1, reserved: 2, requested: 1, key: 'concurrency:agent:planner', dim: 'slots' }),
+      handle,
+    );
     expect(e.code).toBe('limit.concurrency');
     expect(e.message).toBe('agent:planner already has 3 calls in flight (maxConcurrentCalls 3); retry when one ends');
     expect(e.details).toEqual({ limit: 3, inFlight: 3, scope: 'agent:planner', runId: 'r1@planner', retryAfterMs: 1000 });
   });
 
   it('a reserved concurrency of 0: throttled, not retryable', () => {
-    const e = ledgerRefusal(line({ code: 'limit.concurrency', limit: 0, settled: 0, reserved: 0, requested: 1, key: 'concurrency:agent:planner', dim: 'slots' }), handle);
+    const e = ledgerRefusal(
+      line({ code: 'limit.concurrency', limit: 0, settled: 0, reserved: 0, requested: 1, key: 'concurrency:agent:planner', dim: 'slots' }),
+      handle,
+    );
     expect(e.code).toBe('limit.concurrency');
     expect(e.message).toBe('agent:planner has a reserved concurrency of 0: its calls are throttled');
     expect(e.details).toEqual({ limit: 0, inFlight: 0, scope: 'agent:planner', runId: 'r1@planner', retryable: false });
