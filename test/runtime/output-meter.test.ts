@@ -26,7 +26,14 @@ describe('OutputMeter', () => {
   });
   it('counts tool-call names and arguments, by index', () => {
     const m = new OutputMeter();
-    m.add(chunk({ tool_calls: [{ index: 0, function: { name: 'fé' } }, { index: 1, function: { arguments: '{"a":1}' } }] }));
+    m.add(
+      chunk({
+        tool_calls: [
+          { index: 0, function: { name: 'fé' } },
+          { index: 1, function: { arguments: '{"a":1}' } },
+        ],
+      }),
+    );
     m.add(chunk({ tool_calls: [{ index: 2 }] }));
     expect([m.chunks, m.bytes, m.toolArgs, m.content]).toEqual([2, 10, '0:fé1:{"a":1}2:', '']);
     expect(m.estimate).toBe(3);

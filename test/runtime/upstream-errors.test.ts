@@ -3,10 +3,11 @@
  * maps to a stop code and a GuardError (retries spent, the retry budget's cap), attempt controllers,
  * the retry options of a model call and the upstream request id kept for the audit. Exact values.
  */
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { ChatRequest } from '../../src/core/chat.ts';
 import { guardError } from '../../src/core/errors.ts';
-import { faultOf } from '../../src/core/fault.ts';
+import { faultOf, markInternal } from '../../src/core/fault.ts';
 import { ProviderError } from '../../src/providers/provider.ts';
 import type { GuardContext } from '../../src/runtime/context.ts';
 import type { Prepared, Reserved } from '../../src/runtime/model-types.ts';
@@ -44,6 +45,7 @@ describe('upstreamRequest', () => {
 describe('codeOf', () => {
   it('maps each kind of thrown value to its stop code', () => {
     expect(codeOf(guardError('rate.limited', 'x'))).toBe('rate.limited');
+    expect(codeOf(markInternal(guardError('rate.limited', 'x')))).toBe('rate.limited');
     expect(codeOf(new RangeError('Maximum call stack size exceeded'))).toBe('request.invalid');
     expect(codeOf(new ProviderError('x', { status: 429, code: 'rate.limited' }))).toBe('rate.limited');
     for (const status of [400, 404, 413, 422]) expect(codeOf(new ProviderError('x', { status }))).toBe('request.invalid');
@@ -64,7 +66,11 @@ describe('toGuardError', () => {
   });
   it('maps a rejected request to request.invalid and other statuses to upstream.error', () => {
     const bad = toGuardError(new ProviderError('no such model', { status: 404, retryAfterMs: 9 }), 'model m');
-    expect([bad.code, bad.message, bad.details]).toEqual(['request.invalid', 'model m: the upstream rejected the request (404): no such model', { status: 404 }]);
+    expect([bad.code, bad.message, bad.details]).toEqual([
+      'request.invalid',
+      'model m: the upstream rejected the request (404): no such model',
+      { status: 404 },
+    ]);
     const down = toGuardError(new ProviderError('boom', { status: 503, retryAfterMs: 9 }), 'model m');
     expect([down.code, down.message, down.details]).toEqual(['upstream.error', 'model m: upstream failed (503): boom', { status: 503, retryAfterMs: 9 }]);
   });
@@ -125,6 +131,10 @@ describe('attemptController', () => {
     expect(controller.signal.aborted).toBe(false);
     b.abort('why');
     expect([controller.signal.aborted, controller.signal.reason]).toEqual([true, 'why']);
+    // the listener of the signal that fired is gone with it; the other one stays until unlink
+    expect([getEventListeners(a.signal, 'abort').length, getEventListeners(b.signal, 'abort').length]).toEqual([1, 0]);
+    unlink();
+    expect(getEventListeners(a.signal, 'abort').length).toBe(0);
     const c = new AbortController();
     const second = attemptController(c.signal, c.signal);
     second.unlink();
@@ -210,4 +220,3 @@ describe('upstreamMeta', () => {
     expect(p.upstreamRequestId).toBe('r2');
   });
 });
-
