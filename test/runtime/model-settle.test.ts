@@ -10,7 +10,16 @@ import { settleFailure, settleSuccess } from '../../src/runtime/model-settle.ts'
 import type { Reserved } from '../../src/runtime/model-types.ts';
 import type { RunHandle } from '../../src/runtime/run-handle.ts';
 
-function setup({ listening = true, reservedTokens = 100, buckets = [{ key: 'agent:a:tpm', amount: 100 }, { key: 'agent:a:rpm', amount: 1 }] } = {}) {
+function setup({
+  listening = true,
+  reservedTokens = 100,
+  buckets = [
+    { key: 'agent:a:tpm', amount: 100 },
+    { key: 'agent:a:rpm', amount: 1 },
+  ],
+  settled = { ok: true, lines: [] } as unknown,
+  budgets = [] as unknown[],
+} = {}) {
   const events: Array<Record<string, unknown>> = [];
   const credits: unknown[] = [];
   const repeats: string[] = [];
@@ -19,7 +28,7 @@ function setup({ listening = true, reservedTokens = 100, buckets = [{ key: 'agen
     listening,
     emit: (e: Record<string, unknown>) => events.push(e),
     store: {
-      ledger: { settle: async () => ({ ok: true, lines: [] }) },
+      ledger: { settle: async () => settled },
       rates: { credit: async (c: unknown) => credits.push(c) },
     },
   } as unknown as GuardContext;
@@ -38,7 +47,7 @@ function setup({ listening = true, reservedTokens = 100, buckets = [{ key: 'agen
     model: requested,
     price: { inputPerMTok: 1, outputPerMTok: 2 },
     charges: [],
-    budgets: [],
+    budgets,
     breakerTokens: [],
     reservationId: 'res-1',
     reservedTokens,
@@ -96,6 +105,12 @@ describe('settleSuccess', () => {
     const none = setup({ buckets: [] });
     await settleSuccess(none.ctx, none.handle, none.prepared, usage, 1, undefined, false);
     expect(none.credits).toEqual([]);
+  });
+  it('judges budget thresholds only on a settlement that went through', async () => {
+    const budget = { scope: 'tenant:t1', period: 'day', window: 'w', account: 'budget:t1', limitNano: 100, alertAt: [0.5] };
+    const s = setup({ settled: { ok: false, reason: 'expired' }, budgets: [budget] });
+    expect(await settleSuccess(s.ctx, s.handle, s.prepared, usage, 1, undefined, false)).toBe(70_000);
+    expect(s.events.map((e) => e.type)).toEqual(['call.allowed']);
   });
 });
 
