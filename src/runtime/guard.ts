@@ -546,7 +546,8 @@ export class Guard {
       }
     };
     add(`tenant:${handle.record.tenant}`, this.config.tenants[handle.record.tenant]?.budgets);
-    add(`agent:${agent.name}`, agent.budgets);
+    // Budgets are shared accounts, not a run's own limits: a held run counts against the ones in service now.
+    add(`agent:${agent.name}`, (this.agentByName(agent.name) ?? agent).budgets);
     if (handle.key) add(`key:${handle.key.id}`, handle.key.budgets);
     // Day windows start at UTC midnight; a cached set is valid until the first window ends.
     handle.budgetCache = { from: now, to, lines: out };
@@ -666,7 +667,7 @@ export class Guard {
   /**
    * Put a checked config in service, the config and its policy engine together: new requests and
    * runs are decided under it, a request in flight finishes under the one it started with (its run
-   * holds the old context). The store and the providers cannot change while running.
+   * holds the old context and its agent's limits); periodic budgets apply from a held run's next call. The store and the providers cannot change while running.
    */
   swapConfig(next: LoadedConfig, by = 'operator'): ReloadResult {
     const at = this.clock.now();
@@ -685,6 +686,8 @@ export class Guard {
     this.policy = next.policy;
     this.authorizer = authorizer;
     this.ctx = this.context();
+    // The budget lines cached by held runs came from the old config (Guard.budgetsFor).
+    for (const handle of this.handles.values()) handle.budgetCache = undefined;
     const restartOnly = changed.filter((s) => START_ONLY_SECTIONS.includes(s));
     this.audit?.record({ type: 'admin.action', time: at, action: 'config.reload', resource: 'config', details: { by, ok: true, changed, restartOnly } });
     return { at, changed, restartOnly };

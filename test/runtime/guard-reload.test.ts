@@ -200,6 +200,41 @@ describe('runs held across a reload', () => {
     });
     await guard.close();
   });
+
+  it("a held run's next call counts against the budgets the reload put in service, not the lines it cached", async () => {
+    const roomy = baseConfig({ budgets: [{ period: 'month', maxCostUsd: 50 }] }, {
+      tenants: { acme: { budgets: [{ period: 'day', maxCostUsd: 10 }] } },
+    } as never);
+    const { file, clock, guard } = start(roomy);
+    const held = await guard.startRun({ agent: 'bot', id: 'held' });
+    // The first call caches the run's budget lines until the day ends (hours away on this clock).
+    await expect(held.callModel(ask('cached'))).resolves.toBeTruthy();
+    await clock.advance(1_000);
+
+    // The tenant's day budget cut to almost nothing: the held run's next call is refused by it.
+    write(
+      file,
+      baseConfig({ budgets: [{ period: 'month', maxCostUsd: 50 }] }, { tenants: { acme: { budgets: [{ period: 'day', maxCostUsd: 0.000001 }] } } } as never),
+    );
+    expect(guard.reload().changed).toEqual(['tenants']);
+    await expect(held.callModel(ask('after the tenant cut'))).rejects.toMatchObject({ code: 'budget.exhausted', details: { scope: 'tenant:acme' } });
+
+    // The agent's month budget cut instead (the tenant's back): refused by the agent's line.
+    write(
+      file,
+      baseConfig({ budgets: [{ period: 'month', maxCostUsd: 0.000001 }] }, { tenants: { acme: { budgets: [{ period: 'day', maxCostUsd: 10 }] } } } as never),
+    );
+    expect(guard.reload().changed).toEqual(['agents', 'tenants']);
+    await expect(held.callModel(ask('after the agent cut'))).rejects.toMatchObject({ code: 'budget.exhausted', details: { scope: 'agent:bot' } });
+
+    // Both budgets removed: the held run calls again, charged to no budget account.
+    write(file, baseConfig());
+    guard.reload();
+    const before = await guard.store.ledger.balances([{ key: 'budget:agent:bot:month:2026-01', dim: 'cost' }], clock.now());
+    await expect(held.callModel(ask('no budgets'))).resolves.toBeTruthy();
+    expect(await guard.store.ledger.balances([{ key: 'budget:agent:bot:month:2026-01', dim: 'cost' }], clock.now())).toEqual(before);
+    await guard.close();
+  });
 });
 
 describe('modelsFor', () => {
