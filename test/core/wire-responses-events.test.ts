@@ -368,6 +368,8 @@ describe('eventToChunk', () => {
     expect(eventToChunk(noUsage)).toStrictEqual({ ...base(noUsage), choices: [] });
     const noResponse = { type: 'response.completed', response: 'x' };
     expect(eventToChunk(noResponse)).toStrictEqual({ ...base(noResponse), choices: [] });
+    const bare = { type: 'response.failed' };
+    expect(eventToChunk(bare)).toStrictEqual({ ...base(bare), choices: [] });
   });
 
   it('any other event, or a value that is not an event, is an empty chunk with it as native', () => {

@@ -309,6 +309,7 @@ describe('responseToChat', () => {
         { type: 'message', content: [{ type: 'output_text', text: 'one ' }] },
         { type: 'reasoning', content: [{ type: 'output_text', text: 'hidden' }] },
         'junk',
+        null,
         { type: 'message', content: [{ type: 'output_text', text: 'two' }] },
       ],
       usage: { input_tokens: 5, output_tokens: 1 },
