@@ -1,5 +1,6 @@
 import type { ChatRequest } from '../core/chat.ts';
 import { guardError, type GuardError } from '../core/errors.ts';
+import { typeName } from '../core/wire/checks.ts';
 
 /**
  * Shape checks for a Chat Completions request body, by hand (no schema library on the hot path).
@@ -28,12 +29,6 @@ function optionalNumber(body: Record<string, unknown>, key: string, integer: boo
 function optionalType(body: Record<string, unknown>, key: string, type: 'boolean' | 'string', at = key): void {
   const value = body[key];
   if (value !== undefined && value !== null && typeof value !== type) throw invalid(at, `expected a ${type}, got ${typeName(value)}`);
-}
-
-function typeName(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 function checkToolCalls(calls: unknown, at: string): void {

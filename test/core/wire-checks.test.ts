@@ -73,7 +73,7 @@ describe('typeName', () => {
     expect(typeName('')).toBe('a string');
     expect(typeName(0)).toBe('a number');
     expect(typeName(true)).toBe('a boolean');
-    expect(typeName(undefined)).toBe('a undefined');
+    expect(typeName(undefined)).toBe('nothing');
     expect(typeName(() => 1)).toBe('a function');
     expect(typeName(1n)).toBe('a bigint');
   });
@@ -101,7 +101,7 @@ describe('requireObject', () => {
     expect(() => requireObject(null, 'tools[0]')).toThrow(invalidError('tools[0]', 'expected an object, got null'));
     expect(() => requireObject([], 'x')).toThrow(invalidError('x', 'expected an object, got an array'));
     expect(() => requireObject('s', 'x')).toThrow(invalidError('x', 'expected an object, got a string'));
-    expect(() => requireObject(undefined, 'x')).toThrow(invalidError('x', 'expected an object, got a undefined'));
+    expect(() => requireObject(undefined, 'x')).toThrow(invalidError('x', 'expected an object, got nothing'));
   });
 });
 
@@ -114,7 +114,7 @@ describe('requireString', () => {
   it('refuses non-strings, naming what it got', () => {
     expect(() => requireString(1, 'a.b')).toThrow(invalidError('a.b', 'expected a string, got a number'));
     expect(() => requireString(null, 'a')).toThrow(invalidError('a', 'expected a string, got null'));
-    expect(() => requireString(undefined, 'a')).toThrow(invalidError('a', 'expected a string, got a undefined'));
+    expect(() => requireString(undefined, 'a')).toThrow(invalidError('a', 'expected a string, got nothing'));
     expect(() => requireString({}, 'a')).toThrow(invalidError('a', 'expected a string, got an object'));
   });
 });
@@ -209,7 +209,7 @@ describe('requireArray', () => {
   it('refuses non-arrays, naming what it got', () => {
     expect(() => requireArray({}, 'messages')).toThrow(invalidError('messages', 'expected an array, got an object'));
     expect(() => requireArray('a', 'messages')).toThrow(invalidError('messages', 'expected an array, got a string'));
-    expect(() => requireArray(undefined, 'messages')).toThrow(invalidError('messages', 'expected an array, got a undefined'));
+    expect(() => requireArray(undefined, 'messages')).toThrow(invalidError('messages', 'expected an array, got nothing'));
   });
 });
 
@@ -230,7 +230,7 @@ describe('requireModel', () => {
       asked.push(name);
       return true;
     };
-    expect(() => requireModel({}, hasModel)).toThrow(invalidError('model', 'expected a model name, got a undefined'));
+    expect(() => requireModel({}, hasModel)).toThrow(invalidError('model', 'expected a model name, got nothing'));
     expect(() => requireModel({ model: '' }, hasModel)).toThrow(invalidError('model', 'expected a model name, got a string'));
     expect(() => requireModel({ model: 5 }, hasModel)).toThrow(invalidError('model', 'expected a model name, got a number'));
     expect(() => requireModel({ model: null }, hasModel)).toThrow(invalidError('model', 'expected a model name, got null'));

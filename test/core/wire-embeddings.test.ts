@@ -48,7 +48,7 @@ describe('parseEmbeddingsRequest', () => {
     expect(() => parseEmbeddingsRequest({ model: 'emb', input: 'x' }, () => false)).toThrow(
       expect.objectContaining({ code: 'request.invalid', message: 'unknown model "emb"', details: { param: 'model' } }),
     );
-    expect(() => parseEmbeddingsRequest({ input: 'x' }, any)).toThrow(invalidError('model', 'expected a model name, got a undefined'));
+    expect(() => parseEmbeddingsRequest({ input: 'x' }, any)).toThrow(invalidError('model', 'expected a model name, got nothing'));
   });
 
   it('checks the model before the input', () => {
@@ -64,7 +64,7 @@ describe('parseEmbeddingsRequest', () => {
 
   it('refuses input that is not a string or an array, naming what it got', () => {
     const message = 'expected a string, an array of strings or token arrays, got';
-    expect(refuse({ input: undefined })).toThrow(invalidError('input', `${message} a undefined`));
+    expect(refuse({ input: undefined })).toThrow(invalidError('input', `${message} nothing`));
     expect(refuse({ input: 5 })).toThrow(invalidError('input', `${message} a number`));
     expect(refuse({ input: { text: 'a' } })).toThrow(invalidError('input', `${message} an object`));
     expect(refuse({ input: null })).toThrow(invalidError('input', `${message} null`));

@@ -53,7 +53,7 @@ describe('parseMessagesRequest: the request', () => {
     expect(() => parseMessagesRequest(body(), () => false)).toThrow(
       expect.objectContaining({ code: 'request.invalid', message: 'unknown model "m"', details: { param: 'model' } }),
     );
-    expect(refuse({ model: undefined })).toThrow(invalidError('model', 'expected a model name, got a undefined'));
+    expect(refuse({ model: undefined })).toThrow(invalidError('model', 'expected a model name, got nothing'));
   });
 
   it('max_tokens is required: a positive integer', () => {
@@ -192,14 +192,14 @@ describe('parseMessagesRequest: system', () => {
     expect(refuse({ system: [{ type: 'text', text: 'a' }, 'b'] })).toThrow(invalidError('system[1]', 'expected an object, got a string'));
     expect(refuse({ system: [{ type: 'text', text: 'a' }, { type: 'image' }] })).toThrow(invalidError('system[1].type', 'expected a text block'));
     expect(refuse({ system: [{ text: 'a' }] })).toThrow(invalidError('system[0].type', 'expected a text block'));
-    expect(refuse({ system: [{ type: 'text' }] })).toThrow(invalidError('system[0].text', 'expected a string, got a undefined'));
+    expect(refuse({ system: [{ type: 'text' }] })).toThrow(invalidError('system[0].text', 'expected a string, got nothing'));
     expect(refuse({ system: [{ type: 'text', text: 1 }] })).toThrow(invalidError('system[0].text', 'expected a string, got a number'));
   });
 });
 
 describe('parseMessagesRequest: messages', () => {
   it('refuses messages that are missing, not a list, or empty', () => {
-    expect(refuse({ messages: undefined })).toThrow(invalidError('messages', 'expected an array, got a undefined'));
+    expect(refuse({ messages: undefined })).toThrow(invalidError('messages', 'expected an array, got nothing'));
     expect(refuse({ messages: 'hi' })).toThrow(invalidError('messages', 'expected an array, got a string'));
     expect(refuse({ messages: [] })).toThrow(invalidError('messages', 'expected at least one message'));
   });
@@ -235,9 +235,7 @@ describe('parseMessagesRequest: messages', () => {
 
   it('refuses content that is neither a string nor a list of block objects, naming the block', () => {
     expect(refuseTurns([{ role: 'user', content: 5 }])).toThrow(invalidError('messages[0].content', 'expected an array, got a number'));
-    expect(refuseTurns([{ role: 'user', content: 'a' }, { role: 'assistant' }])).toThrow(
-      invalidError('messages[1].content', 'expected an array, got a undefined'),
-    );
+    expect(refuseTurns([{ role: 'user', content: 'a' }, { role: 'assistant' }])).toThrow(invalidError('messages[1].content', 'expected an array, got nothing'));
     expect(refuseTurns([{ role: 'user', content: [{ type: 'text', text: 'a' }, 7] }])).toThrow(
       invalidError('messages[0].content[1]', 'expected an object, got a number'),
     );
@@ -322,9 +320,9 @@ describe('parseMessagesRequest: assistant turns', () => {
 
   it('refuses a text block without text and a tool_use without id or name, naming the field', () => {
     expect(refuseAssistant([{ type: 'text', text: 'a' }, { type: 'text' }])).toThrow(
-      invalidError('messages[1].content[1].text', 'expected a string, got a undefined'),
+      invalidError('messages[1].content[1].text', 'expected a string, got nothing'),
     );
-    expect(refuseAssistant([{ type: 'tool_use', name: 'a' }])).toThrow(invalidError('messages[1].content[0].id', 'expected a string, got a undefined'));
+    expect(refuseAssistant([{ type: 'tool_use', name: 'a' }])).toThrow(invalidError('messages[1].content[0].id', 'expected a string, got nothing'));
     expect(refuseAssistant([{ type: 'tool_use', id: 't', name: 3 }])).toThrow(invalidError('messages[1].content[0].name', 'expected a string, got a number'));
   });
 
@@ -481,7 +479,7 @@ describe('parseMessagesRequest: user turns', () => {
           ],
         },
       ]),
-    ).toThrow(invalidError('messages[0].content[1].tool_use_id', 'expected a string, got a undefined'));
+    ).toThrow(invalidError('messages[0].content[1].tool_use_id', 'expected a string, got nothing'));
     expect(refuseTurns([{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: 5 }] }])).toThrow(
       invalidError('messages[0].content[0].content', 'expected an array, got a number'),
     );
@@ -508,14 +506,14 @@ describe('parseMessagesRequest: user turns', () => {
           ],
         },
       ]);
-    expect(refuseImage({})).toThrow(invalidError('messages[1].content[1].source', 'expected an object, got a undefined'));
+    expect(refuseImage({})).toThrow(invalidError('messages[1].content[1].source', 'expected an object, got nothing'));
     expect(refuseImage({ source: 'u' })).toThrow(invalidError('messages[1].content[1].source', 'expected an object, got a string'));
-    expect(refuseImage({ source: { type: 'url' } })).toThrow(invalidError('messages[1].content[1].source.url', 'expected a string, got a undefined'));
+    expect(refuseImage({ source: { type: 'url' } })).toThrow(invalidError('messages[1].content[1].source.url', 'expected a string, got nothing'));
     expect(refuseImage({ source: { type: 'base64', data: 'AA' } })).toThrow(
-      invalidError('messages[1].content[1].source.media_type', 'expected a string, got a undefined'),
+      invalidError('messages[1].content[1].source.media_type', 'expected a string, got nothing'),
     );
     expect(refuseImage({ source: { type: 'base64', media_type: 'image/png' } })).toThrow(
-      invalidError('messages[1].content[1].source.data', 'expected a string, got a undefined'),
+      invalidError('messages[1].content[1].source.data', 'expected a string, got nothing'),
     );
     expect(refuseImage({ source: { type: 'file', file_id: 'f' } })).toThrow(invalidError('messages[1].content[1].source.type', 'expected "base64" or "url"'));
     expect(refuseImage({ source: { url: 'u' } })).toThrow(invalidError('messages[1].content[1].source.type', 'expected "base64" or "url"'));
@@ -619,11 +617,11 @@ describe('parseMessagesRequest: tools', () => {
   it('refuses malformed tools, naming the field', () => {
     expect(refuse({ tools: { name: 'a' } })).toThrow(invalidError('tools', 'expected an array, got an object'));
     expect(refuse({ tools: ['a'] })).toThrow(invalidError('tools[0]', 'expected an object, got a string'));
-    expect(refuse({ tools: [{ input_schema: {} }] })).toThrow(invalidError('tools[0].name', 'expected a string, got a undefined'));
+    expect(refuse({ tools: [{ input_schema: {} }] })).toThrow(invalidError('tools[0].name', 'expected a string, got nothing'));
     expect(refuse({ tools: [{ name: 'a', description: 1, input_schema: {} }] })).toThrow(
       invalidError('tools[0].description', 'expected a string, got a number'),
     );
-    expect(refuse({ tools: [{ name: 'a' }] })).toThrow(invalidError('tools[0].input_schema', 'expected an object, got a undefined'));
+    expect(refuse({ tools: [{ name: 'a' }] })).toThrow(invalidError('tools[0].input_schema', 'expected an object, got nothing'));
     expect(refuse({ tools: [{ name: 'a', input_schema: [] }] })).toThrow(invalidError('tools[0].input_schema', 'expected an object, got an array'));
   });
 });
@@ -665,7 +663,7 @@ describe('parseMessagesRequest: tool_choice', () => {
     expect(refuse({ tool_choice: 'auto' })).toThrow(invalidError('tool_choice', 'expected an object, got a string'));
     expect(refuse({ tool_choice: { type: 'required' } })).toThrow(invalidError('tool_choice.type', 'expected "auto", "any", "tool" or "none"'));
     expect(refuse({ tool_choice: {} })).toThrow(invalidError('tool_choice.type', 'expected "auto", "any", "tool" or "none"'));
-    expect(refuse({ tool_choice: { type: 'tool' } })).toThrow(invalidError('tool_choice.name', 'expected a string, got a undefined'));
+    expect(refuse({ tool_choice: { type: 'tool' } })).toThrow(invalidError('tool_choice.name', 'expected a string, got nothing'));
   });
 });
 

@@ -51,7 +51,7 @@ describe('parseResponsesRequest: the body and the model', () => {
   });
 
   it('refuses a missing or unknown model', () => {
-    expect(refusal({ input: 'hi' })).toStrictEqual(invalid('model', 'expected a model name, got a undefined'));
+    expect(refusal({ input: 'hi' })).toStrictEqual(invalid('model', 'expected a model name, got nothing'));
     expect(refusal({ model: 'x', input: 'hi' }, (name) => name === 'm')).toStrictEqual({
       code: 'request.invalid',
       message: 'unknown model "x"',
@@ -153,7 +153,7 @@ describe('parseResponsesRequest: scalar fields', () => {
 
 describe('parseResponsesRequest: input', () => {
   it('refuses input that is neither a string nor an array', () => {
-    expect(refusal({ model: 'm' })).toStrictEqual(invalid('input', 'expected a string or an array of input items, got a undefined'));
+    expect(refusal({ model: 'm' })).toStrictEqual(invalid('input', 'expected a string or an array of input items, got nothing'));
     expect(refusal({ model: 'm', input: { role: 'user' } })).toStrictEqual(invalid('input', 'expected a string or an array of input items, got an object'));
   });
 
@@ -224,7 +224,7 @@ describe('parseResponsesRequest: message items', () => {
 
   it('refuses content that is neither a string nor an array', () => {
     expect(refusal({ model: 'm', input: [{ role: 'user', content: 5 }] })).toStrictEqual(invalid('input[0].content', 'expected an array, got a number'));
-    expect(refusal({ model: 'm', input: [{ role: 'user' }] })).toStrictEqual(invalid('input[0].content', 'expected an array, got a undefined'));
+    expect(refusal({ model: 'm', input: [{ role: 'user' }] })).toStrictEqual(invalid('input[0].content', 'expected an array, got nothing'));
   });
 
   it('user parts: text (input or output), refusals, images with and without detail, inline files with and without a name', () => {
@@ -304,9 +304,9 @@ describe('parseResponsesRequest: message items', () => {
         ],
       });
     expect(at([{ type: 'input_text', text: 'a' }, 'b'])).toStrictEqual(invalid('input[1].content[1]', 'expected an object, got a string'));
-    expect(at([{ type: 'input_text' }])).toStrictEqual(invalid('input[1].content[0].text', 'expected a string, got a undefined'));
+    expect(at([{ type: 'input_text' }])).toStrictEqual(invalid('input[1].content[0].text', 'expected a string, got nothing'));
     expect(at([{ type: 'output_text', text: 1 }])).toStrictEqual(invalid('input[1].content[0].text', 'expected a string, got a number'));
-    expect(at([{ type: 'refusal', text: 'a' }])).toStrictEqual(invalid('input[1].content[0].refusal', 'expected a string, got a undefined'));
+    expect(at([{ type: 'refusal', text: 'a' }])).toStrictEqual(invalid('input[1].content[0].refusal', 'expected a string, got nothing'));
     expect(at([{ type: 'input_image', file_id: 'f' }])).toStrictEqual(
       invalid('input[1].content[0].image_url', 'expected an image URL or data URL (uploaded file ids are not supported)'),
     );
@@ -360,13 +360,9 @@ describe('parseResponsesRequest: function calls and their outputs', () => {
   });
 
   it('refuses a call without a call_id or a name', () => {
-    expect(refusal({ model: 'm', input: [{ type: 'function_call', name: 'f' }] })).toStrictEqual(
-      invalid('input[0].call_id', 'expected a string, got a undefined'),
-    );
-    expect(refusal({ model: 'm', input: [{ type: 'function_call', call_id: 'a' }] })).toStrictEqual(
-      invalid('input[0].name', 'expected a string, got a undefined'),
-    );
-    expect(refusal({ model: 'm', input: [{ type: 'function_call' }] })).toStrictEqual(invalid('input[0].call_id', 'expected a string, got a undefined'));
+    expect(refusal({ model: 'm', input: [{ type: 'function_call', name: 'f' }] })).toStrictEqual(invalid('input[0].call_id', 'expected a string, got nothing'));
+    expect(refusal({ model: 'm', input: [{ type: 'function_call', call_id: 'a' }] })).toStrictEqual(invalid('input[0].name', 'expected a string, got nothing'));
+    expect(refusal({ model: 'm', input: [{ type: 'function_call' }] })).toStrictEqual(invalid('input[0].call_id', 'expected a string, got nothing'));
   });
 
   it('an output is a tool turn: text as it is, parts with text joined, other parts as JSON', () => {
@@ -391,7 +387,7 @@ describe('parseResponsesRequest: function calls and their outputs', () => {
 
   it('refuses an output without a call_id or with output neither text nor parts', () => {
     expect(refusal({ model: 'm', input: [{ type: 'function_call_output', output: 'x' }] })).toStrictEqual(
-      invalid('input[0].call_id', 'expected a string, got a undefined'),
+      invalid('input[0].call_id', 'expected a string, got nothing'),
     );
     expect(refusal({ model: 'm', input: [{ type: 'function_call_output', call_id: 'a', output: { text: 'x' } }] })).toStrictEqual(
       invalid('input[0].output', 'expected an array, got an object'),
@@ -430,7 +426,7 @@ describe('parseResponsesRequest: tools', () => {
     expect(refusal(base({ tools: [{ name: 'a' }] }))).toStrictEqual(
       invalid('tools[0].type', 'only function tools are supported: hosted tools (undefined) run upstream, where fmguard cannot check their calls'),
     );
-    expect(refusal(base({ tools: [{ type: 'function' }] }))).toStrictEqual(invalid('tools[0].name', 'expected a string, got a undefined'));
+    expect(refusal(base({ tools: [{ type: 'function' }] }))).toStrictEqual(invalid('tools[0].name', 'expected a string, got nothing'));
   });
 });
 
@@ -451,7 +447,7 @@ describe('parseResponsesRequest: tool_choice', () => {
     expect(refusal(base({ tool_choice: 'any' }))).toStrictEqual(refused);
     expect(refusal(base({ tool_choice: { type: 'web_search' } }))).toStrictEqual(refused);
     expect(refusal(base({ tool_choice: '' }))).toStrictEqual(refused);
-    expect(refusal(base({ tool_choice: { type: 'function' } }))).toStrictEqual(invalid('tool_choice.name', 'expected a string, got a undefined'));
+    expect(refusal(base({ tool_choice: { type: 'function' } }))).toStrictEqual(invalid('tool_choice.name', 'expected a string, got nothing'));
   });
 });
 
@@ -479,7 +475,7 @@ describe('parseResponsesRequest: text.format as response_format', () => {
   });
 
   it('refuses a json_schema without a name', () => {
-    expect(refusal(base({ text: { format: { type: 'json_schema' } } }))).toStrictEqual(invalid('text.format.name', 'expected a string, got a undefined'));
+    expect(refusal(base({ text: { format: { type: 'json_schema' } } }))).toStrictEqual(invalid('text.format.name', 'expected a string, got nothing'));
   });
 
   it('plain text, a missing format or a malformed text add no response_format', () => {

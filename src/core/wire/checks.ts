@@ -17,6 +17,8 @@ export function isObject(value: unknown): value is Json {
 
 export function typeName(value: unknown): string {
   if (value === null) return 'null';
+  // A field left out: "expected a string, got nothing", not "got a undefined".
+  if (value === undefined) return 'nothing';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
