@@ -667,7 +667,8 @@ export class Guard {
   /**
    * Put a checked config in service, the config and its policy engine together: new requests and
    * runs are decided under it, a request in flight finishes under the one it started with (its run
-   * holds the old context and its agent's limits); periodic budgets apply from a held run's next call. The store and the providers cannot change while running.
+   * holds the old context and its agent's limits); periodic budgets apply from a held run's next
+   * call. The store and the providers cannot change while running.
    */
   swapConfig(next: LoadedConfig, by = 'operator'): ReloadResult {
     const at = this.clock.now();

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { ChatChunk } from '../../src/core/chat.ts';
 import { eventToChunk, ResponsesEncoder } from '../../src/core/wire/responses-events.ts';
 import type { ResponseEnvelope } from '../../src/core/wire/responses-output.ts';
+import { emptyResponse } from './wire-responses-fixtures.ts';
 
 /** An envelope whose item ids count up per call: `msg_0`, `fc_1`, … */
 function envelope(request: Record<string, unknown> = {}): ResponseEnvelope {
@@ -19,37 +20,6 @@ type Finish = ChatChunk['choices'][number]['finish_reason'];
 
 function chunk(delta: Delta, finish: Finish = null): ChatChunk {
   return { id: 'c', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] };
-}
-
-/** The response object for an empty request with this status and output. */
-function response(status: string, output: unknown[], extra: Record<string, unknown> = {}) {
-  return {
-    id: 'resp_1',
-    object: 'response',
-    created_at: 1700,
-    status,
-    background: false,
-    error: null,
-    incomplete_details: null,
-    instructions: null,
-    max_output_tokens: null,
-    metadata: {},
-    model: 'gpt-x',
-    output,
-    parallel_tool_calls: true,
-    previous_response_id: null,
-    reasoning: { effort: null, summary: null },
-    store: false,
-    temperature: 1,
-    text: { format: { type: 'text' } },
-    tool_choice: 'auto',
-    tools: [],
-    top_p: 1,
-    truncation: 'disabled',
-    usage: null,
-    user: null,
-    ...extra,
-  };
 }
 
 const part = (text: string) => ({ type: 'output_text', text, annotations: [], logprobs: [] });
@@ -71,8 +41,8 @@ describe('ResponsesEncoder: a text run, then a function call', () => {
     const encoder = new ResponsesEncoder(envelope());
     const started = encoder.start();
     expect(started).toStrictEqual([
-      { type: 'response.created', sequence_number: 0, response: response('in_progress', []) },
-      { type: 'response.in_progress', sequence_number: 1, response: response('in_progress', []) },
+      { type: 'response.created', sequence_number: 0, response: emptyResponse('in_progress', []) },
+      { type: 'response.in_progress', sequence_number: 1, response: emptyResponse('in_progress', []) },
     ]);
     expect(encoder.chunk(chunk({ role: 'assistant', content: 'Hel' }))).toStrictEqual([
       { type: 'response.output_item.added', sequence_number: 2, output_index: 0, item: msg('msg_0', null) },
@@ -100,7 +70,7 @@ describe('ResponsesEncoder: a text run, then a function call', () => {
       {
         type: 'response.completed',
         sequence_number: 14,
-        response: response('completed', [msg('msg_0', 'Hello'), fc('fc_1', 'call_1', 'search', '{"q":1}')], {
+        response: emptyResponse('completed', [msg('msg_0', 'Hello'), fc('fc_1', 'call_1', 'search', '{"q":1}')], {
           usage: {
             input_tokens: 5,
             input_tokens_details: { cached_tokens: 1 },
@@ -118,7 +88,7 @@ describe('ResponsesEncoder: a text run, then a function call', () => {
     expect(encoder.start()[0]).toStrictEqual({
       type: 'response.created',
       sequence_number: 0,
-      response: response('in_progress', [], { instructions: 'I', temperature: 0.5 }),
+      response: emptyResponse('in_progress', [], { instructions: 'I', temperature: 0.5 }),
     });
   });
 });
@@ -159,7 +129,7 @@ describe('ResponsesEncoder: calls, then text', () => {
       {
         type: 'response.incomplete',
         sequence_number: 15,
-        response: response('incomplete', [fc('fc_0', 'a', 'f', '{}'), fc('fc_1', '', '', ''), msg('msg_2', 'tail')], {
+        response: emptyResponse('incomplete', [fc('fc_0', 'a', 'f', '{}'), fc('fc_1', '', '', ''), msg('msg_2', 'tail')], {
           incomplete_details: { reason: 'max_output_tokens' },
         }),
       },
@@ -185,7 +155,7 @@ describe('ResponsesEncoder: calls, then text', () => {
       ['response.output_item.done', 11, 0],
       ['response.completed', 12, undefined],
     ]);
-    expect(ended.at(-1)!.response).toStrictEqual(response('completed', [fc('fc_0', 'a', 'f', '[]'), msg('msg_1', 'xy')]));
+    expect(ended.at(-1)!.response).toStrictEqual(emptyResponse('completed', [fc('fc_0', 'a', 'f', '[]'), msg('msg_1', 'xy')]));
   });
 
   it('a call at a new index closes the text run before it', () => {
@@ -200,7 +170,7 @@ describe('ResponsesEncoder: calls, then text', () => {
       'response.function_call_arguments.delta',
     ]);
     expect(encoder.end(undefined).at(-1)!.response).toStrictEqual(
-      response('completed', [fc('fc_0', 'a', 'f', ''), msg('msg_1', 'x'), fc('fc_2', 'b', 'g', '{}')]),
+      emptyResponse('completed', [fc('fc_0', 'a', 'f', ''), msg('msg_1', 'x'), fc('fc_2', 'b', 'g', '{}')]),
     );
   });
 });
@@ -218,7 +188,7 @@ describe('ResponsesEncoder: chunks that add nothing', () => {
     expect(encoder.chunk(chunk({ content: null }))).toStrictEqual([]);
     expect(encoder.chunk(chunk({ tool_calls: [] }))).toStrictEqual([]);
     // The finish reason of another choice was not taken: the response completes.
-    expect(encoder.end(undefined)).toStrictEqual([{ type: 'response.completed', sequence_number: 0, response: response('completed', []) }]);
+    expect(encoder.end(undefined)).toStrictEqual([{ type: 'response.completed', sequence_number: 0, response: emptyResponse('completed', []) }]);
   });
 
   it('only the choice at index 0 is read, wherever it is in the list', () => {
@@ -250,7 +220,7 @@ describe('ResponsesEncoder: how a stream ends', () => {
       {
         type: 'response.incomplete',
         sequence_number: 0,
-        response: response('incomplete', [], {
+        response: emptyResponse('incomplete', [], {
           incomplete_details: { reason: 'content_filter' },
           usage: {
             input_tokens: 2,
@@ -270,7 +240,7 @@ describe('ResponsesEncoder: how a stream ends', () => {
     expect(encoder.end(undefined).at(-1)).toStrictEqual({
       type: 'response.completed',
       sequence_number: 6,
-      response: response('completed', [msg('msg_0', 'a')]),
+      response: emptyResponse('completed', [msg('msg_0', 'a')]),
     });
   });
 
@@ -284,7 +254,7 @@ describe('ResponsesEncoder: how a stream ends', () => {
       {
         type: 'response.failed',
         sequence_number: 7,
-        response: response('failed', [fc('fc_0', 'a', 'f', null), msg('msg_1', null)], { error: { code: 'budget.exceeded', message: 'over budget' } }),
+        response: emptyResponse('failed', [fc('fc_0', 'a', 'f', null), msg('msg_1', null)], { error: { code: 'budget.exceeded', message: 'over budget' } }),
       },
       { type: 'error', sequence_number: 8, code: 'budget.exceeded', message: 'over budget', param: null, error },
     ]);
@@ -293,7 +263,7 @@ describe('ResponsesEncoder: how a stream ends', () => {
   it('a failure before any output has an empty output list and carries the param', () => {
     const encoder = new ResponsesEncoder(envelope());
     expect(encoder.fail({ code: 'c', message: 'm', param: 'p', error: {} })).toStrictEqual([
-      { type: 'response.failed', sequence_number: 0, response: response('failed', [], { error: { code: 'c', message: 'm' } }) },
+      { type: 'response.failed', sequence_number: 0, response: emptyResponse('failed', [], { error: { code: 'c', message: 'm' } }) },
       { type: 'error', sequence_number: 1, code: 'c', message: 'm', param: 'p', error: {} },
     ]);
   });
@@ -303,7 +273,7 @@ describe('ResponsesEncoder: how a stream ends', () => {
     encoder.chunk(chunk({ tool_calls: [{ index: 0, id: 'a', function: { name: 'f' } }] }));
     encoder.end(undefined);
     expect(encoder.end(undefined)).toStrictEqual([
-      { type: 'response.completed', sequence_number: 4, response: response('completed', [fc('fc_0', 'a', 'f', '')]) },
+      { type: 'response.completed', sequence_number: 4, response: emptyResponse('completed', [fc('fc_0', 'a', 'f', '')]) },
     ]);
   });
 });

@@ -19,41 +19,12 @@ import {
   responseToChat,
   textOfItem,
 } from '../../src/core/wire/responses-output.ts';
+import { emptyResponse } from './wire-responses-fixtures.ts';
 
 /** An envelope whose item ids count up per call: `msg_0`, `fc_1`, … */
 function envelope(request: Record<string, unknown> = {}): ResponseEnvelope {
   let n = 0;
   return { ids: { response: 'resp_1', item: (prefix) => `${prefix}_${n++}` }, createdAt: 1700, model: 'gpt-x', request };
-}
-
-/** What responseObject gives for an empty request, with this status and output. */
-function defaults(status: string, output: unknown[]) {
-  return {
-    id: 'resp_1',
-    object: 'response',
-    created_at: 1700,
-    status,
-    background: false,
-    error: null,
-    incomplete_details: null,
-    instructions: null,
-    max_output_tokens: null,
-    metadata: {},
-    model: 'gpt-x',
-    output,
-    parallel_tool_calls: true,
-    previous_response_id: null,
-    reasoning: { effort: null, summary: null },
-    store: false,
-    temperature: 1,
-    text: { format: { type: 'text' } },
-    tool_choice: 'auto',
-    tools: [],
-    top_p: 1,
-    truncation: 'disabled',
-    usage: null,
-    user: null,
-  };
 }
 
 const call = (id: string, name: string, args: string) => ({ id, type: 'function' as const, function: { name, arguments: args } });
@@ -82,7 +53,7 @@ describe('responsesUsage', () => {
 
 describe('responseObject', () => {
   it('an empty request gets every default', () => {
-    expect(responseObject(envelope(), 'in_progress', [])).toStrictEqual(defaults('in_progress', []));
+    expect(responseObject(envelope(), 'in_progress', [])).toStrictEqual(emptyResponse('in_progress', []));
   });
 
   it('echoes the request fields a response carries, falsy values included', () => {
@@ -102,7 +73,7 @@ describe('responseObject', () => {
     };
     const output = [{ id: 'x' }];
     expect(responseObject(envelope(request), 'completed', output)).toStrictEqual({
-      ...defaults('completed', output),
+      ...emptyResponse('completed', output),
       instructions: '',
       max_output_tokens: 5,
       metadata: { k: 'v' },
@@ -117,13 +88,13 @@ describe('responseObject', () => {
   });
 
   it('malformed metadata, text and tools fall back to the defaults', () => {
-    expect(responseObject(envelope({ metadata: ['a'], text: 'x', tools: { a: 1 } }), 'completed', [])).toStrictEqual(defaults('completed', []));
-    expect(responseObject(envelope({ metadata: null, text: null, tools: null }), 'completed', [])).toStrictEqual(defaults('completed', []));
+    expect(responseObject(envelope({ metadata: ['a'], text: 'x', tools: { a: 1 } }), 'completed', [])).toStrictEqual(emptyResponse('completed', []));
+    expect(responseObject(envelope({ metadata: null, text: null, tools: null }), 'completed', [])).toStrictEqual(emptyResponse('completed', []));
   });
 
   it('extra fields override the defaults', () => {
     expect(responseObject(envelope(), 'failed', [], { error: { code: 'c', message: 'm' }, usage: 1 })).toStrictEqual({
-      ...defaults('failed', []),
+      ...emptyResponse('failed', []),
       error: { code: 'c', message: 'm' },
       usage: 1,
     });
@@ -208,22 +179,26 @@ describe('chatToResponse', () => {
       usage,
     );
     expect(result).toStrictEqual({
-      ...defaults('completed', [messageItem('msg_0', 'Hi'), functionCallItem('fc_1', call('a', 'f', '{}')), functionCallItem('fc_2', call('b', 'g', '[1]'))]),
+      ...emptyResponse('completed', [
+        messageItem('msg_0', 'Hi'),
+        functionCallItem('fc_1', call('a', 'f', '{}')),
+        functionCallItem('fc_2', call('b', 'g', '[1]')),
+      ]),
       usage: usageJson,
     });
   });
 
   it('empty or null text makes no message item', () => {
-    expect(chatToResponse(envelope(), chat({ role: 'assistant', content: '' }), usage)).toStrictEqual({ ...defaults('completed', []), usage: usageJson });
+    expect(chatToResponse(envelope(), chat({ role: 'assistant', content: '' }), usage)).toStrictEqual({ ...emptyResponse('completed', []), usage: usageJson });
     expect(chatToResponse(envelope(), chat({ role: 'assistant', content: null, tool_calls: [call('a', 'f', '')] }), usage)).toStrictEqual({
-      ...defaults('completed', [functionCallItem('fc_0', call('a', 'f', ''))]),
+      ...emptyResponse('completed', [functionCallItem('fc_0', call('a', 'f', ''))]),
       usage: usageJson,
     });
   });
 
   it('a length finish is incomplete at max_output_tokens', () => {
     expect(chatToResponse(envelope(), chat({ role: 'assistant', content: 'abc' }, 'length'), usage)).toStrictEqual({
-      ...defaults('incomplete', [messageItem('msg_0', 'abc')]),
+      ...emptyResponse('incomplete', [messageItem('msg_0', 'abc')]),
       incomplete_details: { reason: 'max_output_tokens' },
       usage: usageJson,
     });
@@ -231,12 +206,12 @@ describe('chatToResponse', () => {
 
   it('no choices, or a choice without a message, is an empty completed response', () => {
     const none = { id: 'c', object: 'chat.completion', created: 0, model: 'm' } as unknown as ChatResponse;
-    expect(chatToResponse(envelope(), none, usage)).toStrictEqual({ ...defaults('completed', []), usage: usageJson });
+    expect(chatToResponse(envelope(), none, usage)).toStrictEqual({ ...emptyResponse('completed', []), usage: usageJson });
     const empty = { ...none, choices: [] } as ChatResponse;
-    expect(chatToResponse(envelope(), empty, usage)).toStrictEqual({ ...defaults('completed', []), usage: usageJson });
+    expect(chatToResponse(envelope(), empty, usage)).toStrictEqual({ ...emptyResponse('completed', []), usage: usageJson });
     const bare = { ...none, choices: [{ index: 0, finish_reason: 'length' }] } as unknown as ChatResponse;
     expect(chatToResponse(envelope(), bare, usage)).toStrictEqual({
-      ...defaults('incomplete', []),
+      ...emptyResponse('incomplete', []),
       incomplete_details: { reason: 'max_output_tokens' },
       usage: usageJson,
     });

@@ -1,0 +1,30 @@
+/** What `responseObject` gives for an empty request (id resp_1, model gpt-x, created 1700), with this status and output. */
+export function emptyResponse(status: string, output: unknown[], extra: Record<string, unknown> = {}) {
+  return {
+    id: 'resp_1',
+    object: 'response',
+    created_at: 1700,
+    status,
+    background: false,
+    error: null,
+    incomplete_details: null,
+    instructions: null,
+    max_output_tokens: null,
+    metadata: {},
+    model: 'gpt-x',
+    output,
+    parallel_tool_calls: true,
+    previous_response_id: null,
+    reasoning: { effort: null, summary: null },
+    store: false,
+    temperature: 1,
+    text: { format: { type: 'text' } },
+    tool_choice: 'auto',
+    tools: [],
+    top_p: 1,
+    truncation: 'disabled',
+    usage: null,
+    user: null,
+    ...extra,
+  };
+}
