@@ -19,12 +19,9 @@ export default defineConfig({
       'test/backends/sqlite*.test.ts',
       'test/config/**/*.test.ts',
     ],
-    // Tests that start processes from dist/ (the CLI, workers) say nothing about a mutant in src/.
-    exclude: [
-      'test/runtime/worker-tool.test.ts',
-      'test/audit/{anchors,config,crash,retention,two-writers,postgres-outage,postgres-writers}.test.ts',
-      'test/config/cache.test.ts',
-    ],
+    // Tests that start processes from dist/ (the CLI) say nothing about a mutant in src/. (The worker-thread
+    // tests import src/runtime/worker-tool.ts: the worker runs a bootstrap string from src, not dist.)
+    exclude: ['test/audit/{anchors,config,crash,retention,two-writers,postgres-outage,postgres-writers}.test.ts', 'test/config/cache.test.ts'],
     // Stryker runs the covering tests once per mutant; re-importing every module for every test file
     // was most of that time. The suite runs this way too (vitest.config.ts), so tests already clean up.
     isolate: false,
