@@ -104,6 +104,8 @@ describe('runToolInWorker: which modules go through tsx', () => {
       'tool.ts.mjs': esm.replace(': unknown', ''),
       'tool.tsx.js': cjs,
       'tool.xts.mjs': esm.replace(': unknown', ''),
+      // No extension, a name ending in ts: CommonJS to Node, not TypeScript.
+      toolts: cjs,
     };
     for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   });
@@ -121,6 +123,7 @@ describe('runToolInWorker: which modules go through tsx', () => {
     ['tool.ts.mjs', false],
     ['tool.tsx.js', false],
     ['tool.xts.mjs', false],
+    ['toolts', false],
   ])('%s: through tsx = %s', async (name, tsx) => {
     const result = await runToolInWorker({ modulePath: join(dir, name), exportName: 'probe', args: { n: 1 }, timeoutMs: 10_000 });
     expect(result).toEqual({ args: { n: 1 }, tsx });
