@@ -435,6 +435,23 @@ describe('usage', () => {
     await run.callModel(ask('one'));
     expect(await run.usage()).toEqual(await readRunUsage(store as Store, 'job@bot', T0 + 777));
   });
+  it('run.usage() reads at the clock time: a reservation past its TTL is no longer held', async () => {
+    const { guard, clock } = setup();
+    const run = await guard.startRun({ agent: 'bot', id: 'job' });
+    const call = run.callModel(ask('[sim:stall_first] x')).then(
+      () => 'resolved',
+      (e: { code: string }) => e.code,
+    );
+    await clock.advance(1);
+    const held = await run.usage();
+    expect(held).toMatchObject({ steps: 0, costUsd: 0 });
+    expect(held.reservedCostUsd).toBeGreaterThan(0);
+    // Ten minutes (the default reservation TTL) later, without firing a timer: the hold has lapsed.
+    clock.set(T0 + 1 + 10 * 60_000);
+    expect(await run.usage()).toEqual({ steps: 0, toolCalls: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0, costUsd: 0, reservedCostUsd: 0 });
+    await run.stop('done');
+    expect(await call).toBe('kill.switch');
+  });
 });
 
 describe('the calls pass through to the run', () => {
