@@ -4,7 +4,7 @@
  * the Guard (the deadline stopping a run, the wall-time check on a call, ending interrupted and
  * stopped runs), with whole objects and exact errors.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Clock } from '../../src/core/clock.ts';
 import { GuardError as CoreGuardError, guardError } from '../../src/core/errors.ts';
@@ -20,6 +20,7 @@ const MINUTE = 60_000;
 const config = parseConfig(baseConfig({ limits: { maxDurationMs: MINUTE, maxIdenticalOutputs: 100 } }));
 const agent = config.agents.bot!;
 const store = createMemoryStore();
+afterAll(() => store.close());
 
 function record(over: Partial<RunRecord> = {}): RunRecord {
   return { id: 'job@bot', agent: 'bot', tenant: 'acme', ancestors: [], depth: 0, startedAt: T0, deadline: T0 + MINUTE, status: 'running', ...over };
