@@ -20,8 +20,9 @@ export function parseArguments(text: string | undefined): unknown {
   }
 }
 
+/** A proposed call without a `function` (a malformed provider reply or SDK input) counts as the tool "", as the policy check reads it. */
 export function chatToolCallKey(call: ChatToolCall): string {
-  return toolCallKey(call.function.name, parseArguments(call.function.arguments));
+  return toolCallKey(call.function?.name ?? '', parseArguments(call.function?.arguments));
 }
 
 /** The tool call repeated most often in the conversation's assistant turns, with its count. */
@@ -32,7 +33,7 @@ export function mostRepeatedToolCall(messages: readonly ChatMessage[]): { key: s
     if (message.role !== 'assistant' || !message.tool_calls) continue;
     for (const call of message.tool_calls) {
       const key = chatToolCallKey(call);
-      const entry = counts.get(key) ?? { name: call.function.name, count: 0 };
+      const entry = counts.get(key) ?? { name: call.function?.name ?? '', count: 0 };
       entry.count++;
       counts.set(key, entry);
       if (!best || entry.count > best.count) best = { key, name: entry.name, count: entry.count };
@@ -47,7 +48,7 @@ function messageSignature(message: ChatMessage): string {
   const content = (message as { content?: unknown }).content;
   sig += typeof content === 'string' ? `:${content.length}:${content.slice(0, 32)}` : `:${typeof content}`;
   if (message.role === 'assistant' && message.tool_calls) {
-    for (const call of message.tool_calls) sig += `|${call.id}:${call.function.name}:${call.function.arguments?.length ?? 0}`;
+    for (const call of message.tool_calls) sig += `|${call.id}:${call.function?.name}:${call.function?.arguments?.length ?? 0}`;
   }
   return sig;
 }
@@ -82,7 +83,7 @@ export class ToolCallCounter {
         this.keysComputed++;
         let entry = this.counts.get(key);
         if (entry === undefined) {
-          entry = { name: call.function.name, count: 0 };
+          entry = { name: call.function?.name ?? '', count: 0 };
           this.counts.set(key, entry);
         }
         entry.count++;

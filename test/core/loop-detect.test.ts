@@ -127,3 +127,22 @@ describe('outputKey', () => {
     expect(outputKey('', [call('1', 'p', '1')])).not.toBe(outputKey('p:1', undefined));
   });
 });
+
+describe('a call without a function (malformed SDK input or provider reply)', () => {
+  // Regression: each of these read `call.function.name` and threw a TypeError; the policy check reads
+  // such a call as the tool "", and so do they.
+  const bare = { id: 'x', type: 'function' } as unknown as ChatToolCall;
+
+  it('has the key of the tool "" without arguments', () => {
+    expect(chatToolCallKey(bare)).toBe(chatToolCallKey(call('y', '', undefined)));
+  });
+
+  it('is counted as the tool "" by the full count and by the per-run memo', () => {
+    const conversation = [assistantCalls(bare), toolResult('x'), assistantCalls({ ...bare, id: 'z' } as ChatToolCall)];
+    const expected = { key: chatToolCallKey(bare), name: '', count: 2 };
+    expect(mostRepeatedToolCall(conversation)).toEqual(expected);
+    const counter = new ToolCallCounter();
+    expect(counter.mostRepeated(conversation.slice(0, 2))).toEqual({ ...expected, count: 1 });
+    expect(counter.mostRepeated(conversation)).toEqual(expected);
+  });
+});

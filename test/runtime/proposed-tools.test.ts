@@ -178,11 +178,9 @@ describe('checkProposedToolCalls: repeated calls', () => {
     ]);
   });
 
-  // Possible src bug (reported, issue 20): deniedByPolicy reads `call.function?.name ?? ''`, so a proposed
-  // call without a `function` is meant to be checked as the tool "", but when the policy allows it,
-  // repeated() calls chatToolCallKey(call), which reads `call.function.name` and throws a TypeError
-  // (not a GuardError: the gateway's judge rethrows it). Expected: counted as the tool "" like above.
-  it.skip('BUG: a call without a function that the policy allows is counted as the tool "" instead of throwing a TypeError', async () => {
+  // Regression: the repeat check read `call.function.name` and threw a TypeError (not a GuardError) on a
+  // call without a `function` that the policy allowed; the policy check already read it as the tool "".
+  it('a call without a function that the policy allows is counted as the tool "", not a TypeError', async () => {
     const { run } = await setup({ limit: 1 });
     const bare = { id: 'x', type: 'function' } as unknown as ChatToolCall;
     expect(run.checkToolCalls([bare, { ...bare, id: 'y' }]).map((v) => [v.call.id, v.error.code])).toEqual([['y', 'loop.repeated_tool_call']]);
