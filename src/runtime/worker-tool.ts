@@ -79,6 +79,16 @@ function remoteError(reply: { name: string; message: string; stack?: string }): 
   return err;
 }
 
+/**
+ * What a worker's 'error' event carries: an Error, or, when the tool threw something else outside the call
+ * (`setTimeout(() => { throw null })`), the bare value. Read as the call's own non-Error throws are; never
+ * throws itself, since this runs in the caller's process.
+ */
+function uncaughtError(value: unknown): Error {
+  if (value instanceof Error) return remoteError(value);
+  return remoteError({ name: 'Error', message: String(value) });
+}
+
 /** Call `exportName` of `modulePath` with `args` in a worker; terminate it at `timeoutMs` or on abort. */
 export function runToolInWorker(options: RunToolInWorkerOptions): Promise<unknown> {
   const { modulePath, exportName = 'default', args, timeoutMs, signal, clock = systemClock, resourceLimits } = options;
@@ -133,8 +143,8 @@ export function runToolInWorker(options: RunToolInWorkerOptions): Promise<unknow
     worker.on('message', (reply: WorkerReply) => {
       finish(reply.ok ? { ok: true, value: reply.value } : { ok: false, error: remoteError(reply) });
     });
-    worker.on('error', (err: Error) => finish({ ok: false, error: remoteError(err) }));
-    worker.on('messageerror', (err: Error) => finish({ ok: false, error: remoteError(err) }));
+    worker.on('error', (err: unknown) => finish({ ok: false, error: uncaughtError(err) }));
+    worker.on('messageerror', (err: unknown) => finish({ ok: false, error: uncaughtError(err) }));
     worker.on('exit', (code) => {
       finish({ ok: false, error: new Error(`tool worker exited with code ${code} before returning a result`) });
     });

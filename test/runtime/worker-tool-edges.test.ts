@@ -394,20 +394,16 @@ describe('runToolInWorker: errors from the worker', () => {
     expect(stack).toContain(EDGES.href);
   });
 
-  // BUG (src/runtime/worker-tool.ts:136, remoteError): a non-Error uncaught in the worker reaches the 'error'
-  // event as the bare value; remoteError('late boom') reads .name/.message of a string, so the rejection is an
-  // Error with message '' and name undefined, and what was thrown is lost. Expected: as for a non-Error thrown
-  // by the call itself, name 'Error' and message String(value).
-  it.skip('BUG: a non-Error uncaught in the worker rejects with its String() as the message', async () => {
+  // Regression: a non-Error uncaught in the worker reaches the 'error' event as the bare value; it was read as
+  // an Error (message '', name undefined) and what was thrown was lost.
+  it('a non-Error uncaught in the worker rejects with its String() as the message', async () => {
     const err = await runToolInWorker({ modulePath: EDGES, exportName: 'throwStringLater', timeoutMs: 5000 }).catch((e: unknown) => e);
     expect(errorShape(err)).toEqual({ isError: true, isGuardError: false, name: 'Error', message: 'late boom' });
   });
 
-  // BUG (same line): `throw null` (or undefined) uncaught in the worker makes remoteError(null) throw a TypeError
-  // inside the Worker 'error' listener: an uncaught exception in the HOST process (a tool can crash the caller).
-  // The promise then rejects with "tool worker exited with code 1 …". Expected: a rejection with message 'null'
-  // and nothing thrown in the host. Skipped: running it reports an unhandled error for the whole run.
-  it.skip('BUG: null uncaught in the worker rejects, without an exception in this process', async () => {
+  // Regression: `throw null` (or undefined) uncaught in the worker made the 'error' listener throw a TypeError in
+  // this process (a tool could crash its caller); the promise then rejected as an exit with code 1.
+  it('null uncaught in the worker rejects, without an exception in this process', async () => {
     const err = await runToolInWorker({ modulePath: EDGES, exportName: 'throwNullLater', timeoutMs: 5000 }).catch((e: unknown) => e);
     expect(errorShape(err)).toEqual({ isError: true, isGuardError: false, name: 'Error', message: 'null' });
   });
