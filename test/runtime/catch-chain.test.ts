@@ -17,6 +17,8 @@ function calls(failures: Record<string, () => unknown>) {
   const seen: string[] = [];
   const call = (name: string): Promise<string> => {
     seen.push(name);
+    // A chain that loops would call forever: fail fast instead.
+    if (seen.length > 10) return Promise.reject(new Error(`called too often: ${seen.join(', ')}`));
     const make = failures[name];
     return make ? Promise.reject(make()) : Promise.resolve(`ok:${name}`);
   };
@@ -249,6 +251,7 @@ describe('withModelCatchers', () => {
     const requests: ChatRequest[] = [];
     const call = (r: ChatRequest): Promise<string> => {
       requests.push(r);
+      if (requests.length > 10) return Promise.reject(new Error('called too often'));
       const make = failures[String(r?.model)];
       return make ? Promise.reject(make()) : Promise.resolve(`ok:${String(r?.model)}`);
     };
