@@ -1,0 +1,277 @@
+import { describe, expect, it } from 'vitest';
+import {
+  createGuard,
+  createSimModel,
+  type ChatRequest,
+  type ChatResponse,
+  GuardError,
+  type GuardEvent,
+  type ModelProvider,
+  type ProviderCallOptions,
+  ProviderError,
+} from '../../src/index.ts';
+import { guardError } from '../../src/core/errors.ts';
+import { FakeClock } from '../../src/testing/fake-clock.ts';
+import { ask, baseConfig } from './fixtures.ts';
+
+/**
+ * Issue 20: a guarded non-streaming model call (src/runtime/call-model.ts) through Run.callModel, each
+ * branch pinned with exact values: the result object, the usage when the upstream reports none, the
+ * catch chain's result, admission refusals never caught, the call counted in flight, the attempt's
+ * timeout and abort, the request sent upstream (chat and passthrough), the upstream request id.
+ */
+
+const START = Date.UTC(2026, 0, 1);
+
+function answer(req: ChatRequest, content: string | null, usage?: ChatResponse['usage'], extra: Record<string, unknown> = {}): ChatResponse {
+  return {
+    id: 'resp_1',
+    object: 'chat.completion',
+    created: 1,
+    model: req.model,
+    choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop', ...extra }],
+    ...(usage ? { usage } : {}),
+  } as ChatResponse;
+}
+
+/** A provider that answers `content` (with `usage` when given) and records each request and its options. */
+function fixed(content: string | null, usage?: ChatResponse['usage']) {
+  const requests: ChatRequest[] = [];
+  const options: ProviderCallOptions[] = [];
+  const provider: ModelProvider = {
+    name: 'fixed',
+    complete: async (req, opts) => {
+      requests.push(req);
+      options.push(opts);
+      return answer(req, content, usage);
+    },
+    stream: () => {
+      throw new Error('not streamed here');
+    },
+  };
+  return { provider, requests, options };
+}
+
+function listen(guard: ReturnType<typeof createGuard>, prefix = 'call.'): GuardEvent[] {
+  const events: GuardEvent[] = [];
+  guard.on((e) => {
+    if (e.type.startsWith(prefix)) events.push(e);
+  });
+  return events;
+}
+
+async function failure(p: Promise<unknown>): Promise<GuardError> {
+  try {
+    await p;
+  } catch (error) {
+    if (!GuardError.isInstance(error)) throw error;
+    return error;
+  }
+  throw new Error('expected a GuardError');
+}
+
+describe('callModel: the result', () => {
+  it('no usage reported: the input bound and the output bytes (UTF-8, not characters); exactly these keys, no servedBy or caught', async () => {
+    const { provider, requests } = fixed('héllo wörld');
+    const guard = createGuard({ config: baseConfig(), clock: new FakeClock(START), providers: { sim: provider } });
+    const run = await guard.startRun({ agent: 'bot' });
+    const result = await run.callModel(ask('hello'));
+    expect(result).toStrictEqual({
+      response: answer(requests[0]!, 'héllo wörld'),
+      usage: { inputTokens: 21, outputTokens: 13 },
+      costUsd: 0.00001095,
+      maxTokens: 4096,
+      attempts: 1,
+      model: 'sim-small',
+    });
+    expect(requests).toEqual([{ model: 'sim-small', messages: [{ role: 'user', content: 'hello' }], stream: false, max_tokens: 4096 }]);
+    await guard.close();
+  });
+
+  it('no usage reported and no content: no output tokens', async () => {
+    const { provider } = fixed(null);
+    const guard = createGuard({ config: baseConfig(), clock: new FakeClock(START), providers: { sim: provider } });
+    const run = await guard.startRun({ agent: 'bot' });
+    const result = await run.callModel(ask('hello'));
+    expect(result.usage).toEqual({ inputTokens: 21, outputTokens: 0 });
+    await guard.close();
+  });
+
+  it('no usage reported: the output bytes are capped at the clamped output cap', async () => {
+    const { provider, requests } = fixed('x'.repeat(40));
+    const guard = createGuard({ config: baseConfig(), clock: new FakeClock(START), providers: { sim: provider } });
+    const run = await guard.startRun({ agent: 'bot' });
+    const result = await run.callModel({ ...ask('hello'), max_tokens: 7 });
+    expect(result.usage).toEqual({ inputTokens: 21, outputTokens: 7 });
+    expect(result.maxTokens).toBe(7);
+    expect(requests[0]?.max_tokens).toBe(7);
+    await guard.close();
+  });
+
+  it('usage reported: the upstream usage is what is settled and returned', async () => {
+    const { provider } = fixed('héllo wörld', { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 });
+    const guard = createGuard({ config: baseConfig(), clock: new FakeClock(START), providers: { sim: provider } });
+    const events = listen(guard);
+    const run = await guard.startRun({ agent: 'bot' });
+    const result = await run.callModel(ask('hello'));
+    expect(result.usage).toEqual({ inputTokens: 5, outputTokens: 3 });
+    expect(result.costUsd).toBe(0.00000255);
+    expect(events).toEqual([
+      {
+        type: 'call.allowed',
+        at: START,
+        runId: run.id,
+        agent: 'bot',
+        tenant: 'acme',
+        action: 'invokeModel',
+        resource: 'sim-small',
+        usage: { inputTokens: 5, outputTokens: 3 },
+        costUsd: 0.00000255,
+        latencyMs: 0,
+        attempts: 1,
+        maxTokens: 4096,
+        streamed: false,
+      },
+    ]);
+    await guard.close();
+  });
+
+  it('the upstream request id reported by the provider goes on the event (the latest attempt)', async () => {
+    let n = 0;
+    const provider: ModelProvider = {
+      name: 'ids',
+      complete: async (req, opts) => {
+        n++;
+        opts.onUpstreamMeta?.({ requestId: `req_${n}` });
+        opts.onUpstreamMeta?.({});
+        if (n === 1) throw new ProviderError('busy', { status: 503 });
+        return answer(req, 'ok', { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 });
+      },
+      stream: () => {
+        throw new Error('not streamed here');
+      },
+    };
+    const guard = createGuard({
+      config: baseConfig({}, { defaults: { retry: [{ errorEquals: ['upstream.error'], intervalMs: 1, maxAttempts: 2 }] } } as never),
+      providers: { sim: provider },
+    });
+    const events = listen(guard);
+    const run = await guard.startRun({ agent: 'bot' });
+    const result = await run.callModel(ask('hello'));
+    expect(result.attempts).toBe(2);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: 'call.allowed', attempts: 2, upstreamRequestId: 'req_2' });
+    await guard.close();
+  });
+});
+
+describe('callModel: failures', () => {
+  it('a provider that throws a plain Error: upstream.error named after the model, settled as call.failed', async () => {
+    const provider: ModelProvider = {
+      name: 'broken',
+      complete: async () => {
+        throw new Error('socket hang up');
+      },
+      stream: () => {
+        throw new Error('not streamed here');
+      },
+    };
+    const guard = createGuard({ config: baseConfig(), clock: new FakeClock(START), providers: { sim: provider } });
+    const events = listen(guard);
+    const run = await guard.startRun({ agent: 'bot' });
+    const error = await failure(run.callModel(ask('hello')));
+    expect(error.toJSON()).toEqual({ code: 'upstream.error', message: 'sim-small: socket hang up', details: {}, retryable: true });
+    expect(events.map((e) => e.type)).toEqual(['call.failed']);
+    expect(events[0]).toMatchObject({ resource: 'sim-small', code: 'upstream.error', message: 'sim-small: socket hang up', attempts: 1 });
+    await guard.close();
+  });
+
+  it('the total timeout aborts the attempt: timeout.total (the abort reason), not the error the provider threw on abort', async () => {
+    const clock = new FakeClock(START);
+    const seen: AbortSignal[] = [];
+    const provider: ModelProvider = {
+      name: 'hangs',
+      complete: (_req, opts) =>
+        new Promise((_resolve, reject) => {
+          seen.push(opts.signal!);
+          opts.signal?.addEventListener('abort', () => reject(new Error('the provider saw an abort')));
+        }),
+      stream: () => {
+        throw new Error('not streamed here');
+      },
+    };
+    const guard = createGuard({
+      config: baseConfig({ timeouts: { model: { totalMs: 5000 } } }),
+      clock,
+      providers: { sim: provider },
+    });
+    const events = listen(guard);
+    const run = await guard.startRun({ agent: 'bot' });
+    const pending = failure(run.callModel(ask('hello')));
+    await clock.advance(4999);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.aborted).toBe(false);
+    await clock.advance(1);
+    const error = await pending;
+    expect(error.code).toBe('timeout.total');
+    expect(seen[0]?.aborted).toBe(true);
+    expect(events.map((e) => (e.type === 'call.failed' ? `${e.type}:${e.code}` : e.type))).toEqual(['call.failed:timeout.total']);
+    await guard.close();
+  });
+
+  it("an attempt's timers are cleared when it returns: no timer left behind but the run's own", async () => {
+    const clock = new FakeClock(START);
+    const { provider } = fixed('ok');
+    const guard = createGuard({ config: baseConfig(), clock, providers: { sim: provider } });
+    const run = await guard.startRun({ agent: 'bot' });
+    const before = clock.pending;
+    await run.callModel(ask('hello'));
+    expect(clock.pending).toBe(before);
+    await guard.close();
+  });
+
+  it('a call in flight is counted: interruptCalls finds its run and the call fails with the given error', async () => {
+    let called = false;
+    const provider: ModelProvider = {
+      name: 'hangs',
+      complete: (_req, opts) =>
+        new Promise((_resolve, reject) => {
+          called = true;
+          opts.signal?.addEventListener('abort', () => reject(new Error('aborted')));
+        }),
+      stream: () => {
+        throw new Error('not streamed here');
+      },
+    };
+    const guard = createGuard({ config: baseConfig(), providers: { sim: provider } });
+    const run = await guard.startRun({ agent: 'bot' });
+    const pending = failure(run.callModel(ask('hello')));
+    for (let i = 0; i < 100 && !called; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(called).toBe(true);
+    expect(guard.interruptCalls(guardError('kill.switch', 'the server is shutting down'))).toBe(1);
+    expect((await pending).code).toBe('kill.switch');
+    await guard.close();
+  });
+
+  it('a call that returned (or failed) is no longer counted: interruptCalls finds nothing and the run stays held', async () => {
+    let fail = false;
+    const provider: ModelProvider = {
+      name: 'quick',
+      complete: async (req) => {
+        if (fail) throw new ProviderError('down', { status: 503 });
+        return answer(req, 'ok', { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 });
+      },
+      stream: () => {
+        throw new Error('not streamed here');
+      },
+    };
+    const guard = createGuard({ config: baseConfig(), providers: { sim: provider } });
+    const run = await guard.startRun({ agent: 'bot' });
+    await run.callModel(ask('hello'));
+    fail = true;
+    expect((await failure(run.callModel(ask('again')))).code).toBe('upstream.error');
+    expect(guard.interruptCalls(guardError('kill.switch', 'the server is shutting down'))).toBe(0);
+    expect(guard.activeRuns).toBe(1);
+    await guard.close();
+  });
+});
