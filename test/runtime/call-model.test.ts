@@ -275,3 +275,204 @@ describe('callModel: failures', () => {
     await guard.close();
   });
 });
+
+describe('callModel under catchers', () => {
+  /** primary (on a provider that fails as told) catches into backup; backup's breaker fallback is backup2. */
+  const catching = (catchers: unknown[], primary: Record<string, unknown> = {}, agent: Record<string, unknown> = {}) =>
+    baseConfig(agent, {
+      providers: { flaky: { kind: 'simulated' }, sim: { kind: 'simulated' } },
+      models: {
+        primary: { provider: 'flaky', inputPerMTok: 0.15, outputPerMTok: 0.6, catch: catchers, ...primary },
+        backup: { provider: 'sim', inputPerMTok: 0.3, outputPerMTok: 1.2, fallbacks: ['backup2'] },
+        backup2: { provider: 'sim', inputPerMTok: 0.3, outputPerMTok: 1.2 },
+      },
+    } as never);
+
+  function flaky(fail: () => boolean) {
+    const models: string[] = [];
+    const provider: ModelProvider = {
+      name: 'flaky',
+      complete: async (req) => {
+        models.push(req.model);
+        if (fail()) throw new ProviderError('primary down', { status: 503 });
+        return answer(req, 'from primary', { prompt_tokens: 2, completion_tokens: 2, total_tokens: 4 });
+      },
+      stream: () => {
+        throw new Error('not streamed here');
+      },
+    };
+    return { provider, models };
+  }
+
+  it("caught: the result is the fallback's, with the model asked for, servedBy the fallback and the chain", async () => {
+    const { provider, models } = flaky(() => true);
+    const backup = fixed('from backup', { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 });
+    const guard = createGuard({ config: catching([{ errorEquals: ['all'], next: 'backup' }]), providers: { flaky: provider, sim: backup.provider } });
+    const run = await guard.startRun({ agent: 'bot' });
+    const result = await run.callModel(ask('hello', 'primary'));
+    expect(result).toStrictEqual({
+      response: answer(backup.requests[0]!, 'from backup', { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 }),
+      usage: { inputTokens: 3, outputTokens: 4, cachedInputTokens: undefined },
+      costUsd: 0.0000057,
+      maxTokens: 4096,
+      attempts: 1,
+      model: 'primary',
+      servedBy: 'backup',
+      caught: [{ from: 'primary', code: 'upstream.error', catcher: 0, next: 'backup' }],
+    });
+    expect(models).toEqual(['primary']);
+    expect(backup.requests.map((r) => r.model)).toEqual(['backup']);
+    await guard.close();
+  });
+
+  it('caught into a model whose breaker sends the call to its fallback: servedBy is the model that really served', async () => {
+    const { provider } = flaky(() => true);
+    const backup = fixed('from backup2', { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 });
+    const guard = createGuard({ config: catching([{ errorEquals: ['all'], next: 'backup' }]), providers: { flaky: provider, sim: backup.provider } });
+    await guard.breakers.open('model:backup', { by: 'operator', reason: 'maintenance', cooldownMs: null });
+    const run = await guard.startRun({ agent: 'bot' });
+    const result = await run.callModel(ask('hello', 'primary'));
+    expect(result.model).toBe('primary');
+    expect(result.servedBy).toBe('backup2');
+    expect(result.caught).toEqual([{ from: 'primary', code: 'upstream.error', catcher: 0, next: 'backup' }]);
+    expect(backup.requests.map((r) => r.model)).toEqual(['backup2']);
+    await guard.close();
+  });
+
+  it('not caught (the primary serves): the result is exactly the plain one, no servedBy, no caught', async () => {
+    const { provider, models } = flaky(() => false);
+    const guard = createGuard({ config: catching([{ errorEquals: ['all'], next: 'backup' }]), providers: { flaky: provider, sim: createSimModel() } });
+    const run = await guard.startRun({ agent: 'bot' });
+    const result = await run.callModel(ask('hello', 'primary'));
+    expect(Object.keys(result).sort()).toEqual(['attempts', 'costUsd', 'maxTokens', 'model', 'response', 'usage']);
+    expect(result.model).toBe('primary');
+    expect(models).toEqual(['primary']);
+    await guard.close();
+  });
+
+  it("an admission refusal with a catchable code (the model's own rate limit) is never caught", async () => {
+    const { provider, models } = flaky(() => false);
+    const backup = fixed('from backup');
+    const guard = createGuard({
+      config: catching([{ errorEquals: ['rate.limited'], next: 'backup' }], { rateLimits: { requestsPerMinute: 1 } }),
+      clock: new FakeClock(START),
+      providers: { flaky: provider, sim: backup.provider },
+    });
+    const events = listen(guard);
+    const run = await guard.startRun({ agent: 'bot' });
+    await run.callModel(ask('hello', 'primary'));
+    const error = await failure(run.callModel(ask('again', 'primary')));
+    expect(error.code).toBe('rate.limited');
+    expect(error.details.caught).toBeUndefined();
+    expect(models).toEqual(['primary']);
+    expect(backup.requests).toEqual([]);
+    expect(events.map((e) => `${e.type}:${(e as { resource?: string }).resource}`)).toEqual(['call.allowed:primary', 'call.refused:primary']);
+    await guard.close();
+  });
+});
+
+describe('callModel: no-progress detection', () => {
+  it('identical outputs past maxIdenticalOutputs stop the run with loop.no_progress, settled once (no second failure event)', async () => {
+    const { provider } = fixed('same answer', { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 });
+    const guard = createGuard({ config: baseConfig({ limits: { maxIdenticalOutputs: 1 } }), clock: new FakeClock(START), providers: { sim: provider } });
+    const events = listen(guard);
+    const run = await guard.startRun({ agent: 'bot' });
+    await run.callModel(ask('one'));
+    const error = await failure(run.callModel(ask('two')));
+    expect(error.code).toBe('loop.no_progress');
+    expect(events.map((e) => (e.type === 'call.allowed' ? e.type : `${e.type}:${(e as { code?: string }).code}`))).toEqual(['call.allowed', 'call.allowed']);
+    await guard.close();
+  });
+
+  it('a response that proposes tool calls is not an output for the no-progress detector', async () => {
+    const provider: ModelProvider = {
+      name: 'tools',
+      complete: async (req) =>
+        ({
+          ...answer(req, 'same answer', { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 }),
+          choices: [
+            {
+              index: 0,
+              message: {
+                role: 'assistant',
+                content: 'same answer',
+                tool_calls: [{ id: 'c1', type: 'function', function: { name: 'kb.search', arguments: '{}' } }],
+              },
+              finish_reason: 'tool_calls',
+            },
+          ],
+        }) as ChatResponse,
+      stream: () => {
+        throw new Error('not streamed here');
+      },
+    };
+    const guard = createGuard({
+      config: baseConfig({ limits: { maxIdenticalOutputs: 1, maxIdenticalToolCalls: 100 } }),
+      clock: new FakeClock(START),
+      providers: { sim: provider },
+    });
+    const run = await guard.startRun({ agent: 'bot' });
+    for (const text of ['one', 'two', 'three']) expect((await run.callModel(ask(text))).attempts).toBe(1);
+    await guard.close();
+  });
+});
+
+describe('callModel: passthrough (the request in another API)', () => {
+  const body = { model: 'whatever-the-agent-said', input: 'hello', store: true, max_output_tokens: 99_999, instructions: 'be brief' };
+
+  it('a provider that speaks the Responses API gets the original body with the serving model, the clamped cap, stream false, store false', async () => {
+    const bodies: Record<string, unknown>[] = [];
+    const native = {
+      id: 'resp_9',
+      created_at: 7,
+      model: 'real-upstream-name',
+      output: [{ type: 'message', content: [{ type: 'output_text', text: 'hi there' }] }],
+      usage: { input_tokens: 4, output_tokens: 2, total_tokens: 6 },
+    };
+    const chatCalls: ChatRequest[] = [];
+    const provider: ModelProvider = {
+      name: 'responses',
+      complete: async (req) => {
+        chatCalls.push(req);
+        return answer(req, 'chat');
+      },
+      stream: () => {
+        throw new Error('not streamed here');
+      },
+      responses: {
+        create: async (b) => {
+          bodies.push(b);
+          return native;
+        },
+        stream: () => {
+          throw new Error('not streamed here');
+        },
+      },
+    };
+    const guard = createGuard({
+      config: baseConfig({}, {
+        models: { 'sim-small': { provider: 'sim', upstreamModel: 'real-upstream-name', inputPerMTok: 0.15, outputPerMTok: 0.6, maxOutputTokens: 4096 } },
+      } as never),
+      clock: new FakeClock(START),
+      providers: { sim: provider },
+    });
+    const run = await guard.startRun({ agent: 'bot' });
+    const result = await run.callModel({ ...ask('hello'), max_tokens: 100 }, { passthrough: { api: 'responses', body } });
+    expect(bodies).toEqual([{ model: 'real-upstream-name', input: 'hello', store: false, max_output_tokens: 100, instructions: 'be brief', stream: false }]);
+    expect(chatCalls).toEqual([]);
+    expect(result.response.choices[0]?.message.content).toBe('hi there');
+    expect((result.response as ChatResponse & { native?: unknown }).native).toBe(native);
+    expect(result.usage).toEqual({ inputTokens: 4, outputTokens: 2 });
+    await guard.close();
+  });
+
+  it('a chat-only provider gets the chat view, as for any call', async () => {
+    const { provider, requests } = fixed('chat answer');
+    const guard = createGuard({ config: baseConfig(), clock: new FakeClock(START), providers: { sim: provider } });
+    const run = await guard.startRun({ agent: 'bot' });
+    const result = await run.callModel({ ...ask('hello'), max_tokens: 100 }, { passthrough: { api: 'responses', body } });
+    expect(requests).toEqual([{ model: 'sim-small', messages: [{ role: 'user', content: 'hello' }], stream: false, max_tokens: 100 }]);
+    expect(result.response.choices[0]?.message.content).toBe('chat answer');
+    await guard.close();
+  });
+});
