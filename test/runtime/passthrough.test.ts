@@ -112,7 +112,7 @@ describe('completeUpstream', () => {
   it('the serving model name when it has no upstream name', async () => {
     const { provider, log } = recording(true);
     await completeUpstream(provider, prepared(), passthrough, opts);
-    expect((log[0]?.arg as { model: string }).model).toBe('served');
+    expect(log.map((l) => (l.arg as { model: string }).model)).toEqual(['served']);
   });
 
   it('no passthrough, to a provider that could take one: the chat view', async () => {
