@@ -371,6 +371,42 @@ describe('callModel under catchers', () => {
   });
 });
 
+describe("callModel under catchers: the caller's cancel", () => {
+  it('a caller that cancels during the call: the failure is not caught even when its code is catchable', async () => {
+    const caller = new AbortController();
+    const models: string[] = [];
+    const provider: ModelProvider = {
+      name: 'flaky',
+      complete: async (req) => {
+        models.push(req.model);
+        // The caller gives up while the upstream fails: its reason (an upstream failure here) is what the call throws.
+        caller.abort(new ProviderError('gave up', { status: 503 }));
+        throw new ProviderError('primary down', { status: 503 });
+      },
+      stream: () => {
+        throw new Error('not streamed here');
+      },
+    };
+    const guard = createGuard({
+      config: baseConfig({}, {
+        providers: { flaky: { kind: 'simulated' }, sim: { kind: 'simulated' } },
+        models: {
+          primary: { provider: 'flaky', inputPerMTok: 1, outputPerMTok: 1, catch: [{ errorEquals: ['all'], next: 'backup' }] },
+          backup: { provider: 'sim', inputPerMTok: 1, outputPerMTok: 1 },
+        },
+      } as never),
+      providers: { flaky: provider, sim: createSimModel() },
+    });
+    const events = listen(guard);
+    const run = await guard.startRun({ agent: 'bot' });
+    const error = await failure(run.callModel(ask('hello', 'primary'), { signal: caller.signal }));
+    expect([error.code, error.message, error.details.caught]).toEqual(['upstream.error', 'primary: upstream failed (503): gave up', undefined]);
+    expect(models).toEqual(['primary']);
+    expect(events.map((e) => `${e.type}:${(e as { resource?: string }).resource}`)).toEqual(['call.failed:primary']);
+    await guard.close();
+  });
+});
+
 describe('callModel: no-progress detection', () => {
   it('identical outputs past maxIdenticalOutputs stop the run with loop.no_progress, settled once (no second failure event)', async () => {
     const { provider } = fixed('same answer', { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 });
