@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import {
   createGuard,
@@ -272,6 +273,55 @@ describe('callModel: failures', () => {
     expect((await failure(run.callModel(ask('again')))).code).toBe('upstream.error');
     expect(guard.interruptCalls(guardError('kill.switch', 'the server is shutting down'))).toBe(0);
     expect(guard.activeRuns).toBe(1);
+    await guard.close();
+  });
+});
+
+describe('callModel: the policy check per attempt, the signals let go', () => {
+  it('each attempt is checked once: the first by the admission, each retry again with the context of that moment', async () => {
+    const asked: Array<{ action: string; resource: string; at: number }> = [];
+    const clock = new FakeClock(START);
+    let n = 0;
+    const provider: ModelProvider = {
+      name: 'flaky',
+      complete: async (req) => {
+        if (++n < 3) throw new ProviderError('busy', { status: 503 });
+        return answer(req, 'ok', { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 });
+      },
+      stream: () => {
+        throw new Error('not streamed here');
+      },
+    };
+    const guard = createGuard({
+      config: baseConfig({}, { defaults: { retry: [{ errorEquals: ['upstream.error'], intervalMs: 1000, maxAttempts: 2, backoffRate: 1 }] } } as never),
+      clock,
+      providers: { sim: provider },
+      authorizer: {
+        authorize: (request) => {
+          asked.push({ action: request.action, resource: request.resource, at: clock.now() });
+          return { effect: 'allow', policies: [] } as never;
+        },
+      },
+    });
+    const run = await guard.startRun({ agent: 'bot' });
+    const pending = run.callModel(ask('hello'));
+    for (let i = 0; i < 10 && n < 3; i++) await clock.advance(1000);
+    expect((await pending).attempts).toBe(3);
+    expect(asked).toEqual([
+      { action: 'invokeModel', resource: 'sim-small', at: START },
+      { action: 'invokeModel', resource: 'sim-small', at: START + 1000 },
+      { action: 'invokeModel', resource: 'sim-small', at: START + 2000 },
+    ]);
+    await guard.close();
+  });
+
+  it("the caller's signal is let go once the call returns (no listener left on it)", async () => {
+    const caller = new AbortController();
+    const { provider } = fixed('ok');
+    const guard = createGuard({ config: baseConfig(), providers: { sim: provider } });
+    const run = await guard.startRun({ agent: 'bot' });
+    await run.callModel(ask('hello'), { signal: caller.signal });
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
     await guard.close();
   });
 });
