@@ -109,6 +109,23 @@ describe('callModel: the result', () => {
     await guard.close();
   });
 
+  it('a response with no choices (or an empty list): allowed, no output tokens when no usage is reported', async () => {
+    for (const choices of [undefined, []]) {
+      const provider: ModelProvider = {
+        name: 'empty',
+        complete: async (req) => ({ id: 'resp_0', object: 'chat.completion', created: 1, model: req.model, ...(choices ? { choices } : {}) }) as ChatResponse,
+        stream: () => {
+          throw new Error('not streamed here');
+        },
+      };
+      const guard = createGuard({ config: baseConfig(), clock: new FakeClock(START), providers: { sim: provider } });
+      const run = await guard.startRun({ agent: 'bot' });
+      const result = await run.callModel(ask('hello'));
+      expect([result.usage, result.attempts, result.model]).toEqual([{ inputTokens: 21, outputTokens: 0 }, 1, 'sim-small']);
+      await guard.close();
+    }
+  });
+
   it('usage reported: the upstream usage is what is settled and returned', async () => {
     const { provider } = fixed('héllo wörld', { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 });
     const guard = createGuard({ config: baseConfig(), clock: new FakeClock(START), providers: { sim: provider } });
