@@ -146,6 +146,17 @@ export const CONFIG_REFERENCE: Docs = {
   'store.path': { meaning: 'sqlite: the database file (created with its folder).', example: '.fmguard/state.db' },
   'store.url': { meaning: 'redis: the server URL.', example: 'redis://127.0.0.1:6379' },
   'store.prefix': { meaning: 'redis: a prefix for every key, so several deployments can share one server.', default: 'fmguard:', example: "'prod:'" },
+  'store.connectTimeoutMs': {
+    meaning: 'redis: how long connecting may take; a call waiting for the connection then fails `store.unavailable` (and fmguard fails closed).',
+    default: '1s',
+    example: '3s',
+  },
+  'store.commandTimeoutMs': {
+    meaning:
+      'redis: how long a call may wait for a connection, then for its reply, before it fails `store.unavailable` (fmguard fails closed). Raise it for a Redis across a slow link; at most 10m.',
+    default: '500ms',
+    example: '2s',
+  },
   'store.cluster': {
     meaning:
       'redis: run against a Redis Cluster (or Valkey cluster); the list holds more seed node URLs besides `url` (may be empty). Every key carries the prefix, which must then contain a hash tag: one deployment is one slot (see docs/scaling.md).',

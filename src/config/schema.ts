@@ -26,6 +26,9 @@ const duration = z.union([z.number(), z.string()], { error: 'expected a duration
   return ms;
 });
 
+/** A wait on the store: a timer longer than 2^31-1 ms would fire at once, and no call should wait minutes. */
+const storeWait = duration.refine((ms) => ms <= 600_000, 'expected at most 10m');
+
 const name = z.string({ error: 'expected a name' }).min(1, 'expected a non-empty name');
 
 export const limitsSchema = z.strictObject({
@@ -222,6 +225,8 @@ const storeSchema = z.discriminatedUnion(
         kind: z.literal('redis'),
         url: z.string().min(1),
         prefix: z.string().optional(),
+        connectTimeoutMs: storeWait.optional(),
+        commandTimeoutMs: storeWait.optional(),
         cluster: z
           .array(z.string().min(1))
           .optional()

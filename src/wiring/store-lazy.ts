@@ -1,5 +1,6 @@
 import type { FmguardConfig } from '../config/resolve.ts';
 import type { Store } from '../store/store.ts';
+import { redisStoreOptions } from './store-options.ts';
 
 /**
  * `openStore` for short-lived processes (the CLI): only the backend the config names is imported,
@@ -13,12 +14,7 @@ export async function openStoreLazily(config: FmguardConfig): Promise<Store> {
       return (await import('../backends/sqlite/index.ts')).createSqliteStore({ path: config.store.path });
     case 'redis': {
       const { createRedisStore } = await import('../backends/redis/index.ts');
-      return createRedisStore({
-        url: config.store.url,
-        prefix: config.store.prefix,
-        cluster: config.store.cluster,
-        metricsRetentionMs: config.metrics.retentionMs,
-      });
+      return createRedisStore(redisStoreOptions(config.store, config));
     }
   }
 }

@@ -12,6 +12,7 @@ import {
   requireModel,
   requireObject,
   requireString,
+  requireTextOrArray,
   typeName,
 } from '../../src/core/wire/checks.ts';
 
@@ -210,6 +211,22 @@ describe('requireArray', () => {
     expect(() => requireArray({}, 'messages')).toThrow(invalidError('messages', 'expected an array, got an object'));
     expect(() => requireArray('a', 'messages')).toThrow(invalidError('messages', 'expected an array, got a string'));
     expect(() => requireArray(undefined, 'messages')).toThrow(invalidError('messages', 'expected an array, got nothing'));
+  });
+});
+
+describe('requireTextOrArray', () => {
+  it('returns text or the array itself', () => {
+    expect(requireTextOrArray('', 'p')).toBe('');
+    expect(requireTextOrArray('hi', 'p')).toBe('hi');
+    const parts: unknown[] = [];
+    expect(requireTextOrArray(parts, 'p')).toBe(parts);
+  });
+
+  it('refuses anything else, naming both shapes it takes and what it got', () => {
+    expect(() => requireTextOrArray({}, 'system')).toThrow(invalidError('system', 'expected a string or an array of parts, got an object'));
+    expect(() => requireTextOrArray(5, 'system')).toThrow(invalidError('system', 'expected a string or an array of parts, got a number'));
+    expect(() => requireTextOrArray(null, 'system')).toThrow(invalidError('system', 'expected a string or an array of parts, got null'));
+    expect(() => requireTextOrArray(undefined, 'system')).toThrow(invalidError('system', 'expected a string or an array of parts, got nothing'));
   });
 });
 

@@ -187,8 +187,8 @@ describe('parseMessagesRequest: system', () => {
   });
 
   it('refuses a system prompt that is neither a string nor text blocks', () => {
-    expect(refuse({ system: 5 })).toThrow(invalidError('system', 'expected an array, got a number'));
-    expect(refuse({ system: { type: 'text', text: 'x' } })).toThrow(invalidError('system', 'expected an array, got an object'));
+    expect(refuse({ system: 5 })).toThrow(invalidError('system', 'expected a string or an array of parts, got a number'));
+    expect(refuse({ system: { type: 'text', text: 'x' } })).toThrow(invalidError('system', 'expected a string or an array of parts, got an object'));
     expect(refuse({ system: [{ type: 'text', text: 'a' }, 'b'] })).toThrow(invalidError('system[1]', 'expected an object, got a string'));
     expect(refuse({ system: [{ type: 'text', text: 'a' }, { type: 'image' }] })).toThrow(invalidError('system[1].type', 'expected a text block'));
     expect(refuse({ system: [{ text: 'a' }] })).toThrow(invalidError('system[0].type', 'expected a text block'));
@@ -234,8 +234,10 @@ describe('parseMessagesRequest: messages', () => {
   });
 
   it('refuses content that is neither a string nor a list of block objects, naming the block', () => {
-    expect(refuseTurns([{ role: 'user', content: 5 }])).toThrow(invalidError('messages[0].content', 'expected an array, got a number'));
-    expect(refuseTurns([{ role: 'user', content: 'a' }, { role: 'assistant' }])).toThrow(invalidError('messages[1].content', 'expected an array, got nothing'));
+    expect(refuseTurns([{ role: 'user', content: 5 }])).toThrow(invalidError('messages[0].content', 'expected a string or an array of parts, got a number'));
+    expect(refuseTurns([{ role: 'user', content: 'a' }, { role: 'assistant' }])).toThrow(
+      invalidError('messages[1].content', 'expected a string or an array of parts, got nothing'),
+    );
     expect(refuseTurns([{ role: 'user', content: [{ type: 'text', text: 'a' }, 7] }])).toThrow(
       invalidError('messages[0].content[1]', 'expected an object, got a number'),
     );
@@ -481,10 +483,10 @@ describe('parseMessagesRequest: user turns', () => {
       ]),
     ).toThrow(invalidError('messages[0].content[1].tool_use_id', 'expected a string, got nothing'));
     expect(refuseTurns([{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: 5 }] }])).toThrow(
-      invalidError('messages[0].content[0].content', 'expected an array, got a number'),
+      invalidError('messages[0].content[0].content', 'expected a string or an array of parts, got a number'),
     );
     expect(refuseTurns([{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: { type: 'text', text: 'x' } }] }])).toThrow(
-      invalidError('messages[0].content[0].content', 'expected an array, got an object'),
+      invalidError('messages[0].content[0].content', 'expected a string or an array of parts, got an object'),
     );
   });
 

@@ -223,8 +223,12 @@ describe('parseResponsesRequest: message items', () => {
   });
 
   it('refuses content that is neither a string nor an array', () => {
-    expect(refusal({ model: 'm', input: [{ role: 'user', content: 5 }] })).toStrictEqual(invalid('input[0].content', 'expected an array, got a number'));
-    expect(refusal({ model: 'm', input: [{ role: 'user' }] })).toStrictEqual(invalid('input[0].content', 'expected an array, got nothing'));
+    expect(refusal({ model: 'm', input: [{ role: 'user', content: 5 }] })).toStrictEqual(
+      invalid('input[0].content', 'expected a string or an array of parts, got a number'),
+    );
+    expect(refusal({ model: 'm', input: [{ role: 'user' }] })).toStrictEqual(
+      invalid('input[0].content', 'expected a string or an array of parts, got nothing'),
+    );
   });
 
   it('user parts: text (input or output), refusals, images with and without detail, inline files with and without a name', () => {
@@ -390,7 +394,7 @@ describe('parseResponsesRequest: function calls and their outputs', () => {
       invalid('input[0].call_id', 'expected a string, got nothing'),
     );
     expect(refusal({ model: 'm', input: [{ type: 'function_call_output', call_id: 'a', output: { text: 'x' } }] })).toStrictEqual(
-      invalid('input[0].output', 'expected an array, got an object'),
+      invalid('input[0].output', 'expected a string or an array of parts, got an object'),
     );
   });
 });

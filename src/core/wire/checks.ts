@@ -62,6 +62,12 @@ export function requireArray(value: unknown, param: string): unknown[] {
   return value;
 }
 
+/** A field that takes text or an array of parts: its refusal names both. */
+export function requireTextOrArray(value: unknown, param: string): string | unknown[] {
+  if (typeof value === 'string' || Array.isArray(value)) return value;
+  throw invalid(param, `expected a string or an array of parts, got ${typeName(value)}`);
+}
+
 /** The model name a request names; `hasModel` says whether it is configured (checked before a run exists). */
 export function requireModel(body: Json, hasModel: (name: string) => boolean): string {
   const model = body.model;

@@ -11,6 +11,7 @@ import {
   requireModel,
   requireObject,
   requireString,
+  requireTextOrArray,
   typeName,
 } from './checks.ts';
 
@@ -61,8 +62,9 @@ export function parseMessagesRequest(body: unknown, hasModel: (name: string) => 
 
 function systemText(system: unknown): string | undefined {
   if (absent(system)) return undefined;
-  if (typeof system === 'string') return system;
-  return requireArray(system, 'system')
+  const text = requireTextOrArray(system, 'system');
+  if (typeof text === 'string') return text;
+  return text
     .map((block, i) => {
       const b = requireObject(block, `system[${i}]`);
       if (b.type !== 'text') throw invalid(`system[${i}].type`, 'expected a text block');
@@ -74,12 +76,12 @@ function systemText(system: unknown): string | undefined {
 function addTurn(out: ChatMessage[], turn: Json, at: string): void {
   const role = turn.role;
   if (role !== 'user' && role !== 'assistant') throw invalid(`${at}.role`, 'expected "user" or "assistant"');
-  const content = turn.content;
+  const content = requireTextOrArray(turn.content, `${at}.content`);
   if (typeof content === 'string') {
     out.push({ role, content });
     return;
   }
-  const blocks = requireArray(content, `${at}.content`).map((block, j) => requireObject(block, `${at}.content[${j}]`));
+  const blocks = content.map((block, j) => requireObject(block, `${at}.content[${j}]`));
   if (role === 'assistant') out.push(assistantTurn(blocks, `${at}.content`));
   else userTurn(out, blocks, `${at}.content`);
 }
@@ -134,14 +136,11 @@ function userTurn(out: ChatMessage[], blocks: Json[], at: string): void {
 }
 
 function resultText(block: Json, at: string): string {
-  const content = block.content;
-  let text: string;
-  if (absent(content)) text = '';
-  else if (typeof content === 'string') text = content;
-  else
-    text = requireArray(content, `${at}.content`)
-      .map((part) => (isObject(part) && part.type === 'text' && typeof part.text === 'string' ? part.text : JSON.stringify(part)))
-      .join('');
+  const content = absent(block.content) ? '' : requireTextOrArray(block.content, `${at}.content`);
+  const text =
+    typeof content === 'string'
+      ? content
+      : content.map((part) => (isObject(part) && part.type === 'text' && typeof part.text === 'string' ? part.text : JSON.stringify(part))).join('');
   // Chat Completions has no error flag on a tool result: say it in the text.
   return block.is_error === true ? `[tool error] ${text}` : text;
 }

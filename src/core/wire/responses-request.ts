@@ -11,6 +11,7 @@ import {
   requireModel,
   requireObject,
   requireString,
+  requireTextOrArray,
   typeName,
 } from './checks.ts';
 
@@ -111,9 +112,9 @@ const MESSAGE_ROLES = new Set(['user', 'system', 'developer', 'assistant']);
 function messageItem(item: Json, at: string): ChatMessage {
   const role = item.role;
   if (typeof role !== 'string' || !MESSAGE_ROLES.has(role)) throw invalid(`${at}.role`, `expected one of ${[...MESSAGE_ROLES].join(', ')}`);
-  const content = item.content;
+  const content = requireTextOrArray(item.content, `${at}.content`);
   if (typeof content === 'string') return { role, content } as ChatMessage;
-  const parts = requireArray(content, `${at}.content`).map((part, j) => contentPart(part, `${at}.content[${j}]`));
+  const parts = content.map((part, j) => contentPart(part, `${at}.content[${j}]`));
   if (role === 'user') return { role, content: parts };
   // System, developer and assistant turns are text.
   const text = parts.map((part) => part.text ?? '').join('');
@@ -165,10 +166,9 @@ function addCall(out: ChatMessage[], call: ChatToolCall): void {
 
 /** A function call's output: text, or parts whose text is joined (others as JSON). */
 function outputText(output: unknown, at: string): string {
-  if (typeof output === 'string') return output;
-  return requireArray(output, at)
-    .map((part) => (isObject(part) && typeof part.text === 'string' ? part.text : JSON.stringify(part)))
-    .join('');
+  const text = requireTextOrArray(output, at);
+  if (typeof text === 'string') return text;
+  return text.map((part) => (isObject(part) && typeof part.text === 'string' ? part.text : JSON.stringify(part))).join('');
 }
 
 function functionTools(tools: unknown): ChatTool[] | undefined {
