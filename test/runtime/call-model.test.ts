@@ -1,5 +1,5 @@
 import { getEventListeners } from 'node:events';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   createGuard,
   createSimModel,
@@ -23,6 +23,17 @@ import { ask, baseConfig } from './fixtures.ts';
  */
 
 const START = Date.UTC(2026, 0, 1);
+
+/** Every guard a test makes is closed after it, whether the test passed or not. */
+const open: Array<ReturnType<typeof createGuard>> = [];
+function guardOf(options: Parameters<typeof createGuard>[0]): ReturnType<typeof createGuard> {
+  const guard = createGuard(options);
+  open.push(guard);
+  return guard;
+}
+afterEach(async () => {
+  for (const guard of open.splice(0)) await guard.close();
+});
 
 function answer(req: ChatRequest, content: string | null, usage?: ChatResponse['usage'], extra: Record<string, unknown> = {}): ChatResponse {
   return {
@@ -74,7 +85,7 @@ async function failure(p: Promise<unknown>): Promise<GuardError> {
 describe('callModel: the result', () => {
   it('no usage reported: the input bound and the output bytes (UTF-8, not characters); exactly these keys, no servedBy or caught', async () => {
     const { provider, requests } = fixed('héllo wörld');
-    const guard = createGuard({ config: baseConfig(), clock: new FakeClock(START), providers: { sim: provider } });
+    const guard = guardOf({ config: baseConfig(), clock: new FakeClock(START), providers: { sim: provider } });
     const run = await guard.startRun({ agent: 'bot' });
     const result = await run.callModel(ask('hello'));
     expect(result).toStrictEqual({
@@ -86,27 +97,24 @@ describe('callModel: the result', () => {
       model: 'sim-small',
     });
     expect(requests).toEqual([{ model: 'sim-small', messages: [{ role: 'user', content: 'hello' }], stream: false, max_tokens: 4096 }]);
-    await guard.close();
   });
 
   it('no usage reported and no content: no output tokens', async () => {
     const { provider } = fixed(null);
-    const guard = createGuard({ config: baseConfig(), clock: new FakeClock(START), providers: { sim: provider } });
+    const guard = guardOf({ config: baseConfig(), clock: new FakeClock(START), providers: { sim: provider } });
     const run = await guard.startRun({ agent: 'bot' });
     const result = await run.callModel(ask('hello'));
     expect(result.usage).toEqual({ inputTokens: 21, outputTokens: 0 });
-    await guard.close();
   });
 
   it('no usage reported: the output bytes are capped at the clamped output cap', async () => {
     const { provider, requests } = fixed('x'.repeat(40));
-    const guard = createGuard({ config: baseConfig(), clock: new FakeClock(START), providers: { sim: provider } });
+    const guard = guardOf({ config: baseConfig(), clock: new FakeClock(START), providers: { sim: provider } });
     const run = await guard.startRun({ agent: 'bot' });
     const result = await run.callModel({ ...ask('hello'), max_tokens: 7 });
     expect(result.usage).toEqual({ inputTokens: 21, outputTokens: 7 });
     expect(result.maxTokens).toBe(7);
     expect(requests[0]?.max_tokens).toBe(7);
-    await guard.close();
   });
 
   it('a response with no choices (or an empty list): allowed, no output tokens when no usage is reported', async () => {
@@ -118,17 +126,16 @@ describe('callModel: the result', () => {
           throw new Error('not streamed here');
         },
       };
-      const guard = createGuard({ config: baseConfig(), clock: new FakeClock(START), providers: { sim: provider } });
+      const guard = guardOf({ config: baseConfig(), clock: new FakeClock(START), providers: { sim: provider } });
       const run = await guard.startRun({ agent: 'bot' });
       const result = await run.callModel(ask('hello'));
       expect([result.usage, result.attempts, result.model]).toEqual([{ inputTokens: 21, outputTokens: 0 }, 1, 'sim-small']);
-      await guard.close();
     }
   });
 
   it('usage reported: the upstream usage is what is settled and returned', async () => {
     const { provider } = fixed('héllo wörld', { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 });
-    const guard = createGuard({ config: baseConfig(), clock: new FakeClock(START), providers: { sim: provider } });
+    const guard = guardOf({ config: baseConfig(), clock: new FakeClock(START), providers: { sim: provider } });
     const events = listen(guard);
     const run = await guard.startRun({ agent: 'bot' });
     const result = await run.callModel(ask('hello'));
@@ -151,7 +158,6 @@ describe('callModel: the result', () => {
         streamed: false,
       },
     ]);
-    await guard.close();
   });
 
   it('the upstream request id reported by the provider goes on the event (the latest attempt)', async () => {
@@ -169,7 +175,7 @@ describe('callModel: the result', () => {
         throw new Error('not streamed here');
       },
     };
-    const guard = createGuard({
+    const guard = guardOf({
       config: baseConfig({}, { defaults: { retry: [{ errorEquals: ['upstream.error'], intervalMs: 1, maxAttempts: 2 }] } } as never),
       providers: { sim: provider },
     });
@@ -179,7 +185,6 @@ describe('callModel: the result', () => {
     expect(result.attempts).toBe(2);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ type: 'call.allowed', attempts: 2, upstreamRequestId: 'req_2' });
-    await guard.close();
   });
 });
 
@@ -194,14 +199,13 @@ describe('callModel: failures', () => {
         throw new Error('not streamed here');
       },
     };
-    const guard = createGuard({ config: baseConfig(), clock: new FakeClock(START), providers: { sim: provider } });
+    const guard = guardOf({ config: baseConfig(), clock: new FakeClock(START), providers: { sim: provider } });
     const events = listen(guard);
     const run = await guard.startRun({ agent: 'bot' });
     const error = await failure(run.callModel(ask('hello')));
     expect(error.toJSON()).toEqual({ code: 'upstream.error', message: 'sim-small: socket hang up', details: {}, retryable: true });
     expect(events.map((e) => e.type)).toEqual(['call.failed']);
     expect(events[0]).toMatchObject({ resource: 'sim-small', code: 'upstream.error', message: 'sim-small: socket hang up', attempts: 1 });
-    await guard.close();
   });
 
   it('the total timeout aborts the attempt: timeout.total (the abort reason), not the error the provider threw on abort', async () => {
@@ -218,7 +222,7 @@ describe('callModel: failures', () => {
         throw new Error('not streamed here');
       },
     };
-    const guard = createGuard({
+    const guard = guardOf({
       config: baseConfig({ timeouts: { model: { totalMs: 5000 } } }),
       clock,
       providers: { sim: provider },
@@ -234,18 +238,16 @@ describe('callModel: failures', () => {
     expect(error.code).toBe('timeout.total');
     expect(seen[0]?.aborted).toBe(true);
     expect(events.map((e) => (e.type === 'call.failed' ? `${e.type}:${e.code}` : e.type))).toEqual(['call.failed:timeout.total']);
-    await guard.close();
   });
 
   it("an attempt's timers are cleared when it returns: no timer left behind but the run's own", async () => {
     const clock = new FakeClock(START);
     const { provider } = fixed('ok');
-    const guard = createGuard({ config: baseConfig(), clock, providers: { sim: provider } });
+    const guard = guardOf({ config: baseConfig(), clock, providers: { sim: provider } });
     const run = await guard.startRun({ agent: 'bot' });
     const before = clock.pending;
     await run.callModel(ask('hello'));
     expect(clock.pending).toBe(before);
-    await guard.close();
   });
 
   it('a call in flight is counted: interruptCalls finds its run and the call fails with the given error', async () => {
@@ -261,14 +263,13 @@ describe('callModel: failures', () => {
         throw new Error('not streamed here');
       },
     };
-    const guard = createGuard({ config: baseConfig(), providers: { sim: provider } });
+    const guard = guardOf({ config: baseConfig(), providers: { sim: provider } });
     const run = await guard.startRun({ agent: 'bot' });
     const pending = failure(run.callModel(ask('hello')));
     for (let i = 0; i < 100 && !called; i++) await new Promise<void>((resolve) => setImmediate(resolve));
     expect(called).toBe(true);
     expect(guard.interruptCalls(guardError('kill.switch', 'the server is shutting down'))).toBe(1);
     expect((await pending).code).toBe('kill.switch');
-    await guard.close();
   });
 
   it('a call that returned (or failed) is no longer counted: interruptCalls finds nothing and the run stays held', async () => {
@@ -283,14 +284,13 @@ describe('callModel: failures', () => {
         throw new Error('not streamed here');
       },
     };
-    const guard = createGuard({ config: baseConfig(), providers: { sim: provider } });
+    const guard = guardOf({ config: baseConfig(), providers: { sim: provider } });
     const run = await guard.startRun({ agent: 'bot' });
     await run.callModel(ask('hello'));
     fail = true;
     expect((await failure(run.callModel(ask('again')))).code).toBe('upstream.error');
     expect(guard.interruptCalls(guardError('kill.switch', 'the server is shutting down'))).toBe(0);
     expect(guard.activeRuns).toBe(1);
-    await guard.close();
   });
 });
 
@@ -309,7 +309,7 @@ describe('callModel: the policy check per attempt, the signals let go', () => {
         throw new Error('not streamed here');
       },
     };
-    const guard = createGuard({
+    const guard = guardOf({
       config: baseConfig({}, { defaults: { retry: [{ errorEquals: ['upstream.error'], intervalMs: 1000, maxAttempts: 2, backoffRate: 1 }] } } as never),
       clock,
       providers: { sim: provider },
@@ -329,17 +329,15 @@ describe('callModel: the policy check per attempt, the signals let go', () => {
       { action: 'invokeModel', resource: 'sim-small', at: START + 1000 },
       { action: 'invokeModel', resource: 'sim-small', at: START + 2000 },
     ]);
-    await guard.close();
   });
 
   it("the caller's signal is let go once the call returns (no listener left on it)", async () => {
     const caller = new AbortController();
     const { provider } = fixed('ok');
-    const guard = createGuard({ config: baseConfig(), providers: { sim: provider } });
+    const guard = guardOf({ config: baseConfig(), providers: { sim: provider } });
     const run = await guard.startRun({ agent: 'bot' });
     await run.callModel(ask('hello'), { signal: caller.signal });
     expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
-    await guard.close();
   });
 });
 
@@ -374,7 +372,7 @@ describe('callModel under catchers', () => {
   it("caught: the result is the fallback's, with the model asked for, servedBy the fallback and the chain", async () => {
     const { provider, models } = flaky(() => true);
     const backup = fixed('from backup', { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 });
-    const guard = createGuard({ config: catching([{ errorEquals: ['all'], next: 'backup' }]), providers: { flaky: provider, sim: backup.provider } });
+    const guard = guardOf({ config: catching([{ errorEquals: ['all'], next: 'backup' }]), providers: { flaky: provider, sim: backup.provider } });
     const run = await guard.startRun({ agent: 'bot' });
     const result = await run.callModel(ask('hello', 'primary'));
     expect(result).toStrictEqual({
@@ -389,13 +387,12 @@ describe('callModel under catchers', () => {
     });
     expect(models).toEqual(['primary']);
     expect(backup.requests.map((r) => r.model)).toEqual(['backup']);
-    await guard.close();
   });
 
   it('caught into a model whose breaker sends the call to its fallback: servedBy is the model that really served', async () => {
     const { provider } = flaky(() => true);
     const backup = fixed('from backup2', { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 });
-    const guard = createGuard({ config: catching([{ errorEquals: ['all'], next: 'backup' }]), providers: { flaky: provider, sim: backup.provider } });
+    const guard = guardOf({ config: catching([{ errorEquals: ['all'], next: 'backup' }]), providers: { flaky: provider, sim: backup.provider } });
     await guard.breakers.open('model:backup', { by: 'operator', reason: 'maintenance', cooldownMs: null });
     const run = await guard.startRun({ agent: 'bot' });
     const result = await run.callModel(ask('hello', 'primary'));
@@ -403,24 +400,22 @@ describe('callModel under catchers', () => {
     expect(result.servedBy).toBe('backup2');
     expect(result.caught).toEqual([{ from: 'primary', code: 'upstream.error', catcher: 0, next: 'backup' }]);
     expect(backup.requests.map((r) => r.model)).toEqual(['backup2']);
-    await guard.close();
   });
 
   it('not caught (the primary serves): the result is exactly the plain one, no servedBy, no caught', async () => {
     const { provider, models } = flaky(() => false);
-    const guard = createGuard({ config: catching([{ errorEquals: ['all'], next: 'backup' }]), providers: { flaky: provider, sim: createSimModel() } });
+    const guard = guardOf({ config: catching([{ errorEquals: ['all'], next: 'backup' }]), providers: { flaky: provider, sim: createSimModel() } });
     const run = await guard.startRun({ agent: 'bot' });
     const result = await run.callModel(ask('hello', 'primary'));
     expect(Object.keys(result).sort()).toEqual(['attempts', 'costUsd', 'maxTokens', 'model', 'response', 'usage']);
     expect(result.model).toBe('primary');
     expect(models).toEqual(['primary']);
-    await guard.close();
   });
 
   it("an admission refusal with a catchable code (the model's own rate limit) is never caught", async () => {
     const { provider, models } = flaky(() => false);
     const backup = fixed('from backup');
-    const guard = createGuard({
+    const guard = guardOf({
       config: catching([{ errorEquals: ['rate.limited'], next: 'backup' }], { rateLimits: { requestsPerMinute: 1 } }),
       clock: new FakeClock(START),
       providers: { flaky: provider, sim: backup.provider },
@@ -434,7 +429,6 @@ describe('callModel under catchers', () => {
     expect(models).toEqual(['primary']);
     expect(backup.requests).toEqual([]);
     expect(events.map((e) => `${e.type}:${(e as { resource?: string }).resource}`)).toEqual(['call.allowed:primary', 'call.refused:primary']);
-    await guard.close();
   });
 });
 
@@ -454,7 +448,7 @@ describe("callModel under catchers: the caller's cancel", () => {
         throw new Error('not streamed here');
       },
     };
-    const guard = createGuard({
+    const guard = guardOf({
       config: baseConfig({}, {
         providers: { flaky: { kind: 'simulated' }, sim: { kind: 'simulated' } },
         models: {
@@ -470,21 +464,19 @@ describe("callModel under catchers: the caller's cancel", () => {
     expect([error.code, error.message, error.details.caught]).toEqual(['upstream.error', 'primary: upstream failed (503): gave up', undefined]);
     expect(models).toEqual(['primary']);
     expect(events.map((e) => `${e.type}:${(e as { resource?: string }).resource}`)).toEqual(['call.failed:primary']);
-    await guard.close();
   });
 });
 
 describe('callModel: no-progress detection', () => {
   it('identical outputs past maxIdenticalOutputs stop the run with loop.no_progress, settled once (no second failure event)', async () => {
     const { provider } = fixed('same answer', { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 });
-    const guard = createGuard({ config: baseConfig({ limits: { maxIdenticalOutputs: 1 } }), clock: new FakeClock(START), providers: { sim: provider } });
+    const guard = guardOf({ config: baseConfig({ limits: { maxIdenticalOutputs: 1 } }), clock: new FakeClock(START), providers: { sim: provider } });
     const events = listen(guard);
     const run = await guard.startRun({ agent: 'bot' });
     await run.callModel(ask('one'));
     const error = await failure(run.callModel(ask('two')));
     expect(error.code).toBe('loop.no_progress');
     expect(events.map((e) => (e.type === 'call.allowed' ? e.type : `${e.type}:${(e as { code?: string }).code}`))).toEqual(['call.allowed', 'call.allowed']);
-    await guard.close();
   });
 
   it('a response that proposes tool calls is not an output for the no-progress detector', async () => {
@@ -509,14 +501,13 @@ describe('callModel: no-progress detection', () => {
         throw new Error('not streamed here');
       },
     };
-    const guard = createGuard({
+    const guard = guardOf({
       config: baseConfig({ limits: { maxIdenticalOutputs: 1, maxIdenticalToolCalls: 100 } }),
       clock: new FakeClock(START),
       providers: { sim: provider },
     });
     const run = await guard.startRun({ agent: 'bot' });
     for (const text of ['one', 'two', 'three']) expect((await run.callModel(ask(text))).attempts).toBe(1);
-    await guard.close();
   });
 });
 
@@ -552,7 +543,7 @@ describe('callModel: passthrough (the request in another API)', () => {
         },
       },
     };
-    const guard = createGuard({
+    const guard = guardOf({
       config: baseConfig({}, {
         models: { 'sim-small': { provider: 'sim', upstreamModel: 'real-upstream-name', inputPerMTok: 0.15, outputPerMTok: 0.6, maxOutputTokens: 4096 } },
       } as never),
@@ -566,16 +557,14 @@ describe('callModel: passthrough (the request in another API)', () => {
     expect(result.response.choices[0]?.message.content).toBe('hi there');
     expect((result.response as ChatResponse & { native?: unknown }).native).toBe(native);
     expect(result.usage).toEqual({ inputTokens: 4, outputTokens: 2 });
-    await guard.close();
   });
 
   it('a chat-only provider gets the chat view, as for any call', async () => {
     const { provider, requests } = fixed('chat answer');
-    const guard = createGuard({ config: baseConfig(), clock: new FakeClock(START), providers: { sim: provider } });
+    const guard = guardOf({ config: baseConfig(), clock: new FakeClock(START), providers: { sim: provider } });
     const run = await guard.startRun({ agent: 'bot' });
     const result = await run.callModel({ ...ask('hello'), max_tokens: 100 }, { passthrough: { api: 'responses', body } });
     expect(requests).toEqual([{ model: 'sim-small', messages: [{ role: 'user', content: 'hello' }], stream: false, max_tokens: 100 }]);
     expect(result.response.choices[0]?.message.content).toBe('chat answer');
-    await guard.close();
   });
 });
