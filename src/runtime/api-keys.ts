@@ -87,9 +87,9 @@ export async function listApiKeys(parts: Pick<ApiKeyParts, 'store' | 'now'>, fil
  * key changes nothing. Undefined when no key has that id.
  */
 export async function revokeApiKey(parts: ApiKeyParts, id: string, by: string): Promise<{ key: ApiKeyView; revoked: boolean } | undefined> {
-  const key = await parts.store.apiKeys.revoke(id, parts.now, by);
-  if (!key) return undefined;
-  const revoked = key.revokedAt === parts.now && key.revokedBy === by;
+  const result = await parts.store.apiKeys.revoke(id, parts.now, by);
+  if (!result) return undefined;
+  const { key, changed: revoked } = result;
   if (revoked) {
     parts.audit?.record({
       type: 'key.revoked',

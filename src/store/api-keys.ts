@@ -54,8 +54,11 @@ export interface ApiKeyStore {
   get(id: string): Promise<ApiKeyInfo | undefined>;
   /** Every key (of one agent), oldest first, without hashes. */
   list(filter?: ApiKeyFilter): Promise<ApiKeyInfo[]>;
-  /** Revoke a key: the first revocation wins and later ones change nothing. The key as stored after; undefined when unknown. */
-  revoke(id: string, at: number, by: string): Promise<ApiKeyInfo | undefined>;
+  /**
+   * Revoke a key: the first revocation wins and later ones change nothing. The key as stored after, and
+   * whether this call revoked it (atomically: of two concurrent calls exactly one did); undefined when unknown.
+   */
+  revoke(id: string, at: number, by: string): Promise<{ key: ApiKeyInfo; changed: boolean } | undefined>;
 }
 
 /** A record without its hash (what `get` and `list` hand out). */

@@ -292,12 +292,9 @@ describe('revokeApiKey', () => {
     ]);
   });
 
-  // Minor src issue (reported, not fixed here): revokeApiKey tells "this call revoked it" by comparing the
-  // stored revokedAt/revokedBy with its own `now` and `by`, so a repeat by the same operator within the
-  // same millisecond (a retried or doubled admin request) reports `revoked: true` again and records a
-  // second `key.revoked` event, though the doc says revoking a revoked key changes nothing. Fixing it
-  // needs the store's revoke to say whether it changed the record.
-  it.skip('a repeat by the same operator in the same ms is not a second revocation', async () => {
+  // Regression: the store's revoke now says whether this call changed the key; comparing the stored time
+  // and operator with its own made a doubled request within one millisecond a second, audited revocation.
+  it('a repeat by the same operator in the same ms is not a second revocation', async () => {
     const { parts, audit, sink } = setup();
     const { key } = await mintApiKey(parts, { agent: 'helper', by: 'ops' });
     expect((await revokeApiKey(parts, key.id, 'ops'))?.revoked).toBe(true);

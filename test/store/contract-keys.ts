@@ -66,13 +66,22 @@ export function apiKeySections(name: string, makeStore: () => Promise<{ a: Store
       const r = record('mk_1', 'bot', T0);
       await s.a.apiKeys.create(r);
       const revoked = await s.b.apiKeys.revoke('mk_1', T0 + 5, 'alice');
-      expect(revoked).toMatchObject({ id: 'mk_1', revokedAt: T0 + 5, revokedBy: 'alice' });
-      expect(revoked).not.toHaveProperty('hash');
-      expect(await s.a.apiKeys.revoke('mk_1', T0 + 9, 'bob')).toMatchObject({ revokedAt: T0 + 5, revokedBy: 'alice' });
+      expect(revoked).toMatchObject({ key: { id: 'mk_1', revokedAt: T0 + 5, revokedBy: 'alice' }, changed: true });
+      expect(revoked?.key).not.toHaveProperty('hash');
+      expect(await s.a.apiKeys.revoke('mk_1', T0 + 9, 'bob')).toMatchObject({ key: { revokedAt: T0 + 5, revokedBy: 'alice' }, changed: false });
+      // The same operator again in the same millisecond (a doubled request) is not a second revocation.
+      expect(await s.a.apiKeys.revoke('mk_1', T0 + 5, 'alice')).toMatchObject({ key: { revokedAt: T0 + 5, revokedBy: 'alice' }, changed: false });
       expect(await s.a.apiKeys.findByHash(r.hash)).toMatchObject({ revokedAt: T0 + 5, revokedBy: 'alice', hash: r.hash });
       expect((await s.a.apiKeys.list())[0]).toMatchObject({ revokedAt: T0 + 5 });
       expect(await s.a.apiKeys.revoke('mk_nope', T0, 'alice')).toBeUndefined();
       expect(await s.a.apiKeys.list()).toHaveLength(1);
+    });
+
+    it('of concurrent revocations through two handles exactly one changed the key', async () => {
+      await s.a.apiKeys.create(record('mk_2', 'bot', T0));
+      const results = await Promise.all([s.a.apiKeys.revoke('mk_2', T0 + 1, 'alice'), s.b.apiKeys.revoke('mk_2', T0 + 1, 'alice')]);
+      expect(results.map((r) => r?.changed).sort()).toEqual([false, true]);
+      expect(results[0]?.key).toEqual(results[1]?.key);
     });
   });
 }

@@ -30,10 +30,11 @@ export class MemoryApiKeys implements ApiKeyStore {
       .map((r) => keyInfo(structuredClone(r)));
   }
 
-  async revoke(id: string, at: number, by: string): Promise<ApiKeyInfo | undefined> {
+  async revoke(id: string, at: number, by: string): Promise<{ key: ApiKeyInfo; changed: boolean } | undefined> {
     const record = this.byId.get(id);
     if (!record) return undefined;
-    if (record.revokedAt === undefined) Object.assign(record, { revokedAt: at, revokedBy: by });
-    return keyInfo(structuredClone(record));
+    const changed = record.revokedAt === undefined;
+    if (changed) Object.assign(record, { revokedAt: at, revokedBy: by });
+    return { key: keyInfo(structuredClone(record)), changed };
   }
 }

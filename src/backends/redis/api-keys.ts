@@ -55,9 +55,9 @@ export function createRedisApiKeyStore(handle: RedisHandle): ApiKeyStore {
       return out.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
     },
     async revoke(id, at, by) {
-      const reply = await pairOf('revoke', revokeApiKeyScript, [id, JSON.stringify({ at, by })]);
+      const reply = (await pairOf('revoke', revokeApiKeyScript, [id, JSON.stringify({ at, by })])) as [string, string, number] | null;
       const record = reply ? merge(reply[0], reply[1]) : undefined;
-      return record && keyInfo(record as ApiKeyRecord);
+      return record && { key: keyInfo(record as ApiKeyRecord), changed: reply?.[2] === 1 };
     },
   };
 }

@@ -60,8 +60,9 @@ export class SqliteApiKeys implements ApiKeyStore {
     return rows.map((row) => keyInfo(toRecord(row)));
   }
 
-  async revoke(id: string, at: number, by: string): Promise<ApiKeyInfo | undefined> {
-    this.q.revoke.run(at, by, id);
-    return this.get(id);
+  async revoke(id: string, at: number, by: string): Promise<{ key: ApiKeyInfo; changed: boolean } | undefined> {
+    const { changes } = this.q.revoke.run(at, by, id);
+    const key = await this.get(id);
+    return key && { key, changed: changes === 1 };
   }
 }

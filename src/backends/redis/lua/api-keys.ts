@@ -41,12 +41,15 @@ return pair(ARGV[4])
 `,
 );
 
-/** ARGV: places, id, revocation JSON. The first revocation stays. {info or '', revocation or ''}. */
+/** ARGV: places, id, revocation JSON. The first revocation stays. {info or '', revocation or '', 1 when this call revoked it else 0}. */
 export const revokeApiKeyScript = new LuaScript(
   'api-key-revoke',
   `${PLACES}
-if redis.call('HEXISTS', AK, ARGV[4]) == 1 then redis.call('HSETNX', AKR, ARGV[4], ARGV[5]) end
-return pair(ARGV[4])
+local changed = 0
+if redis.call('HEXISTS', AK, ARGV[4]) == 1 then changed = redis.call('HSETNX', AKR, ARGV[4], ARGV[5]) end
+local out = pair(ARGV[4])
+out[3] = changed
+return out
 `,
 );
 
