@@ -45,7 +45,8 @@ export async function transitionsByResource(
 
 /**
  * Cut [from, to) into bands of one state each: before the first transition the state is what that
- * transition left; with no transition at all, the current state held throughout.
+ * transition left; with no transition at all, the current state held throughout. Only the last band
+ * may be empty.
  */
 export function bandsOf(transitions: readonly Transition[], from: number, to: number, current: string): Band[] {
   if (transitions.length === 0) return [{ from, to, state: current }];
@@ -57,6 +58,8 @@ export function bandsOf(transitions: readonly Transition[], from: number, to: nu
     start = Math.max(start, t.time);
     state = t.to;
   }
-  if (to > start) bands.push({ from: start, to, state });
+  // The state now always closes the list, even when it began this very millisecond (a change made
+  // just before the query): a chart that ended on the previous state would show a state that is over.
+  bands.push({ from: start, to: Math.max(to, start), state });
   return bands;
 }

@@ -29,6 +29,17 @@ describe('state history as bands', () => {
       { from: 10, to: 30, state: 'closed' },
     ]);
   });
+
+  it('ends with the state now even when it began in the same millisecond as the query (was dropped)', () => {
+    const t = [
+      { time: 20, from: 'INSUFFICIENT_DATA', to: 'ALARM' },
+      { time: 50, from: 'ALARM', to: 'OK' },
+    ];
+    expect(bandsOf(t, 0, 50, 'OK').map((b) => b.state)).toEqual(['INSUFFICIENT_DATA', 'ALARM', 'OK']);
+    expect(bandsOf(t, 0, 50, 'OK').at(-1)).toEqual({ from: 50, to: 50, state: 'OK' });
+    // A change stamped a little after the query's clock reading still reads as the state now.
+    expect(bandsOf(t, 0, 49, 'OK').at(-1)).toEqual({ from: 50, to: 50, state: 'OK' });
+  });
 });
 
 describe('periods of a chart', () => {
