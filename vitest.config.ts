@@ -1,10 +1,15 @@
 import { defineConfig } from 'vitest/config';
+import { CRASH_DIR } from './test/setup/crash-dir.ts';
 import { LongestFirst } from './test/setup/longest-first.ts';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/setup/build-dist.ts'],
+    globalSetup: ['test/setup/build-dist.ts', 'test/setup/crash-report.ts'],
+    // A test process that dies (a native abort, a signal) is reported by vitest only as "Worker exited
+    // unexpectedly"; these name the file it was running and keep Node's report of a fatal error.
+    setupFiles: ['test/setup/crash-watch.ts'],
+    execArgv: ['--report-on-fatalerror', '--report-compact', `--report-directory=${CRASH_DIR}`],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Many files wait on sockets, child processes and Chromium: 3 workers keep both cores busy where
