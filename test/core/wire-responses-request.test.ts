@@ -141,6 +141,8 @@ describe('parseResponsesRequest: scalar fields', () => {
     expect(chatOf({ user: '' })).toStrictEqual({ ...chatOf({}), user: '' });
     expect(refusal(base({ user: 1 }))).toStrictEqual(invalid('user', 'expected a string, got a number'));
     expect(refusal(base({ safety_identifier: true }))).toStrictEqual(invalid('safety_identifier', 'expected a string, got a boolean'));
+    // A malformed safety_identifier is refused even beside a valid user (was accepted unread).
+    expect(refusal(base({ user: 'u', safety_identifier: 7 }))).toStrictEqual(invalid('safety_identifier', 'expected a string, got a number'));
   });
 
   it('reasoning.effort is reasoning_effort when it is a string', () => {

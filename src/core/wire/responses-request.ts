@@ -69,8 +69,11 @@ export function parseResponsesRequest(body: unknown, hasModel: (name: string) =>
   if (topP !== undefined) chat.top_p = topP;
   const parallel = optionalBoolean(body.parallel_tool_calls, 'parallel_tool_calls');
   if (parallel !== undefined) chat.parallel_tool_calls = parallel;
-  const user = optionalString(body.user, 'user') ?? optionalString(body.safety_identifier, 'safety_identifier');
-  if (user !== undefined) chat.user = user;
+  // Both are checked, even when `user` wins: a malformed field is refused wherever it is.
+  const user = optionalString(body.user, 'user');
+  const safetyIdentifier = optionalString(body.safety_identifier, 'safety_identifier');
+  const endUser = user ?? safetyIdentifier;
+  if (endUser !== undefined) chat.user = endUser;
   const tools = functionTools(body.tools);
   if (tools) chat.tools = tools;
   const choice = toolChoice(body.tool_choice);
