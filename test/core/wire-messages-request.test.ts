@@ -389,13 +389,14 @@ describe('parseMessagesRequest: user turns', () => {
     ]);
   });
 
-  it('an empty block list adds no message at all', () => {
+  it('refuses a user turn with no blocks, as Anthropic does (it was dropped without a word)', () => {
     expect(
-      turns([
+      refuseTurns([
         { role: 'user', content: [] },
         { role: 'user', content: 'x' },
       ]),
-    ).toStrictEqual([{ role: 'user', content: 'x' }]);
+    ).toThrow(invalidError('messages[0].content', 'expected at least one content block'));
+    expect(refuseTurns([{ role: 'user', content: [] }])).toThrow(invalidError('messages[0].content', 'expected at least one content block'));
   });
 
   it('tool results become tool messages ahead of the turn’s other content, whatever the block order', () => {
@@ -591,10 +592,10 @@ describe('parseMessagesRequest: tools', () => {
     ]);
   });
 
-  it('no tools field when tools is absent or null; an empty list is kept empty', () => {
+  it('no tools field when tools is absent, null or empty (an OpenAI-style upstream refuses `tools: []`)', () => {
     expect(chatOf({ tools: null })).toStrictEqual(chatOf());
     expect('tools' in chatOf()).toBe(false);
-    expect(chatOf({ tools: [] }).tools).toStrictEqual([]);
+    expect(chatOf({ tools: [] })).toStrictEqual(chatOf());
   });
 
   it('refuses server tools, naming their type', () => {

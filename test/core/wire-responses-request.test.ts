@@ -418,9 +418,9 @@ describe('parseResponsesRequest: tools', () => {
     ]);
   });
 
-  it('absent or null tools add none; an empty list is kept', () => {
+  it('absent, null or empty tools add none (an OpenAI-style upstream refuses `tools: []`)', () => {
     expect(chatOf({ tools: null })).toStrictEqual(chatOf({}));
-    expect(chatOf({ tools: [] })).toStrictEqual({ ...chatOf({}), tools: [] });
+    expect(chatOf({ tools: [] })).toStrictEqual(chatOf({}));
   });
 
   it('refuses tools that are not a list, a tool that is not an object, a hosted tool, a tool without a name', () => {

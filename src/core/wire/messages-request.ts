@@ -54,7 +54,8 @@ export function parseMessagesRequest(body: unknown, hasModel: (name: string) => 
     if (stops.length > 0) chat.stop = stops;
   }
   const tools = clientTools(body.tools);
-  if (tools) chat.tools = tools;
+  // An empty list says nothing, and OpenAI-style upstreams refuse `tools: []`.
+  if (tools && tools.length > 0) chat.tools = tools;
   applyToolChoice(chat, body.tool_choice);
   if (isObject(body.metadata) && typeof body.metadata.user_id === 'string') chat.user = body.metadata.user_id;
   return { chat, body, stream };
@@ -81,6 +82,8 @@ function addTurn(out: ChatMessage[], turn: Json, at: string): void {
     out.push({ role, content });
     return;
   }
+  // Anthropic refuses an empty user turn; dropping it would send the model a conversation the client did not.
+  if (role === 'user' && content.length === 0) throw invalid(`${at}.content`, 'expected at least one content block');
   const blocks = content.map((block, j) => requireObject(block, `${at}.content[${j}]`));
   if (role === 'assistant') out.push(assistantTurn(blocks, `${at}.content`));
   else userTurn(out, blocks, `${at}.content`);

@@ -75,7 +75,8 @@ export function parseResponsesRequest(body: unknown, hasModel: (name: string) =>
   const endUser = user ?? safetyIdentifier;
   if (endUser !== undefined) chat.user = endUser;
   const tools = functionTools(body.tools);
-  if (tools) chat.tools = tools;
+  // An empty list says nothing, and OpenAI-style upstreams refuse `tools: []`.
+  if (tools && tools.length > 0) chat.tools = tools;
   const choice = toolChoice(body.tool_choice);
   if (choice !== undefined) chat.tool_choice = choice;
   const format = responseFormat(body.text);
