@@ -3,9 +3,9 @@ import { guardError, type GuardError } from '../../src/core/errors.ts';
 import { createGuard, type GuardEvent } from '../../src/index.ts';
 import { admitCall, afterRefusal } from '../../src/runtime/admission.ts';
 import type { AuditLog } from '../../src/audit/index.ts';
-import type { AuthorizeDecision, AuthorizeRequest, Authorizer, GuardContext } from '../../src/runtime/context.ts';
+import type { GuardContext } from '../../src/runtime/context.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
-import { baseConfig } from './fixtures.ts';
+import { baseConfig, recordingAuthorizer } from './fixtures.ts';
 
 /**
  * Issue 20: src/runtime/admission.ts pinned exactly — the order of the checks every call passes (a dead
@@ -15,19 +15,6 @@ import { baseConfig } from './fixtures.ts';
  * context and run handle, an Authorizer that records its requests, and a FakeClock.
  */
 const T0 = Date.UTC(2026, 0, 1, 9, 0, 0);
-
-function recordingAuthorizer(deny: string[] = [], approval: string[] = []) {
-  const requests: AuthorizeRequest[] = [];
-  const authorizer: Authorizer = {
-    authorize(request): AuthorizeDecision {
-      requests.push(request);
-      if (deny.includes(request.resource)) return { effect: 'deny', policies: [`no-${request.resource}`] };
-      if (approval.includes(request.resource)) return { effect: 'approval', policies: ['needs-ok'] };
-      return { effect: 'allow', policies: ['allow-all'] };
-    },
-  };
-  return { authorizer, requests };
-}
 
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {

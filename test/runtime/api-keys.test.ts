@@ -3,17 +3,13 @@
  * stores and audits, listing, and revocation (audited once, by the call that revoked).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { type AuditLog, createAuditLog } from '../../src/audit/index.ts';
-import { createMemoryAuditSink, type MemoryAuditSink } from '../../src/backends/memory/audit.ts';
-import { createMemoryStore } from '../../src/backends/memory/index.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { FmguardConfig } from '../../src/config/resolve.ts';
-import type { GuardError } from '../../src/index.ts';
 import { type ApiKeyParts, type ApiKeyView, keyStatus, listApiKeys, mintApiKey, revokeApiKey } from '../../src/runtime/api-keys.ts';
 import { hashApiKey, resolvePrincipal } from '../../src/runtime/principal.ts';
 import type { ApiKeyInfo } from '../../src/store/api-keys.ts';
 import type { Store } from '../../src/store/store.ts';
-import { baseConfig } from './fixtures.ts';
+import { auditEvents, baseConfig, memoryStoreAndAudit, refusal } from './fixtures.ts';
 
 const NOW = Date.UTC(2026, 3, 1, 12);
 
@@ -37,30 +33,12 @@ afterEach(async () => {
 });
 
 function setup() {
-  const store = createMemoryStore();
-  const sink = createMemoryAuditSink();
-  const audit = createAuditLog({ sink });
-  open.push(
-    () => store.close(),
-    () => audit.close(),
-  );
+  const { store, sink, audit } = memoryStoreAndAudit(open);
   const parts: ApiKeyParts = { store, config: config(), audit, now: NOW };
   return { store, sink, audit, parts };
 }
 
-async function events(audit: AuditLog, sink: MemoryAuditSink) {
-  await audit.flush();
-  return sink.events.map(({ seq: _s, prevHash: _p, hash: _h, writer: _w, wseq: _q, ...event }) => event);
-}
-
-async function refusal(promise: Promise<unknown>): Promise<{ code: string; message: string; details: unknown }> {
-  const error = (await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )) as GuardError | undefined;
-  expect(error).toBeDefined();
-  return { code: error!.code, message: error!.message, details: error!.details };
-}
+const events = auditEvents;
 
 const info = (over: Partial<ApiKeyInfo> = {}): ApiKeyInfo => ({
   id: 'mk_00',

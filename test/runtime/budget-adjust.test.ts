@@ -4,16 +4,14 @@
  * of each line, and that the guard then reads the corrected spend from the store.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { type AuditLog, createAuditLog } from '../../src/audit/index.ts';
-import { createMemoryAuditSink, type MemoryAuditSink } from '../../src/backends/memory/audit.ts';
 import { createMemoryStore } from '../../src/backends/memory/index.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { FmguardConfig } from '../../src/config/resolve.ts';
-import { createGuard, type GuardError } from '../../src/index.ts';
+import { createGuard } from '../../src/index.ts';
 import { type AdjustedBudget, type BudgetAdjustment, adjustBudget } from '../../src/runtime/budget-adjust.ts';
 import type { Store } from '../../src/store/store.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
-import { ask, baseConfig } from './fixtures.ts';
+import { ask, auditEvents, baseConfig, memoryStoreAndAudit, refusal } from './fixtures.ts';
 
 const KEY = 'sk-test-bot-0001';
 const BARE_KEY = 'sk-test-bot-0002';
@@ -56,23 +54,13 @@ afterEach(async () => {
 });
 
 function setup(now = NOW) {
-  const store = createMemoryStore();
-  const sink = createMemoryAuditSink();
-  const audit = createAuditLog({ sink });
-  open.push(
-    () => store.close(),
-    () => audit.close(),
-  );
+  const { store, sink, audit } = memoryStoreAndAudit(open);
   const cfg = config();
   const parts = { store, config: cfg, audit, now };
   return { store, sink, audit, config: cfg, parts, run: (change: BudgetAdjustment) => adjustBudget(parts, change) };
 }
 
-/** The audit events as recorded, without the chain's and the writer's numbering. */
-async function events(audit: AuditLog, sink: MemoryAuditSink) {
-  await audit.flush();
-  return sink.events.map(({ seq: _s, prevHash: _p, hash: _h, writer: _w, wseq: _q, ...event }) => event);
-}
+const events = auditEvents;
 
 async function used(store: Store, ...keys: string[]): Promise<number[]> {
   return (
@@ -81,15 +69,6 @@ async function used(store: Store, ...keys: string[]): Promise<number[]> {
       NOW,
     )
   ).map((b) => b.used);
-}
-
-async function refusal(promise: Promise<unknown>): Promise<{ code: string; message: string; details: unknown }> {
-  const error = (await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )) as GuardError | undefined;
-  expect(error).toBeDefined();
-  return { code: error!.code, message: error!.message, details: error!.details };
 }
 
 describe('adjustBudget: scopes', () => {

@@ -1,10 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChatMessage, ChatToolCall } from '../../src/core/chat.ts';
 import { createGuard } from '../../src/index.ts';
-import type { AuthorizeDecision, AuthorizeRequest, Authorizer } from '../../src/runtime/context.ts';
 import { checkProposedToolCalls } from '../../src/runtime/proposed-tools.ts';
 import { FakeClock } from '../../src/testing/fake-clock.ts';
-import { ask, baseConfig } from './fixtures.ts';
+import { ask, baseConfig, recordingAuthorizer } from './fixtures.ts';
 
 /**
  * Issue 20: src/runtime/proposed-tools.ts pinned exactly (decision order step 11) — what the policy is
@@ -13,20 +12,6 @@ import { ask, baseConfig } from './fixtures.ts';
  * Through `Run.checkToolCalls` and the module's export, with an Authorizer that records its requests.
  */
 const T0 = Date.UTC(2026, 0, 1, 13, 30, 0);
-
-/** Denies the resources in `deny`, asks approval for `approval`, allows the rest; records every request. */
-function recordingAuthorizer(deny: string[] = [], approval: string[] = []) {
-  const requests: AuthorizeRequest[] = [];
-  const authorizer: Authorizer = {
-    authorize(request): AuthorizeDecision {
-      requests.push(request);
-      if (deny.includes(request.resource)) return { effect: 'deny', policies: [`no-${request.resource}`] };
-      if (approval.includes(request.resource)) return { effect: 'approval', policies: ['needs-ok'] };
-      return { effect: 'allow', policies: ['allow-all'] };
-    },
-  };
-  return { authorizer, requests };
-}
 
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
