@@ -244,19 +244,22 @@ describe('ResponsesEncoder: how a stream ends', () => {
     });
   });
 
-  it('a failure reports the items so far, in progress, with the error, then an error event', () => {
+  it('a failure reports the items so far, those it cut incomplete with what came (were empty), then an error event', () => {
     const encoder = new ResponsesEncoder(envelope());
     encoder.start();
     encoder.chunk(chunk({ tool_calls: [{ index: 0, id: 'a', function: { name: 'f', arguments: '{' } }] }));
     encoder.chunk(chunk({ content: 'x' }));
+    encoder.chunk(chunk({ content: 'yz' }));
     const error = { type: 'fmguard_error', code: 'budget.exceeded', details: { limit: 1 } };
+    const cutCall = { ...fc('fc_0', 'a', 'f', '{'), status: 'incomplete' };
+    const cutText = { ...msg('msg_1', 'xyz'), status: 'incomplete' };
     expect(encoder.fail({ code: 'budget.exceeded', message: 'over budget', param: null, error })).toStrictEqual([
       {
         type: 'response.failed',
-        sequence_number: 7,
-        response: emptyResponse('failed', [fc('fc_0', 'a', 'f', null), msg('msg_1', null)], { error: { code: 'budget.exceeded', message: 'over budget' } }),
+        sequence_number: 8,
+        response: emptyResponse('failed', [cutCall, cutText], { error: { code: 'budget.exceeded', message: 'over budget' } }),
       },
-      { type: 'error', sequence_number: 8, code: 'budget.exceeded', message: 'over budget', param: null, error },
+      { type: 'error', sequence_number: 9, code: 'budget.exceeded', message: 'over budget', param: null, error },
     ]);
   });
 

@@ -145,6 +145,8 @@ describe('POST /v1/responses (translated onto a Chat Completions upstream)', () 
     const [failedName, failed] = events.at(-2)!;
     expect(failedName).toBe('response.failed');
     expect(failed.response).toMatchObject({ status: 'failed', error: { code: 'policy.denied' } });
+    // The refused call is not in the failed response's output either (it carries what the agent was sent).
+    expect(failed.response.output.filter((item: { type: string }) => item.type === 'function_call')).toEqual([]);
     const [errorName, error] = events.at(-1)!;
     expect(errorName).toBe('error');
     expect(error).toMatchObject({ type: 'error', code: 'policy.denied', error: { type: 'fmguard_error', code: 'policy.denied' } });

@@ -111,10 +111,16 @@ export class ResponsesEncoder {
     return out;
   }
 
-  /** The stream stopped: `response.failed` (the response so far, with the error), then an `error` event. */
+  /**
+   * The stream stopped: `response.failed` (the response so far, with the error), then an `error` event.
+   * Items the failure cut are `incomplete` and carry the text and arguments that came (and were paid for).
+   */
   fail(failure: StreamFailure): ResponsesEvent[] {
     const error = { code: failure.code, message: failure.message };
-    const response = responseObject(this.envelope, 'failed', this.items, { error });
+    const items = [...this.items];
+    if (this.text) items[this.text.index] = messageItem(this.text.id, this.text.text, 'incomplete');
+    for (const open of this.calls.values()) items[open.index] = functionCallItem(open.id, open.call, 'incomplete');
+    const response = responseObject(this.envelope, 'failed', items, { error });
     return [
       this.event('response.failed', { response }),
       this.event('error', { code: failure.code, message: failure.message, param: failure.param, error: failure.error }),

@@ -67,8 +67,11 @@ export function responseObject(envelope: ResponseEnvelope, status: ResponseStatu
   };
 }
 
-export function messageItem(id: string, text: string, status: 'in_progress' | 'completed' = 'completed'): Json {
-  const content = status === 'completed' ? [outputTextPart(text)] : [];
+/** An item as announced (`in_progress`: nothing yet), finished (`completed`), or cut by a failure (`incomplete`: what came). */
+export type ItemStatus = 'in_progress' | 'completed' | 'incomplete';
+
+export function messageItem(id: string, text: string, status: ItemStatus = 'completed'): Json {
+  const content = status === 'in_progress' ? [] : [outputTextPart(text)];
   return { id, type: 'message', status, role: 'assistant', content };
 }
 
@@ -76,14 +79,14 @@ export function outputTextPart(text: string): Json {
   return { type: 'output_text', text, annotations: [], logprobs: [] };
 }
 
-export function functionCallItem(id: string, call: ChatToolCall, status: 'in_progress' | 'completed' = 'completed'): Json {
+export function functionCallItem(id: string, call: ChatToolCall, status: ItemStatus = 'completed'): Json {
   return {
     id,
     type: 'function_call',
     status,
     call_id: call.id,
     name: call.function.name,
-    arguments: status === 'completed' ? call.function.arguments : '',
+    arguments: status === 'in_progress' ? '' : call.function.arguments,
   };
 }
 
