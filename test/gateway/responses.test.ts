@@ -146,7 +146,8 @@ describe('POST /v1/responses (translated onto a Chat Completions upstream)', () 
     expect(failedName).toBe('response.failed');
     expect(failed.response).toMatchObject({ status: 'failed', error: { code: 'policy.denied' } });
     // The refused call is not in the failed response's output either (it carries what the agent was sent).
-    expect(failed.response.output.filter((item: { type: string }) => item.type === 'function_call')).toEqual([]);
+    const failedOutput = (failed.response as { output: Array<{ type: string }> }).output;
+    expect(failedOutput.filter((item) => item.type === 'function_call')).toEqual([]);
     const [errorName, error] = events.at(-1)!;
     expect(errorName).toBe('error');
     expect(error).toMatchObject({ type: 'error', code: 'policy.denied', error: { type: 'fmguard_error', code: 'policy.denied' } });

@@ -260,7 +260,7 @@ describe('every stop code of a model call, over each route, with its status and 
         expect(events.at(-2)![1]).toMatchObject({ type: 'response.failed', response: { status: 'failed', error: { code } } });
         // The failed response carries the text that was streamed before the stop (it was empty).
         const streamed = events.filter(([n]) => n === 'response.output_text.delta').map(([, d]) => d.delta);
-        const output = events.at(-2)![1].response.output as Array<{ type: string; content?: Array<{ text: string }> }>;
+        const { output } = events.at(-2)![1].response as { output: Array<{ type: string; content?: Array<{ text: string }> }> };
         const kept = output.flatMap((item) => (item.type === 'message' ? (item.content ?? []) : [])).map((part) => part.text);
         expect(kept.join('')).toBe(streamed.join(''));
       }
