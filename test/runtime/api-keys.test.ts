@@ -314,3 +314,30 @@ describe('revokeApiKey', () => {
     });
   });
 });
+
+describe('resolvePrincipal with a minted key', () => {
+  it('a key whose agent has left the config is refused, by name, not resolved to nobody', async () => {
+    const { parts, store } = setup();
+    const { secret } = await mintApiKey(parts, { agent: 'helper', by: 'ops' });
+    const without = config();
+    delete without.agents.helper;
+    expect(await refusal(resolvePrincipal(without, store, secret, NOW))).toMatchObject({
+      code: 'auth.invalid',
+      message: `the API key's agent "helper" is not in the config`,
+    });
+    // The agent still in the config still resolves.
+    expect(await resolvePrincipal(parts.config, store, secret, NOW)).toMatchObject({ agent: { name: 'helper' } });
+  });
+
+  it('a store that cannot be read fails closed, naming the API keys', async () => {
+    const { parts, store } = setup();
+    const { secret } = await mintApiKey(parts, { agent: 'bot', by: 'ops' });
+    const broken = { ...store, apiKeys: { ...store.apiKeys, findByHash: async () => Promise.reject(new Error('disk gone')) } } as Store;
+    expect(await refusal(resolvePrincipal(parts.config, broken, secret, NOW))).toMatchObject({
+      code: 'store.unavailable',
+      message: 'API keys could not be read: disk gone',
+    });
+    // A config key needs no store read and still works.
+    expect(await resolvePrincipal(parts.config, broken, 'sk-test-bot-0001', NOW)).toMatchObject({ agent: { name: 'bot' } });
+  });
+});
