@@ -311,6 +311,9 @@ describe('MessagesEncoder', () => {
     ]);
   });
 
+  // The encoder expects each call's pieces together: the gateway's tool-call gate (StreamToolCalls)
+  // releases calls whole and in order, so an upstream that interleaves them never reaches it that way
+  // (test/gateway/messages-interleaved.test.ts).
   it('a call index seen again after another call opens a new block (the encoder follows the open block only)', () => {
     const encoder = new MessagesEncoder(envelope);
     encoder.chunk(chunk({ tool_calls: [{ index: 0, id: 'a', function: { name: 'f' } }] }));

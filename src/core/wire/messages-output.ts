@@ -63,6 +63,8 @@ export function chatToMessage(envelope: MessageEnvelope, chat: ChatResponse, usa
  * `content_block_start`, `content_block_delta` (`text_delta` or `input_json_delta`) and
  * `content_block_stop`, then `message_delta` with the stop reason and usage, and `message_stop`.
  * Input tokens are only known at the end, so `message_start` reports 0 and `message_delta` the count.
+ * Blocks are sequential, so each tool call's pieces must come together: the gateway's tool-call gate
+ * (`StreamToolCalls`) holds calls until the choice finishes and releases them whole, in order.
  */
 export class MessagesEncoder {
   private readonly envelope: MessageEnvelope;
