@@ -17,15 +17,8 @@ const pieces = [
   { index: 1, function: { arguments: 'ee"}' } },
 ];
 
-function chunk(delta: unknown, finish: string | null = null, usage?: unknown) {
-  return {
-    id: 'chatcmpl-1',
-    object: 'chat.completion.chunk',
-    created: 1,
-    model: 'up',
-    choices: [{ index: 0, delta, finish_reason: finish }],
-    ...(usage ? { usage } : {}),
-  };
+function chunk(delta: unknown, finish: string | null = null) {
+  return { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'up', choices: [{ index: 0, delta, finish_reason: finish }] };
 }
 
 let upstream: Server;
